@@ -1,0 +1,286 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+)
+
+// DType is the element type of a tensor.
+type DType uint8
+
+const (
+	// F32 tensors hold float32 values.
+	F32 DType = iota + 1
+	// I32 tensors hold int32 values: quantized integer codes (which always
+	// fit in 8 bits, signed or unsigned) or int32 accumulators and sums. A
+	// backend may store code tensors more compactly (four codes to a
+	// uint32); Read/Write always see int32.
+	I32
+)
+
+// String returns "f32" or "i32".
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "f32"
+	case I32:
+		return "i32"
+	}
+	return fmt.Sprintf("dtype(%d)", uint8(d))
+}
+
+// Tensor is a handle to storage owned by a Backend. Shapes are row-major:
+// the last dimension varies fastest. Image tensors are NHWC (channel
+// fastest). A tensor must only be passed to the backend that made it.
+type Tensor interface {
+	// Shape returns the dimensions; callers must not modify it.
+	Shape() []int
+	// DType returns the element type.
+	DType() DType
+	// Len returns the number of elements (the product of Shape).
+	Len() int
+}
+
+// ErrNonFinite reports NaN or Inf values where finite values are required.
+var ErrNonFinite = errors.New("non-finite value (NaN or Inf)")
+
+// QuantSpec describes an affine quantization q = clamp(round(x/Scale)+Zero,
+// QMin, QMax), x̂ = Scale*(q-Zero), with round half away from zero (as Go's
+// math.Round) and NaN quantizing to Zero. Scale and Zero have one element
+// (per tensor) or one element per slice along dimension 0 (per channel:
+// for a weight matrix [OC, K], one per output channel). The slices are
+// read when the op is recorded; callers may reuse them afterwards.
+type QuantSpec struct {
+	Scale      []float32
+	Zero       []int32
+	QMin, QMax int32
+}
+
+// Validate checks the spec against a tensor with rows slices along
+// dimension 0.
+func (p QuantSpec) Validate(rows int) error {
+	if len(p.Scale) == 0 || len(p.Scale) != len(p.Zero) {
+		return fmt.Errorf("quant spec: %d scales and %d zero points", len(p.Scale), len(p.Zero))
+	}
+	if len(p.Scale) != 1 && len(p.Scale) != rows {
+		return fmt.Errorf("quant spec: %d scales for %d rows (want 1 or %d)", len(p.Scale), rows, rows)
+	}
+	if p.QMin >= p.QMax || p.QMin < -128 || p.QMax > 255 {
+		return fmt.Errorf("quant spec: bad range [%d, %d]", p.QMin, p.QMax)
+	}
+	for i, s := range p.Scale {
+		if !(s > 0) || s > 3.4e38 {
+			return fmt.Errorf("quant spec: scale[%d] = %v, want a finite positive value", i, s)
+		}
+		if p.Zero[i] < p.QMin || p.Zero[i] > p.QMax {
+			return fmt.Errorf("quant spec: zero[%d] = %d outside [%d, %d]", i, p.Zero[i], p.QMin, p.QMax)
+		}
+	}
+	return nil
+}
+
+// ConvGeom is the geometry of a 2-D convolution over an NHWC input.
+//
+// Output size: OH = (H+2*PadH-KH)/StrideH + 1, OW likewise.
+// The im2col matrix has Rows() = N*OH*OW rows, row r = (n*OH+oh)*OW+ow,
+// and K() = KH*KW*C columns, column k = (kh*KW+kw)*C+c. Conv weights are
+// [OC, KH, KW, C], i.e. a matrix [OC, K] with the same column order, so
+// the convolution is cols · Wᵀ = [Rows, OC], which is NHWC output.
+type ConvGeom struct {
+	N, H, W, C       int
+	KH, KW           int
+	StrideH, StrideW int
+	PadH, PadW       int
+}
+
+// Out returns the output height and width.
+func (g ConvGeom) Out() (oh, ow int) {
+	return (g.H+2*g.PadH-g.KH)/g.StrideH + 1, (g.W+2*g.PadW-g.KW)/g.StrideW + 1
+}
+
+// Rows returns the number of im2col rows, N*OH*OW.
+func (g ConvGeom) Rows() int { oh, ow := g.Out(); return g.N * oh * ow }
+
+// K returns the number of im2col columns, KH*KW*C.
+func (g ConvGeom) K() int { return g.KH * g.KW * g.C }
+
+// Validate reports a geometry that yields no output or has non-positive sizes.
+func (g ConvGeom) Validate() error {
+	if g.N <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || g.KH <= 0 || g.KW <= 0 || g.StrideH <= 0 || g.StrideW <= 0 || g.PadH < 0 || g.PadW < 0 {
+		return fmt.Errorf("conv geometry %+v: sizes must be positive", g)
+	}
+	if g.H+2*g.PadH < g.KH || g.W+2*g.PadW < g.KW {
+		return fmt.Errorf("conv geometry: kernel %dx%d larger than padded input %dx%d", g.KH, g.KW, g.H+2*g.PadH, g.W+2*g.PadW)
+	}
+	return nil
+}
+
+// PoolGeom is the geometry of a max-pool over an NHWC input with a square
+// window Size, step Stride and no padding: OH = (H-Size)/Stride+1.
+type PoolGeom struct {
+	N, H, W, C   int
+	Size, Stride int
+}
+
+// Out returns the output height and width.
+func (g PoolGeom) Out() (oh, ow int) { return (g.H-g.Size)/g.Stride + 1, (g.W-g.Size)/g.Stride + 1 }
+
+// Validate reports an impossible geometry.
+func (g PoolGeom) Validate() error {
+	if g.N <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || g.Size <= 0 || g.Stride <= 0 || g.Size > g.H || g.Size > g.W {
+		return fmt.Errorf("pool geometry %+v: sizes must be positive and the window must fit", g)
+	}
+	return nil
+}
+
+// Backend owns tensor storage and executes the op set. The pure-Go
+// reference backend defines what every op means; other backends (Vulkan)
+// must agree with it: integer results bit-exact, float results within the
+// tolerances declared by package backendtest.
+//
+// Errors: an op with invalid arguments (wrong dtype, shapes that do not fit,
+// a tensor of another backend) records an error instead of running. The
+// first recorded error is returned by Err, Sync and every Read, and ops
+// after it are skipped until the backend is closed. Ops may run
+// asynchronously; Sync and Read wait for all recorded work.
+//
+// Unless said otherwise an op overwrites its outputs completely and its
+// outputs must not alias its inputs. "Matrix [R, C]" means a tensor whose
+// last dimension is C and whose other dimensions multiply to R.
+type Backend interface {
+	// Name names the backend and its device, e.g. "cpu" or "vulkan:0 (llvmpipe)".
+	Name() string
+
+	// New allocates a zero-filled tensor.
+	New(dt DType, shape ...int) (Tensor, error)
+	// Reshape returns a view of t with another shape and the same number
+	// of elements, sharing storage.
+	Reshape(t Tensor, shape ...int) (Tensor, error)
+	// Free releases t's storage (views of it become invalid). Freeing nil
+	// or twice is allowed.
+	Free(t Tensor)
+	// WriteF32 copies src (len == t.Len()) into an F32 tensor.
+	WriteF32(t Tensor, src []float32) error
+	// WriteI32 copies src (len == t.Len()) into an I32 tensor.
+	WriteI32(t Tensor, src []int32) error
+	// ReadF32 waits for recorded work and copies an F32 tensor into dst.
+	ReadF32(t Tensor, dst []float32) error
+	// ReadI32 waits for recorded work and copies an I32 tensor into dst.
+	ReadI32(t Tensor, dst []int32) error
+	// Sync waits for all recorded work and returns the first error.
+	Sync() error
+	// Err returns the first recorded error without waiting.
+	Err() error
+	// Close releases everything; safe to call twice.
+	Close() error
+
+	// Fill sets every element of an F32 tensor to v.
+	Fill(t Tensor, v float32)
+	// Copy copies src into dst (same dtype and length).
+	Copy(dst, src Tensor)
+
+	// MinMax writes [min, max, count of non-finite values] of the F32
+	// tensor x into the F32 tensor dst of length 3; min and max are over
+	// the finite values (0, 0 when there are none).
+	MinMax(dst, x Tensor)
+	// Histogram counts the F32 tensor x into the I32 tensor counts of
+	// length bins: bin = floor((v-lo)/(hi-lo)*bins), clamped to
+	// [0, bins-1]; non-finite values are not counted. hi > lo.
+	Histogram(counts, x Tensor, lo, hi float32)
+
+	// Quantize writes the codes of the F32 tensor x into the I32 tensor q
+	// (same shape) per p; per-channel specs index dimension 0.
+	Quantize(q, x Tensor, p QuantSpec)
+	// Dequantize writes x̂ = Scale*(q-Zero) of the I32 tensor q into the
+	// F32 tensor x (same shape).
+	Dequantize(x, q Tensor, p QuantSpec)
+	// QuantGrad is the straight-through backward of FakeQuantize(x, p)
+	// given the gradient dxhat with respect to x̂ (all F32, x's shape).
+	// With v = round(x/s)+z for the slice's s and z:
+	//   QMin <= v <= QMax: dx = dxhat, dScale += dxhat*(round(x/s)-x/s)
+	//   v < QMin:          dx = 0,     dScale += dxhat*(QMin-z), dZero += -dxhat*s
+	//   v > QMax:          dx = 0,     dScale += dxhat*(QMax-z), dZero += -dxhat*s
+	// dScale and dZero are F32 tensors with len(p.Scale) elements
+	// (overwritten, not accumulated across calls). dx may be nil.
+	QuantGrad(dx, dScale, dZero, x, dxhat Tensor, p QuantSpec)
+
+	// Im2ColI writes the im2col matrix [g.Rows(), g.K()] of the I32 code
+	// tensor x [N, H, W, C] into cols, with pad (the zero point) outside
+	// the image.
+	Im2ColI(cols, x Tensor, g ConvGeom, pad int32)
+	// GemmI computes acc[m,n] = Σ_k a[m,k]*b[n,k] in int32 for I32 code
+	// matrices a [M, K] and b [N, K] into the I32 matrix acc [M, N].
+	GemmI(acc, a, b Tensor)
+	// RowSumI writes s[m] = Σ_k a[m,k] of the I32 matrix a [M, K] into the
+	// I32 tensor s [M].
+	RowSumI(s, a Tensor)
+	// Dequant turns int32 products into floats with the exact zero-point
+	// correction (K = inner dimension of the product, pa per tensor, pb per
+	// tensor or per n):
+	//   y[m,n] = pa.Scale·pb.Scale[n]·(acc[m,n] - zb[n]·sa[m] - za·sb[n] + K·za·zb[n]) + bias[n]
+	// The integer part is computed in wrapping int32 arithmetic, which is
+	// exact whenever the true value Σ(qa-za)(qb-zb) fits in int32
+	// (K ≤ 33000 for 8-bit codes). sa [M] and sb [N] are RowSumI results;
+	// bias is F32 [N] or nil.
+	Dequant(y, acc, sa, sb Tensor, k int, pa, pb QuantSpec, bias Tensor)
+
+	// Gemm computes C = alpha·op(A)·op(B) + beta·C for F32 matrices, where
+	// op(X) is X or Xᵀ (as stored, A is [M, K] or [K, M] when transA).
+	// With beta == 0, C's old contents are ignored (NaN included).
+	Gemm(c, a, b Tensor, transA, transB bool, alpha, beta float32)
+	// Im2Col is Im2ColI for F32 tensors, padding with 0.
+	Im2Col(cols, x Tensor, g ConvGeom)
+	// Col2Im is the adjoint of Im2Col: dx [N, H, W, C] = Σ of cols
+	// [g.Rows(), g.K()] entries that read each input element.
+	Col2Im(dx, cols Tensor, g ConvGeom)
+	// AddBias adds bias [C] to every row of the matrix y [R, C], in place.
+	AddBias(y, bias Tensor)
+	// ColSum writes s[c] = Σ_r x[r,c] of the matrix x [R, C] into s [C].
+	ColSum(s, x Tensor)
+	// ReLU writes y = max(x, 0). y may alias x.
+	ReLU(y, x Tensor)
+	// ReLUGrad writes dx = dy where y > 0, else 0. dx may alias dy.
+	ReLUGrad(dx, dy, y Tensor)
+	// MaxPool writes y [N, OH, OW, C] and, in the I32 tensor arg (y's
+	// shape), the flat index into x of each maximum (the first one in
+	// window order, row-major, when tied).
+	MaxPool(y, arg, x Tensor, g PoolGeom)
+	// MaxPoolGrad writes dx (x's shape, zeroed first) with dy routed to
+	// the recorded maxima (accumulating where windows overlap).
+	MaxPoolGrad(dx, dy, arg Tensor, g PoolGeom)
+
+	// BatchNormTrain normalises the matrix x [R, C] per channel with batch
+	// statistics: mean, biased variance var, invstd = 1/sqrt(var+eps),
+	// xhat = (x-mean)·invstd, y = gamma·xhat + beta. It writes y, xhat,
+	// mean [C] and invstd [C], and updates the running statistics in place:
+	// runMean = (1-momentum)·runMean + momentum·mean, runVar likewise with
+	// the unbiased variance var·R/(R-1) (var when R == 1).
+	BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar Tensor, momentum, eps float32)
+	// BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
+	BatchNormInfer(y, x, gamma, beta, runMean, runVar Tensor, eps float32)
+	// BatchNormGrad writes, from dy, xhat [R, C] and invstd, gamma [C]:
+	// dbeta = Σ_r dy, dgamma = Σ_r dy·xhat,
+	// dx = gamma·invstd/R·(R·dy - dbeta - xhat·dgamma).
+	BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma Tensor)
+
+	// CompensateTrain applies the error-compensation layer in training
+	// mode to the matrix x [R, C]: mean[c] = Σ_r x[r,c]/R (the expectation
+	// E), y = x + gamma·mean + beta per channel, and
+	// runMean = (1-momentum)·runMean + momentum·mean in place.
+	CompensateTrain(y, mean, x, gamma, beta, runMean Tensor, momentum float32)
+	// CompensateInfer writes y = x + gamma·runMean + beta per channel.
+	CompensateInfer(y, x, gamma, beta, runMean Tensor)
+	// CompensateGrad writes, with s[c] = Σ_r dy[r,c]: dbeta = s,
+	// dgamma = mean·s, and dx = dy + gamma·s/R when train (the gradient
+	// through the batch mean), dx = dy otherwise. dx may alias dy.
+	CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma Tensor, train bool)
+}
+
+// HostAccess is an optional ability of backends whose tensors live in
+// host-visible memory (the CPU, unified-memory GPUs): direct access to a
+// tensor's elements without a copy. The slices are valid until the next
+// recorded op or Free; callers must Sync first.
+type HostAccess interface {
+	HostF32(t Tensor) ([]float32, bool)
+	HostI32(t Tensor) ([]int32, bool)
+}
