@@ -1,0 +1,118 @@
+// Command vktrain trains and evaluates image classifiers with low-bit
+// integer forward passes, on Vulkan GPUs or on the pure-Go reference path.
+//
+// Usage:
+//
+//	vktrain <command> [flags]
+//
+// Commands: train, eval, devices, help. Run "vktrain help <command>" for
+// a command's flags and examples.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand, in the shape of cmd/go's: a usage line, short
+// and long help, its own flag set and a run function.
+type command struct {
+	name  string
+	usage string
+	short string
+	long  string
+	flags func(fs *flag.FlagSet) func(ctx *env, args []string) error
+}
+
+// env is what a command may touch: its output streams.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+// usageError marks an error in how the command was called (exit status 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func commands() []*command {
+	return []*command{trainCmd(), evalCmd(), devicesCmd()}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a command and maps errors to exit codes: 0 success,
+// 1 failure, 2 usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
+		printUsage(stderr, cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "help" {
+		for _, c := range cmds {
+			if c.name == args[1] {
+				fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+				c.flags(fs)
+				fs.SetOutput(stdout)
+				printCommandHelp(stdout, c, fs)
+				return 0
+			}
+		}
+		fmt.Fprintf(stderr, "vktrain help %s: unknown command\n", args[1])
+		return 2
+	}
+	for _, c := range cmds {
+		if c.name != args[0] {
+			continue
+		}
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		runFn := c.flags(fs)
+		fs.Usage = func() { printCommandHelp(stderr, c, fs) }
+		if err := fs.Parse(args[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		err := runFn(&env{stdout: stdout, stderr: stderr}, fs.Args())
+		if err == nil {
+			return 0
+		}
+		fmt.Fprintf(stderr, "vktrain %s: %v\n", c.name, err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+	fmt.Fprintf(stderr, "vktrain: unknown command %q\n", args[0])
+	printUsage(stderr, cmds)
+	return 2
+}
+
+func printUsage(w io.Writer, cmds []*command) {
+	fmt.Fprintln(w, "vktrain trains image classifiers with low-bit integer forward passes (Vulkan or CPU).")
+	fmt.Fprintln(w, "\nUsage:\n\n\tvktrain <command> [flags]\n\nCommands:")
+	for _, c := range cmds {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.short)
+	}
+	fmt.Fprintln(w, "\nRun \"vktrain help <command>\" for details.")
+}
+
+func printCommandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: vktrain %s\n\n%s\n\nFlags:\n", c.usage, strings.TrimSpace(c.long))
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

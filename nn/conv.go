@@ -1,0 +1,203 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// Conv2D is a quantized 2-D convolution over NHWC input: quantize input
+// and weights (S100), im2col on the integer codes (padding with the input
+// zero point, which stands for 0.0), int8×int8→int32 product and exact
+// dequantization plus bias (S200). Weights are [Out, KH, KW, C].
+type Conv2D struct {
+	name        string
+	Out, Kernel int
+	Stride, Pad int
+	inC         int
+	*dense
+	ws  wsCache[convWS]
+	cur *convWS
+}
+
+type convWS struct {
+	g        backend.ConvGeom
+	x        backend.Tensor // last input (kept for the quantizer gradient)
+	qx       backend.Tensor // I32 input codes
+	colsI    backend.Tensor // I32 [R, K]
+	acc, sa  backend.Tensor // I32 [R, out], [R]
+	colsF    backend.Tensor // F32 [R, K]: x̂ (quantized) or x (float) columns
+	y, y4    backend.Tensor // F32 [R, out] and its NHWC view [N, OH, OW, out]
+	dcols    backend.Tensor // F32 [R, K]
+	dxhat    backend.Tensor // F32 input shape
+	dx       backend.Tensor // F32 input shape
+	stats    backend.Tensor // F32 [3] input min/max/non-finite
+	hasStats bool
+}
+
+// NewConv2D returns a convolution with out filters of size kernel×kernel
+// over inC input channels, initialised from rng.
+func NewConv2D(name string, inC, out, kernel, stride, pad int, cfg QuantConfig, rng *rand.Rand) (*Conv2D, error) {
+	if inC <= 0 || out <= 0 || kernel <= 0 || stride <= 0 || pad < 0 {
+		return nil, fmt.Errorf("%s: bad conv parameters (in %d, out %d, kernel %d, stride %d, pad %d)", name, inC, out, kernel, stride, pad)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	k := kernel * kernel * inC
+	return &Conv2D{name: name, Out: out, Kernel: kernel, Stride: stride, Pad: pad, inC: inC,
+		dense: newDense(name, out, k, []int{out, kernel, kernel, inC}, cfg, rng)}, nil
+}
+
+// Name returns the layer's name.
+func (l *Conv2D) Name() string { return l.name }
+
+// Params returns weight, bias and quantizer parameters.
+func (l *Conv2D) Params() []*Param { return l.dense.params() }
+
+func (l *Conv2D) geom(in []int) (backend.ConvGeom, error) {
+	if err := checkRank(l.name, in, 4); err != nil {
+		return backend.ConvGeom{}, err
+	}
+	if in[3] != l.inC {
+		return backend.ConvGeom{}, fmt.Errorf("%s: input has %d channels, layer expects %d", l.name, in[3], l.inC)
+	}
+	g := backend.ConvGeom{N: in[0], H: in[1], W: in[2], C: in[3], KH: l.Kernel, KW: l.Kernel, StrideH: l.Stride, StrideW: l.Stride, PadH: l.Pad, PadW: l.Pad}
+	if err := g.Validate(); err != nil {
+		return g, fmt.Errorf("%s: %w", l.name, err)
+	}
+	return g, nil
+}
+
+// OutShape returns [N, OH, OW, Out].
+func (l *Conv2D) OutShape(in []int) ([]int, error) {
+	g, err := l.geom(in)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := g.Out()
+	return []int{in[0], oh, ow, l.Out}, nil
+}
+
+// Bind allocates parameters on b.
+func (l *Conv2D) Bind(b backend.Backend) error {
+	l.ws.release()
+	l.cur = nil
+	return l.dense.bind(b)
+}
+
+// Release frees backend state.
+func (l *Conv2D) Release() { l.ws.release(); l.cur = nil; l.dense.release() }
+
+func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
+	return l.ws.get(in[0], func() (*convWS, *workspace, error) {
+		g, err := l.geom(in)
+		if err != nil {
+			return nil, nil, err
+		}
+		oh, ow := g.Out()
+		r, k := g.Rows(), g.K()
+		w := &workspace{b: b}
+		s := &convWS{g: g}
+		if l.wq != nil {
+			s.qx = w.i32(in...)
+			s.colsI = w.i32(r, k)
+			s.acc = w.i32(r, l.Out)
+			s.sa = w.i32(r)
+			s.dxhat = w.f32(in...)
+		}
+		s.stats = w.f32(3)
+		s.colsF = w.f32(r, k)
+		s.y = w.f32(r, l.Out)
+		s.y4 = w.view(s.y, in[0], oh, ow, l.Out)
+		s.dcols = w.f32(r, k)
+		s.dx = w.f32(in...)
+		return s, w, w.err
+	})
+}
+
+// Forward runs the convolution.
+func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	s, err := l.workspace(c.B, x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	s.x = x
+	l.cur = s
+	if err := l.prepareWeights(c); err != nil {
+		return nil, err
+	}
+	b := c.B
+	if l.wq == nil {
+		b.Im2Col(s.colsF, x, s.g)
+		if err := l.forwardFloat(c, s.y, s.colsF); err != nil {
+			return nil, err
+		}
+		return s.y4, nil
+	}
+	if err := l.prepareInput(c, x); err != nil {
+		return nil, err
+	}
+	b.MinMax(s.stats, x)
+	s.hasStats = true
+	xs := l.xq.Spec()
+	b.Quantize(s.qx, x, xs)
+	b.Im2ColI(s.colsI, s.qx, s.g, xs.Zero[0])
+	l.forwardInt(c, s.y, s.acc, s.sa, s.colsI)
+	return s.y4, nil
+}
+
+// Backward computes weight, bias and quantizer gradients and dx.
+func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	s := l.cur
+	if s == nil || dy.Len() != s.y.Len() {
+		return nil, fmt.Errorf("%s: Backward without a matching training Forward", l.name)
+	}
+	b := c.B
+	dy2, err := b.Reshape(dy, s.g.Rows(), l.Out)
+	if err != nil {
+		return nil, err
+	}
+	if l.wq != nil {
+		// x̂ columns: the dequantized codes, whose padding (the zero point) is 0.
+		b.Dequantize(s.colsF, s.colsI, l.xq.Spec())
+	}
+	var dcols backend.Tensor
+	if needDX || l.xq != nil {
+		dcols = s.dcols // the input quantizer's scale/zero need it even for the first layer
+	}
+	if err := l.backward(c, dy2, s.colsF, dcols); err != nil {
+		return nil, err
+	}
+	if !needDX {
+		if l.xq != nil {
+			b.Col2Im(s.dxhat, s.dcols, s.g)
+			b.QuantGrad(nil, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, l.xq.Spec())
+		}
+		return nil, nil
+	}
+	if l.xq == nil {
+		b.Col2Im(s.dx, s.dcols, s.g)
+		return s.dx, nil
+	}
+	b.Col2Im(s.dxhat, s.dcols, s.g)
+	b.QuantGrad(s.dx, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, l.xq.Spec())
+	return s.dx, nil
+}
+
+// statsTensor returns the input statistics recorded by the last forward.
+func (l *Conv2D) statsTensor() backend.Tensor {
+	if l.cur == nil || !l.cur.hasStats {
+		return nil
+	}
+	return l.cur.stats
+}
+
+// inputLen returns the number of input elements of the last forward.
+func (l *Conv2D) inputLen() int {
+	if l.cur == nil {
+		return 1
+	}
+	return l.cur.x.Len()
+}

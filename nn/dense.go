@@ -1,0 +1,260 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/quant"
+)
+
+// QuantConfig configures the quantized layers of a model.
+type QuantConfig struct {
+	// Float turns quantization off: the same layers run float products
+	// (the comparison mode of the issue).
+	Float bool
+	// Bits is the code width, 2..8, of inputs and weights.
+	Bits int
+	// Mode chooses learned (LSQ+) or statistics-driven scale/zero point.
+	Mode QuantMode
+	// Method is the calibration rule used to initialise (learned) or set
+	// (stats) ranges: min/max, percentile or MSE.
+	Method quant.Method
+	// PerTensorWeights uses one weight scale per layer instead of one per
+	// output channel.
+	PerTensorWeights bool
+	// AsymmetricWeights gives weights a (trainable) zero point; by default
+	// they are symmetric (zero point 0).
+	AsymmetricWeights bool
+	// Momentum of the moving-average activation ranges (default 0.9).
+	Momentum float32
+}
+
+func (c QuantConfig) withDefaults() QuantConfig {
+	if c.Bits == 0 {
+		c.Bits = 8
+	}
+	if c.Momentum == 0 {
+		c.Momentum = 0.9
+	}
+	return c
+}
+
+// Validate reports a bad configuration.
+func (c QuantConfig) Validate() error {
+	c = c.withDefaults()
+	if c.Float {
+		return nil
+	}
+	return quant.Weights(c.Bits).Validate()
+}
+
+// dense is the integer matrix product shared by Conv2D and Linear: the
+// layer turns its input into codes arranged as a matrix cols [R, K]; dense
+// multiplies them with the weight codes [Out, K] in int32 and dequantizes
+// exactly to a float [R, Out]. In float mode the same matrices are float.
+type dense struct {
+	name   string
+	out, k int
+	cfg    QuantConfig
+	W, B   *Param
+	wq, xq *Quantizer // nil in float mode
+
+	b     backend.Backend
+	qw    backend.Tensor // I32 [out, k] weight codes
+	sw    backend.Tensor // I32 [out] row sums of qw
+	wHat  backend.Tensor // F32 [out, k] dequantized weights (backward)
+	dWHat backend.Tensor // F32 [out, k] gradient w.r.t. wHat
+}
+
+func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
+	cfg = cfg.withDefaults()
+	d := &dense{name: name, out: out, k: k, cfg: cfg}
+	d.W = newParam(name+".weight", KindWeight, wshape...)
+	d.B = newParam(name+".bias", KindBias, out)
+	std := math.Sqrt(2 / float64(k)) // He initialisation for ReLU networks
+	for i := range d.W.Data {
+		d.W.Data[i] = float32(rng.NormFloat64() * std)
+	}
+	if !cfg.Float {
+		ch := out
+		if cfg.PerTensorWeights {
+			ch = 1
+		}
+		d.wq = newQuantizer(name+".wq", quant.Weights(cfg.Bits), cfg.Mode, cfg.Method, ch, !cfg.AsymmetricWeights, cfg.Momentum)
+		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.Bits), cfg.Mode, cfg.Method, 1, false, cfg.Momentum)
+	}
+	return d
+}
+
+func (d *dense) params() []*Param {
+	ps := []*Param{d.W, d.B}
+	if d.wq != nil {
+		ps = append(ps, d.wq.params()...)
+		ps = append(ps, d.xq.params()...)
+	}
+	return ps
+}
+
+func (d *dense) bind(b backend.Backend) error {
+	d.release()
+	d.b = b
+	if err := d.W.bind(b, true, true); err != nil {
+		return err
+	}
+	if err := d.B.bind(b, true, true); err != nil {
+		return err
+	}
+	if d.wq == nil {
+		return nil
+	}
+	for _, p := range append(d.wq.params(), d.xq.params()...) {
+		if err := p.bind(b, false, true); err != nil {
+			return err
+		}
+	}
+	var err error
+	alloc := func(dt backend.DType, shape ...int) backend.Tensor {
+		if err != nil {
+			return nil
+		}
+		var t backend.Tensor
+		t, err = b.New(dt, shape...)
+		return t
+	}
+	d.qw = alloc(backend.I32, d.out, d.k)
+	d.sw = alloc(backend.I32, d.out)
+	d.wHat = alloc(backend.F32, d.out, d.k)
+	d.dWHat = alloc(backend.F32, d.out, d.k)
+	return err
+}
+
+func (d *dense) release() {
+	if d.b == nil {
+		return
+	}
+	for _, p := range d.params() {
+		p.unbind(d.b)
+	}
+	for _, t := range []backend.Tensor{d.qw, d.sw, d.wHat, d.dWHat} {
+		d.b.Free(t)
+	}
+	d.qw, d.sw, d.wHat, d.dWHat = nil, nil, nil, nil
+	d.b = nil
+}
+
+// prepareWeights quantizes the weights for this pass (S100 for W).
+func (d *dense) prepareWeights(c *Context) error {
+	if d.wq == nil {
+		return nil
+	}
+	if !d.wq.ready || (c.Train && d.cfg.Mode == QuantStats) {
+		if err := d.wq.calibrateWeights(d.W.Data); err != nil {
+			return err
+		}
+	}
+	w2, err := c.B.Reshape(d.W.Value, d.out, d.k)
+	if err != nil {
+		return err
+	}
+	spec := d.wq.Spec()
+	c.B.Quantize(d.qw, w2, spec)
+	c.B.RowSumI(d.sw, d.qw)
+	return nil
+}
+
+// prepareInput makes sure the input quantizer has parameters, calibrating
+// them on this batch the first time (one host read).
+func (d *dense) prepareInput(c *Context, x backend.Tensor) error {
+	if d.xq == nil || d.xq.ready {
+		return nil
+	}
+	host := make([]float32, x.Len())
+	if err := c.B.ReadF32(x, host); err != nil {
+		return err
+	}
+	p, err := quant.Calibrate(host, d.xq.scheme, d.cfg.Method)
+	if err != nil {
+		return fmt.Errorf("%s: calibrating input: %w", d.name, err)
+	}
+	d.xq.set(0, p)
+	lo, hi, _ := quant.MinMax(host)
+	d.xq.ema.Momentum = d.cfg.Momentum
+	d.xq.ema.Update(lo, hi)
+	d.xq.ready = true
+	return nil
+}
+
+// forwardInt multiplies input codes colsI [R, K] by the weight codes and
+// dequantizes into y [R, out] (S200.1 and S200.2).
+func (d *dense) forwardInt(c *Context, y, acc, sa, colsI backend.Tensor) {
+	b := c.B
+	b.GemmI(acc, colsI, d.qw)
+	b.RowSumI(sa, colsI)
+	b.Dequant(y, acc, sa, d.sw, d.k, d.xq.Spec(), d.wq.Spec(), d.B.Value)
+}
+
+// forwardFloat computes y = cols·Wᵀ + b in float.
+func (d *dense) forwardFloat(c *Context, y, colsF backend.Tensor) error {
+	w2, err := c.B.Reshape(d.W.Value, d.out, d.k)
+	if err != nil {
+		return err
+	}
+	c.B.Gemm(y, colsF, w2, false, true, 1, 0)
+	c.B.AddBias(y, d.B.Value)
+	return nil
+}
+
+// backward computes the weight and bias gradients from dy [R, out] and the
+// float input matrix colsF [R, K] (x̂ in quantized mode), and, when dcols
+// is not nil, the gradient with respect to colsF.
+func (d *dense) backward(c *Context, dy, colsF, dcols backend.Tensor) error {
+	b := c.B
+	b.ColSum(d.B.GradT, dy)
+	gw, err := b.Reshape(d.W.GradT, d.out, d.k)
+	if err != nil {
+		return err
+	}
+	if d.wq == nil {
+		w2, err := b.Reshape(d.W.Value, d.out, d.k)
+		if err != nil {
+			return err
+		}
+		b.Gemm(gw, dy, colsF, true, false, 1, 0)
+		if dcols != nil {
+			b.Gemm(dcols, dy, w2, false, false, 1, 0)
+		}
+		return nil
+	}
+	spec := d.wq.Spec()
+	b.Dequantize(d.wHat, d.qw, spec)
+	b.Gemm(d.dWHat, dy, colsF, true, false, 1, 0)
+	if dcols != nil {
+		b.Gemm(dcols, dy, d.wHat, false, false, 1, 0)
+	}
+	w2, err := b.Reshape(d.W.Value, d.out, d.k)
+	if err != nil {
+		return err
+	}
+	// Straight-through weight gradient and the scale/zero gradients (S300).
+	b.QuantGrad(gw, d.wq.Scale.GradT, d.wq.Zero.GradT, w2, d.dWHat, spec)
+	return nil
+}
+
+// scaleQuantGrads applies LSQ's gradient scaling to the quantizer
+// gradients after they reach the host.
+func (d *dense) scaleQuantGrads(inputLen int) {
+	if d.wq == nil {
+		return
+	}
+	perCh := d.out * d.k / d.wq.channels
+	gs := d.wq.gradScale(perCh)
+	for i := range d.wq.Scale.Grad {
+		d.wq.Scale.Grad[i] *= gs
+		d.wq.Zero.Grad[i] *= gs
+	}
+	gx := d.xq.gradScale(inputLen)
+	d.xq.Scale.Grad[0] *= gx
+	d.xq.Zero.Grad[0] *= gx
+}

@@ -1,0 +1,136 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// Layer is one stage of a Sequential model. A layer is bound to one
+// backend at a time (Bind); Forward and Backward record ops on it.
+// Tensors a layer returns stay valid until its next Forward or Backward
+// with a batch of the same size.
+type Layer interface {
+	// Name is unique within a model, e.g. "conv1".
+	Name() string
+	// OutShape returns the output shape for an input shape whose first
+	// dimension is the batch, or an error naming the mismatch.
+	OutShape(in []int) ([]int, error)
+	// Params returns the layer's parameters and saved buffers.
+	Params() []*Param
+	// Bind allocates the layer's backend state on b, releasing any older.
+	Bind(b backend.Backend) error
+	// Forward computes the layer's output; in training mode it keeps what
+	// Backward needs.
+	Forward(c *Context, x backend.Tensor) (backend.Tensor, error)
+	// Backward takes the gradient of the loss with respect to the last
+	// Forward's output and writes parameter gradients (to Param.GradT or
+	// Param.Grad). It returns the gradient with respect to the input, or
+	// nil when needDX is false (the first layer).
+	Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error)
+	// Release frees the layer's backend state.
+	Release()
+}
+
+// Context carries the state of one pass through the model.
+type Context struct {
+	B     backend.Backend
+	Train bool
+	// Step counts training steps (for error messages).
+	Step int
+}
+
+// workspace owns the tensors a layer allocates for one input shape, so
+// that repeated steps allocate nothing.
+type workspace struct {
+	b       backend.Backend
+	tensors []backend.Tensor
+	err     error
+}
+
+func (w *workspace) alloc(dt backend.DType, shape ...int) backend.Tensor {
+	if w.err != nil {
+		return nil
+	}
+	t, err := w.b.New(dt, shape...)
+	if err != nil {
+		w.err = err
+		return nil
+	}
+	w.tensors = append(w.tensors, t)
+	return t
+}
+
+func (w *workspace) f32(shape ...int) backend.Tensor { return w.alloc(backend.F32, shape...) }
+func (w *workspace) i32(shape ...int) backend.Tensor { return w.alloc(backend.I32, shape...) }
+
+func (w *workspace) view(t backend.Tensor, shape ...int) backend.Tensor {
+	if w.err != nil {
+		return nil
+	}
+	v, err := w.b.Reshape(t, shape...)
+	if err != nil {
+		w.err = err
+		return nil
+	}
+	return v
+}
+
+func (w *workspace) free() {
+	for _, t := range w.tensors {
+		w.b.Free(t)
+	}
+	w.tensors = nil
+}
+
+// wsCache keeps one workspace per input shape key (batch size).
+type wsCache[T any] struct {
+	m    map[int]*T
+	free []func()
+}
+
+func (c *wsCache[T]) get(key int, build func() (*T, *workspace, error)) (*T, error) {
+	if v, ok := c.m[key]; ok {
+		return v, nil
+	}
+	v, ws, err := build()
+	if err != nil {
+		if ws != nil {
+			ws.free()
+		}
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[int]*T{}
+	}
+	c.m[key] = v
+	c.free = append(c.free, ws.free)
+	return v, nil
+}
+
+func (c *wsCache[T]) release() {
+	for _, f := range c.free {
+		f()
+	}
+	c.m, c.free = nil, nil
+}
+
+func shapeLen(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func checkRank(layer string, in []int, rank int) error {
+	if len(in) != rank {
+		return fmt.Errorf("%s: input shape %v, want %d dimensions", layer, in, rank)
+	}
+	for _, d := range in {
+		if d <= 0 {
+			return fmt.Errorf("%s: input shape %v has a non-positive dimension", layer, in)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+)
+
+// ThresholdMode chooses how gradients are limited before the update.
+type ThresholdMode uint8
+
+const (
+	// ThresholdElement clips each gradient element to [-τ, τ] (the
+	// patent's element-wise comparison with a preset threshold).
+	ThresholdElement ThresholdMode = iota
+	// ThresholdGlobalNorm scales all gradients so that their joint L2 norm
+	// is at most τ.
+	ThresholdGlobalNorm
+	// ThresholdNone applies no limit.
+	ThresholdNone
+)
+
+// String names the mode as the CLI spells it.
+func (m ThresholdMode) String() string {
+	switch m {
+	case ThresholdGlobalNorm:
+		return "global-norm"
+	case ThresholdNone:
+		return "none"
+	}
+	return "element"
+}
+
+// ParseThresholdMode parses element, global-norm or none.
+func ParseThresholdMode(s string) (ThresholdMode, error) {
+	switch s {
+	case "element", "elementwise":
+		return ThresholdElement, nil
+	case "global-norm", "norm":
+		return ThresholdGlobalNorm, nil
+	case "none", "off":
+		return ThresholdNone, nil
+	}
+	return 0, fmt.Errorf("threshold mode %q: want element, global-norm or none", s)
+}
+
+// Threshold limits the gradients of ps in place and returns how many
+// elements were clipped (element mode) or 1 when the norm was scaled.
+func Threshold(ps []*Param, mode ThresholdMode, tau float32) int {
+	if mode == ThresholdNone || tau <= 0 {
+		return 0
+	}
+	if mode == ThresholdGlobalNorm {
+		var ss float64
+		for _, p := range ps {
+			if !p.Trainable() {
+				continue
+			}
+			for _, g := range p.Grad {
+				ss += float64(g) * float64(g)
+			}
+		}
+		norm := math.Sqrt(ss)
+		if norm <= float64(tau) {
+			return 0
+		}
+		f := float32(float64(tau) / norm)
+		for _, p := range ps {
+			if !p.Trainable() {
+				continue
+			}
+			for i := range p.Grad {
+				p.Grad[i] *= f
+			}
+		}
+		return 1
+	}
+	n := 0
+	for _, p := range ps {
+		if !p.Trainable() {
+			continue
+		}
+		for i, g := range p.Grad {
+			if g > tau {
+				p.Grad[i] = tau
+				n++
+			} else if g < -tau {
+				p.Grad[i] = -tau
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// SGD is stochastic gradient descent with optional momentum and weight
+// decay (on weights only): v = μ·v + g + wd·θ; θ = θ - lr·v.
+type SGD struct {
+	LR, Momentum, WeightDecay float32
+}
+
+// Step applies one update to every trainable parameter. Quantization
+// scales are kept positive.
+func (o SGD) Step(ps []*Param) {
+	for _, p := range ps {
+		if !p.Trainable() {
+			continue
+		}
+		wd := float32(0)
+		if p.Kind == KindWeight {
+			wd = o.WeightDecay
+		}
+		if o.Momentum != 0 && p.Mom == nil {
+			p.Mom = make([]float32, len(p.Data))
+		}
+		for i, g := range p.Grad {
+			g += wd * p.Data[i]
+			if o.Momentum != 0 {
+				p.Mom[i] = o.Momentum*p.Mom[i] + g
+				g = p.Mom[i]
+			}
+			p.Data[i] -= o.LR * g
+		}
+		if p.Kind == KindQuantScale {
+			for i, v := range p.Data {
+				if !(v > 1e-8) {
+					p.Data[i] = 1e-8
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/quant"
+)
+
+// QuantMode says how a quantizer's scale and zero point evolve in training.
+type QuantMode uint8
+
+const (
+	// QuantLearned initialises scale and zero point from statistics on the
+	// first batch and then trains them by gradient (LSQ+ with
+	// straight-through rounding), as METHOD.md S100.3 asks.
+	QuantLearned QuantMode = iota
+	// QuantStats recomputes them from statistics every step: per-channel
+	// ranges of the current weights, and a moving average of the batch
+	// ranges for activations.
+	QuantStats
+)
+
+// String returns "learned" or "stats".
+func (m QuantMode) String() string {
+	if m == QuantStats {
+		return "stats"
+	}
+	return "learned"
+}
+
+// ParseQuantMode parses "learned" or "stats".
+func ParseQuantMode(s string) (QuantMode, error) {
+	switch s {
+	case "learned", "lsq":
+		return QuantLearned, nil
+	case "stats":
+		return QuantStats, nil
+	}
+	return 0, fmt.Errorf("quantization mode %q: want learned or stats", s)
+}
+
+// Quantizer holds the quantization parameters of one tensor: per tensor
+// (activations, unsigned codes) or per output channel (weights, signed
+// codes). Scale and zero point are parameters of the model: trainable in
+// QuantLearned mode, saved buffers in QuantStats mode.
+type Quantizer struct {
+	name      string
+	scheme    quant.Scheme
+	mode      QuantMode
+	method    quant.Method
+	symmetric bool
+	channels  int
+	momentum  float32
+
+	Scale *Param // [channels]
+	Zero  *Param // [channels], continuous; the code zero point is round(Zero) clamped
+	ema   quant.EMA
+	ready bool
+
+	spec backend.QuantSpec
+}
+
+func newQuantizer(name string, s quant.Scheme, mode QuantMode, method quant.Method, channels int, symmetric bool, momentum float32) *Quantizer {
+	q := &Quantizer{name: name, scheme: s, mode: mode, method: method, channels: channels, symmetric: symmetric, momentum: momentum}
+	scaleKind, zeroKind := KindQuantScale, KindQuantZero
+	if mode == QuantStats {
+		scaleKind, zeroKind = KindBuffer, KindBuffer
+	}
+	if symmetric {
+		zeroKind = KindBuffer
+	}
+	q.Scale = newParam(name+".scale", scaleKind, channels)
+	q.Zero = newParam(name+".zero", zeroKind, channels)
+	for i := range q.Scale.Data {
+		q.Scale.Data[i] = 1
+	}
+	q.spec.Scale = make([]float32, channels)
+	q.spec.Zero = make([]int32, channels)
+	q.spec.QMin, q.spec.QMax = s.Range()
+	return q
+}
+
+// params returns the quantizer's parameters.
+func (q *Quantizer) params() []*Param { return []*Param{q.Scale, q.Zero} }
+
+// Spec returns the current backend spec (scale, integer zero point and
+// code range). The slices are reused between calls.
+func (q *Quantizer) Spec() backend.QuantSpec {
+	for i := range q.spec.Scale {
+		s := q.Scale.Data[i]
+		if !(s > 0) || math.IsInf(float64(s), 0) {
+			s = 1
+		}
+		q.spec.Scale[i] = s
+		z := math.Round(float64(q.Zero.Data[i]))
+		if z < float64(q.spec.QMin) || math.IsNaN(z) {
+			z = float64(q.spec.QMin)
+		}
+		if z > float64(q.spec.QMax) {
+			z = float64(q.spec.QMax)
+		}
+		q.spec.Zero[i] = int32(z)
+	}
+	return q.spec
+}
+
+func (q *Quantizer) set(i int, p quant.Params) {
+	q.Scale.Data[i] = p.Scale
+	q.Zero.Data[i] = float32(p.Zero)
+}
+
+// calibrateWeights sets per-channel parameters from the host weights w
+// (channel-major).
+func (q *Quantizer) calibrateWeights(w []float32) error {
+	ps, err := quant.CalibratePerChannel(w, q.channels, q.scheme, q.method, q.symmetric)
+	if err != nil {
+		return fmt.Errorf("%s: %w", q.name, err)
+	}
+	for i, p := range ps {
+		q.set(i, p)
+	}
+	q.ready = true
+	return nil
+}
+
+// observe feeds a batch range of an activation tensor. The first range
+// initialises the parameters; later ones update the moving average, which
+// sets the parameters in QuantStats mode.
+func (q *Quantizer) observe(lo, hi float32) {
+	q.ema.Momentum = q.momentum
+	q.ema.Update(lo, hi)
+	if !q.ready || q.mode == QuantStats {
+		var p quant.Params
+		if q.symmetric {
+			p = quant.FromMinMaxSymmetric(q.ema.Lo, q.ema.Hi, q.scheme)
+		} else {
+			p = quant.FromMinMax(q.ema.Lo, q.ema.Hi, q.scheme)
+		}
+		q.set(0, p)
+		q.ready = true
+	}
+}
+
+// gradScale returns LSQ's gradient scale for a tensor of n elements per
+// channel.
+func (q *Quantizer) gradScale(n int) float32 { return quant.GradScale(n, q.scheme) }

@@ -1,0 +1,367 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// channelLayer is the shared plumbing of per-channel layers working on an
+// input viewed as a matrix [R, C] (C = last dimension).
+type channelLayer struct {
+	name string
+	C    int
+	b    backend.Backend
+}
+
+func (l *channelLayer) check(in []int) error {
+	if len(in) < 2 {
+		return fmt.Errorf("%s: input shape %v, want at least [N, C]", l.name, in)
+	}
+	if in[len(in)-1] != l.C {
+		return fmt.Errorf("%s: input %v has %d channels (last dimension), layer expects %d", l.name, in, in[len(in)-1], l.C)
+	}
+	return nil
+}
+
+type chanWS struct {
+	x2, y, y2, dx, dx2 backend.Tensor
+	xhat, mean, invstd backend.Tensor
+	r                  int
+}
+
+func (l *channelLayer) workspace(cache *wsCache[chanWS], b backend.Backend, in []int, norm bool) (*chanWS, error) {
+	if err := l.check(in); err != nil {
+		return nil, err
+	}
+	r := shapeLen(in) / l.C
+	return cache.get(in[0], func() (*chanWS, *workspace, error) {
+		w := &workspace{b: b}
+		s := &chanWS{r: r}
+		s.y = w.f32(in...)
+		s.y2 = w.view(s.y, r, l.C)
+		s.dx = w.f32(in...)
+		s.dx2 = w.view(s.dx, r, l.C)
+		s.mean = w.f32(l.C)
+		if norm {
+			s.xhat = w.f32(r, l.C)
+			s.invstd = w.f32(l.C)
+		}
+		return s, w, w.err
+	})
+}
+
+// Compensation is the error-compensation layer of S200.3: per output
+// channel c = γ·E + β is added to the dequantized data, where E is the
+// batch mean of the channel in training and its running mean in
+// inference. γ and β are trained and carry the loss's L2 term.
+type Compensation struct {
+	channelLayer
+	Gamma, Beta, RunMean *Param
+	Momentum             float32
+	ws                   wsCache[chanWS]
+	cur                  *chanWS
+	train                bool
+}
+
+// NewCompensation returns a compensation layer over c channels, starting
+// as the identity (γ = β = 0).
+func NewCompensation(name string, c int) *Compensation {
+	return &Compensation{channelLayer: channelLayer{name: name, C: c},
+		Gamma:   newParam(name+".gamma", KindCompGamma, c),
+		Beta:    newParam(name+".beta", KindCompBeta, c),
+		RunMean: newParam(name+".running_mean", KindBuffer, c), Momentum: 0.1}
+}
+
+// Name returns the layer's name.
+func (l *Compensation) Name() string { return l.name }
+
+// OutShape is the input shape.
+func (l *Compensation) OutShape(in []int) ([]int, error) { return in, l.check(in) }
+
+// Params returns γ, β and the running mean.
+func (l *Compensation) Params() []*Param { return []*Param{l.Gamma, l.Beta, l.RunMean} }
+
+// Bind allocates parameters on b.
+func (l *Compensation) Bind(b backend.Backend) error {
+	l.Release()
+	l.b = b
+	for _, p := range l.Params() {
+		if err := p.bind(b, true, p.Trainable()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release frees backend state.
+func (l *Compensation) Release() {
+	l.ws.release()
+	l.cur = nil
+	if l.b != nil {
+		for _, p := range l.Params() {
+			p.unbind(l.b)
+		}
+		l.b = nil
+	}
+}
+
+// Forward adds the compensation term.
+func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	s, err := l.workspace(&l.ws, c.B, x.Shape(), false)
+	if err != nil {
+		return nil, err
+	}
+	x2, err := c.B.Reshape(x, s.r, l.C)
+	if err != nil {
+		return nil, err
+	}
+	l.cur, l.train = s, c.Train
+	if c.Train {
+		c.B.CompensateTrain(s.y2, s.mean, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.Momentum)
+	} else {
+		c.B.CompensateInfer(s.y2, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value)
+	}
+	return s.y, nil
+}
+
+// Backward computes γ, β gradients and dx.
+func (l *Compensation) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	s := l.cur
+	if s == nil || dy.Len() != s.y.Len() {
+		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)
+	}
+	dy2, err := c.B.Reshape(dy, s.r, l.C)
+	if err != nil {
+		return nil, err
+	}
+	c.B.CompensateGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.mean, l.Gamma.Value, l.train)
+	return s.dx, nil
+}
+
+// BatchNorm is the normal-distribution adjustment of S200.4: per channel
+// (last dimension) batch statistics in training, running statistics in
+// inference, with a learned affine.
+type BatchNorm struct {
+	channelLayer
+	Gamma, Beta, RunMean, RunVar *Param
+	Momentum, Eps                float32
+	ws                           wsCache[chanWS]
+	cur                          *chanWS
+}
+
+// NewBatchNorm returns batch normalisation over c channels.
+func NewBatchNorm(name string, c int) *BatchNorm {
+	l := &BatchNorm{channelLayer: channelLayer{name: name, C: c},
+		Gamma:   newParam(name+".gamma", KindNormGamma, c),
+		Beta:    newParam(name+".beta", KindNormBeta, c),
+		RunMean: newParam(name+".running_mean", KindBuffer, c),
+		RunVar:  newParam(name+".running_var", KindBuffer, c), Momentum: 0.1, Eps: 1e-5}
+	for i := range l.Gamma.Data {
+		l.Gamma.Data[i] = 1
+		l.RunVar.Data[i] = 1
+	}
+	return l
+}
+
+// Name returns the layer's name.
+func (l *BatchNorm) Name() string { return l.name }
+
+// OutShape is the input shape.
+func (l *BatchNorm) OutShape(in []int) ([]int, error) { return in, l.check(in) }
+
+// Params returns the affine and the running statistics.
+func (l *BatchNorm) Params() []*Param { return []*Param{l.Gamma, l.Beta, l.RunMean, l.RunVar} }
+
+// Bind allocates parameters on b.
+func (l *BatchNorm) Bind(b backend.Backend) error {
+	l.Release()
+	l.b = b
+	for _, p := range l.Params() {
+		if err := p.bind(b, true, p.Trainable()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release frees backend state.
+func (l *BatchNorm) Release() {
+	l.ws.release()
+	l.cur = nil
+	if l.b != nil {
+		for _, p := range l.Params() {
+			p.unbind(l.b)
+		}
+		l.b = nil
+	}
+}
+
+// Forward normalises x.
+func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	s, err := l.workspace(&l.ws, c.B, x.Shape(), true)
+	if err != nil {
+		return nil, err
+	}
+	x2, err := c.B.Reshape(x, s.r, l.C)
+	if err != nil {
+		return nil, err
+	}
+	l.cur = s
+	if c.Train {
+		c.B.BatchNormTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
+	} else {
+		c.B.BatchNormInfer(s.y2, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps)
+	}
+	return s.y, nil
+}
+
+// Backward computes the affine gradients and dx.
+func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	s := l.cur
+	if s == nil || dy.Len() != s.y.Len() {
+		return nil, fmt.Errorf("%s: Backward without a matching training Forward", l.name)
+	}
+	dy2, err := c.B.Reshape(dy, s.r, l.C)
+	if err != nil {
+		return nil, err
+	}
+	c.B.BatchNormGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.xhat, s.invstd, l.Gamma.Value)
+	return s.dx, nil
+}
+
+// ReLU is max(x, 0).
+type ReLU struct {
+	name string
+	ws   wsCache[[2]backend.Tensor]
+	cur  *[2]backend.Tensor
+}
+
+// NewReLU returns a ReLU layer.
+func NewReLU(name string) *ReLU { return &ReLU{name: name} }
+
+// Name returns the layer's name.
+func (l *ReLU) Name() string { return l.name }
+
+// OutShape is the input shape.
+func (l *ReLU) OutShape(in []int) ([]int, error) { return in, nil }
+
+// Params returns nothing.
+func (l *ReLU) Params() []*Param { return nil }
+
+// Bind resets state.
+func (l *ReLU) Bind(b backend.Backend) error { l.Release(); return nil }
+
+// Release frees backend state.
+func (l *ReLU) Release() { l.ws.release(); l.cur = nil }
+
+// Forward computes max(x, 0).
+func (l *ReLU) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	in := x.Shape()
+	s, err := l.ws.get(in[0], func() (*[2]backend.Tensor, *workspace, error) {
+		w := &workspace{b: c.B}
+		s := &[2]backend.Tensor{w.f32(in...), w.f32(in...)}
+		return s, w, w.err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.cur = s
+	c.B.ReLU(s[0], x)
+	return s[0], nil
+}
+
+// Backward masks dy.
+func (l *ReLU) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	s := l.cur
+	if s == nil || dy.Len() != s[0].Len() {
+		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)
+	}
+	c.B.ReLUGrad(s[1], dy, s[0])
+	return s[1], nil
+}
+
+// MaxPool is a max-pool over NHWC input with a square window.
+type MaxPool struct {
+	name         string
+	Size, Stride int
+	ws           wsCache[poolWS]
+	cur          *poolWS
+}
+
+type poolWS struct {
+	g          backend.PoolGeom
+	y, arg, dx backend.Tensor
+}
+
+// NewMaxPool returns a max-pool with the given window and stride.
+func NewMaxPool(name string, size, stride int) (*MaxPool, error) {
+	if size <= 0 || stride <= 0 {
+		return nil, fmt.Errorf("%s: bad pool size %d / stride %d", name, size, stride)
+	}
+	return &MaxPool{name: name, Size: size, Stride: stride}, nil
+}
+
+// Name returns the layer's name.
+func (l *MaxPool) Name() string { return l.name }
+
+func (l *MaxPool) geom(in []int) (backend.PoolGeom, error) {
+	if err := checkRank(l.name, in, 4); err != nil {
+		return backend.PoolGeom{}, err
+	}
+	g := backend.PoolGeom{N: in[0], H: in[1], W: in[2], C: in[3], Size: l.Size, Stride: l.Stride}
+	if err := g.Validate(); err != nil {
+		return g, fmt.Errorf("%s: %w", l.name, err)
+	}
+	return g, nil
+}
+
+// OutShape returns [N, OH, OW, C].
+func (l *MaxPool) OutShape(in []int) ([]int, error) {
+	g, err := l.geom(in)
+	if err != nil {
+		return nil, err
+	}
+	oh, ow := g.Out()
+	return []int{in[0], oh, ow, in[3]}, nil
+}
+
+// Params returns nothing.
+func (l *MaxPool) Params() []*Param { return nil }
+
+// Bind resets state.
+func (l *MaxPool) Bind(b backend.Backend) error { l.Release(); return nil }
+
+// Release frees backend state.
+func (l *MaxPool) Release() { l.ws.release(); l.cur = nil }
+
+// Forward pools x.
+func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	in := x.Shape()
+	out, err := l.OutShape(in)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.ws.get(in[0], func() (*poolWS, *workspace, error) {
+		g, _ := l.geom(in)
+		w := &workspace{b: c.B}
+		s := &poolWS{g: g, y: w.f32(out...), arg: w.i32(out...), dx: w.f32(in...)}
+		return s, w, w.err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.cur = s
+	c.B.MaxPool(s.y, s.arg, x, s.g)
+	return s.y, nil
+}
+
+// Backward routes dy to the maxima.
+func (l *MaxPool) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	s := l.cur
+	if s == nil || dy.Len() != s.y.Len() {
+		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)
+	}
+	c.B.MaxPoolGrad(s.dx, dy, s.arg, s.g)
+	return s.dx, nil
+}

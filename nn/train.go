@@ -1,0 +1,362 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// TrainConfig holds the optimisation settings of S300 and the loss.
+type TrainConfig struct {
+	// SGD settings: learning rate (the patent's example: 0.01), momentum
+	// and weight decay (0 = plain SGD).
+	LR, Momentum, WeightDecay float32
+	// Threshold τ and how it is applied (element-wise by default).
+	Threshold     float32
+	ThresholdMode ThresholdMode
+	// CompL2 is λ, the weight of the L2 term on compensation parameters.
+	CompL2 float32
+}
+
+// Batcher supplies examples: Batch writes the examples idx as float32
+// (the model's input layout, NHWC) into dst and their labels into labels.
+type Batcher interface {
+	Len() int
+	Batch(dst []float32, labels []int32, idx []int) error
+}
+
+// StepStats reports one training step.
+type StepStats struct {
+	Loss    float64 // cross-entropy + L2 term
+	Correct int     // correct predictions in the batch (before the update)
+	N       int     // batch size
+	Clipped int     // gradient elements limited by the threshold
+}
+
+// Trainer runs the patent's three modules on a model bound to a backend:
+// forwardModule (S100 quantization and integer products, through the
+// layer stack), the compensation module (S200: dequantization,
+// compensation, normalisation inside the layers, and the loss with its L2
+// term) and backwardModule (S300: gradients, threshold, update).
+type Trainer struct {
+	Model *Model
+	Cfg   TrainConfig
+	// Step counts completed training steps.
+	Step int
+
+	b       backend.Backend
+	inputs  map[int]backend.Tensor
+	dlogits map[int]backend.Tensor
+	logits  []float32
+	dlog    []float32
+	params  []*Param
+	quant   []quantLayer
+	stats   [3]float32
+}
+
+// NewTrainer binds m to b and returns a trainer.
+func NewTrainer(m *Model, b backend.Backend, cfg TrainConfig) (*Trainer, error) {
+	if !(cfg.LR > 0) {
+		return nil, fmt.Errorf("trainer: learning rate %v must be positive", cfg.LR)
+	}
+	if cfg.Momentum < 0 || cfg.Momentum >= 1 {
+		return nil, fmt.Errorf("trainer: momentum %v outside [0, 1)", cfg.Momentum)
+	}
+	if cfg.Threshold < 0 || cfg.CompL2 < 0 || cfg.WeightDecay < 0 {
+		return nil, fmt.Errorf("trainer: threshold, L2 weight and weight decay must not be negative")
+	}
+	if m.Backend() != b {
+		if err := m.Bind(b); err != nil {
+			return nil, err
+		}
+	}
+	t := &Trainer{Model: m, Cfg: cfg, b: b, inputs: map[int]backend.Tensor{}, dlogits: map[int]backend.Tensor{}, params: m.Params()}
+	for _, l := range m.Layers {
+		if q, ok := l.(quantLayer); ok {
+			if w, _ := q.quantizers(); w != nil {
+				t.quant = append(t.quant, q)
+			}
+		}
+	}
+	return t, nil
+}
+
+// Close frees the trainer's tensors (the model stays bound).
+func (t *Trainer) Close() {
+	for _, m := range []map[int]backend.Tensor{t.inputs, t.dlogits} {
+		for k, v := range m {
+			t.b.Free(v)
+			delete(m, k)
+		}
+	}
+}
+
+func (t *Trainer) input(n int) (backend.Tensor, error) {
+	if x, ok := t.inputs[n]; ok {
+		return x, nil
+	}
+	x, err := t.b.New(backend.F32, append([]int{n}, t.Model.Spec.Input...)...)
+	if err != nil {
+		return nil, err
+	}
+	t.inputs[n] = x
+	return x, nil
+}
+
+// forwardModule uploads a batch and runs S100/S200 through the layers.
+func (t *Trainer) forwardModule(c *Context, x []float32, n int) (backend.Tensor, error) {
+	in, err := t.input(n)
+	if err != nil {
+		return nil, err
+	}
+	if len(x) != in.Len() {
+		return nil, fmt.Errorf("batch has %d values, want %d for %d examples of %v", len(x), in.Len(), n, t.Model.Spec.Input)
+	}
+	if err := t.b.WriteF32(in, x); err != nil {
+		return nil, err
+	}
+	return t.Model.Forward(c, in)
+}
+
+// lossModule reads the logits and computes the loss and its gradient on
+// the host (S200.5; the L2 term is added with the gradients).
+func (t *Trainer) lossModule(logits backend.Tensor, labels []int32) (float64, int, backend.Tensor, error) {
+	n := len(labels)
+	k := t.Model.Classes
+	if cap(t.logits) < n*k {
+		t.logits = make([]float32, n*k)
+		t.dlog = make([]float32, n*k)
+	}
+	lg, dl := t.logits[:n*k], t.dlog[:n*k]
+	if err := t.b.ReadF32(logits, lg); err != nil {
+		return 0, 0, nil, err
+	}
+	loss, correct, err := SoftmaxCrossEntropy(lg, labels, k, dl)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	d, ok := t.dlogits[n]
+	if !ok {
+		if d, err = t.b.New(backend.F32, n, k); err != nil {
+			return 0, 0, nil, err
+		}
+		t.dlogits[n] = d
+	}
+	return loss, correct, d, t.b.WriteF32(d, dl)
+}
+
+// backwardModule is S300: backpropagate, gather gradients, add the L2
+// term, check them, threshold them and update the parameters. Nothing is
+// changed when a non-finite value is found.
+func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, int, error) {
+	if err := t.Model.Backward(c, dlogits); err != nil {
+		return 0, 0, err
+	}
+	for _, p := range t.params {
+		if p.GradT != nil && p.Trainable() {
+			if err := t.b.ReadF32(p.GradT, p.Grad); err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", p.Name, err)
+			}
+		}
+	}
+	for _, q := range t.quant {
+		if err := t.checkStats(q); err != nil {
+			return 0, 0, err
+		}
+		q.scaleQuantGrads(q.inputLen())
+	}
+	l2 := compensationL2(t.params, t.Cfg.CompL2)
+	for _, p := range t.params {
+		if !p.Trainable() {
+			continue
+		}
+		for i, g := range p.Grad {
+			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
+				return 0, 0, fmt.Errorf("step %d: non-finite gradient in %s[%d]", t.Step+1, p.Name, i)
+			}
+		}
+	}
+	clipped := Threshold(t.params, t.Cfg.ThresholdMode, t.Cfg.Threshold)
+	SGD{LR: t.Cfg.LR, Momentum: t.Cfg.Momentum, WeightDecay: t.Cfg.WeightDecay}.Step(t.params)
+	for _, p := range t.params {
+		if p.Trainable() {
+			if err := p.upload(t.b); err != nil {
+				return 0, 0, fmt.Errorf("%s: %w", p.Name, err)
+			}
+		}
+	}
+	return l2, clipped, nil
+}
+
+// checkStats reads a quantized layer's input statistics: non-finite inputs
+// stop training; the range feeds the moving average.
+func (t *Trainer) checkStats(q quantLayer) error {
+	st := q.statsTensor()
+	if st == nil {
+		return nil
+	}
+	if err := t.b.ReadF32(st, t.stats[:]); err != nil {
+		return err
+	}
+	if t.stats[2] > 0 {
+		return fmt.Errorf("step %d: layer %s: %d non-finite input values (NaN/Inf)", t.Step+1, q.Name(), int(t.stats[2]))
+	}
+	_, x := q.quantizers()
+	x.observe(t.stats[0], t.stats[1])
+	return nil
+}
+
+// TrainStep runs one step on a batch (x in NHWC, one label per example).
+// On error the parameters are those before the step.
+func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
+	c := &Context{B: t.b, Train: true, Step: t.Step + 1}
+	n := len(labels)
+	logits, err := t.forwardModule(c, x, n)
+	if err != nil {
+		return StepStats{}, fmt.Errorf("step %d: forward: %w", c.Step, err)
+	}
+	loss, correct, dl, err := t.lossModule(logits, labels)
+	if err != nil {
+		return StepStats{}, fmt.Errorf("step %d: %w", c.Step, err)
+	}
+	l2, clipped, err := t.backwardModule(c, dl)
+	if err != nil {
+		return StepStats{}, fmt.Errorf("step %d: backward: %w", c.Step, err)
+	}
+	t.Step++
+	return StepStats{Loss: loss + l2, Correct: correct, N: n, Clipped: clipped}, nil
+}
+
+// Predict runs the model in inference mode on a batch of n examples and
+// writes the logits [n, Classes] into logits.
+func (t *Trainer) Predict(x []float32, n int, logits []float32) error {
+	c := &Context{B: t.b, Train: false, Step: t.Step}
+	out, err := t.forwardModule(c, x, n)
+	if err != nil {
+		return err
+	}
+	return t.b.ReadF32(out, logits)
+}
+
+// EpochStats summarises one pass over the training data.
+type EpochStats struct {
+	Loss     float64 // mean training loss
+	Accuracy float64 // training accuracy during the epoch
+	Images   int
+	Steps    int
+	Clipped  int
+	Wall     time.Duration
+}
+
+// Epoch trains on the examples in order (a permutation of ds), in batches
+// of batch (the last one may be smaller). progress, when not nil, is called
+// after every step.
+func (t *Trainer) Epoch(ds Batcher, order []int, batch int, progress func(done, total int, s StepStats)) (EpochStats, error) {
+	if batch <= 0 {
+		return EpochStats{}, fmt.Errorf("batch size %d must be positive", batch)
+	}
+	start := time.Now()
+	shape := t.Model.Spec.Input
+	per := shape[0] * shape[1] * shape[2]
+	buf := make([]float32, batch*per)
+	lab := make([]int32, batch)
+	var es EpochStats
+	var lossSum float64
+	correct := 0
+	for i := 0; i < len(order); i += batch {
+		idx := order[i:min(i+batch, len(order))]
+		n := len(idx)
+		if err := ds.Batch(buf[:n*per], lab[:n], idx); err != nil {
+			return es, err
+		}
+		s, err := t.TrainStep(buf[:n*per], lab[:n])
+		if err != nil {
+			return es, err
+		}
+		lossSum += s.Loss * float64(n)
+		correct += s.Correct
+		es.Images += n
+		es.Steps++
+		es.Clipped += s.Clipped
+		if progress != nil {
+			progress(i+n, len(order), s)
+		}
+	}
+	if es.Images > 0 {
+		es.Loss = lossSum / float64(es.Images)
+		es.Accuracy = float64(correct) / float64(es.Images)
+	}
+	es.Wall = time.Since(start)
+	return es, nil
+}
+
+// EvalResult is the outcome of an evaluation.
+type EvalResult struct {
+	Loss      float64
+	Accuracy  float64
+	N         int
+	Confusion [][]int // [true][predicted]
+	Wall      time.Duration
+}
+
+// Evaluate runs inference over every example of ds in batches.
+func (t *Trainer) Evaluate(ds Batcher, batch int) (EvalResult, error) {
+	if batch <= 0 {
+		return EvalResult{}, fmt.Errorf("batch size %d must be positive", batch)
+	}
+	start := time.Now()
+	shape := t.Model.Spec.Input
+	per := shape[0] * shape[1] * shape[2]
+	k := t.Model.Classes
+	buf := make([]float32, batch*per)
+	lab := make([]int32, batch)
+	logits := make([]float32, batch*k)
+	idx := make([]int, 0, batch)
+	r := EvalResult{Confusion: make([][]int, k)}
+	for i := range r.Confusion {
+		r.Confusion[i] = make([]int, k)
+	}
+	var lossSum float64
+	correct := 0
+	for i := 0; i < ds.Len(); i += batch {
+		idx = idx[:0]
+		for j := i; j < min(i+batch, ds.Len()); j++ {
+			idx = append(idx, j)
+		}
+		n := len(idx)
+		if err := ds.Batch(buf[:n*per], lab[:n], idx); err != nil {
+			return r, err
+		}
+		if err := t.Predict(buf[:n*per], n, logits[:n*k]); err != nil {
+			return r, err
+		}
+		loss, c, err := SoftmaxCrossEntropy(logits[:n*k], lab[:n], k, nil)
+		if err != nil {
+			return r, err
+		}
+		lossSum += loss * float64(n)
+		correct += c
+		for j := 0; j < n; j++ {
+			r.Confusion[lab[j]][argmax(logits[j*k:(j+1)*k])]++
+		}
+		r.N += n
+	}
+	if r.N > 0 {
+		r.Loss = lossSum / float64(r.N)
+		r.Accuracy = float64(correct) / float64(r.N)
+	}
+	r.Wall = time.Since(start)
+	return r, nil
+}
+
+func argmax(v []float32) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
+}
