@@ -156,26 +156,50 @@ func (s *Set) BatchAug(dst []float32, lab []int32, idx []int, n Norm, aug Augmen
 			}
 			continue
 		}
-		for y := range H {
-			sy := y + dy
+		augmentOne(out, src, t, H, W, C, dy, dx, flip)
+	}
+	return nil
+}
+
+// augmentOne writes the crop (shift dy, dx, zero padding) of src, mirrored
+// left–right after cropping when flip is set, through the lookup tables t.
+func augmentOne(out []float32, src []uint8, t [][256]float32, H, W, C, dy, dx int, flip bool) {
+	for y := range H {
+		orow := out[y*W*C : (y+1)*W*C]
+		sy := y + dy
+		if sy < 0 || sy >= H {
 			for x := range W {
-				sx := x + dx
-				if flip {
-					sx = W - 1 - x + dx
-				}
-				o := out[(y*W+x)*C : (y*W+x+1)*C]
-				if sy < 0 || sy >= H || sx < 0 || sx >= W {
-					for ch := range C {
-						o[ch] = t[ch][0]
-					}
-					continue
-				}
-				p := src[(sy*W+sx)*C : (sy*W+sx+1)*C]
 				for ch := range C {
-					o[ch] = t[ch][p[ch]]
+					orow[x*C+ch] = t[ch][0]
 				}
+			}
+			continue
+		}
+		srow := src[sy*W*C : (sy+1)*W*C]
+		for x := range W {
+			sx := x + dx
+			if flip {
+				sx = W - 1 - x + dx
+			}
+			o := orow[x*C : x*C+C]
+			if sx < 0 || sx >= W {
+				for ch := range o {
+					o[ch] = t[ch][0]
+				}
+				continue
+			}
+			p := srow[sx*C : sx*C+C]
+			if C == 1 {
+				o[0] = t[0][p[0]]
+				continue
+			}
+			if C == 3 {
+				o[0], o[1], o[2] = t[0][p[0]], t[1][p[1]], t[2][p[2]]
+				continue
+			}
+			for ch := range o {
+				o[ch] = t[ch][p[ch]]
 			}
 		}
 	}
-	return nil
 }
