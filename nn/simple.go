@@ -148,6 +148,7 @@ type BatchNorm struct {
 	Momentum, Eps                float32
 	ws                           wsCache[chanWS]
 	cur                          *chanWS
+	train                        bool
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -207,7 +208,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 	if err != nil {
 		return nil, err
 	}
-	l.cur = s
+	l.cur, l.train = s, c.Train
 	if c.Train {
 		c.B.BatchNormTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
 	} else {
@@ -219,8 +220,8 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 // Backward computes the affine gradients and dx.
 func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
 	s := l.cur
-	if s == nil || dy.Len() != s.y.Len() {
-		return nil, fmt.Errorf("%s: Backward without a matching training Forward", l.name)
+	if s == nil || dy.Len() != s.y.Len() || !l.train {
+		return nil, fmt.Errorf("%s: Backward needs a matching training-mode Forward (frozen-statistics backward is not supported)", l.name)
 	}
 	dy2, err := c.B.Reshape(dy, s.r, l.C)
 	if err != nil {

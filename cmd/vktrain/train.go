@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/vktrain/vktrain/data"
@@ -35,6 +36,7 @@ func (b setBatcher) Batch(dst []float32, lab []int32, idx []int) error {
 // trainFlags are the settings of a training run.
 type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
+	cpuProfile                                      string
 	epochs, batch, evalBatch, bits, limit           int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
@@ -65,6 +67,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for weights and shuffling")
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per epoch instead of text")
 	fs.BoolVar(&f.validation, "validation", false, "enable the Khronos validation layer (Vulkan devices)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
 }
 
 func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
@@ -146,6 +149,17 @@ func runTrain(e *env, f *trainFlags) error {
 	opts, tc, err := f.options()
 	if err != nil {
 		return err
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	layers, err := nn.ParseLayers(f.model)
 	if err != nil {

@@ -1,0 +1,353 @@
+package ref
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// convArgs validates the common arguments of Im2ColI, Im2Col and Col2Im:
+// the image img (read as [N, H, W, C]) and the matrix cols [Rows, K].
+func (o *op) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
+	if o.bad() {
+		return
+	}
+	if err := g.Validate(); err != nil {
+		o.failf("%v", err)
+		return
+	}
+	if img != nil && img.Len() != g.N*g.H*g.W*g.C {
+		o.failf("%s is %v, geometry wants [%d %d %d %d]", imgName, img.shape, g.N, g.H, g.W, g.C)
+		return
+	}
+	o.wantMatrix("cols", cols, g.Rows(), g.K())
+}
+
+// im2col fills rows [lo, hi) of cols from the NHWC image x, with pad
+// outside the image.
+func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
+	oh, ow := g.Out()
+	k := g.K()
+	for r := lo; r < hi; r++ {
+		n, rem := r/(oh*ow), r%(oh*ow)
+		y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
+		row := cols[r*k : (r+1)*k]
+		j := 0
+		for kh := range g.KH {
+			iy := y0 + kh
+			for kw := range g.KW {
+				ix := x0 + kw
+				dst := row[j : j+g.C]
+				j += g.C
+				if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+					for c := range dst {
+						dst[c] = pad
+					}
+					continue
+				}
+				off := ((n*g.H+iy)*g.W + ix) * g.C
+				copy(dst, x[off:off+g.C])
+			}
+		}
+	}
+}
+
+// Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
+// outside the image.
+func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32) {
+	o := b.begin("Im2ColI")
+	xt := o.input("x", x, backend.I32)
+	ct := o.output("cols", cols, backend.I32)
+	o.convArgs(g, xt, ct, "x")
+	if !o.done() {
+		return
+	}
+	b.parallel(g.Rows(), max(1, 4096/g.K()), func(lo, hi int) {
+		im2col(ct.st.i, xt.st.i, g, pad, lo, hi)
+	})
+}
+
+// Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
+// outside the image.
+func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
+	o := b.begin("Im2Col")
+	xt := o.input("x", x, backend.F32)
+	ct := o.output("cols", cols, backend.F32)
+	o.convArgs(g, xt, ct, "x")
+	if !o.done() {
+		return
+	}
+	b.parallel(g.Rows(), max(1, 4096/g.K()), func(lo, hi int) {
+		im2col(ct.st.f, xt.st.f, g, 0, lo, hi)
+	})
+}
+
+// Col2Im writes dx = the sum of the cols entries that read each input
+// element, accumulated in float32 over rows in increasing order and, within
+// a row, columns in increasing order.
+func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
+	o := b.begin("Col2Im")
+	ct := o.input("cols", cols, backend.F32)
+	xt := o.output("dx", dx, backend.F32)
+	o.convArgs(g, xt, ct, "dx")
+	if !o.done() {
+		return
+	}
+	oh, ow := g.Out()
+	k := g.K()
+	img := g.H * g.W * g.C
+	// Rows of image n only touch image n: split by image.
+	b.parallel(g.N, 1, func(nlo, nhi int) {
+		clear(xt.st.f[nlo*img : nhi*img])
+		for r := nlo * oh * ow; r < nhi*oh*ow; r++ {
+			n, rem := r/(oh*ow), r%(oh*ow)
+			y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
+			row := ct.st.f[r*k : (r+1)*k]
+			j := 0
+			for kh := range g.KH {
+				iy := y0 + kh
+				for kw := range g.KW {
+					ix := x0 + kw
+					src := row[j : j+g.C]
+					j += g.C
+					if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
+						continue
+					}
+					off := ((n*g.H+iy)*g.W + ix) * g.C
+					dst := xt.st.f[off : off+g.C]
+					for c, v := range src {
+						dst[c] += v
+					}
+				}
+			}
+		}
+	})
+}
+
+// GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32.
+func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
+	o := b.begin("GemmI")
+	at := o.input("a", a, backend.I32)
+	bt := o.input("b", bm, backend.I32)
+	ct := o.output("acc", acc, backend.I32)
+	if o.bad() {
+		o.done()
+		return
+	}
+	m, k := matrix(at)
+	n, kb := matrix(bt)
+	if k != kb {
+		o.failf("a is %v, b is %v: inner dimensions differ", at.shape, bt.shape)
+	}
+	o.wantMatrix("acc", ct, m, n)
+	if !o.done() {
+		return
+	}
+	// Rows of a per goroutine; wrapping int32 sums are exact modulo 2^32,
+	// so the result does not depend on the split or the k blocking.
+	b.parallel(m, max(1, 1<<15/(n*k+1)), func(lo, hi int) {
+		gemmI(ct.st.i, at.st.i, bt.st.i, n, k, lo, hi)
+	})
+}
+
+// gemmKBlock is the k extent of one pass over b, sized so that a block of
+// b stays in cache.
+const gemmKBlock = 1024
+
+// gemmI computes rows [lo, hi) of acc = a·bᵀ for a [·, k] and b [n, k].
+func gemmI(acc, a, b []int32, n, k, lo, hi int) {
+	clear(acc[lo*n : hi*n])
+	for k0 := 0; k0 < k; k0 += gemmKBlock {
+		k1 := min(k, k0+gemmKBlock)
+		m := lo
+		for ; m+2 <= hi; m += 2 {
+			a0 := a[m*k+k0 : m*k+k1]
+			a1 := a[(m+1)*k+k0 : (m+1)*k+k1]
+			c0 := acc[m*n : (m+1)*n]
+			c1 := acc[(m+1)*n : (m+2)*n]
+			j := 0
+			for ; j+2 <= n; j += 2 {
+				b0 := b[j*k+k0 : j*k+k1]
+				b1 := b[(j+1)*k+k0 : (j+1)*k+k1]
+				s00, s01, s10, s11 := dot2x2(a0, a1, b0, b1)
+				c0[j] += s00
+				c0[j+1] += s01
+				c1[j] += s10
+				c1[j+1] += s11
+			}
+			for ; j < n; j++ {
+				bj := b[j*k+k0 : j*k+k1]
+				c0[j] += dot(a0, bj)
+				c1[j] += dot(a1, bj)
+			}
+		}
+		for ; m < hi; m++ {
+			am := a[m*k+k0 : m*k+k1]
+			cm := acc[m*n : (m+1)*n]
+			for j := range n {
+				cm[j] += dot(am, b[j*k+k0:j*k+k1])
+			}
+		}
+	}
+}
+
+func dot(a, b []int32) int32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 int32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return s0 + s1 + s2 + s3
+}
+
+func dot2x2(a0, a1, b0, b1 []int32) (s00, s01, s10, s11 int32) {
+	a1 = a1[:len(a0)]
+	b0 = b0[:len(a0)]
+	b1 = b1[:len(a0)]
+	for i, x := range a0 {
+		y := a1[i]
+		u, v := b0[i], b1[i]
+		s00 += x * u
+		s01 += x * v
+		s10 += y * u
+		s11 += y * v
+	}
+	return
+}
+
+// RowSumI writes s[m] = Σ_k a[m,k] in wrapping int32.
+func (b *Backend) RowSumI(s, a backend.Tensor) {
+	o := b.begin("RowSumI")
+	at := o.input("a", a, backend.I32)
+	st := o.output("s", s, backend.I32)
+	var m, k int
+	if at != nil {
+		m, k = matrix(at)
+	}
+	o.wantLen("s", st, m, "rows of a "+shapeStr(at))
+	if !o.done() {
+		return
+	}
+	b.parallel(m, max(1, 1<<14/k), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			var sum int32
+			for _, v := range at.st.i[i*k : (i+1)*k] {
+				sum += v
+			}
+			st.st.i[i] = sum
+		}
+	})
+}
+
+// Dequant turns int32 products into floats, see backend.Backend. The
+// integer part v = acc - zb·sa - za·sb + k·za·zb is wrapping int32; then
+// y = float32(sa·sb)·float32(v) + bias, each product rounded to float32.
+func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.QuantSpec, bias backend.Tensor) {
+	o := b.begin("Dequant")
+	ct := o.input("acc", acc, backend.I32)
+	sat := o.input("sa", sa, backend.I32)
+	sbt := o.input("sb", sb, backend.I32)
+	var bt *Tensor
+	if !isNil(bias) {
+		bt = o.input("bias", bias, backend.F32)
+	}
+	yt := o.output("y", y, backend.F32)
+	var m, n int
+	if ct != nil {
+		m, n = matrix(ct)
+	}
+	o.wantMatrix("y", yt, m, n)
+	o.wantLen("sa", sat, m, "rows of acc "+shapeStr(ct))
+	o.wantLen("sb", sbt, n, "columns of acc "+shapeStr(ct))
+	o.wantLen("bias", bt, n, "columns of acc "+shapeStr(ct))
+	if !o.bad() {
+		if k <= 0 {
+			o.failf("k = %d, want > 0", k)
+		} else if err := pa.Validate(1); err != nil {
+			o.failf("pa must be per tensor: %v", err)
+		} else if err := pb.Validate(n); err != nil {
+			o.failf("pb for %d columns: %v", n, err)
+		}
+	}
+	if !o.done() {
+		return
+	}
+	sA, zA := pa.Scale[0], pa.Zero[0]
+	scale := make([]float32, n)
+	zb := make([]int32, n)
+	kzz := make([]int32, n)
+	for j := range n {
+		c := 0
+		if len(pb.Scale) > 1 {
+			c = j
+		}
+		scale[j] = sA * pb.Scale[c]
+		zb[j] = pb.Zero[c]
+		kzz[j] = int32(k) * zA * zb[j]
+	}
+	var bv []float32
+	if bt != nil {
+		bv = bt.st.f
+	}
+	b.parallel(m, max(1, 1<<14/n), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := ct.st.i[i*n : (i+1)*n]
+			out := yt.st.f[i*n : (i+1)*n]
+			si := sat.st.i[i]
+			for j, a := range row {
+				v := a - zb[j]*si - zA*sbt.st.i[j] + kzz[j]
+				f := float32(scale[j] * float32(v))
+				if bv != nil {
+					f += bv[j]
+				}
+				out[j] = f
+			}
+		}
+	})
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C with gonum's Sgemm.
+func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
+	o := b.begin("Gemm")
+	at := o.input("a", a, backend.F32)
+	bt := o.input("b", bm, backend.F32)
+	ct := o.output("c", c, backend.F32)
+	if o.bad() {
+		o.done()
+		return
+	}
+	ar, ac := matrix(at)
+	br, bc := matrix(bt)
+	m, k := ar, ac
+	if transA {
+		m, k = ac, ar
+	}
+	kb, n := br, bc
+	if transB {
+		kb, n = bc, br
+	}
+	if k != kb {
+		o.failf("op(a) is [%d %d] (a %v, transA %v), op(b) is [%d %d] (b %v, transB %v): inner dimensions differ",
+			m, k, at.shape, transA, kb, n, bt.shape, transB)
+	}
+	o.wantMatrix("c", ct, m, n)
+	if !o.done() {
+		return
+	}
+	tA, tB := blas.NoTrans, blas.NoTrans
+	if transA {
+		tA = blas.Trans
+	}
+	if transB {
+		tB = blas.Trans
+	}
+	gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, at.st.f, ac, bt.st.f, bc, beta, ct.st.f, n)
+}

@@ -1,0 +1,505 @@
+package ref
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+var (
+	_                  backend.Backend    = (*Backend)(nil)
+	_                  backend.HostAccess = (*Backend)(nil)
+	_                  backend.Tensor     = (*Tensor)(nil)
+	errClosed                             = errors.New("backend is closed")
+	errForeign                            = errors.New("belongs to another backend")
+	errFreed                              = errors.New("was freed")
+	errNil                                = errors.New("is nil")
+	errNegativeThreads                    = errors.New("ref: Options.Threads must be >= 0")
+)
+
+// Options configures a reference backend.
+type Options struct {
+	// Threads is the number of goroutines the heavy ops use; 0 means
+	// runtime.GOMAXPROCS(0). Results do not depend on it. The float Gemm
+	// uses gonum's own parallelism.
+	Threads int
+}
+
+// Backend is the reference backend. The zero value is not usable; call
+// New or NewWithOptions.
+type Backend struct {
+	threads int
+	err     error
+	closed  bool
+}
+
+// New returns a reference backend using all available CPUs.
+func New() *Backend {
+	return &Backend{threads: runtime.GOMAXPROCS(0)}
+}
+
+// NewWithOptions returns a reference backend configured by o, or an error
+// for a bad option.
+func NewWithOptions(o Options) (*Backend, error) {
+	if o.Threads < 0 {
+		return nil, errNegativeThreads
+	}
+	b := New()
+	if o.Threads > 0 {
+		b.threads = o.Threads
+	}
+	return b, nil
+}
+
+// storage is shared by a tensor and its views; exactly one of f and i is
+// non-nil until the storage is freed.
+type storage struct {
+	f     []float32
+	i     []int32
+	freed bool
+}
+
+// Tensor is a reference tensor: shape, dtype and row-major storage (the
+// element at index (i0, i1, ..., in) is at offset
+// ((i0·d1 + i1)·d2 + ...)·dn + in). Views made by Reshape share the storage.
+type Tensor struct {
+	owner *Backend
+	shape []int
+	dt    backend.DType
+	st    *storage
+}
+
+// Shape returns the dimensions; callers must not modify it.
+func (t *Tensor) Shape() []int { return t.shape }
+
+// DType returns the element type.
+func (t *Tensor) DType() backend.DType { return t.dt }
+
+// Len returns the number of elements.
+func (t *Tensor) Len() int { return product(t.shape) }
+
+func (t *Tensor) String() string { return fmt.Sprintf("%v %v", t.dt, t.shape) }
+
+func product(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Name returns "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+func checkShape(shape []int) error {
+	if len(shape) == 0 {
+		return errors.New("shape has no dimensions")
+	}
+	n := 1
+	for _, d := range shape {
+		if d <= 0 {
+			return fmt.Errorf("shape %v: dimensions must be positive", shape)
+		}
+		if n > (1<<62)/d {
+			return fmt.Errorf("shape %v: too many elements", shape)
+		}
+		n *= d
+	}
+	return nil
+}
+
+// New allocates a zero-filled tensor. The shape needs at least one
+// dimension and all dimensions must be positive.
+func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
+	if b.closed {
+		return nil, fmt.Errorf("New: %w", errClosed)
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, fmt.Errorf("New: %w", err)
+	}
+	st := &storage{}
+	switch dt {
+	case backend.F32:
+		st.f = make([]float32, product(shape))
+	case backend.I32:
+		st.i = make([]int32, product(shape))
+	default:
+		return nil, fmt.Errorf("New: bad dtype %v", dt)
+	}
+	return &Tensor{owner: b, shape: append([]int(nil), shape...), dt: dt, st: st}, nil
+}
+
+// own returns t as a tensor of b, or an error naming the argument.
+func (b *Backend) own(name string, t backend.Tensor) (*Tensor, error) {
+	rt, ok := t.(*Tensor)
+	if t == nil || (ok && rt == nil) {
+		return nil, fmt.Errorf("%s %w", name, errNil)
+	}
+	if !ok || rt.owner != b {
+		return nil, fmt.Errorf("%s %w", name, errForeign)
+	}
+	if rt.st.freed {
+		return nil, fmt.Errorf("%s %w", name, errFreed)
+	}
+	return rt, nil
+}
+
+// Reshape returns a view of t with another shape and the same length.
+func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error) {
+	rt, err := b.own("t", t)
+	if err != nil {
+		return nil, fmt.Errorf("Reshape: %w", err)
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, fmt.Errorf("Reshape: %w", err)
+	}
+	if product(shape) != rt.Len() {
+		return nil, fmt.Errorf("Reshape: t is %v (%d elements), new shape %v has %d", rt.shape, rt.Len(), shape, product(shape))
+	}
+	return &Tensor{owner: b, shape: append([]int(nil), shape...), dt: rt.dt, st: rt.st}, nil
+}
+
+// Free releases t's storage and that of its views. Freeing nil or twice
+// is allowed; freeing another backend's tensor records an error.
+func (b *Backend) Free(t backend.Tensor) {
+	if t == nil {
+		return
+	}
+	rt, ok := t.(*Tensor)
+	if ok && rt == nil {
+		return
+	}
+	if !ok || rt.owner != b {
+		b.record(fmt.Errorf("Free: t %w", errForeign))
+		return
+	}
+	rt.st.f, rt.st.i, rt.st.freed = nil, nil, true
+}
+
+// WriteF32 copies src into the F32 tensor t.
+func (b *Backend) WriteF32(t backend.Tensor, src []float32) error {
+	if b.err != nil {
+		return b.err
+	}
+	rt, err := b.own("t", t)
+	if err == nil && rt.dt != backend.F32 {
+		err = fmt.Errorf("t is %v, want f32", rt.dt)
+	}
+	if err == nil && len(src) != rt.Len() {
+		err = fmt.Errorf("t is %v, src has %d elements", rt.shape, len(src))
+	}
+	if err != nil {
+		return fmt.Errorf("WriteF32: %w", err)
+	}
+	copy(rt.st.f, src)
+	return nil
+}
+
+// WriteI32 copies src into the I32 tensor t.
+func (b *Backend) WriteI32(t backend.Tensor, src []int32) error {
+	if b.err != nil {
+		return b.err
+	}
+	rt, err := b.own("t", t)
+	if err == nil && rt.dt != backend.I32 {
+		err = fmt.Errorf("t is %v, want i32", rt.dt)
+	}
+	if err == nil && len(src) != rt.Len() {
+		err = fmt.Errorf("t is %v, src has %d elements", rt.shape, len(src))
+	}
+	if err != nil {
+		return fmt.Errorf("WriteI32: %w", err)
+	}
+	copy(rt.st.i, src)
+	return nil
+}
+
+// ReadF32 copies the F32 tensor t into dst. It returns the sticky error,
+// if any, without copying.
+func (b *Backend) ReadF32(t backend.Tensor, dst []float32) error {
+	if b.err != nil {
+		return b.err
+	}
+	rt, err := b.own("t", t)
+	if err == nil && rt.dt != backend.F32 {
+		err = fmt.Errorf("t is %v, want f32", rt.dt)
+	}
+	if err == nil && len(dst) != rt.Len() {
+		err = fmt.Errorf("t is %v, dst has %d elements", rt.shape, len(dst))
+	}
+	if err != nil {
+		return fmt.Errorf("ReadF32: %w", err)
+	}
+	copy(dst, rt.st.f)
+	return nil
+}
+
+// ReadI32 copies the I32 tensor t into dst. It returns the sticky error,
+// if any, without copying.
+func (b *Backend) ReadI32(t backend.Tensor, dst []int32) error {
+	if b.err != nil {
+		return b.err
+	}
+	rt, err := b.own("t", t)
+	if err == nil && rt.dt != backend.I32 {
+		err = fmt.Errorf("t is %v, want i32", rt.dt)
+	}
+	if err == nil && len(dst) != rt.Len() {
+		err = fmt.Errorf("t is %v, dst has %d elements", rt.shape, len(dst))
+	}
+	if err != nil {
+		return fmt.Errorf("ReadI32: %w", err)
+	}
+	copy(dst, rt.st.i)
+	return nil
+}
+
+// Sync returns the first recorded error; ops are synchronous.
+func (b *Backend) Sync() error { return b.err }
+
+// Err returns the first recorded error.
+func (b *Backend) Err() error { return b.err }
+
+// Close marks the backend closed (later ops record an error) and returns
+// the first recorded error. Safe to call twice.
+func (b *Backend) Close() error {
+	b.closed = true
+	return b.err
+}
+
+// HostF32 returns the elements of an F32 tensor of b.
+func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
+	rt, err := b.own("t", t)
+	if err != nil || rt.dt != backend.F32 {
+		return nil, false
+	}
+	return rt.st.f, true
+}
+
+// HostI32 returns the elements of an I32 tensor of b.
+func (b *Backend) HostI32(t backend.Tensor) ([]int32, bool) {
+	rt, err := b.own("t", t)
+	if err != nil || rt.dt != backend.I32 {
+		return nil, false
+	}
+	return rt.st.i, true
+}
+
+func (b *Backend) record(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// op validates the arguments of one op. Its methods do nothing after the
+// first failure; done records that failure and reports whether to run.
+type op struct {
+	b    *Backend
+	name string
+	err  error
+	outs []*Tensor
+	ins  []*Tensor
+	on   []string // names of outs
+	in   []string // names of ins
+}
+
+func (b *Backend) begin(name string) *op {
+	o := &op{b: b, name: name}
+	if b.err == nil && b.closed {
+		o.err = fmt.Errorf("%s: %w", name, errClosed)
+	}
+	return o
+}
+
+func (o *op) failf(format string, args ...any) {
+	if o.err == nil && o.b.err == nil {
+		o.err = fmt.Errorf(o.name+": "+format, args...)
+	}
+}
+
+func (o *op) bad() bool { return o.err != nil || o.b.err != nil }
+
+// tensor resolves a tensor argument of dtype dt.
+func (o *op) tensor(name string, t backend.Tensor, dt backend.DType) *Tensor {
+	if o.bad() {
+		return nil
+	}
+	rt, err := o.b.own(name, t)
+	if err != nil {
+		o.failf("%v", err)
+		return nil
+	}
+	if rt.dt != dt {
+		o.failf("%s is %v %v, want %v", name, rt.dt, rt.shape, dt)
+		return nil
+	}
+	return rt
+}
+
+// in resolves an input tensor.
+func (o *op) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
+	rt := o.tensor(name, t, dt)
+	if rt != nil {
+		o.ins = append(o.ins, rt)
+		o.in = append(o.in, name)
+	}
+	return rt
+}
+
+// output resolves an output tensor, which must not alias another output
+// or (checked in done) an input.
+func (o *op) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
+	rt := o.tensor(name, t, dt)
+	if rt != nil {
+		o.outs = append(o.outs, rt)
+		o.on = append(o.on, name)
+	}
+	return rt
+}
+
+// mayAlias allows output out to share storage with input in.
+func (o *op) mayAlias(out, in *Tensor) {
+	if out != nil && in != nil && out.st == in.st {
+		for i, t := range o.ins {
+			if t == in {
+				o.ins = append(o.ins[:i:i], o.ins[i+1:]...)
+				o.in = append(o.in[:i:i], o.in[i+1:]...)
+				return
+			}
+		}
+	}
+}
+
+// matrix returns t's matrix dimensions [R, C] (C = last dimension).
+func matrix(t *Tensor) (r, c int) {
+	c = t.shape[len(t.shape)-1]
+	return t.Len() / c, c
+}
+
+// wantMatrix checks that t is a matrix [r, c].
+func (o *op) wantMatrix(name string, t *Tensor, r, c int) {
+	if o.bad() || t == nil {
+		return
+	}
+	tr, tc := matrix(t)
+	if tr != r || tc != c {
+		o.failf("%s is %v, want a matrix [%d %d]", name, t.shape, r, c)
+	}
+}
+
+// wantLen checks that t has n elements.
+func (o *op) wantLen(name string, t *Tensor, n int, what string) {
+	if o.bad() || t == nil {
+		return
+	}
+	if t.Len() != n {
+		o.failf("%s is %v, want %d elements (%s)", name, t.shape, n, what)
+	}
+}
+
+// done checks aliasing, records any failure and reports whether the op
+// should run.
+func (o *op) done() bool {
+	if o.bad() {
+		if o.err != nil {
+			o.b.record(o.err)
+		}
+		return false
+	}
+	for i, a := range o.outs {
+		for j := i + 1; j < len(o.outs); j++ {
+			if a.st == o.outs[j].st {
+				o.failf("outputs %s and %s share storage", o.on[i], o.on[j])
+			}
+		}
+		for j, in := range o.ins {
+			if a.st == in.st {
+				o.failf("output %s shares storage with input %s", o.on[i], o.in[j])
+			}
+		}
+	}
+	if o.err != nil {
+		o.b.record(o.err)
+		return false
+	}
+	return true
+}
+
+// parallel runs f over [0, n) split into contiguous chunks of at least
+// grain items, one goroutine per chunk, at most b.threads chunks.
+func (b *Backend) parallel(n, grain int, f func(lo, hi int)) {
+	if grain < 1 {
+		grain = 1
+	}
+	chunks := min(b.threads, (n+grain-1)/grain)
+	if chunks <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := n*c/chunks, n*(c+1)/chunks
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// Fill sets every element of the F32 tensor t to v.
+func (b *Backend) Fill(t backend.Tensor, v float32) {
+	o := b.begin("Fill")
+	rt := o.output("t", t, backend.F32)
+	if !o.done() {
+		return
+	}
+	for i := range rt.st.f {
+		rt.st.f[i] = v
+	}
+}
+
+// Copy copies src into dst (same dtype and length).
+func (b *Backend) Copy(dst, src backend.Tensor) {
+	o := b.begin("Copy")
+	var s *Tensor
+	if !o.bad() {
+		if st, ok := src.(*Tensor); ok && st != nil {
+			s = o.input("src", src, st.dt)
+		} else {
+			s = o.input("src", src, backend.F32)
+		}
+	}
+	var d *Tensor
+	if s != nil {
+		d = o.output("dst", dst, s.dt)
+	}
+	o.wantLen("dst", d, lenOf(s), fmt.Sprintf("src is %v", shapeOf(s)))
+	o.mayAlias(d, s)
+	if !o.done() {
+		return
+	}
+	if s.dt == backend.F32 {
+		copy(d.st.f, s.st.f)
+	} else {
+		copy(d.st.i, s.st.i)
+	}
+}
+
+func lenOf(t *Tensor) int {
+	if t == nil {
+		return 0
+	}
+	return t.Len()
+}
+
+func shapeOf(t *Tensor) []int {
+	if t == nil {
+		return nil
+	}
+	return t.shape
+}
