@@ -369,9 +369,9 @@ func TestConvI(t *testing.T, b backend.Backend) {
 // for every transposition, alpha and beta (beta == 0 with a NaN-filled C).
 func TestGemm(t *testing.T, b backend.Backend) {
 	cases := []struct {
-		m, k, n        int
-		ta, tb         bool
-		alpha, beta    float32
+		m, k, n     int
+		ta, tb      bool
+		alpha, beta float32
 	}{
 		{1, 1, 1, false, false, 1, 0},
 		{1, 9, 32, false, true, 1, 0},

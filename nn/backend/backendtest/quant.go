@@ -86,10 +86,10 @@ func TestHistogram(t *testing.T, b backend.Backend) {
 			}
 			inf := float32(math.Inf(1))
 			x = append(x, c.lo, c.hi, c.lo-1, c.hi+1, -inf, inf, float32(math.NaN()), -3e38, 3e38)
-			want[0] += 2          // lo, lo-1
-			want[c.bins-1] += 2   // hi, hi+1
-			want[0]++             // -3e38
-			want[c.bins-1]++      // 3e38
+			want[0] += 2        // lo, lo-1
+			want[c.bins-1] += 2 // hi, hi+1
+			want[0]++           // -3e38
+			want[c.bins-1]++    // 3e38
 			e.rng.Shuffle(len(x), func(i, j int) { x[i], x[j] = x[j], x[i] })
 			xt := e.inF32("x", x, len(x))
 			h := e.out("counts", backend.I32, c.bins)
