@@ -144,16 +144,77 @@ func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	// Rows of a per goroutine; wrapping int32 sums are exact modulo 2^32,
-	// so the result does not depend on the split or the k blocking.
+	// Wrapping int32 sums are exact modulo 2^32, so the result depends
+	// neither on the split over rows nor on the blocking of k.
+	if k >= gemmFloatMinK && b.gemmIFloat(ct.st.i, at.st.i, bt.st.i, m, n, k) {
+		return
+	}
 	b.parallel(m, max(1, 1<<15/(n*k+1)), func(lo, hi int) {
 		gemmI(ct.st.i, at.st.i, bt.st.i, n, k, lo, hi)
 	})
 }
 
+// gemmFloatMinK is the smallest k for which GemmI goes through the float
+// GEMM.
+const gemmFloatMinK = 64
+
+// gemmIFloat computes acc = a·bᵀ exactly with float32 Sgemm (SIMD) on
+// chunks of k short enough that every partial sum is an integer of
+// magnitude at most 2^24, hence exact in float32 in any order; the chunk
+// results are added in int32. It returns false, doing nothing, when the
+// values are too large for chunks of a useful length (never for 8-bit
+// codes, whose chunks hold at least 256 terms).
+func (b *Backend) gemmIFloat(acc, a, bm []int32, m, n, k int) bool {
+	ma, mb := maxAbs(a), maxAbs(bm)
+	if ma == 0 || mb == 0 {
+		clear(acc)
+		return true
+	}
+	kc := (1 << 24) / (ma * mb)
+	if kc < gemmFloatMinK {
+		return false
+	}
+	kc = min(kc, 1024, int64(k))
+	if cap(b.scratch) < (m+n)*k {
+		b.scratch = make([]float32, (m+n)*k)
+	}
+	af, bf := b.scratch[:m*k], b.scratch[m*k:(m+n)*k]
+	b.parallel(m*k, 1<<16, func(lo, hi int) {
+		for i, v := range a[lo:hi] {
+			af[lo+i] = float32(v)
+		}
+	})
+	for i, v := range bm {
+		bf[i] = float32(v)
+	}
+	b.parallel(m, max(1, (1<<18)/(n*k)), func(lo, hi int) {
+		rows := hi - lo
+		tmp := make([]float32, rows*n)
+		out := acc[lo*n : hi*n]
+		clear(out)
+		for k0 := 0; k0 < k; k0 += int(kc) {
+			kl := min(k-k0, int(kc))
+			gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, rows, n, kl, 1, af[lo*k+k0:], k, bf[k0:], k, 0, tmp, n)
+			for i, v := range tmp {
+				out[i] += int32(v)
+			}
+		}
+	})
+	return true
+}
+
+func maxAbs(v []int32) int64 {
+	var lo, hi int32
+	for _, x := range v {
+		lo = min(lo, x)
+		hi = max(hi, x)
+	}
+	return max(-int64(lo), int64(hi))
+}
+
 // gemmKBlock is the k extent of one pass over b, sized so that a block of
 // b stays in cache.
-const gemmKBlock = 1024
+const gemmKBlock = 256
 
 // gemmI computes rows [lo, hi) of acc = a·bᵀ for a [·, k] and b [n, k].
 func gemmI(acc, a, b []int32, n, k, lo, hi int) {

@@ -34,6 +34,7 @@ type Backend struct {
 	threads int
 	err     error
 	closed  bool
+	scratch []float32 // GemmI's float copies of its operands
 }
 
 // New returns a reference backend using all available CPUs.
@@ -267,6 +268,7 @@ func (b *Backend) Err() error { return b.err }
 // the first recorded error. Safe to call twice.
 func (b *Backend) Close() error {
 	b.closed = true
+	b.scratch = nil
 	return b.err
 }
 
