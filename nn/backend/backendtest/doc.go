@@ -20,12 +20,12 @@
 // the tolerance declared for the op:
 //
 //	op                                  bound on |got-want|
-//	Dequantize, AddBias, BatchNormInfer TolElementwise·(1+|want|)
+//	Dequantize, AddBias                 TolElementwise·(1+|want|)
 //	Dequant (and the integer conv)      TolDequant·(1+|want|)
 //	Gemm                                TolGemm·(1+|want|)·sqrt(K)
 //	ColSum, Col2Im, MaxPoolGrad,        TolSum·(1+|want|)·sqrt(n), n the number
 //	QuantGrad dScale and dZero           of terms summed into the result
-//	BatchNormTrain, BatchNormGrad       TolBatchNorm·(1+|want|), ·sqrt(R) for dgamma and dbeta
+//	BatchNormTrain, Infer, Grad         TolBatchNorm·(1+|want|), ·sqrt(R) for dgamma and dbeta
 //	Compensate*                         TolCompensate·(1+|want|), ·sqrt(R) for sums over rows
 //
 // Outputs are allocated pre-filled with garbage (NaN for F32, random codes

@@ -356,13 +356,13 @@ func TestBatchNorm(t *testing.T, b backend.Backend) {
 			e.run(func(b backend.Backend, s int) {
 				b.BatchNormInfer(yi.t[s], x.t[s], gamma.t[s], beta.t[s], rmIn.t[s], rvIn.t[s], eps)
 			})
-			gotYI := e.closeF32(yi, TolElementwise, 1)
+			gotYI := e.closeF32(yi, TolBatchNorm, 1)
 			wyi := make([]float64, r*c)
 			for i, v := range xv {
 				j := i % c
 				wyi[i] = float64(gv[j])*(float64(v)-float64(rm0[j]))/math.Sqrt(float64(rv0[j])+eps) + float64(bv[j])
 			}
-			checkClose(t, "y (infer) vs float64", gotYI, wyi, TolElementwise, 1)
+			checkClose(t, "y (infer) vs float64", gotYI, wyi, TolBatchNorm, 1)
 
 			// Backward from the float64 xhat and invstd.
 			dyv := e.uniform(r*c, -1, 1)
