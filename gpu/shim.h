@@ -15,11 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Non-dispatchable handles are 64 bits on every platform (a pointer on 64-bit
-// targets, uint64_t on 32-bit ones); both pass the same way, so the shim uses
-// uint64_t. Dispatchable handles (instance, physical device, device, queue,
-// command buffer) are pointers.
-typedef uint64_t vkt_handle;
+#include "shim_types.h"
 
 // Results of feature and property queries for one physical device.
 typedef struct vkt_devinfo {

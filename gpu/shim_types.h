@@ -19,6 +19,12 @@
 #define VKT_ATTR
 #endif
 
+// Non-dispatchable handles are 64 bits on every platform (a pointer on 64-bit
+// targets, uint64_t on 32-bit ones); both pass the same way, so the shim uses
+// uint64_t. Dispatchable handles (instance, physical device, device, queue,
+// command buffer) are pointers.
+typedef uint64_t vkt_handle;
+
 typedef uint32_t vkt_bool;
 
 enum {
