@@ -101,8 +101,8 @@ func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
 		w := &workspace{b: b}
 		s := &convWS{g: g}
 		if l.wq != nil {
-			s.qx = w.i32(in...)
-			s.colsI = w.i32(r, k)
+			s.qx = w.q8(in...)
+			s.colsI = w.q8(r, k)
 			s.acc = w.i32(r, l.Out)
 			s.sa = w.i32(r)
 			s.dxhat = w.f32(in...)

@@ -123,7 +123,7 @@ func (d *dense) bind(b backend.Backend) error {
 		t, err = b.New(dt, shape...)
 		return t
 	}
-	d.qw = alloc(backend.I32, d.out, d.k)
+	d.qw = alloc(backend.Q8, d.out, d.k)
 	d.sw = alloc(backend.I32, d.out)
 	d.wHat = alloc(backend.F32, d.out, d.k)
 	d.dWHat = alloc(backend.F32, d.out, d.k)

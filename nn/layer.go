@@ -63,6 +63,7 @@ func (w *workspace) alloc(dt backend.DType, shape ...int) backend.Tensor {
 
 func (w *workspace) f32(shape ...int) backend.Tensor { return w.alloc(backend.F32, shape...) }
 func (w *workspace) i32(shape ...int) backend.Tensor { return w.alloc(backend.I32, shape...) }
+func (w *workspace) q8(shape ...int) backend.Tensor  { return w.alloc(backend.Q8, shape...) }
 
 func (w *workspace) view(t backend.Tensor, shape ...int) backend.Tensor {
 	if w.err != nil {

@@ -79,7 +79,7 @@ func (l *Linear) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 		w := &workspace{b: c.B}
 		s := &linearWS{}
 		if l.wq != nil {
-			s.qx = w.i32(n, l.In)
+			s.qx = w.q8(n, l.In)
 			s.acc = w.i32(n, l.Out)
 			s.sa = w.i32(n)
 			s.xhat = w.f32(n, l.In)

@@ -11,11 +11,14 @@ type DType uint8
 const (
 	// F32 tensors hold float32 values.
 	F32 DType = iota + 1
-	// I32 tensors hold int32 values: quantized integer codes (which always
-	// fit in 8 bits, signed or unsigned) or int32 accumulators and sums. A
-	// backend may store code tensors more compactly (four codes to a
-	// uint32); Read/Write always see int32.
+	// I32 tensors hold int32 values: accumulators, sums, indices, counts.
 	I32
+	// Q8 tensors hold quantized integer codes of at most 8 bits, signed
+	// ([-128, 127]) or unsigned ([0, 255]). ReadI32/WriteI32 see them as
+	// int32; writing a value outside [-128, 255] is an error. A backend may
+	// store them packed (four codes to a uint32, rows padded), so a Reshape
+	// of a Q8 tensor must keep its last dimension.
+	Q8
 )
 
 // String returns "f32" or "i32".
@@ -25,6 +28,8 @@ func (d DType) String() string {
 		return "f32"
 	case I32:
 		return "i32"
+	case Q8:
+		return "q8"
 	}
 	return fmt.Sprintf("dtype(%d)", uint8(d))
 }
@@ -161,11 +166,11 @@ type Backend interface {
 	Free(t Tensor)
 	// WriteF32 copies src (len == t.Len()) into an F32 tensor.
 	WriteF32(t Tensor, src []float32) error
-	// WriteI32 copies src (len == t.Len()) into an I32 tensor.
+	// WriteI32 copies src (len == t.Len()) into an I32 or Q8 tensor.
 	WriteI32(t Tensor, src []int32) error
 	// ReadF32 waits for recorded work and copies an F32 tensor into dst.
 	ReadF32(t Tensor, dst []float32) error
-	// ReadI32 waits for recorded work and copies an I32 tensor into dst.
+	// ReadI32 waits for recorded work and copies an I32 or Q8 tensor into dst.
 	ReadI32(t Tensor, dst []int32) error
 	// Sync waits for all recorded work and returns the first error.
 	Sync() error
@@ -188,10 +193,10 @@ type Backend interface {
 	// [0, bins-1]; non-finite values are not counted. hi > lo.
 	Histogram(counts, x Tensor, lo, hi float32)
 
-	// Quantize writes the codes of the F32 tensor x into the I32 tensor q
+	// Quantize writes the codes of the F32 tensor x into the Q8 tensor q
 	// (same shape) per p; per-channel specs index dimension 0.
 	Quantize(q, x Tensor, p QuantSpec)
-	// Dequantize writes x̂ = Scale*(q-Zero) of the I32 tensor q into the
+	// Dequantize writes x̂ = Scale*(q-Zero) of the Q8 tensor q into the
 	// F32 tensor x (same shape).
 	Dequantize(x, q Tensor, p QuantSpec)
 	// QuantGrad is the straight-through backward of FakeQuantize(x, p)
@@ -204,14 +209,15 @@ type Backend interface {
 	// (overwritten, not accumulated across calls). dx may be nil.
 	QuantGrad(dx, dScale, dZero, x, dxhat Tensor, p QuantSpec)
 
-	// Im2ColI writes the im2col matrix [g.Rows(), g.K()] of the I32 code
-	// tensor x [N, H, W, C] into cols, with pad (the zero point) outside
-	// the image.
+	// Im2ColI writes the im2col matrix [g.Rows(), g.K()] of the Q8 code
+	// tensor x [N, H, W, C] into the Q8 tensor cols, with pad (the zero
+	// point) outside the image.
 	Im2ColI(cols, x Tensor, g ConvGeom, pad int32)
-	// GemmI computes acc[m,n] = Σ_k a[m,k]*b[n,k] in int32 for I32 code
-	// matrices a [M, K] and b [N, K] into the I32 matrix acc [M, N].
+	// GemmI computes acc[m,n] = Σ_k a[m,k]*b[n,k] in wrapping int32
+	// arithmetic for Q8 code matrices a [M, K] and b [N, K] into the I32
+	// matrix acc [M, N].
 	GemmI(acc, a, b Tensor)
-	// RowSumI writes s[m] = Σ_k a[m,k] of the I32 matrix a [M, K] into the
+	// RowSumI writes s[m] = Σ_k a[m,k] of the Q8 matrix a [M, K] into the
 	// I32 tensor s [M].
 	RowSumI(s, a Tensor)
 	// Dequant turns int32 products into floats with the exact zero-point
@@ -281,6 +287,9 @@ type Backend interface {
 // tensor's elements without a copy. The slices are valid until the next
 // recorded op or Free; callers must Sync first.
 type HostAccess interface {
+	// HostF32 returns the elements of an F32 tensor.
 	HostF32(t Tensor) ([]float32, bool)
+	// HostI32 returns the elements of an I32 tensor (and of a Q8 tensor
+	// where the backend stores codes as int32).
 	HostI32(t Tensor) ([]int32, bool)
 }

@@ -57,8 +57,8 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 // outside the image.
 func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32) {
 	o := b.begin("Im2ColI")
-	xt := o.input("x", x, backend.I32)
-	ct := o.output("cols", cols, backend.I32)
+	xt := o.input("x", x, backend.Q8)
+	ct := o.output("cols", cols, backend.Q8)
 	o.convArgs(g, xt, ct, "x")
 	if !o.done() {
 		return
@@ -128,8 +128,8 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32.
 func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
 	o := b.begin("GemmI")
-	at := o.input("a", a, backend.I32)
-	bt := o.input("b", bm, backend.I32)
+	at := o.input("a", a, backend.Q8)
+	bt := o.input("b", bm, backend.Q8)
 	ct := o.output("acc", acc, backend.I32)
 	if o.bad() {
 		o.done()
@@ -287,7 +287,7 @@ func dot2x2(a0, a1, b0, b1 []int32) (s00, s01, s10, s11 int32) {
 // RowSumI writes s[m] = Σ_k a[m,k] in wrapping int32.
 func (b *Backend) RowSumI(s, a backend.Tensor) {
 	o := b.begin("RowSumI")
-	at := o.input("a", a, backend.I32)
+	at := o.input("a", a, backend.Q8)
 	st := o.output("s", s, backend.I32)
 	var m, k int
 	if at != nil {

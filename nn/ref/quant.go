@@ -108,7 +108,7 @@ func (o *op) checkSpec(name string, p backend.QuantSpec, t *Tensor) int {
 func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	o := b.begin("Quantize")
 	xt := o.input("x", x, backend.F32)
-	qt := o.output("q", q, backend.I32)
+	qt := o.output("q", q, backend.Q8)
 	o.wantLen("q", qt, lenOf(xt), "x is "+shapeStr(xt))
 	slice := o.checkSpec("p", p, xt)
 	if !o.done() {
@@ -127,7 +127,7 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 // Dequantize writes x = Scale·(q-Zero), computed as s·float32(q-z).
 func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	o := b.begin("Dequantize")
-	qt := o.input("q", q, backend.I32)
+	qt := o.input("q", q, backend.Q8)
 	xt := o.output("x", x, backend.F32)
 	o.wantLen("x", xt, lenOf(qt), "q is "+shapeStr(qt))
 	slice := o.checkSpec("p", p, qt)

@@ -125,7 +125,7 @@ func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
 	switch dt {
 	case backend.F32:
 		st.f = make([]float32, product(shape))
-	case backend.I32:
+	case backend.I32, backend.Q8:
 		st.i = make([]int32, product(shape))
 	default:
 		return nil, fmt.Errorf("New: bad dtype %v", dt)
@@ -205,11 +205,19 @@ func (b *Backend) WriteI32(t backend.Tensor, src []int32) error {
 		return b.err
 	}
 	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.I32 {
-		err = fmt.Errorf("t is %v, want i32", rt.dt)
+	if err == nil && rt.dt != backend.I32 && rt.dt != backend.Q8 {
+		err = fmt.Errorf("t is %v, want i32 or q8", rt.dt)
 	}
 	if err == nil && len(src) != rt.Len() {
 		err = fmt.Errorf("t is %v, src has %d elements", rt.shape, len(src))
+	}
+	if err == nil && rt.dt == backend.Q8 {
+		for i, v := range src {
+			if v < -128 || v > 255 {
+				err = fmt.Errorf("q8 tensor: src[%d] = %d outside [-128, 255]", i, v)
+				break
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("WriteI32: %w", err)
@@ -245,8 +253,8 @@ func (b *Backend) ReadI32(t backend.Tensor, dst []int32) error {
 		return b.err
 	}
 	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.I32 {
-		err = fmt.Errorf("t is %v, want i32", rt.dt)
+	if err == nil && rt.dt != backend.I32 && rt.dt != backend.Q8 {
+		err = fmt.Errorf("t is %v, want i32 or q8", rt.dt)
 	}
 	if err == nil && len(dst) != rt.Len() {
 		err = fmt.Errorf("t is %v, dst has %d elements", rt.shape, len(dst))
@@ -284,7 +292,7 @@ func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
 // HostI32 returns the elements of an I32 tensor of b.
 func (b *Backend) HostI32(t backend.Tensor) ([]int32, bool) {
 	rt, err := b.own("t", t)
-	if err != nil || rt.dt != backend.I32 {
+	if err != nil || (rt.dt != backend.I32 && rt.dt != backend.Q8) {
 		return nil, false
 	}
 	return rt.st.i, true

@@ -138,34 +138,34 @@ func errCases() []errCase {
 	q8 := backend.QuantSpec{Scale: []float32{0.1}, Zero: []int32{0}, QMin: -127, QMax: 127}
 	g := backend.ConvGeom{N: 1, H: 5, W: 5, C: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
 	pg := backend.PoolGeom{N: 1, H: 4, W: 4, C: 2, Size: 2, Stride: 2}
-	F, I := backend.F32, backend.I32
+	F, I, Q := backend.F32, backend.I32, backend.Q8
 	type mkf = func(dt backend.DType, shape ...int) backend.Tensor
 	return []errCase{
-		{"GemmI inner", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 64, 32), mk(I, 64, 9), mk(I, 32, 8)) }},
-		{"GemmI acc shape", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 64, 31), mk(I, 64, 9), mk(I, 32, 9)) }},
-		{"GemmI dtype", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 4, 3), mk(F, 4, 9), mk(I, 3, 9)) }},
+		{"GemmI inner", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 64, 32), mk(Q, 64, 9), mk(Q, 32, 8)) }},
+		{"GemmI acc shape", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 64, 31), mk(Q, 64, 9), mk(Q, 32, 9)) }},
+		{"GemmI dtype", "GemmI", func(b backend.Backend, mk mkf) { b.GemmI(mk(I, 4, 3), mk(F, 4, 9), mk(Q, 3, 9)) }},
 		{"Gemm inner", "Gemm", func(b backend.Backend, mk mkf) { b.Gemm(mk(F, 4, 5), mk(F, 4, 6), mk(F, 7, 5), false, false, 1, 0) }},
 		{"Gemm trans", "Gemm", func(b backend.Backend, mk mkf) { b.Gemm(mk(F, 4, 5), mk(F, 4, 6), mk(F, 6, 5), true, false, 1, 0) }},
 		{"Gemm dtype", "Gemm", func(b backend.Backend, mk mkf) { b.Gemm(mk(I, 4, 5), mk(F, 4, 6), mk(F, 6, 5), false, false, 1, 0) }},
 		{"Quantize dtype", "Quantize", func(b backend.Backend, mk mkf) { b.Quantize(mk(F, 10), mk(F, 10), q8) }},
-		{"Quantize length", "Quantize", func(b backend.Backend, mk mkf) { b.Quantize(mk(I, 11), mk(F, 10), q8) }},
+		{"Quantize length", "Quantize", func(b backend.Backend, mk mkf) { b.Quantize(mk(Q, 11), mk(F, 10), q8) }},
 		{"Quantize spec", "Quantize", func(b backend.Backend, mk mkf) {
-			b.Quantize(mk(I, 10), mk(F, 10), backend.QuantSpec{Scale: []float32{0}, Zero: []int32{0}, QMin: -127, QMax: 127})
+			b.Quantize(mk(Q, 10), mk(F, 10), backend.QuantSpec{Scale: []float32{0}, Zero: []int32{0}, QMin: -127, QMax: 127})
 		}},
 		{"Quantize channels", "Quantize", func(b backend.Backend, mk mkf) {
-			b.Quantize(mk(I, 4, 3), mk(F, 4, 3), backend.QuantSpec{Scale: []float32{1, 1, 1}, Zero: []int32{0, 0, 0}, QMin: -127, QMax: 127})
+			b.Quantize(mk(Q, 4, 3), mk(F, 4, 3), backend.QuantSpec{Scale: []float32{1, 1, 1}, Zero: []int32{0, 0, 0}, QMin: -127, QMax: 127})
 		}},
 		{"Dequantize dtype", "Dequantize", func(b backend.Backend, mk mkf) { b.Dequantize(mk(F, 10), mk(F, 10), q8) }},
 		{"QuantGrad dScale", "QuantGrad", func(b backend.Backend, mk mkf) { b.QuantGrad(nil, mk(F, 2), mk(F, 1), mk(F, 10), mk(F, 10), q8) }},
-		{"Im2ColI image", "Im2ColI", func(b backend.Backend, mk mkf) { b.Im2ColI(mk(I, g.Rows(), g.K()), mk(I, 1, 5, 5, 3), g, 0) }},
-		{"Im2ColI cols", "Im2ColI", func(b backend.Backend, mk mkf) { b.Im2ColI(mk(I, g.Rows(), g.K()+1), mk(I, 1, 5, 5, 2), g, 0) }},
+		{"Im2ColI image", "Im2ColI", func(b backend.Backend, mk mkf) { b.Im2ColI(mk(Q, g.Rows(), g.K()), mk(Q, 1, 5, 5, 3), g, 0) }},
+		{"Im2ColI cols", "Im2ColI", func(b backend.Backend, mk mkf) { b.Im2ColI(mk(Q, g.Rows(), g.K()+1), mk(Q, 1, 5, 5, 2), g, 0) }},
 		{"Im2Col geometry", "Im2Col", func(b backend.Backend, mk mkf) {
 			bad := g
 			bad.StrideH = 0
 			b.Im2Col(mk(F, g.Rows(), g.K()), mk(F, 1, 5, 5, 2), bad)
 		}},
 		{"Col2Im dtype", "Col2Im", func(b backend.Backend, mk mkf) { b.Col2Im(mk(F, 1, 5, 5, 2), mk(I, g.Rows(), g.K()), g) }},
-		{"RowSumI length", "RowSumI", func(b backend.Backend, mk mkf) { b.RowSumI(mk(I, 5), mk(I, 4, 3)) }},
+		{"RowSumI length", "RowSumI", func(b backend.Backend, mk mkf) { b.RowSumI(mk(I, 5), mk(Q, 4, 3)) }},
 		{"Dequant sb", "Dequant", func(b backend.Backend, mk mkf) {
 			b.Dequant(mk(F, 4, 3), mk(I, 4, 3), mk(I, 4), mk(I, 4), 9, q8, q8, nil)
 		}},

@@ -47,8 +47,8 @@ func TestIm2ColI(t *testing.T, b backend.Backend) {
 		t.Run(geomName(g), func(t *testing.T) {
 			e := newEnv(t, b)
 			pad := int32([]int{0, 7, -3, 255, -128}[i%5])
-			x := e.inI32("x", e.codes(g.N*g.H*g.W*g.C, -128, 255), g.N, g.H, g.W, g.C)
-			cols := e.out("cols", backend.I32, g.Rows(), g.K())
+			x := e.inQ8("x", e.codes(g.N*g.H*g.W*g.C, 0, 255), g.N, g.H, g.W, g.C)
+			cols := e.out("cols", backend.Q8, g.Rows(), g.K())
 			e.run(func(b backend.Backend, s int) { b.Im2ColI(cols.t[s], x.t[s], g, pad) })
 			got := e.exactI32(cols)
 			for r := range g.Rows() {
@@ -152,8 +152,8 @@ func TestGemmI(t *testing.T, b backend.Backend) {
 	for _, c := range gemmICases() {
 		t.Run(fmt.Sprintf("%dx%dx%d_%s_%s", c.m, c.k, c.n, c.ra.name, c.rb.name), func(t *testing.T) {
 			e := newEnv(t, b)
-			a := e.inI32("a", e.codes(c.m*c.k, c.ra.min, c.ra.max), c.m, c.k)
-			bb := e.inI32("b", e.codes(c.n*c.k, c.rb.min, c.rb.max), c.n, c.k)
+			a := e.inQ8("a", e.codes(c.m*c.k, c.ra.min, c.ra.max), c.m, c.k)
+			bb := e.inQ8("b", e.codes(c.n*c.k, c.rb.min, c.rb.max), c.n, c.k)
 			if c.k > 100000 {
 				for i := range a.i {
 					a.i[i], bb.i[i%len(bb.i)] = 255, 255
@@ -188,7 +188,7 @@ func TestRowSumI(t *testing.T, b backend.Backend) {
 	for _, c := range gemmICases()[:9] {
 		t.Run(fmt.Sprintf("%dx%d", c.m, c.k), func(t *testing.T) {
 			e := newEnv(t, b)
-			a := e.inI32("a", e.codes(c.m*c.k, c.ra.min, c.ra.max), c.m, c.k)
+			a := e.inQ8("a", e.codes(c.m*c.k, c.ra.min, c.ra.max), c.m, c.k)
 			s := e.out("s", backend.I32, c.m)
 			e.run(func(b backend.Backend, side int) { b.RowSumI(s.t[side], a.t[side]) })
 			got := e.exactI32(s)
@@ -315,10 +315,10 @@ func TestConvI(t *testing.T, b backend.Backend) {
 			e := newEnv(t, b)
 			pa := e.spec(ra, 1, []string{"min", "rand", "max"}[i%3])
 			pw := e.spec(rw, oc, "rand")
-			x := e.inI32("x", e.codes(g.N*g.H*g.W*g.C, ra.min, ra.max), g.N, g.H, g.W, g.C)
-			w := e.inI32("w", e.codes(oc*g.K(), rw.min, rw.max), oc, g.K())
+			x := e.inQ8("x", e.codes(g.N*g.H*g.W*g.C, ra.min, ra.max), g.N, g.H, g.W, g.C)
+			w := e.inQ8("w", e.codes(oc*g.K(), rw.min, rw.max), oc, g.K())
 			bias := e.inF32("bias", e.uniform(oc, -0.1, 0.1), oc)
-			cols := e.out("cols", backend.I32, g.Rows(), g.K())
+			cols := e.out("cols", backend.Q8, g.Rows(), g.K())
 			acc := e.out("acc", backend.I32, g.Rows(), oc)
 			sa := e.out("sa", backend.I32, g.Rows())
 			sw := e.out("sw", backend.I32, oc)

@@ -205,7 +205,7 @@ func TestQuantize(t *testing.T, b backend.Backend) {
 			p := e.spec(c.r, nch, c.zeroMode)
 			x := e.quantInput(n, p, slice, true)
 			xt := e.inF32("x", x, c.shape...)
-			q := e.out("q", backend.I32, c.shape...)
+			q := e.out("q", backend.Q8, c.shape...)
 			e.run(func(b backend.Backend, s int) { b.Quantize(q.t[s], xt.t[s], p) })
 			got := e.exactI32(q)
 			for i, v := range x {
@@ -230,7 +230,7 @@ func TestQuantize(t *testing.T, b backend.Backend) {
 		}
 		p := backend.QuantSpec{Scale: []float32{0.25}, Zero: []int32{0}, QMin: -127, QMax: 127}
 		xt := e.inF32("x", x, len(x))
-		q := e.out("q", backend.I32, len(x))
+		q := e.out("q", backend.Q8, len(x))
 		e.run(func(b backend.Backend, s int) { b.Quantize(q.t[s], xt.t[s], p) })
 		got := e.exactI32(q)
 		for i := range want {
@@ -256,7 +256,7 @@ func TestDequantize(t *testing.T, b backend.Backend) {
 				nch = c.shape[0]
 			}
 			p := e.spec(c.r, nch, c.zeroMode)
-			q := e.inI32("q", e.codes(n, c.r.min, c.r.max), c.shape...)
+			q := e.inQ8("q", e.codes(n, c.r.min, c.r.max), c.shape...)
 			x := e.out("x", backend.F32, c.shape...)
 			e.run(func(b backend.Backend, s int) { b.Dequantize(x.t[s], q.t[s], p) })
 			got := e.closeF32(x, TolElementwise, 1)

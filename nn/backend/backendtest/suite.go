@@ -185,7 +185,19 @@ func (e *env) inF32(name string, data []float32, shape ...int) *pair {
 // inI32 makes an input tensor holding data; it must be unchanged by ops.
 func (e *env) inI32(name string, data []int32, shape ...int) *pair {
 	e.t.Helper()
-	p := e.newPair(name, backend.I32, shape)
+	return e.inInt(name, backend.I32, data, shape...)
+}
+
+// inQ8 makes an input code tensor holding data (all signed or all
+// unsigned 8-bit values); it must be unchanged by ops.
+func (e *env) inQ8(name string, data []int32, shape ...int) *pair {
+	e.t.Helper()
+	return e.inInt(name, backend.Q8, data, shape...)
+}
+
+func (e *env) inInt(name string, dt backend.DType, data []int32, shape ...int) *pair {
+	e.t.Helper()
+	p := e.newPair(name, dt, shape)
 	if len(data) != p.len() {
 		e.t.Fatalf("test bug: %s has %d values for %v", name, len(data), shape)
 	}
