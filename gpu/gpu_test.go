@@ -351,6 +351,49 @@ func TestResetReuse(t *testing.T) {
 	runChain(t, d, seq, k, bc, bb, n, 3)
 }
 
+func TestResubmit(t *testing.T) {
+	d := gputest.Open(t)
+	k := saxpyKernel(t, d)
+	const n = 300
+	x := make([]float32, n)
+	y := make([]float32, n)
+	for i := range x {
+		x[i], y[i] = float32(i), float32(2*i)
+	}
+	bx := newBuf(t, d, 4*n, gpu.Storage)
+	by := newBuf(t, d, 4*n, gpu.Storage)
+	if err := bx.Write(0, gpu.AsBytes(x)); err != nil {
+		t.Fatal(err)
+	}
+	if err := by.Write(0, gpu.AsBytes(y)); err != nil {
+		t.Fatal(err)
+	}
+	seq, err := d.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Dispatch(k, []*gpu.Buffer{bx, by}, gpu.Push(uint32(n), float32(1)), groups(n), 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 3; run++ {
+		if err := seq.Run(); err != nil {
+			t.Fatal(err)
+		}
+		if d.Info().Timestamps && len(seq.Timings()) != 1 {
+			t.Errorf("run %d: %d timings, want 1", run, len(seq.Timings()))
+		}
+	}
+	got := make([]float32, n)
+	if err := by.Read(0, gpu.AsBytes(got)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if want := float32(5 * i); got[i] != want {
+			t.Fatalf("after 3 runs y[%d] = %g, want %g", i, got[i], want)
+		}
+	}
+}
+
 func readF32(t *testing.T, b *gpu.Buffer, i int) float32 {
 	t.Helper()
 	var v [1]float32
@@ -386,6 +429,19 @@ func TestTimings(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm := seq.Timings()
+	seq.SetTiming(false)
+	if err := seq.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Fill(bx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := seq.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(seq.Timings()); n != 0 {
+		t.Errorf("%d timings with timing off", n)
+	}
 	if !d.Info().Timestamps {
 		if len(tm) != 0 {
 			t.Errorf("%d timings without timestamp support", len(tm))

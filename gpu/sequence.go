@@ -32,8 +32,8 @@ const (
 // writes), so every step sees the results of all earlier steps; a final barrier makes
 // device writes visible to the host after Wait.
 //
-// The life cycle is: record, Submit, Wait (or Run = Submit + Wait), Reset, record
-// again. Reset reuses the command buffer, descriptor sets and query pools: recording
+// The life cycle is: record, Submit, Wait (or Run = Submit + Wait), then either
+// Submit the same recording again or Reset and record anew. Reset reuses the command buffer, descriptor sets and query pools: recording
 // the same work again creates no Vulkan objects. A Sequence is not safe for
 // concurrent use; different sequences may be used from different goroutines.
 type Sequence struct {
@@ -49,12 +49,13 @@ type Sequence struct {
 	descsLeft int
 	sets      map[int]*setList
 
-	timing  bool
-	qpools  []C.vkt_handle
-	queries int      // used since Reset
-	names   []string // one per timed dispatch
-	times   []KernelTime
-	raw     []uint64
+	timing     bool // timestamps are written in the current recording
+	wantTiming bool // SetTiming's choice, applied at the next recording
+	qpools     []C.vkt_handle
+	queries    int      // used since Reset
+	names      []string // one per timed dispatch
+	times      []KernelTime
+	raw        []uint64
 
 	handles []C.vkt_handle // scratch for descriptor updates
 	ranges  []C.uint64_t
@@ -85,7 +86,7 @@ func (d *Device) NewSequence() (*Sequence, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	s := &Sequence{dev: d, sets: map[int]*setList{}, timing: d.info.Timestamps}
+	s := &Sequence{dev: d, sets: map[int]*setList{}, wantTiming: true}
 	if r := C.vkt_create_commands(d.c, C.uint32_t(d.family), &s.pool, &s.cb, &s.fence); r != 0 {
 		return nil, vkErr("vkCreateCommandPool", r)
 	}
@@ -105,6 +106,7 @@ func (s *Sequence) begin() error {
 	C.vkt_barrier(s.dev.c, s.cb)
 	s.state = recording
 	s.ops = 0
+	s.timing = s.wantTiming && s.dev.info.Timestamps
 	s.queries = 0
 	s.names = s.names[:0]
 	s.times = s.times[:0]
@@ -173,8 +175,8 @@ func (s *Sequence) Dispatch(k *Kernel, bufs []*Buffer, push []byte, gx, gy, gz u
 		}
 	}
 	for i, b := range bufs {
-		if err := s.checkBuffer(fmt.Sprintf("Dispatch %s binding %d", name, i), b); err != nil {
-			return err
+		if b == nil || b.closed || b.dev != s.dev {
+			return s.checkBuffer(fmt.Sprintf("Dispatch %s binding %d", name, i), b)
 		}
 	}
 	var set C.vkt_handle
@@ -333,14 +335,36 @@ func (s *Sequence) Fill(buf *Buffer, value uint32) error {
 	return nil
 }
 
-// Submit ends recording and submits the work; it returns without waiting.
+// SetTiming turns per-operation timestamps on or off (on by default where the
+// device supports them). Timestamps cost little on most GPUs, but on lavapipe they
+// serialize the stream and add tens of microseconds per operation, so training loops
+// may turn them off. The choice applies from the next Reset, or at once when nothing
+// has been recorded yet.
+func (s *Sequence) SetTiming(on bool) {
+	s.wantTiming = on
+	if s.state == recording && s.ops == 0 {
+		s.timing = on && s.dev.info.Timestamps
+	}
+}
+
+// Submit ends recording and submits the work; it returns without waiting. After
+// Wait, Submit may be called again without Reset to run the same recorded work once
+// more (buffer contents may change between runs; bindings and push constants are
+// as recorded).
 func (s *Sequence) Submit() error {
+	if s != nil && !s.closed && !s.dev.closed && s.state == finished {
+		return s.submit()
+	}
 	if err := s.checkRecording("Submit"); err != nil {
 		return err
 	}
 	if r := C.vkt_end(s.dev.c, s.cb); r != 0 {
 		return vkErr("vkEndCommandBuffer", r)
 	}
+	return s.submit()
+}
+
+func (s *Sequence) submit() error {
 	s.dev.qmu.Lock()
 	r := C.vkt_submit(s.dev.c, s.dev.queue, s.cb, s.fence)
 	s.dev.qmu.Unlock()

@@ -760,7 +760,7 @@ int32_t vkt_begin(vkt_device *d, vkt_handle pool, void *cb) {
 	}
 	vkt_command_buffer_begin_info bi = {0};
 	bi.sType = VKT_ST_COMMAND_BUFFER_BEGIN_INFO;
-	bi.flags = VKT_COMMAND_BUFFER_ONE_TIME_SUBMIT;
+	bi.flags = 0; // not one-time: a finished sequence may be submitted again
 	return d->BeginCommandBuffer(cb, &bi);
 }
 

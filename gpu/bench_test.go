@@ -1,0 +1,88 @@
+package gpu_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/vktrain/vktrain/gpu"
+)
+
+// openBench opens the best device without validation (benchmarks measure speed).
+func openBench(b *testing.B) *gpu.Device {
+	b.Helper()
+	d, err := gpu.Open(gpu.Options{DeviceIndex: -1})
+	if errors.Is(err, gpu.ErrNoVulkan) || errors.Is(err, gpu.ErrNoDevice) {
+		b.Skip(err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
+// benchDispatches times Reset + perStep saxpy dispatches over n floats + Run, or
+// only Run again when rerun is set.
+func benchDispatches(b *testing.B, n, perStep int, timing, rerun bool) {
+	d := openBench(b)
+	k := saxpyKernel(b, d)
+	size := int64(4 * max(n, 1))
+	x := newBuf(b, d, size, gpu.Storage)
+	y := newBuf(b, d, size, gpu.Storage)
+	seq, err := d.NewSequence()
+	if err != nil {
+		b.Fatal(err)
+	}
+	seq.SetTiming(timing)
+	push := gpu.Push(uint32(n), float32(0.5))
+	recorded := false
+	step := func() {
+		if rerun && recorded {
+			if err := seq.Run(); err != nil {
+				b.Fatal(err)
+			}
+			return
+		}
+		recorded = true
+		if err := seq.Reset(); err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < perStep; i++ {
+			if err := seq.Dispatch(k, []*gpu.Buffer{x, y}, push, max(groups(n), 1), 1, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := seq.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	step() // lavapipe compiles the pipeline at the first dispatch
+	b.ReportAllocs()
+	if n > 0 {
+		b.SetBytes(int64(perStep) * 12 * int64(n))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		step()
+	}
+}
+
+// BenchmarkEmptyDispatch: record one dispatch of one workgroup that does nothing,
+// submit, fence wait: the fixed cost of a round trip.
+func BenchmarkEmptyDispatch(b *testing.B) { benchDispatches(b, 0, 1, false, false) }
+
+// BenchmarkEmptyDispatchTimed is BenchmarkEmptyDispatch with timestamps.
+func BenchmarkEmptyDispatchTimed(b *testing.B) { benchDispatches(b, 0, 1, true, false) }
+
+// BenchmarkEmptyResubmit submits an already recorded empty dispatch again.
+func BenchmarkEmptyResubmit(b *testing.B) { benchDispatches(b, 0, 1, false, true) }
+
+// BenchmarkRecord100: 100 small dependent dispatches per submission: the per-dispatch
+// recording and barrier cost.
+func BenchmarkRecord100(b *testing.B) { benchDispatches(b, 64, 100, false, false) }
+
+// BenchmarkRecord100Timed is BenchmarkRecord100 with timestamps.
+func BenchmarkRecord100Timed(b *testing.B) { benchDispatches(b, 64, 100, true, false) }
+
+// BenchmarkSaxpy1M: y = a*x + y over 2^20 floats.
+func BenchmarkSaxpy1M(b *testing.B) { benchDispatches(b, 1<<20, 1, false, false) }
