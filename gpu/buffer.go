@@ -24,6 +24,7 @@ const (
 	HostStorage
 )
 
+// String returns the kind's Go name.
 func (k BufferKind) String() string {
 	switch k {
 	case Storage:

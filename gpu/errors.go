@@ -25,6 +25,7 @@ type VkError struct {
 	Result int32
 }
 
+// Error names the call and its VkResult.
 func (e *VkError) Error() string {
 	return fmt.Sprintf("gpu: %s failed: %s (%d)", e.Op, resultName(e.Result), e.Result)
 }

@@ -27,6 +27,7 @@ const (
 	TypeCPU
 )
 
+// String returns "discrete", "integrated", "virtual", "cpu" or "other".
 func (t DeviceType) String() string {
 	switch t {
 	case TypeIntegrated:
