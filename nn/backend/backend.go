@@ -49,9 +49,11 @@ type Tensor interface {
 // ErrNonFinite reports NaN or Inf values where finite values are required.
 var ErrNonFinite = errors.New("non-finite value (NaN or Inf)")
 
-// QuantSpec describes an affine quantization q = clamp(round(x/Scale)+Zero,
-// QMin, QMax), x̂ = Scale*(q-Zero), with round half away from zero (as Go's
-// math.Round) and NaN quantizing to Zero. Scale and Zero have one element
+// QuantSpec describes an affine quantization q = clamp(round(x·(1/Scale))+Zero,
+// QMin, QMax), x̂ = Scale*(q-Zero), with the reciprocal and the product each
+// rounded to float32 (Vulkan guarantees correctly rounded multiplication,
+// not division, so GPU kernels can match bit for bit), round half away
+// from zero (as Go's math.Round) and NaN quantizing to Zero. Scale and Zero have one element
 // (per tensor) or one element per slice along dimension 0 (per channel:
 // for a weight matrix [OC, K], one per output channel). The slices are
 // read when the op is recorded; callers may reuse them afterwards.

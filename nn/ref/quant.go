@@ -35,10 +35,13 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 }
 
 // HistogramBin returns the bin of the finite value v in a histogram of
-// bins bins over [lo, hi): floor(((v-lo)/(hi-lo))·bins) with each step
-// rounded to float32, clamped to [0, bins-1].
+// bins bins over [lo, hi): floor((v-lo)·f) with f = bins/(hi-lo) and each
+// step rounded to float32 (only correctly rounded subtraction and
+// multiplication, which Vulkan guarantees, decide the bin), clamped to
+// [0, bins-1].
 func HistogramBin(v, lo, hi float32, bins int) int {
-	f := float32((v-lo)/(hi-lo)) * float32(bins)
+	inv := float32(bins) / (hi - lo)
+	f := float32(float32(v-lo) * inv)
 	g := math.Floor(float64(f))
 	if !(g >= 0) { // also catches NaN from Inf-Inf
 		return 0
@@ -70,14 +73,18 @@ func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
 	}
 }
 
-// QuantizeValue returns clamp(round(x/s)+z, qmin, qmax) with x/s a float32
-// division, round half away from zero, and NaN giving z. It is the scalar
-// definition of Quantize.
+// QuantizeValue returns clamp(round(x·(1/s))+z, qmin, qmax), where 1/s
+// and the product are each rounded to float32, round is half away from
+// zero, and NaN gives z. It is the scalar definition of Quantize. The
+// reciprocal is used instead of a division because Vulkan guarantees
+// correctly rounded multiplication but not division, so GPU kernels can
+// match this bit for bit.
 func QuantizeValue(x, s float32, z, qmin, qmax int32) int32 {
 	if x != x {
 		return z
 	}
-	v := math.Round(float64(x/s)) + float64(z)
+	inv := 1 / s
+	v := math.Round(float64(float32(x*inv))) + float64(z)
 	if v < float64(qmin) {
 		return qmin
 	}
@@ -146,7 +153,8 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 
 // QuantGrad is the straight-through backward of fake quantization, see
 // backend.Backend. Per slice, dScale and dZero are float32 sums in
-// increasing element order of the float32 terms dxhat·(round(x/s)-x/s),
+// increasing element order of the float32 terms dxhat·(round(x/s)-x/s)
+// (x/s computed as in QuantizeValue, x·(1/s)),
 // dxhat·(QMin-z) or dxhat·(QMax-z), and -(dxhat·s).
 func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backend.QuantSpec) {
 	o := b.begin("QuantGrad")
@@ -173,11 +181,12 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	b.parallel(nch, 1, func(clo, chi int) {
 		for c := clo; c < chi; c++ {
 			s, z := scale[c], zero[c]
+			inv := 1 / s
 			lowT, highT := float32(p.QMin-z), float32(p.QMax-z)
 			var sumS, sumZ float32
 			for i := c * slice; i < (c+1)*slice; i++ {
 				g := gt.st.f[i]
-				q := xt.st.f[i] / s
+				q := float32(xt.st.f[i] * inv)
 				r := math.Round(float64(q))
 				v := r + float64(z)
 				d := g

@@ -134,12 +134,15 @@ func (e *env) quantInput(n int, p backend.QuantSpec, slice int, special bool) []
 }
 
 // quantize64 is an independent statement of QuantSpec's quantization:
-// the quotient x/s rounded to float32, then rounded half away from zero.
+// x times the float32 reciprocal 1/s, rounded to float32, then rounded
+// half away from zero. (Multiplication, unlike division, is correctly
+// rounded in Vulkan, so GPU kernels can match it exactly.)
 func quantize64(x, s float32, z, qmin, qmax int32) int32 {
 	if math.IsNaN(float64(x)) {
 		return z
 	}
-	q := float64(x / s)
+	inv := 1 / s
+	q := float64(float32(x * inv))
 	r := math.Trunc(q)
 	if math.Abs(q-r) >= 0.5 {
 		r += math.Copysign(1, q)
@@ -327,7 +330,8 @@ func TestQuantGrad(t *testing.T, b backend.Backend) {
 					ch = i / slice
 				}
 				sc, z, g := p.Scale[ch], p.Zero[ch], float64(gt.f[i])
-				q := float64(v / sc)
+				inv := 1 / sc
+				q := float64(float32(v * inv))
 				rq := float64(quantize64(v, sc, 0, math.MinInt32, math.MaxInt32))
 				if math.Abs(q) > 1e9 {
 					rq = q
