@@ -149,8 +149,15 @@ func (d *dense) prepareWeights(c *Context) error {
 	if d.wq == nil {
 		return nil
 	}
-	if !d.wq.ready || (c.Train && d.cfg.Mode == QuantStats) {
-		if err := d.wq.calibrateWeights(d.W.Data); err != nil {
+	switch {
+	case !d.wq.ready:
+		if err := d.wq.calibrateWeights(d.W.Data, d.cfg.Method); err != nil {
+			return err
+		}
+	case c.Train && d.cfg.Mode == QuantStats:
+		// Every step: per-channel min/max of the current weights (the
+		// histogram methods cost tens of ms per channel, too much per step).
+		if err := d.wq.calibrateWeights(d.W.Data, quant.MethodMinMax); err != nil {
 			return err
 		}
 	}

@@ -17,8 +17,9 @@ const (
 	// straight-through rounding), as METHOD.md S100.3 asks.
 	QuantLearned QuantMode = iota
 	// QuantStats recomputes them from statistics every step: per-channel
-	// ranges of the current weights, and a moving average of the batch
-	// ranges for activations.
+	// min/max of the current weights, and a moving average of the batch
+	// min/max for activations. The calibration method sets the first
+	// ranges only.
 	QuantStats
 )
 
@@ -113,8 +114,8 @@ func (q *Quantizer) set(i int, p quant.Params) {
 
 // calibrateWeights sets per-channel parameters from the host weights w
 // (channel-major).
-func (q *Quantizer) calibrateWeights(w []float32) error {
-	ps, err := quant.CalibratePerChannel(w, q.channels, q.scheme, q.method, q.symmetric)
+func (q *Quantizer) calibrateWeights(w []float32, m quant.Method) error {
+	ps, err := quant.CalibratePerChannel(w, q.channels, q.scheme, m, q.symmetric)
 	if err != nil {
 		return fmt.Errorf("%s: %w", q.name, err)
 	}
