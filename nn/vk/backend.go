@@ -1,0 +1,758 @@
+package vk
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/shaders"
+)
+
+var (
+	_ backend.Backend    = (*Backend)(nil)
+	_ backend.HostAccess = (*Backend)(nil)
+	_ backend.Tensor     = (*Tensor)(nil)
+)
+
+// Options configures a Vulkan backend.
+type Options struct {
+	// Device is the gpu.Info.Index of the device to open; -1 picks the best
+	// one (discrete > integrated > virtual > cpu). Used by Open only.
+	Device int
+	// Validation turns on VK_LAYER_KHRONOS_validation (Open only).
+	Validation bool
+	// Variant forces the GemmI kernel: "auto" or "" (chosen from the
+	// device's features), "packed" (four codes per uint32, portable),
+	// "int8" (8-bit storage loads) or "dot" (integer dot product). Asking
+	// for a variant the device lacks is an error.
+	Variant string
+	// Timing records per-dispatch device times (see Timings). On lavapipe
+	// timestamps serialize the work, so it is off by default.
+	Timing bool
+}
+
+// Variants of the integer GEMM.
+const (
+	VariantPacked = "packed"
+	VariantInt8   = "int8"
+	VariantDot    = "dot"
+)
+
+// Backend executes the op set with Vulkan compute shaders on one device.
+// Ops are recorded into a command sequence and run by Sync, the Reads
+// and the Writes. It is not safe for concurrent use.
+type Backend struct {
+	dev     *gpu.Device
+	ownDev  bool
+	opts    Options
+	variant string
+	seq     *gpu.Sequence
+	pending int           // operations recorded since the last flush
+	dead    []*gpu.Buffer // freed while recorded work may still use them
+	kernels map[string]*gpu.Kernel
+	stores  map[*storage]struct{}
+	times   []gpu.KernelTime
+	err     error
+	closed  bool
+	curOp   string // the op being recorded, for errors of groups
+	tune    tuning
+}
+
+// tuning holds the device-dependent launch sizes.
+type tuning struct {
+	wg     uint32 // 1-D workgroup size of elementwise kernels
+	red    uint32 // workgroup size of reductions (a power of two)
+	gemmWX uint32 // GemmI workgroup: invocations along n
+	gemmWY uint32 // GemmI workgroup: invocations along m
+}
+
+// Q8 storage formats.
+type qfmt uint8
+
+const (
+	qU8   qfmt = iota // unsigned codes, four per uint32, rows padded
+	qS8               // signed codes, four per uint32, rows padded
+	qWide             // one int32 per code (codes of both signs)
+)
+
+// storage is shared by a tensor and its views.
+type storage struct {
+	buf   *gpu.Buffer
+	bytes int64 // capacity of buf
+	freed bool
+	q     qfmt // Q8 only: how the codes are stored
+}
+
+// Tensor is a Vulkan tensor: a shape, a dtype and a storage buffer shared
+// with its views. F32 and I32 tensors are plain float/int arrays of Len
+// elements. Q8 tensors hold codes packed four to a uint32 (byte 0 least
+// significant), each row of the last dimension padded with code 0 to a
+// whole word, signed or unsigned as the values written require; codes of
+// both signs (as Im2ColI with a pad of the other sign makes) are stored one
+// per int32.
+type Tensor struct {
+	owner *Backend
+	shape []int
+	dt    backend.DType
+	st    *storage
+}
+
+// Shape returns the dimensions; callers must not modify it.
+func (t *Tensor) Shape() []int { return t.shape }
+
+// DType returns the element type.
+func (t *Tensor) DType() backend.DType { return t.dt }
+
+// Len returns the number of elements.
+func (t *Tensor) Len() int { return product(t.shape) }
+
+func (t *Tensor) String() string { return fmt.Sprintf("%v %v", t.dt, t.shape) }
+
+// cols returns the last dimension.
+func (t *Tensor) cols() int { return t.shape[len(t.shape)-1] }
+
+// rows returns the product of all dimensions but the last.
+func (t *Tensor) rows() int { return t.Len() / t.cols() }
+
+// rowWords returns the words per row of a packed Q8 tensor.
+func (t *Tensor) rowWords() int { return (t.cols() + 3) / 4 }
+
+// packedBytes returns the size of the packed Q8 layout.
+func (t *Tensor) packedBytes() int64 { return int64(t.rows()) * int64(t.rowWords()) * 4 }
+
+// signed reports whether a packed Q8 tensor holds signed codes.
+func (t *Tensor) signed() bool { return t.st.q == qS8 }
+
+func product(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// Open opens a Vulkan device and returns a backend on it, which owns the
+// device (Close closes it).
+func Open(opts Options) (*Backend, error) {
+	d, err := gpu.Open(gpu.Options{DeviceIndex: opts.Device, Validation: opts.Validation})
+	if err != nil {
+		return nil, fmt.Errorf("vk: %w", err)
+	}
+	b, err := New(d, opts)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	b.ownDev = true
+	return b, nil
+}
+
+// New returns a backend on an already open device, which the caller keeps
+// owning (close the backend before the device).
+func New(dev *gpu.Device, opts Options) (*Backend, error) {
+	if dev == nil {
+		return nil, errors.New("vk: New: nil device")
+	}
+	b := &Backend{dev: dev, opts: opts, kernels: map[string]*gpu.Kernel{}, stores: map[*storage]struct{}{}}
+	v, err := chooseVariant(dev, opts.Variant)
+	if err != nil {
+		return nil, err
+	}
+	b.variant = v
+	b.tune = chooseTuning(dev.Info())
+	seq, err := dev.NewSequence()
+	if err != nil {
+		return nil, fmt.Errorf("vk: New: %w", err)
+	}
+	seq.SetTiming(opts.Timing)
+	b.seq = seq
+	return b, nil
+}
+
+// Variants returns the GemmI variants the device can run, the portable
+// "packed" first.
+func Variants(dev *gpu.Device) []string {
+	v := []string{VariantPacked}
+	f := dev.Features()
+	if f.StorageBuffer8Bit && f.ShaderInt8 {
+		v = append(v, VariantInt8)
+	}
+	if f.IntegerDotProduct {
+		v = append(v, VariantDot)
+	}
+	return v
+}
+
+func chooseVariant(dev *gpu.Device, want string) (string, error) {
+	have := Variants(dev)
+	switch want {
+	case "", "auto":
+		// Integer dot products where the hardware accelerates them;
+		// otherwise the packed words, which were the fastest elsewhere.
+		info := dev.Info()
+		if dev.Features().IntegerDotProduct && (info.Dot4x8MixedAccelerated || info.Dot4x8SignedAccelerated) {
+			return VariantDot, nil
+		}
+		return VariantPacked, nil
+	case VariantPacked, VariantInt8, VariantDot:
+		for _, h := range have {
+			if h == want {
+				return want, nil
+			}
+		}
+		return "", fmt.Errorf("vk: GemmI variant %q is not supported by %s (it supports %s)", want, dev.Info().Name, strings.Join(have, ", "))
+	}
+	return "", fmt.Errorf("vk: unknown GemmI variant %q (want auto, packed, int8 or dot)", want)
+}
+
+func chooseTuning(info gpu.Info) tuning {
+	l := info.Limits
+	inv := l.MaxComputeWorkGroupInvocations
+	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8}
+	if inv >= 256 && l.MaxComputeWorkGroupSize[0] >= 128 {
+		t.wg, t.red = 128, 128
+	}
+	if t.gemmWX*t.gemmWY > inv {
+		t.gemmWX, t.gemmWY = 4, 4
+	}
+	return t
+}
+
+// Variant returns the GemmI variant in use.
+func (b *Backend) Variant() string { return b.variant }
+
+// Device returns the backend's device.
+func (b *Backend) Device() *gpu.Device { return b.dev }
+
+// Name returns "vulkan:INDEX (DEVICE NAME)".
+func (b *Backend) Name() string {
+	i := b.dev.Info()
+	return fmt.Sprintf("vulkan:%d (%s)", i.Index, i.Name)
+}
+
+// Timings returns the device time of each dispatch of the last flushed
+// sequence when Options.Timing is on.
+func (b *Backend) Timings() []gpu.KernelTime { return b.times }
+
+// failf records the first error as "OP: message".
+func (b *Backend) failf(op, format string, args ...any) {
+	if b.err == nil {
+		b.err = fmt.Errorf(op+": "+format, args...)
+	}
+}
+
+// failed reports whether an error is recorded.
+func (b *Backend) failed() bool { return b.err != nil }
+
+// wg returns the workgroup size of 1-D elementwise kernels.
+func (b *Backend) wg() uint32 { return b.tune.wg }
+
+// groups returns ceil(n/size) workgroups, recording an error (and
+// returning 0) when that exceeds the device's limit.
+func (b *Backend) groups(n, size int) uint32 {
+	g := (n + size - 1) / size
+	if g < 1 {
+		g = 1
+	}
+	if lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0]); g > lim {
+		b.failf(b.curOp, "%d workgroups of %d exceed the device's limit of %d", g, size, lim)
+		return 0
+	}
+	return uint32(g)
+}
+
+// stride returns the workgroups for a grid-stride loop over n items with
+// workgroups of size: at most the device's limit.
+func (b *Backend) stride(n, size int) uint32 {
+	g := (n + size - 1) / size
+	lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0])
+	return uint32(max(1, min(g, lim)))
+}
+
+// own resolves t as a live tensor of b.
+func (b *Backend) own(name string, t backend.Tensor) (*Tensor, error) {
+	vt, ok := t.(*Tensor)
+	if t == nil || (ok && vt == nil) {
+		return nil, fmt.Errorf("%s is nil", name)
+	}
+	if !ok || vt.owner != b {
+		return nil, fmt.Errorf("%s belongs to another backend", name)
+	}
+	if vt.st.freed {
+		return nil, fmt.Errorf("%s was freed", name)
+	}
+	return vt, nil
+}
+
+// arg validates the tensor argument name of op: nil when an error is
+// already recorded, or (recording one) when t is nil, not b's, freed or
+// not of dtype dt.
+func (b *Backend) arg(op, name string, t backend.Tensor, dt backend.DType) *Tensor {
+	b.curOp = op
+	if b.err != nil {
+		return nil
+	}
+	if b.closed {
+		b.failf(op, "backend is closed")
+		return nil
+	}
+	vt, err := b.own(name, t)
+	if err != nil {
+		b.failf(op, "%v", err)
+		return nil
+	}
+	if vt.dt != dt {
+		b.failf(op, "%s is %v %v, want %v", name, vt.dt, vt.shape, dt)
+		return nil
+	}
+	return vt
+}
+
+// noAlias records an error when output out shares storage with one of ins.
+func (b *Backend) noAlias(op string, out *Tensor, outName string, ins ...*Tensor) {
+	if b.err != nil || out == nil {
+		return
+	}
+	for _, in := range ins {
+		if in != nil && in.st == out.st {
+			b.failf(op, "output %s shares storage with an input", outName)
+			return
+		}
+	}
+}
+
+func kernelKey(shader string, spec []uint32, push, binds int) string {
+	var sb strings.Builder
+	sb.WriteString(shader)
+	for _, s := range spec {
+		sb.WriteByte(',')
+		sb.WriteString(strconv.FormatUint(uint64(s), 10))
+	}
+	sb.WriteByte('/')
+	sb.WriteString(strconv.Itoa(push))
+	sb.WriteByte('/')
+	sb.WriteString(strconv.Itoa(binds))
+	return sb.String()
+}
+
+// kernel returns the cached kernel of shader with spec.
+func (b *Backend) kernel(shader string, spec []uint32, push, binds int) (*gpu.Kernel, error) {
+	key := kernelKey(shader, spec, push, binds)
+	if k := b.kernels[key]; k != nil {
+		return k, nil
+	}
+	code, err := shaders.SPIRV(shader)
+	if err != nil {
+		return nil, err
+	}
+	k, err := b.dev.NewKernel(code, gpu.KernelSpec{Name: shader, Bindings: binds, PushSize: push, Spec: append([]uint32(nil), spec...)})
+	if err != nil {
+		return nil, err
+	}
+	b.kernels[key] = k
+	return k, nil
+}
+
+// dispatch records one dispatch of the embedded shader with the given
+// specialization constants, push constants (a struct of 4-byte fields, or
+// []byte) and workgroup counts, binding ts at bindings 0..len(ts)-1. It
+// does nothing when an error is recorded, a tensor is nil or a count is 0.
+func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, gz uint32, ts ...*Tensor) {
+	b.curOp = op
+	if b.err != nil || gx == 0 || gy == 0 || gz == 0 {
+		return
+	}
+	var pb []byte
+	switch p := push.(type) {
+	case nil:
+	case []byte:
+		pb = p
+	default:
+		var err error
+		if pb, err = gpu.EncodePush(p); err != nil {
+			b.failf(op, "%v", err)
+			return
+		}
+	}
+	bufs := make([]*gpu.Buffer, len(ts))
+	for i, t := range ts {
+		if t == nil {
+			return
+		}
+		bufs[i] = t.st.buf
+	}
+	k, err := b.kernel(shader, spec, len(pb), len(ts))
+	if err != nil {
+		b.failf(op, "%v", err)
+		return
+	}
+	if err := b.seq.Dispatch(k, bufs, pb, gx, gy, gz); err != nil {
+		b.failf(op, "%v", err)
+		return
+	}
+	b.pending++
+}
+
+// flush runs the recorded work and waits for it.
+func (b *Backend) flush() error {
+	if b.pending == 0 {
+		b.closeDead()
+		return nil
+	}
+	b.pending = 0
+	err := b.seq.Run()
+	if err == nil {
+		b.times = append(b.times[:0], b.seq.Timings()...)
+	}
+	if rerr := b.seq.Reset(); err == nil {
+		err = rerr
+	}
+	b.closeDead()
+	if err != nil {
+		b.failf("Sync", "%v", err)
+	}
+	return err
+}
+
+func (b *Backend) closeDead() {
+	for _, buf := range b.dead {
+		buf.Close()
+	}
+	b.dead = b.dead[:0]
+}
+
+// New allocates a zero-filled tensor.
+func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
+	if b.closed {
+		return nil, errors.New("New: backend is closed")
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, fmt.Errorf("New: %w", err)
+	}
+	t := &Tensor{owner: b, shape: append([]int(nil), shape...), dt: dt, st: &storage{}}
+	var size int64
+	switch dt {
+	case backend.F32, backend.I32:
+		size = int64(t.Len()) * 4
+	case backend.Q8:
+		size = t.packedBytes()
+	default:
+		return nil, fmt.Errorf("New: bad dtype %v", dt)
+	}
+	if err := b.alloc(t.st, size); err != nil {
+		return nil, fmt.Errorf("New(%v, %v): %w", dt, shape, err)
+	}
+	b.stores[t.st] = struct{}{}
+	return t, nil
+}
+
+// alloc gives st a zero-filled buffer of size bytes.
+func (b *Backend) alloc(st *storage, size int64) error {
+	if lim := int64(b.dev.Info().Limits.MaxStorageBufferRange); size > lim {
+		return fmt.Errorf("%d bytes exceed the device's maxStorageBufferRange of %d bytes", size, lim)
+	}
+	buf, err := b.dev.NewBuffer(size, gpu.Storage)
+	if err != nil {
+		return err
+	}
+	if m := buf.Mapped(); m != nil {
+		clear(m)
+	} else if err := b.seq.Fill(buf, 0); err != nil {
+		buf.Close()
+		return err
+	} else {
+		b.pending++
+	}
+	st.buf, st.bytes = buf, size
+	return nil
+}
+
+// grow makes st's buffer at least size bytes, dropping its contents
+// (recorded work is run first).
+func (b *Backend) grow(st *storage, size int64) error {
+	if st.bytes >= size {
+		return nil
+	}
+	if err := b.flush(); err != nil {
+		return err
+	}
+	old := st.buf
+	if err := b.alloc(st, size); err != nil {
+		return err
+	}
+	old.Close()
+	return b.flush() // the zero fill of a staged buffer
+}
+
+func checkShape(shape []int) error {
+	if len(shape) == 0 {
+		return errors.New("shape has no dimensions")
+	}
+	n := 1
+	for _, d := range shape {
+		if d <= 0 {
+			return fmt.Errorf("shape %v: dimensions must be positive", shape)
+		}
+		if n > (1<<62)/d {
+			return fmt.Errorf("shape %v: too many elements", shape)
+		}
+		n *= d
+	}
+	return nil
+}
+
+// Reshape returns a view of t with another shape and the same length. A
+// Q8 view must keep the last dimension unless both are multiples of 4
+// (rows are padded to whole words).
+func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error) {
+	if b.closed {
+		return nil, errors.New("Reshape: backend is closed")
+	}
+	vt, err := b.own("t", t)
+	if err != nil {
+		return nil, fmt.Errorf("Reshape: %w", err)
+	}
+	if err := checkShape(shape); err != nil {
+		return nil, fmt.Errorf("Reshape: %w", err)
+	}
+	if product(shape) != vt.Len() {
+		return nil, fmt.Errorf("Reshape: t is %v (%d elements), new shape %v has %d", vt.shape, vt.Len(), shape, product(shape))
+	}
+	nt := &Tensor{owner: b, shape: append([]int(nil), shape...), dt: vt.dt, st: vt.st}
+	if vt.dt == backend.Q8 && vt.cols() != nt.cols() && (vt.cols()%4 != 0 || nt.cols()%4 != 0) {
+		return nil, fmt.Errorf("Reshape: q8 tensor %v to %v: the last dimension must stay (or both be multiples of 4)", vt.shape, shape)
+	}
+	return nt, nil
+}
+
+// Free releases t's storage and that of its views.
+func (b *Backend) Free(t backend.Tensor) {
+	if t == nil {
+		return
+	}
+	vt, ok := t.(*Tensor)
+	if ok && vt == nil {
+		return
+	}
+	if !ok || vt.owner != b {
+		b.failf("Free", "t belongs to another backend")
+		return
+	}
+	st := vt.st
+	if st.freed {
+		return
+	}
+	st.freed = true
+	delete(b.stores, st)
+	if b.pending > 0 {
+		b.dead = append(b.dead, st.buf)
+	} else {
+		st.buf.Close()
+	}
+	st.buf = nil
+}
+
+// io validates a Write or Read of t with n elements.
+func (b *Backend) io(op string, t backend.Tensor, n int, ints bool) (*Tensor, error) {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if b.closed {
+		return nil, fmt.Errorf("%s: backend is closed", op)
+	}
+	vt, err := b.own("t", t)
+	if err == nil {
+		switch {
+		case ints && vt.dt != backend.I32 && vt.dt != backend.Q8:
+			err = fmt.Errorf("t is %v, want i32 or q8", vt.dt)
+		case !ints && vt.dt != backend.F32:
+			err = fmt.Errorf("t is %v, want f32", vt.dt)
+		case n != vt.Len():
+			err = fmt.Errorf("t is %v, %d elements given", vt.shape, n)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	return vt, nil
+}
+
+// WriteF32 copies src into the F32 tensor t.
+func (b *Backend) WriteF32(t backend.Tensor, src []float32) error {
+	vt, err := b.io("WriteF32", t, len(src), false)
+	if err != nil {
+		return err
+	}
+	return wrap("WriteF32", vt.st.buf.Write(0, gpu.AsBytes(src)))
+}
+
+// WriteI32 copies src into the I32 or Q8 tensor t; Q8 values must lie in
+// [-128, 255].
+func (b *Backend) WriteI32(t backend.Tensor, src []int32) error {
+	vt, err := b.io("WriteI32", t, len(src), true)
+	if err != nil {
+		return err
+	}
+	if vt.dt == backend.I32 {
+		return wrap("WriteI32", vt.st.buf.Write(0, gpu.AsBytes(src)))
+	}
+	neg, big := false, false
+	for i, v := range src {
+		if v < -128 || v > 255 {
+			return fmt.Errorf("WriteI32: q8 tensor: src[%d] = %d outside [-128, 255]", i, v)
+		}
+		neg = neg || v < 0
+		big = big || v > 127
+	}
+	if neg && big {
+		if err := b.grow(vt.st, int64(len(src))*4); err != nil {
+			return wrap("WriteI32", err)
+		}
+		vt.st.q = qWide
+		return wrap("WriteI32", vt.st.buf.Write(0, gpu.AsBytes(src)))
+	}
+	vt.st.q = qU8
+	if neg {
+		vt.st.q = qS8
+	}
+	return wrap("WriteI32", vt.st.buf.Write(0, packQ8(src, vt.cols())))
+}
+
+// packQ8 packs codes in rows of cols, each padded to a whole word.
+func packQ8(src []int32, cols int) []byte {
+	rw := (cols + 3) / 4 * 4
+	rows := len(src) / cols
+	out := make([]byte, rows*rw)
+	for r := range rows {
+		row := out[r*rw:]
+		for c, v := range src[r*cols : (r+1)*cols] {
+			row[c] = byte(v)
+		}
+	}
+	return out
+}
+
+func wrap(op string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+// ReadF32 waits for recorded work and copies the F32 tensor t into dst.
+func (b *Backend) ReadF32(t backend.Tensor, dst []float32) error {
+	vt, err := b.io("ReadF32", t, len(dst), false)
+	if err != nil {
+		return err
+	}
+	return wrap("ReadF32", vt.st.buf.Read(0, gpu.AsBytes(dst)))
+}
+
+// ReadI32 waits for recorded work and copies the I32 or Q8 tensor t into
+// dst.
+func (b *Backend) ReadI32(t backend.Tensor, dst []int32) error {
+	vt, err := b.io("ReadI32", t, len(dst), true)
+	if err != nil {
+		return err
+	}
+	if vt.dt == backend.I32 || vt.st.q == qWide {
+		return wrap("ReadI32", vt.st.buf.Read(0, gpu.AsBytes(dst)))
+	}
+	raw := make([]byte, vt.packedBytes())
+	if err := vt.st.buf.Read(0, raw); err != nil {
+		return wrap("ReadI32", err)
+	}
+	cols := vt.cols()
+	rw := vt.rowWords() * 4
+	for r := range vt.rows() {
+		row := raw[r*rw:]
+		out := dst[r*cols : (r+1)*cols]
+		if vt.st.q == qS8 {
+			for c := range out {
+				out[c] = int32(int8(row[c]))
+			}
+		} else {
+			for c := range out {
+				out[c] = int32(row[c])
+			}
+		}
+	}
+	return nil
+}
+
+// Sync runs the recorded work, waits for it and returns the first error.
+func (b *Backend) Sync() error {
+	if b.closed {
+		return b.err
+	}
+	ferr := b.flush()
+	if b.err != nil {
+		return b.err
+	}
+	return ferr
+}
+
+// Err returns the first recorded error without waiting.
+func (b *Backend) Err() error { return b.err }
+
+// Close waits for recorded work, releases every tensor and kernel (and the
+// device when Open made it) and returns the first recorded error. Safe to
+// call twice.
+func (b *Backend) Close() error {
+	if b.closed {
+		return b.err
+	}
+	b.flush()
+	b.closed = true
+	for st := range b.stores {
+		st.freed = true
+		st.buf.Close()
+		st.buf = nil
+	}
+	b.stores = nil
+	for _, k := range b.kernels {
+		k.Close()
+	}
+	b.kernels = nil
+	b.seq.Close()
+	if b.ownDev {
+		if err := b.dev.Close(); err != nil && b.err == nil {
+			b.err = err
+		}
+	}
+	return b.err
+}
+
+// HostF32 returns the elements of an F32 tensor in host-visible memory.
+// Call Sync first.
+func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
+	vt, err := b.own("t", t)
+	if err != nil || vt.dt != backend.F32 || b.closed {
+		return nil, false
+	}
+	f := vt.st.buf.Float32s()
+	if f == nil {
+		return nil, false
+	}
+	return f[:vt.Len()], true
+}
+
+// HostI32 returns the elements of an I32 tensor (or a Q8 tensor stored one
+// code per int32) in host-visible memory. Call Sync first.
+func (b *Backend) HostI32(t backend.Tensor) ([]int32, bool) {
+	vt, err := b.own("t", t)
+	if err != nil || b.closed || !(vt.dt == backend.I32 || (vt.dt == backend.Q8 && vt.st.q == qWide)) {
+		return nil, false
+	}
+	v := vt.st.buf.Int32s()
+	if v == nil {
+		return nil, false
+	}
+	return v[:vt.Len()], true
+}
