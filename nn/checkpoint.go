@@ -144,29 +144,58 @@ func writeAtomic(path string, b []byte) error {
 // ErrNotCheckpoint reports a file that is not a vktrain checkpoint.
 var ErrNotCheckpoint = errors.New("not a vktrain checkpoint")
 
-// ReadCheckpoint parses a safetensors file into its metadata and tensors.
-func ReadCheckpoint(r io.Reader) (meta map[string]string, tensors map[string][]float32, shapes map[string][]int, err error) {
+// readHeader reads the header of a safetensors stream: the metadata and
+// the raw tensor entries.
+func readHeader(r io.Reader) (map[string]string, map[string]json.RawMessage, error) {
 	var hlen uint64
 	if err := binary.Read(r, binary.LittleEndian, &hlen); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: no header length (%v)", ErrNotCheckpoint, err)
+		return nil, nil, fmt.Errorf("%w: no header length (%v)", ErrNotCheckpoint, err)
 	}
 	if hlen == 0 || hlen > 64<<20 {
-		return nil, nil, nil, fmt.Errorf("%w: header length %d", ErrNotCheckpoint, hlen)
+		return nil, nil, fmt.Errorf("%w: header length %d", ErrNotCheckpoint, hlen)
 	}
 	hj := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hj); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: truncated header (%v)", ErrNotCheckpoint, err)
+		return nil, nil, fmt.Errorf("%w: truncated header (%v)", ErrNotCheckpoint, err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: header is not JSON (%v)", ErrNotCheckpoint, err)
+		return nil, nil, fmt.Errorf("%w: header is not JSON (%v)", ErrNotCheckpoint, err)
 	}
-	meta = map[string]string{}
+	meta := map[string]string{}
 	if m, ok := raw["__metadata__"]; ok {
 		if err := json.Unmarshal(m, &meta); err != nil {
-			return nil, nil, nil, fmt.Errorf("%w: bad __metadata__ (%v)", ErrNotCheckpoint, err)
+			return nil, nil, fmt.Errorf("%w: bad __metadata__ (%v)", ErrNotCheckpoint, err)
 		}
 		delete(raw, "__metadata__")
+	}
+	return meta, raw, nil
+}
+
+// ReadMetadata reads only the header of the checkpoint at path and
+// returns its metadata. It fails with ErrNotCheckpoint for a file that is
+// not safetensors or whose format is not CheckpointFormat.
+func ReadMetadata(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	meta, _, err := readHeader(bufioReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if meta["format"] != CheckpointFormat {
+		return nil, fmt.Errorf("%s: %w (format %q, want %q)", path, ErrNotCheckpoint, meta["format"], CheckpointFormat)
+	}
+	return meta, nil
+}
+
+// ReadCheckpoint parses a safetensors file into its metadata and tensors.
+func ReadCheckpoint(r io.Reader) (meta map[string]string, tensors map[string][]float32, shapes map[string][]int, err error) {
+	meta, raw, err := readHeader(r)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	type ent struct {
 		name string
