@@ -1,0 +1,607 @@
+package vk
+
+// The float ops: GEMM, im2col/col2im, bias, column sums, ReLU, max-pool,
+// batch norm and the compensation layer. Each validates its arguments as
+// the reference backend does (same conditions, errors naming the op) and
+// records one or two dispatches of the shaders/f_*.comp kernels.
+
+import "github.com/vktrain/vktrain/nn/backend"
+
+// notYet records that op has no Vulkan kernel yet.
+func (b *Backend) notYet(op string) { b.failf(op, "not implemented by the Vulkan backend yet") }
+
+// fop validates the tensor arguments of one float op, as the reference's
+// op does: inputs and outputs resolved in order, outputs pairwise distinct
+// and distinct from the inputs except where mayAlias allows it.
+type fop struct {
+	b    *Backend
+	name string
+	ins  []*Tensor
+	in   []string
+	outs []*Tensor
+	on   []string
+}
+
+func (b *Backend) fbegin(name string) *fop { return &fop{b: b, name: name} }
+
+func (o *fop) bad() bool { return o.b.failed() }
+
+func (o *fop) failf(format string, args ...any) { o.b.failf(o.name, format, args...) }
+
+func (o *fop) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
+	vt := o.b.arg(o.name, name, t, dt)
+	if vt != nil {
+		o.ins, o.in = append(o.ins, vt), append(o.in, name)
+	}
+	return vt
+}
+
+func (o *fop) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
+	vt := o.b.arg(o.name, name, t, dt)
+	if vt != nil {
+		o.outs, o.on = append(o.outs, vt), append(o.on, name)
+	}
+	return vt
+}
+
+// mayAlias allows output out to share storage with input in.
+func (o *fop) mayAlias(out, in *Tensor) {
+	if out == nil || in == nil || out.st != in.st {
+		return
+	}
+	for i, t := range o.ins {
+		if t == in {
+			o.ins = append(o.ins[:i:i], o.ins[i+1:]...)
+			o.in = append(o.in[:i:i], o.in[i+1:]...)
+			return
+		}
+	}
+}
+
+// wantMatrix checks that t is a matrix [r, c].
+func (o *fop) wantMatrix(name string, t *Tensor, r, c int) {
+	if o.bad() || t == nil {
+		return
+	}
+	if t.rows() != r || t.cols() != c {
+		o.failf("%s is %v, want a matrix [%d %d]", name, t.shape, r, c)
+	}
+}
+
+// wantLen checks that t has n elements.
+func (o *fop) wantLen(name string, t *Tensor, n int, what string) {
+	if o.bad() || t == nil {
+		return
+	}
+	if t.Len() != n {
+		o.failf("%s is %v, want %d elements (%s)", name, t.shape, n, what)
+	}
+}
+
+// channels checks that each of ts (named by names) has c elements.
+func (o *fop) channels(c int, what string, names []string, ts ...*Tensor) {
+	for i, t := range ts {
+		o.wantLen(names[i], t, c, what)
+	}
+}
+
+// done checks aliasing and reports whether the op should run.
+func (o *fop) done() bool {
+	if o.bad() {
+		return false
+	}
+	for i, a := range o.outs {
+		for j := i + 1; j < len(o.outs); j++ {
+			if a.st == o.outs[j].st {
+				o.failf("outputs %s and %s share storage", o.on[i], o.on[j])
+				return false
+			}
+		}
+		for j, in := range o.ins {
+			if a.st == in.st {
+				o.failf("output %s shares storage with input %s", o.on[i], o.in[j])
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func lenOf(t *Tensor) int {
+	if t == nil {
+		return 0
+	}
+	return t.Len()
+}
+
+// matrixOf returns t's matrix dimensions, 0, 0 for nil.
+func matrixOf(t *Tensor) (r, c int) {
+	if t == nil {
+		return 0, 0
+	}
+	return t.rows(), t.cols()
+}
+
+// floatTuning holds the launch sizes of the float kernels, chosen from the
+// device's limits.
+type floatTuning struct {
+	gemmInv uint32 // invocations of an f_gemm workgroup
+	gemmTM  uint32 // rows of C per invocation
+	gemmTN  uint32 // columns of C per invocation
+	gemmKS  uint32 // invocations splitting k in f_gemm_sk
+	maxWX   uint32 // workgroup size limits
+	maxWY   uint32
+	maxGX   uint32 // workgroup count limits
+	maxGY   uint32
+	colW    uint32 // columns of a column-reduction workgroup
+	colR    uint32 // row lanes of a column-reduction workgroup
+}
+
+func (b *Backend) floatTune() floatTuning {
+	l := b.dev.Info().Limits
+	inv := l.MaxComputeWorkGroupInvocations
+	t := floatTuning{
+		gemmInv: min(256, inv), gemmTM: 4, gemmTN: 4, gemmKS: min(64, inv, l.MaxComputeWorkGroupSize[0]),
+		maxWX: l.MaxComputeWorkGroupSize[0], maxWY: l.MaxComputeWorkGroupSize[1],
+		maxGX: l.MaxComputeWorkGroupCount[0], maxGY: l.MaxComputeWorkGroupCount[1],
+		colW: 8,
+	}
+	t.colR = max(1, min(32, inv/t.colW, l.MaxComputeWorkGroupSize[1]))
+	return t
+}
+
+func ceilDiv(n, d int) int { return (n + d - 1) / d }
+
+func b2u(v bool) uint32 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// countFor returns the workgroups covering n items in groups of size, at
+// least 1 and at most lim (the kernels loop over the rest).
+func countFor(n, size int, lim uint32) uint32 {
+	return uint32(max(1, min(ceilDiv(n, size), int(lim))))
+}
+
+// gemmPush mirrors the push constants of f_gemm and f_gemm_sk.
+type gemmPush struct {
+	M, N, K     uint32
+	Alpha, Beta float32
+}
+
+// gemmSplitK reports whether Gemm splits k across a workgroup: when k is
+// long and C has too few tiles to occupy the device.
+func gemmSplitK(tiles, k int) bool { return k >= 1024 && tiles <= 1024 }
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C (see backend.Backend).
+// Each invocation computes a register tile of C; a long k with a small C
+// is split across the invocations of a workgroup and summed in shared
+// memory.
+func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
+	o := b.fbegin("Gemm")
+	at := o.input("a", a, backend.F32)
+	bt := o.input("b", bm, backend.F32)
+	ct := o.output("c", c, backend.F32)
+	if o.bad() {
+		return
+	}
+	ar, ac := matrixOf(at)
+	br, bc := matrixOf(bt)
+	m, k := ar, ac
+	if transA {
+		m, k = ac, ar
+	}
+	kb, n := br, bc
+	if transB {
+		kb, n = bc, br
+	}
+	if k != kb {
+		o.failf("op(a) is [%d %d] (a %v, transA %v), op(b) is [%d %d] (b %v, transB %v): inner dimensions differ",
+			m, k, at.shape, transA, kb, n, bt.shape, transB)
+	}
+	o.wantMatrix("c", ct, m, n)
+	if !o.done() {
+		return
+	}
+	tu := b.floatTune()
+	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), Alpha: alpha, Beta: beta}
+	tm, tn := int(tu.gemmTM), int(tu.gemmTN)
+	tilesM, tilesN := ceilDiv(m, tm), ceilDiv(n, tn)
+	if gemmSplitK(tilesM*tilesN, k) {
+		spec := []uint32{tu.gemmKS, tu.gemmTM, tu.gemmTN, b2u(transA), b2u(transB)}
+		b.dispatch(o.name, "f_gemm_sk", spec, push,
+			countFor(tilesN, 1, tu.maxGX), countFor(tilesM, 1, tu.maxGY), 1, ct, at, bt)
+		return
+	}
+	// Workgroup: just wide enough for C's tile columns, the rest along m.
+	wx := uint32(1)
+	for int(wx) < tilesN && wx < 16 && wx*2 <= tu.maxWX {
+		wx *= 2
+	}
+	wy := max(1, min(tu.gemmInv/wx, tu.maxWY))
+	spec := []uint32{wx, wy, tu.gemmTM, tu.gemmTN, b2u(transA), b2u(transB)}
+	b.dispatch(o.name, "f_gemm", spec, push,
+		countFor(tilesN, int(wx), tu.maxGX), countFor(tilesM, int(wy), tu.maxGY), 1, ct, at, bt)
+}
+
+// convPush mirrors the push constants of f_im2col and f_col2im.
+type convPush struct {
+	N, H, W, C, KH, KW, SH, SW, PH, PW, OH, OW uint32
+	Total                                      uint32
+}
+
+func newConvPush(g backend.ConvGeom, total int) convPush {
+	oh, ow := g.Out()
+	return convPush{
+		N: uint32(g.N), H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), KH: uint32(g.KH), KW: uint32(g.KW),
+		SH: uint32(g.StrideH), SW: uint32(g.StrideW), PH: uint32(g.PadH), PW: uint32(g.PadW),
+		OH: uint32(oh), OW: uint32(ow), Total: uint32(total),
+	}
+}
+
+// convArgs validates the image img (read as [N, H, W, C]) and the matrix
+// cols [Rows, K] of Im2Col and Col2Im.
+func (o *fop) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
+	if o.bad() {
+		return
+	}
+	if err := g.Validate(); err != nil {
+		o.failf("%v", err)
+		return
+	}
+	if img != nil && img.Len() != g.N*g.H*g.W*g.C {
+		o.failf("%s is %v, geometry wants [%d %d %d %d]", imgName, img.shape, g.N, g.H, g.W, g.C)
+		return
+	}
+	o.wantMatrix("cols", cols, g.Rows(), g.K())
+}
+
+// elementwise dispatches a 1-D grid-stride kernel over n items.
+func (b *Backend) elementwise(op, shader string, extraSpec []uint32, push any, n int, ts ...*Tensor) {
+	wg := b.wg()
+	spec := append([]uint32{wg}, extraSpec...)
+	b.dispatch(op, shader, spec, push, b.stride(n, int(wg)), 1, 1, ts...)
+}
+
+// Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
+// outside the image (bit-exact copies).
+func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
+	o := b.fbegin("Im2Col")
+	xt := o.input("x", x, backend.F32)
+	ct := o.output("cols", cols, backend.F32)
+	o.convArgs(g, xt, ct, "x")
+	if !o.done() {
+		return
+	}
+	n := g.Rows() * g.K()
+	b.elementwise(o.name, "f_im2col", nil, newConvPush(g, n), n, ct, xt)
+}
+
+// Col2Im writes dx = the sum of the cols entries that read each input
+// element, in the reference's order of additions.
+func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
+	o := b.fbegin("Col2Im")
+	ct := o.input("cols", cols, backend.F32)
+	xt := o.output("dx", dx, backend.F32)
+	o.convArgs(g, xt, ct, "dx")
+	if !o.done() {
+		return
+	}
+	n := g.N * g.H * g.W * g.C
+	b.elementwise(o.name, "f_col2im", nil, newConvPush(g, n), n, xt, ct)
+}
+
+// ncPush mirrors the push constants {uint n, c} of the per-channel
+// elementwise kernels.
+type ncPush struct{ N, C uint32 }
+
+// ncfPush mirrors the push constants {uint n, c; float f}.
+type ncfPush struct {
+	N, C uint32
+	F    float32
+}
+
+// AddBias adds bias[c] to every row of the matrix y, in place.
+func (b *Backend) AddBias(y, bias backend.Tensor) {
+	o := b.fbegin("AddBias")
+	bt := o.input("bias", bias, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	_, c := matrixOf(yt)
+	o.wantLen("bias", bt, c, "columns of y "+shapeOf(yt))
+	if !o.done() {
+		return
+	}
+	b.elementwise(o.name, "f_addbias", nil, ncPush{N: uint32(yt.Len()), C: uint32(c)}, yt.Len(), yt, bt)
+}
+
+// rcPush mirrors the push constants {uint r, c} of the column reductions.
+type rcPush struct{ R, C uint32 }
+
+// colReduce dispatches a column-reduction kernel (shaders/f_colreduce.glsl)
+// over c columns.
+func (b *Backend) colReduce(op, shader string, push any, c int, ts ...*Tensor) {
+	tu := b.floatTune()
+	b.dispatch(op, shader, []uint32{tu.colW, tu.colR}, push, countFor(c, int(tu.colW), tu.maxGX), 1, 1, ts...)
+}
+
+// ColSum writes s[c] = Σ_r x[r,c].
+func (b *Backend) ColSum(s, x backend.Tensor) {
+	o := b.fbegin("ColSum")
+	xt := o.input("x", x, backend.F32)
+	st := o.output("s", s, backend.F32)
+	r, c := matrixOf(xt)
+	o.wantLen("s", st, c, "columns of x "+shapeOf(xt))
+	if !o.done() {
+		return
+	}
+	b.colReduce(o.name, "f_colsum", rcPush{R: uint32(r), C: uint32(c)}, c, st, xt)
+}
+
+// nPush mirrors the push constants {uint n}.
+type nPush struct{ N uint32 }
+
+// ReLU writes y = x where x > 0, else +0 (NaN gives 0), bit for bit. y may
+// alias x.
+func (b *Backend) ReLU(y, x backend.Tensor) {
+	o := b.fbegin("ReLU")
+	xt := o.input("x", x, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	o.wantLen("y", yt, lenOf(xt), "x is "+shapeOf(xt))
+	o.mayAlias(yt, xt)
+	if !o.done() {
+		return
+	}
+	b.elementwise(o.name, "f_relu", nil, nPush{N: uint32(xt.Len())}, xt.Len(), yt, xt)
+}
+
+// ReLUGrad writes dx = dy where y > 0, else +0, bit for bit. dx may alias
+// dy.
+func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
+	o := b.fbegin("ReLUGrad")
+	dyt := o.input("dy", dy, backend.F32)
+	yt := o.input("y", y, backend.F32)
+	dxt := o.output("dx", dx, backend.F32)
+	o.wantLen("y", yt, lenOf(dyt), "dy is "+shapeOf(dyt))
+	o.wantLen("dx", dxt, lenOf(dyt), "dy is "+shapeOf(dyt))
+	o.mayAlias(dxt, dyt)
+	if !o.done() {
+		return
+	}
+	b.elementwise(o.name, "f_relugrad", nil, nPush{N: uint32(dyt.Len())}, dyt.Len(), dxt, dyt, yt)
+}
+
+// poolPush mirrors the push constants of f_maxpool and f_maxpoolgrad.
+type poolPush struct {
+	N, H, W, C, Size, Stride, OH, OW uint32
+	Total                            uint32
+}
+
+func newPoolPush(g backend.PoolGeom, total int) poolPush {
+	oh, ow := g.Out()
+	return poolPush{
+		N: uint32(g.N), H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), Size: uint32(g.Size), Stride: uint32(g.Stride),
+		OH: uint32(oh), OW: uint32(ow), Total: uint32(total),
+	}
+}
+
+func (o *fop) poolArgs(g backend.PoolGeom, x, y *Tensor, xName, yName string) {
+	if o.bad() {
+		return
+	}
+	if err := g.Validate(); err != nil {
+		o.failf("%v", err)
+		return
+	}
+	oh, ow := g.Out()
+	if x != nil && x.Len() != g.N*g.H*g.W*g.C {
+		o.failf("%s is %v, geometry wants [%d %d %d %d]", xName, x.shape, g.N, g.H, g.W, g.C)
+		return
+	}
+	if y != nil && y.Len() != g.N*oh*ow*g.C {
+		o.failf("%s is %v, geometry wants [%d %d %d %d]", yName, y.shape, g.N, oh, ow, g.C)
+	}
+}
+
+// MaxPool writes the window maxima of x into y and their flat indices into
+// arg: the first maximum in row-major window order (bit for bit).
+func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
+	o := b.fbegin("MaxPool")
+	xt := o.input("x", x, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	at := o.output("arg", arg, backend.I32)
+	o.poolArgs(g, xt, yt, "x", "y")
+	o.wantLen("arg", at, lenOf(yt), "y is "+shapeOf(yt))
+	if !o.done() {
+		return
+	}
+	n := yt.Len()
+	b.elementwise(o.name, "f_maxpool", nil, newPoolPush(g, n), n, yt, at, xt)
+}
+
+// MaxPoolGrad writes dx with dy routed to the recorded maxima, gathering
+// per element of dx in the reference's order of additions. Unlike the
+// reference it does not read arg on the host to reject indices outside dx
+// (that would wait for the device); an index outside its own window routes
+// nothing.
+func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
+	o := b.fbegin("MaxPoolGrad")
+	dyt := o.input("dy", dy, backend.F32)
+	at := o.input("arg", arg, backend.I32)
+	dxt := o.output("dx", dx, backend.F32)
+	o.poolArgs(g, dxt, dyt, "dx", "dy")
+	o.wantLen("arg", at, lenOf(dyt), "dy is "+shapeOf(dyt))
+	if !o.done() {
+		return
+	}
+	n := dxt.Len()
+	b.elementwise(o.name, "f_maxpoolgrad", nil, newPoolPush(g, n), n, dxt, dyt, at)
+}
+
+// checkMomentum and checkEps validate the scalar arguments of the
+// normalisation ops.
+func (o *fop) checkMomentum(momentum float32) {
+	if !o.bad() && !(momentum >= 0 && momentum <= 1) {
+		o.failf("momentum = %v, want within [0, 1]", momentum)
+	}
+}
+
+func (o *fop) checkEps(eps float32) {
+	if !o.bad() && (!(eps >= 0) || eps > maxFloat32) {
+		o.failf("eps = %v, want finite and >= 0", eps)
+	}
+}
+
+const maxFloat32 = 3.40282346638528859811704183484516925440e+38
+
+// bnStatsPush mirrors the push constants of f_bn_stats.
+type bnStatsPush struct {
+	R, C                      uint32
+	RF, Unbias, Momentum, Eps float32
+}
+
+// BatchNormTrain normalises x per channel with batch statistics (see
+// backend.Backend): one column-reduction dispatch for mean, invstd and the
+// running statistics, one elementwise dispatch for xhat and y.
+func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
+	o := b.fbegin("BatchNormTrain")
+	xt := o.input("x", x, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	bt := o.input("beta", beta, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	ht := o.output("xhat", xhat, backend.F32)
+	mt := o.output("mean", mean, backend.F32)
+	it := o.output("invstd", invstd, backend.F32)
+	rm := o.output("runMean", runMean, backend.F32)
+	rv := o.output("runVar", runVar, backend.F32)
+	r, c := matrixOf(xt)
+	o.wantMatrix("y", yt, r, c)
+	o.wantMatrix("xhat", ht, r, c)
+	o.channels(c, "channels of x "+shapeOf(xt),
+		[]string{"gamma", "beta", "mean", "invstd", "runMean", "runVar"}, gt, bt, mt, it, rm, rv)
+	o.checkMomentum(momentum)
+	o.checkEps(eps)
+	if !o.done() {
+		return
+	}
+	fr := float32(r)
+	unbias := float32(1)
+	if r > 1 {
+		unbias = fr / float32(r-1)
+	}
+	b.colReduce(o.name, "f_bn_stats", bnStatsPush{R: uint32(r), C: uint32(c), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
+		c, mt, it, rm, rv, xt)
+	b.elementwise(o.name, "f_bn_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, ht, xt, mt, it, gt, bt)
+}
+
+// BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
+func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
+	o := b.fbegin("BatchNormInfer")
+	xt := o.input("x", x, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	bt := o.input("beta", beta, backend.F32)
+	rm := o.input("runMean", runMean, backend.F32)
+	rv := o.input("runVar", runVar, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	r, c := matrixOf(xt)
+	o.wantMatrix("y", yt, r, c)
+	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "runMean", "runVar"}, gt, bt, rm, rv)
+	o.checkEps(eps)
+	if !o.done() {
+		return
+	}
+	b.elementwise(o.name, "f_bn_infer", nil, ncfPush{N: uint32(r * c), C: uint32(c), F: eps}, r*c, yt, xt, gt, bt, rm, rv)
+}
+
+// BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat and
+// dx = (gamma·invstd/R)·((R·dy - dbeta) - xhat·dgamma).
+func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backend.Tensor) {
+	o := b.fbegin("BatchNormGrad")
+	dyt := o.input("dy", dy, backend.F32)
+	ht := o.input("xhat", xhat, backend.F32)
+	it := o.input("invstd", invstd, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	dxt := o.output("dx", dx, backend.F32)
+	dg := o.output("dgamma", dgamma, backend.F32)
+	db := o.output("dbeta", dbeta, backend.F32)
+	r, c := matrixOf(dyt)
+	o.wantMatrix("xhat", ht, r, c)
+	o.wantMatrix("dx", dxt, r, c)
+	o.channels(c, "channels of dy "+shapeOf(dyt), []string{"invstd", "gamma", "dgamma", "dbeta"}, it, gt, dg, db)
+	if !o.done() {
+		return
+	}
+	b.colReduce(o.name, "f_bn_gradsums", rcPush{R: uint32(r), C: uint32(c)}, c, dg, db, dyt, ht)
+	b.elementwise(o.name, "f_bn_gradx", nil, ncfPush{N: uint32(r * c), C: uint32(c), F: float32(r)}, r*c,
+		dxt, dyt, ht, it, gt, dg, db)
+}
+
+// compStatsPush mirrors the push constants of f_comp_stats.
+type compStatsPush struct {
+	R, C         uint32
+	RF, Momentum float32
+}
+
+// CompensateTrain writes mean = Σ_r x/R, y = (x + gamma·mean) + beta and
+// updates runMean in place.
+func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tensor, momentum float32) {
+	o := b.fbegin("CompensateTrain")
+	xt := o.input("x", x, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	bt := o.input("beta", beta, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	mt := o.output("mean", mean, backend.F32)
+	rm := o.output("runMean", runMean, backend.F32)
+	r, c := matrixOf(xt)
+	o.wantMatrix("y", yt, r, c)
+	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "mean", "runMean"}, gt, bt, mt, rm)
+	o.checkMomentum(momentum)
+	if !o.done() {
+		return
+	}
+	b.colReduce(o.name, "f_comp_stats", compStatsPush{R: uint32(r), C: uint32(c), RF: float32(r), Momentum: momentum}, c, mt, rm, xt)
+	b.elementwise(o.name, "f_comp_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, xt, gt, bt, mt)
+}
+
+// CompensateInfer writes y = (x + gamma·runMean) + beta.
+func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
+	o := b.fbegin("CompensateInfer")
+	xt := o.input("x", x, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	bt := o.input("beta", beta, backend.F32)
+	rm := o.input("runMean", runMean, backend.F32)
+	yt := o.output("y", y, backend.F32)
+	r, c := matrixOf(xt)
+	o.wantMatrix("y", yt, r, c)
+	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "runMean"}, gt, bt, rm)
+	if !o.done() {
+		return
+	}
+	b.elementwise(o.name, "f_comp_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, xt, gt, bt, rm)
+}
+
+// CompensateGrad writes dbeta = Σ_r dy, dgamma = mean·dbeta and
+// dx = dy + (gamma·dbeta)/R when train, else dx = dy. dx may alias dy.
+func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tensor, train bool) {
+	o := b.fbegin("CompensateGrad")
+	dyt := o.input("dy", dy, backend.F32)
+	mt := o.input("mean", mean, backend.F32)
+	gt := o.input("gamma", gamma, backend.F32)
+	dxt := o.output("dx", dx, backend.F32)
+	dg := o.output("dgamma", dgamma, backend.F32)
+	db := o.output("dbeta", dbeta, backend.F32)
+	r, c := matrixOf(dyt)
+	o.wantMatrix("dx", dxt, r, c)
+	o.channels(c, "channels of dy "+shapeOf(dyt), []string{"mean", "gamma", "dgamma", "dbeta"}, mt, gt, dg, db)
+	o.mayAlias(dxt, dyt)
+	if !o.done() {
+		return
+	}
+	b.colReduce(o.name, "f_comp_gradsums", rcPush{R: uint32(r), C: uint32(c)}, c, dg, db, dyt, mt)
+	if !train && dxt.st == dyt.st {
+		return // dx = dy in place
+	}
+	b.elementwise(o.name, "f_comp_gradx", []uint32{b2u(train)}, ncfPush{N: uint32(r * c), C: uint32(c), F: float32(r)}, r*c,
+		dxt, dyt, gt, db)
+}

@@ -1,0 +1,180 @@
+package vk
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vktrain/vktrain/gpu/gputest"
+	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/nn/backend/backendtest"
+	"github.com/vktrain/vktrain/nn/ref"
+)
+
+// floatGroups are the op groups of the float kernels (float.go).
+var floatGroups = map[string]bool{
+	"Gemm": true, "Im2Col": true, "Col2Im": true, "AddBias": true, "ColSum": true,
+	"ReLU": true, "MaxPool": true, "BatchNorm": true, "Compensate": true,
+}
+
+// TestFloatOps runs the shared op suite's float groups on one validated
+// device (pipelines are compiled once per test binary, not per group).
+func TestFloatOps(t *testing.T) {
+	dev := gputest.Open(t)
+	for _, g := range backendtest.Groups() {
+		if !floatGroups[g.Name] {
+			continue
+		}
+		t.Run(g.Name, func(t *testing.T) {
+			b, err := New(dev, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			g.Test(t, b)
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestGemmPaths checks both GEMM kernels (register tiles and split k)
+// for every transposition against the reference, including shapes that
+// are not multiples of the tile sizes.
+func TestGemmPaths(t *testing.T) {
+	dev := gputest.Open(t)
+	b, err := New(dev, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := ref.New()
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][3]int{{3, 1030, 6}, {9, 2, 7}}
+	for _, sh := range shapes {
+		m, k, n := sh[0], sh[1], sh[2]
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%dx%dx%d_tA%v_tB%v", m, k, n, ta, tb), func(t *testing.T) {
+					ash, bsh := []int{m, k}, []int{k, n}
+					if ta {
+						ash = []int{k, m}
+					}
+					if tb {
+						bsh = []int{n, k}
+					}
+					av, bv, cv := floatRand(rng, m*k), floatRand(rng, k*n), floatRand(rng, m*n)
+					want := floatGemmOn(t, r, ash, bsh, av, bv, cv, ta, tb)
+					got := floatGemmOn(t, b, ash, bsh, av, bv, cv, ta, tb)
+					for i := range want {
+						if d := float64(got[i] - want[i]); d > 1e-4 || d < -1e-4 {
+							t.Fatalf("c[%d] = %v, reference %v", i, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func floatRand(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.Float64()*2 - 1)
+	}
+	return v
+}
+
+// floatGemmOn runs C = 0.5·op(A)·op(B) + 2·C on bk and returns C.
+func floatGemmOn(t *testing.T, bk backend.Backend, ash, bsh []int, av, bv, cv []float32, ta, tb bool) []float32 {
+	t.Helper()
+	m, n := ash[0], bsh[1]
+	if ta {
+		m = ash[1]
+	}
+	if tb {
+		n = bsh[0]
+	}
+	mk := func(v []float32, shape ...int) backend.Tensor {
+		x, err := bk.New(backend.F32, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bk.Free(x) })
+		if err := bk.WriteF32(x, v); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	a, bb, c := mk(av, ash...), mk(bv, bsh...), mk(cv, m, n)
+	bk.Gemm(c, a, bb, ta, tb, 0.5, 2)
+	out := make([]float32, m*n)
+	if err := bk.ReadF32(c, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// floatGemmShapes are the float GEMMs of a training step (conv1 with 32
+// 3x3 filters on 1x28x28 images, batch 64; a 128-unit layer on 5408
+// features).
+var floatGemmShapes = []struct {
+	name           string
+	m, k, n        int
+	transA, transB bool
+	ashape, bshape [2]int
+}{
+	{"dW_conv1_32x43264x9", 32, 43264, 9, true, false, [2]int{43264, 32}, [2]int{43264, 9}},
+	{"dcols_conv1_43264x32x9", 43264, 32, 9, false, false, [2]int{43264, 32}, [2]int{32, 9}},
+	{"dW_fc_128x64x5408", 128, 64, 5408, true, false, [2]int{64, 128}, [2]int{64, 5408}},
+	{"dx_fc_64x128x5408", 64, 128, 5408, false, false, [2]int{64, 128}, [2]int{128, 5408}},
+}
+
+// BenchmarkGemm times Gemm at the training shapes on the Vulkan backend
+// and on the reference (nn/ref, the baseline).
+func BenchmarkGemm(bm *testing.B) {
+	dev := gputest.Open(bm)
+	vb, err := New(dev, Options{})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vb.Close()
+	backs := []struct {
+		name string
+		b    backend.Backend
+	}{{"vk", vb}, {"ref", ref.New()}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range floatGemmShapes {
+		for _, bk := range backs {
+			bm.Run(s.name+"/"+bk.name, func(bm *testing.B) {
+				mk := func(shape ...int) backend.Tensor {
+					x, err := bk.b.New(backend.F32, shape...)
+					if err != nil {
+						bm.Fatal(err)
+					}
+					if err := bk.b.WriteF32(x, floatRand(rng, x.Len())); err != nil {
+						bm.Fatal(err)
+					}
+					return x
+				}
+				a, b, c := mk(s.ashape[:]...), mk(s.bshape[:]...), mk(s.m, s.n)
+				defer bk.b.Free(a)
+				defer bk.b.Free(b)
+				defer bk.b.Free(c)
+				bk.b.Gemm(c, a, b, s.transA, s.transB, 1, 0) // warm up (pipeline compile)
+				if err := bk.b.Sync(); err != nil {
+					bm.Fatal(err)
+				}
+				bm.ResetTimer()
+				for range bm.N {
+					bk.b.Gemm(c, a, b, s.transA, s.transB, 1, 0)
+					if err := bk.b.Sync(); err != nil {
+						bm.Fatal(err)
+					}
+				}
+				bm.ReportMetric(float64(2*s.m*s.n*s.k)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
