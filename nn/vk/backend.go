@@ -59,6 +59,14 @@ type Backend struct {
 	closed  bool
 	curOp   string // the op being recorded, for errors of groups
 	tune    tuning
+
+	// arena holds small per-op parameters (per-channel scales, zero
+	// points), bump-allocated and recycled at each flush; scratch is a
+	// reusable device buffer for partial reductions (ops are serialized
+	// by barriers, so one suffices).
+	arena    *Tensor
+	arenaOff int // words used
+	scratchT *Tensor
 }
 
 // tuning holds the device-dependent launch sizes.
@@ -400,9 +408,11 @@ func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, g
 func (b *Backend) flush() error {
 	if b.pending == 0 {
 		b.closeDead()
+		b.arenaOff = 0
 		return nil
 	}
 	b.pending = 0
+	defer func() { b.arenaOff = 0 }()
 	err := b.seq.Run()
 	if err == nil {
 		b.times = append(b.times[:0], b.seq.Timings()...)
@@ -415,6 +425,52 @@ func (b *Backend) flush() error {
 		b.failf("Sync", "%v", err)
 	}
 	return err
+}
+
+// upload copies words into the parameter arena and returns it with the
+// word offset of the copy.
+func (b *Backend) upload(op string, words []uint32) (*Tensor, uint32) {
+	if b.err != nil {
+		return nil, 0
+	}
+	if b.arena == nil || b.arenaOff+len(words) > int(b.arena.st.bytes/4) {
+		n := max(1<<14, 2*len(words))
+		buf, err := b.dev.NewBuffer(int64(n)*4, gpu.HostStorage)
+		if err != nil {
+			b.failf(op, "parameter buffer: %v", err)
+			return nil, 0
+		}
+		if b.arena != nil {
+			b.dead = append(b.dead, b.arena.st.buf)
+		}
+		b.arena = &Tensor{owner: b, shape: []int{n}, dt: backend.I32, st: &storage{buf: buf, bytes: int64(n) * 4}}
+		b.arenaOff = 0
+	}
+	off := b.arenaOff
+	copy(b.arena.st.buf.Uint32s()[off:], words)
+	b.arenaOff += len(words)
+	return b.arena, uint32(off)
+}
+
+// scratch returns a device buffer of at least words 32-bit words, whose
+// contents are undefined.
+func (b *Backend) scratch(op string, words int) *Tensor {
+	if b.err != nil {
+		return nil
+	}
+	if b.scratchT == nil || int(b.scratchT.st.bytes/4) < words {
+		n := max(1<<12, words)
+		buf, err := b.dev.NewBuffer(int64(n)*4, gpu.Storage)
+		if err != nil {
+			b.failf(op, "scratch buffer: %v", err)
+			return nil
+		}
+		if b.scratchT != nil {
+			b.dead = append(b.dead, b.scratchT.st.buf)
+		}
+		b.scratchT = &Tensor{owner: b, shape: []int{n}, dt: backend.I32, st: &storage{buf: buf, bytes: int64(n) * 4}}
+	}
+	return b.scratchT
 }
 
 func (b *Backend) closeDead() {
@@ -720,6 +776,12 @@ func (b *Backend) Close() error {
 		k.Close()
 	}
 	b.kernels = nil
+	for _, t := range []*Tensor{b.arena, b.scratchT} {
+		if t != nil {
+			t.st.buf.Close()
+		}
+	}
+	b.arena, b.scratchT = nil, nil
 	b.seq.Close()
 	if b.ownDev {
 		if err := b.dev.Close(); err != nil && b.err == nil {

@@ -31,7 +31,8 @@ func variants(t *testing.T) []string {
 // quantGroups are the op groups this file checks (the float groups are
 // tested in float_test.go).
 var quantGroups = map[string]bool{
-	"Memory": true,
+	"Memory": true, "MinMax": true, "Histogram": true, "Quantize": true, "Dequantize": true, "QuantGrad": true,
+	"Im2ColI": true, "GemmI": true, "RowSumI": true, "Dequant": true, "ConvI": true,
 }
 
 func TestOps(t *testing.T) {

@@ -1,0 +1,208 @@
+package vk
+
+import (
+	"math"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// Im2ColI writes the im2col matrix of the Q8 image x [N, H, W, C] into the
+// Q8 tensor cols [g.Rows(), g.K()], with pad outside the image.
+func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32) {
+	const op = "Im2ColI"
+	xt := b.arg(op, "x", x, backend.Q8)
+	ct := b.arg(op, "cols", cols, backend.Q8)
+	if xt == nil || ct == nil {
+		return
+	}
+	if err := g.Validate(); err != nil {
+		b.failf(op, "%v", err)
+		return
+	}
+	if xt.Len() != g.N*g.H*g.W*g.C {
+		b.failf(op, "x is %v, geometry wants [%d %d %d %d]", xt.shape, g.N, g.H, g.W, g.C)
+		return
+	}
+	if ct.rows() != g.Rows() || ct.cols() != g.K() {
+		b.failf(op, "cols is %v, want a matrix [%d %d]", ct.shape, g.Rows(), g.K())
+		return
+	}
+	if pad < -128 || pad > 255 {
+		b.failf(op, "pad %d outside [-128, 255]", pad)
+		return
+	}
+	b.noAlias(op, ct, "cols", xt)
+	if b.failed() {
+		return
+	}
+	// The codes of cols: x's and pad.
+	lo, hi := int32(0), int32(255)
+	switch xt.st.q {
+	case qS8:
+		lo, hi = -128, 127
+	case qWide:
+		lo, hi = -128, 255
+	}
+	if xt.st.q == qU8 && pad < 0 {
+		lo = pad
+	}
+	if xt.st.q == qS8 && pad > 127 {
+		hi = pad
+	}
+	xf := xt.st.q // before outQ8, which may change a shared format
+	f := b.outQ8(op, ct, lo, hi)
+	if b.failed() {
+		return
+	}
+	oh, ow := g.Out()
+	push := struct {
+		H, W, C, KW, SH, SW uint32
+		PH, PW              int32
+		OH, OW, K, Rows     uint32
+		RowWords, XCols     uint32
+		XRowWords           uint32
+		Pad                 int32
+	}{uint32(g.H), uint32(g.W), uint32(g.C), uint32(g.KW), uint32(g.StrideH), uint32(g.StrideW), int32(g.PadH), int32(g.PadW),
+		uint32(oh), uint32(ow), uint32(g.K()), uint32(g.Rows()), uint32(ct.rowWords()), uint32(xt.cols()), uint32(xt.rowWords()), pad}
+	items := g.Rows() * ct.rowWords()
+	if f == qWide {
+		items = g.Rows() * g.K()
+	}
+	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, b.stride(items, int(b.wg())), 1, 1, xt, ct)
+}
+
+// GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32 for the Q8
+// matrices a [M, K] and b [N, K] into the I32 matrix acc [M, N].
+func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
+	const op = "GemmI"
+	at := b.arg(op, "a", a, backend.Q8)
+	bt := b.arg(op, "b", bm, backend.Q8)
+	ct := b.arg(op, "acc", acc, backend.I32)
+	if at == nil || bt == nil || ct == nil {
+		return
+	}
+	m, k := at.rows(), at.cols()
+	n := bt.rows()
+	if bt.cols() != k {
+		b.failf(op, "a is %v, b is %v: inner dimensions differ", at.shape, bt.shape)
+		return
+	}
+	if ct.rows() != m || ct.cols() != n {
+		b.failf(op, "acc is %v, want a matrix [%d %d]", ct.shape, m, n)
+		return
+	}
+	b.gemmI(op, ct, at, bt, m, n, k)
+}
+
+// gemmI records the GEMM kernel of the backend's variant (the packed one
+// for operands stored one code per int).
+func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
+	wx, wy := b.tune.gemmWX, b.tune.gemmWY
+	gx := b.groups((n+3)/4, int(wx))
+	gy := uint32((m + 4*int(wy) - 1) / (4 * int(wy)))
+	if lim := b.dev.Info().Limits.MaxComputeWorkGroupCount[1]; gy > lim {
+		b.failf(op, "%d rows need %d workgroups, more than the device's %d", m, gy, lim)
+		return
+	}
+	shader := "q_gemmi"
+	if at.st.q != qWide && bt.st.q != qWide {
+		switch b.variant {
+		case VariantDot:
+			shader = "q_gemmi_dot"
+		case VariantInt8:
+			shader = "q_gemmi_i8"
+		}
+	}
+	push := struct{ M, N, K, KW uint32 }{uint32(m), uint32(n), uint32(k), uint32((k + 3) / 4)}
+	b.dispatch(op, shader, []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}, push, gx, gy, 1, at, bt, ct)
+}
+
+// RowSumI writes s[m] = Σ_k a[m,k] of the Q8 matrix a [M, K] into s [M].
+func (b *Backend) RowSumI(s, a backend.Tensor) {
+	const op = "RowSumI"
+	at := b.arg(op, "a", a, backend.Q8)
+	st := b.arg(op, "s", s, backend.I32)
+	if at == nil || st == nil {
+		return
+	}
+	if st.Len() != at.rows() {
+		b.failf(op, "s is %v, want %d elements (rows of a %v)", st.shape, at.rows(), at.shape)
+		return
+	}
+	push := struct{ M, K, RowWords uint32 }{uint32(at.rows()), uint32(at.cols()), uint32(at.rowWords())}
+	b.dispatch(op, "q_rowsumi", []uint32{b.wg(), uint32(at.st.q)}, push, b.stride(at.rows(), int(b.wg())), 1, 1, at, st)
+}
+
+// Dequant turns int32 products into floats with the exact zero-point
+// correction, as nn/ref: the integer part in wrapping int32, then
+// y = float32(sa·sb[n])·float32(v) + bias[n], each step rounded.
+func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.QuantSpec, bias backend.Tensor) {
+	const op = "Dequant"
+	ct := b.arg(op, "acc", acc, backend.I32)
+	sat := b.arg(op, "sa", sa, backend.I32)
+	sbt := b.arg(op, "sb", sb, backend.I32)
+	if ct == nil || sat == nil || sbt == nil {
+		return
+	}
+	var bt *Tensor
+	if !isNil(bias) {
+		if bt = b.arg(op, "bias", bias, backend.F32); bt == nil {
+			return
+		}
+	}
+	yt := b.arg(op, "y", y, backend.F32)
+	if yt == nil {
+		return
+	}
+	m, n := ct.rows(), ct.cols()
+	switch {
+	case yt.rows() != m || yt.cols() != n:
+		b.failf(op, "y is %v, want a matrix [%d %d]", yt.shape, m, n)
+	case sat.Len() != m:
+		b.failf(op, "sa is %v, want %d elements (rows of acc %v)", sat.shape, m, ct.shape)
+	case sbt.Len() != n:
+		b.failf(op, "sb is %v, want %d elements (columns of acc %v)", sbt.shape, n, ct.shape)
+	case bt != nil && bt.Len() != n:
+		b.failf(op, "bias is %v, want %d elements (columns of acc %v)", bt.shape, n, ct.shape)
+	case k <= 0:
+		b.failf(op, "k = %d, want > 0", k)
+	}
+	if b.failed() {
+		return
+	}
+	if err := pa.Validate(1); err != nil {
+		b.failf(op, "pa must be per tensor: %v", err)
+		return
+	}
+	if err := pb.Validate(n); err != nil {
+		b.failf(op, "pb for %d columns: %v", n, err)
+		return
+	}
+	b.noAlias(op, yt, "y", ct, sat, sbt, bt)
+	if b.failed() {
+		return
+	}
+	sA, zA := pa.Scale[0], pa.Zero[0]
+	w := make([]uint32, 3*n)
+	for j := range n {
+		c := 0
+		if len(pb.Scale) > 1 {
+			c = j
+		}
+		zb := pb.Zero[c]
+		w[j] = math.Float32bits(sA * pb.Scale[c])
+		w[n+j] = uint32(zb)
+		w[2*n+j] = uint32(int32(k) * zA * zb)
+	}
+	prm, off := b.upload(op, w)
+	hasBias := uint32(1)
+	if bt == nil {
+		hasBias, bt = 0, sat // bound but not read
+	}
+	push := struct {
+		M, N uint32
+		ZA   int32
+		Off  uint32
+	}{uint32(m), uint32(n), zA, off}
+	b.dispatch(op, "q_dequant", []uint32{b.wg(), hasBias}, push, b.stride(m*n, int(b.wg())), 1, 1, ct, sat, sbt, bt, yt, prm)
+}

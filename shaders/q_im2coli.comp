@@ -1,0 +1,74 @@
+#version 450
+// q_im2coli: the im2col matrix [rows, K] of the Q8 NHWC image x (format XFMT, read as rows
+// of xcols codes) with pad outside the image, into cols: packed words (OFMT 0 or 1, one
+// invocation per word, rows padded to rowWords words with code 0) or one int per code
+// (OFMT 2). Column k = (kh*KW+kw)*C+c, row r = (n*OH+oh)*OW+ow (backend.ConvGeom).
+#include "q_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint XFMT = 0u;
+layout(constant_id = 2) const uint OFMT = 0u;
+
+layout(std430, set = 0, binding = 0) readonly buffer X { uint x[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Cols { uint cols[]; };
+
+layout(push_constant) uniform Push {
+    uint H, W, C;
+    uint KW;
+    uint SH, SW;
+    int PH, PW;
+    uint OH, OW;
+    uint K;
+    uint rows;
+    uint rowWords;
+    uint xcols;
+    uint xrowWords;
+    int pad;
+} p;
+
+int xcode(uint off) {
+    if (XFMT == Q8_WIDE) {
+        return int(x[off]);
+    }
+    uint r = off / p.xcols;
+    uint c = off - r * p.xcols;
+    return q8byte(x[r * p.xrowWords + c / 4u], c % 4u, XFMT);
+}
+
+int code(uint r, uint k) {
+    uint n = r / (p.OH * p.OW);
+    uint rem = r - n * p.OH * p.OW;
+    uint oy = rem / p.OW, ox = rem - oy * p.OW;
+    uint kh = k / (p.KW * p.C);
+    uint t = k - kh * p.KW * p.C;
+    uint kw = t / p.C, c = t - kw * p.C;
+    int iy = int(oy * p.SH + kh) - p.PH;
+    int ix = int(ox * p.SW + kw) - p.PW;
+    if (iy < 0 || iy >= int(p.H) || ix < 0 || ix >= int(p.W)) {
+        return p.pad;
+    }
+    return xcode(((n * p.H + uint(iy)) * p.W + uint(ix)) * p.C + c);
+}
+
+void main() {
+    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    if (OFMT == Q8_WIDE) {
+        uint n = p.rows * p.K;
+        for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
+            uint r = i / p.K;
+            cols[i] = uint(code(r, i - r * p.K));
+        }
+        return;
+    }
+    uint words = p.rows * p.rowWords;
+    for (uint w = gl_GlobalInvocationID.x; w < words; w += step) {
+        uint r = w / p.rowWords;
+        uint k0 = (w - r * p.rowWords) * 4u;
+        uint word = 0u;
+        for (uint j = 0u; j < 4u; j++) {
+            if (k0 + j < p.K) {
+                word |= (uint(code(r, k0 + j)) & 0xffu) << (8u * j);
+            }
+        }
+        cols[w] = word;
+    }
+}

@@ -1,0 +1,98 @@
+#version 450
+// q_quantgrad: straight-through backward of fake quantization (see backend.Backend).
+// PASS 0, workgroup (chunk, channel): dx for its elements and the partial sums of the dScale
+// and dZero terms, into part[2*(channel*chunks+chunk)..]. PASS 1, one invocation per
+// channel: dScale and dZero as the sums of the channel's partials in chunk order.
+// prm[off + c] = inv bits, prm[off + nch + c] = zero point, prm[off + 2*nch + c] = scale bits.
+#include "q_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint PASS = 0u;
+layout(constant_id = 2) const uint HAS_DX = 1u;
+
+layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer G { float g[]; };
+layout(std430, set = 0, binding = 2) writeonly buffer DX { float dx[]; };
+layout(std430, set = 0, binding = 3) buffer Part { float part[]; };
+layout(std430, set = 0, binding = 4) writeonly buffer DS { float ds[]; };
+layout(std430, set = 0, binding = 5) writeonly buffer DZ { float dz[]; };
+layout(std430, set = 0, binding = 6) readonly buffer Prm { uint prm[]; };
+
+layout(push_constant) uniform Push {
+    uint slice;
+    uint chunks;
+    uint chunkLen;
+    int qmin;
+    int qmax;
+    uint off;
+    uint nch;
+} p;
+
+shared float ss[gl_WorkGroupSize.x];
+shared float sz[gl_WorkGroupSize.x];
+
+void main() {
+    uint lid = gl_LocalInvocationID.x;
+    if (PASS == 1u) {
+        uint c = gl_GlobalInvocationID.x;
+        if (c >= p.nch) {
+            return;
+        }
+        float a = 0.0, b = 0.0;
+        for (uint k = 0u; k < p.chunks; k++) {
+            a += part[2u * (c * p.chunks + k)];
+            b += part[2u * (c * p.chunks + k) + 1u];
+        }
+        ds[c] = a;
+        dz[c] = b;
+        return;
+    }
+    uint c = gl_WorkGroupID.y;
+    uint chunk = gl_WorkGroupID.x;
+    float inv = uintBitsToFloat(prm[p.off + c]);
+    int z = int(prm[p.off + p.nch + c]);
+    float s = uintBitsToFloat(prm[p.off + 2u * p.nch + c]);
+    float lowT = float(p.qmin - z), highT = float(p.qmax - z);
+    uint begin = c * p.slice + chunk * p.chunkLen;
+    uint end = min(begin + p.chunkLen, (c + 1u) * p.slice);
+    float sumS = 0.0, sumZ = 0.0;
+    for (uint i = begin + lid; i < end; i += gl_WorkGroupSize.x) {
+        float gv = g[i];
+        precise float q = x[i] * inv;
+        float r = roundAway(q);
+        precise float v = r + float(z);
+        float d = gv;
+        if (v < float(p.qmin)) {
+            d = 0.0;
+            precise float t = gv * lowT;
+            precise float u = gv * s;
+            sumS += t;
+            sumZ += -u;
+        } else if (v > float(p.qmax)) {
+            d = 0.0;
+            precise float t = gv * highT;
+            precise float u = gv * s;
+            sumS += t;
+            sumZ += -u;
+        } else {
+            precise float e = r - q;
+            precise float t = gv * e;
+            sumS += t;
+        }
+        if (HAS_DX != 0u) {
+            dx[i] = d;
+        }
+    }
+    ss[lid] = sumS;
+    sz[lid] = sumZ;
+    for (uint h = gl_WorkGroupSize.x / 2u; h > 0u; h >>= 1u) {
+        barrier();
+        if (lid < h) {
+            ss[lid] += ss[lid + h];
+            sz[lid] += sz[lid + h];
+        }
+    }
+    if (lid == 0u) {
+        part[2u * (c * p.chunks + chunk)] = ss[0];
+        part[2u * (c * p.chunks + chunk) + 1u] = sz[0];
+    }
+}

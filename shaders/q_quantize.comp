@@ -1,0 +1,61 @@
+#version 450
+// q_quantize: codes of x: clamp(roundAway(x*inv) + z, qmin, qmax), NaN -> z, with inv = 1/s
+// rounded to float32 on the host and the product rounded to float32 (precise). Element i
+// uses channel i / slice. Output: packed words (WIDE 0; one invocation per word, rows of
+// cols codes padded to rowWords words with code 0) or one int per code (WIDE 1).
+// prm[off + c] = inv bits, prm[off + nch + c] = zero point.
+#include "q_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint WIDE = 0u;
+
+layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Q { uint q[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Prm { uint prm[]; };
+
+layout(push_constant) uniform Push {
+    uint n;
+    uint cols;
+    uint rowWords;
+    uint words;
+    uint slice;
+    int qmin;
+    int qmax;
+    uint off;
+    uint nch;
+} p;
+
+int quant(uint i) {
+    uint c = i / p.slice;
+    float inv = uintBitsToFloat(prm[p.off + c]);
+    int z = int(prm[p.off + p.nch + c]);
+    float v = x[i];
+    if (isnan(v)) {
+        return z;
+    }
+    precise float qf = v * inv;
+    precise float vz = roundAway(qf) + float(z);
+    vz = clamp(vz, float(p.qmin), float(p.qmax));
+    return int(vz);
+}
+
+void main() {
+    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    if (WIDE != 0u) {
+        for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
+            q[i] = uint(quant(i));
+        }
+        return;
+    }
+    for (uint w = gl_GlobalInvocationID.x; w < p.words; w += step) {
+        uint r = w / p.rowWords;
+        uint c0 = (w - r * p.rowWords) * 4u;
+        uint word = 0u;
+        for (uint j = 0u; j < 4u; j++) {
+            uint c = c0 + j;
+            if (c < p.cols) {
+                word |= (uint(quant(r * p.cols + c)) & 0xffu) << (8u * j);
+            }
+        }
+        q[w] = word;
+    }
+}

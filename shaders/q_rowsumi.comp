@@ -1,0 +1,33 @@
+#version 450
+// q_rowsumi: s[m] = sum of the codes of row m of a Q8 matrix [M, K] (format FMT; packed rows
+// are rowWords words with zero padding), wrapping int32. One invocation per row.
+#include "q_common.glsl"
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint FMT = 0u;
+
+layout(std430, set = 0, binding = 0) readonly buffer A { uint a[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer S { int s[]; };
+
+layout(push_constant) uniform Push {
+    uint M;
+    uint K;
+    uint rowWords;
+} p;
+
+void main() {
+    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    for (uint m = gl_GlobalInvocationID.x; m < p.M; m += step) {
+        int sum = 0;
+        if (FMT == Q8_WIDE) {
+            for (uint k = 0u; k < p.K; k++) {
+                sum += int(a[m * p.K + k]);
+            }
+        } else {
+            for (uint w = 0u; w < p.rowWords; w++) {
+                ivec4 v = q8word(a[m * p.rowWords + w], FMT);
+                sum += v.x + v.y + v.z + v.w;
+            }
+        }
+        s[m] = sum;
+    }
+}
