@@ -1,19 +1,20 @@
 package vk
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/backend/backendtest"
+	"github.com/vktrain/vktrain/nn/ref"
 )
 
-// newTestBackend opens a validated device and a backend with the GemmI
-// variant v on it; both close when the test ends.
-func newTestBackend(t *testing.T, v string) *Backend {
+// newOn returns a backend with GemmI variant v on dev, closed (and checked
+// for a recorded error) when the test ends.
+func newOn(t *testing.T, dev *gpu.Device, v string) *Backend {
 	t.Helper()
-	dev := gputest.Open(t)
 	b, err := New(dev, Options{Variant: v})
 	if err != nil {
 		t.Fatal(err)
@@ -22,50 +23,231 @@ func newTestBackend(t *testing.T, v string) *Backend {
 	return b
 }
 
-// variants lists the GemmI variants of the test device.
-func variants(t *testing.T) []string {
-	dev := gputest.Open(t)
-	return Variants(dev)
-}
-
-// quantGroups are the op groups this file checks (the float groups are
-// tested in float_test.go).
+// quantGroups are the op groups of this package's non-float ops (the
+// float groups are in float_test.go).
 var quantGroups = map[string]bool{
 	"Memory": true, "MinMax": true, "Histogram": true, "Quantize": true, "Dequantize": true, "QuantGrad": true,
 	"Im2ColI": true, "GemmI": true, "RowSumI": true, "Dequant": true, "ConvI": true,
 }
 
+// TestOps runs the shared op suite's quantized groups on a validated
+// device with the default GemmI variant.
 func TestOps(t *testing.T) {
+	dev := gputest.Open(t)
 	for _, g := range backendtest.Groups() {
 		if !quantGroups[g.Name] {
 			continue
 		}
 		t.Run(g.Name, func(t *testing.T) {
-			b := newTestBackend(t, "")
+			b := newOn(t, dev, "")
 			g.Test(t, b)
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
 
-func TestVariantsAvailable(t *testing.T) {
-	v := variants(t)
-	if len(v) == 0 || v[0] != VariantPacked {
-		t.Fatalf("Variants = %v, want packed first", v)
+// TestGemmIVariants runs the GemmI and integer convolution groups with
+// every GemmI variant the device supports.
+func TestGemmIVariants(t *testing.T) {
+	dev := gputest.Open(t)
+	vs := Variants(dev)
+	if len(vs) == 0 || vs[0] != VariantPacked {
+		t.Fatalf("Variants = %v, want packed first", vs)
 	}
+	for _, v := range vs {
+		t.Run(v, func(t *testing.T) {
+			t.Run("GemmI", func(t *testing.T) { backendtest.TestGemmI(t, newOn(t, dev, v)) })
+			t.Run("ConvI", func(t *testing.T) { backendtest.TestConvI(t, newOn(t, dev, v)) })
+		})
+	}
+}
+
+// TestErrors runs the suite's error contract.
+func TestErrors(t *testing.T) {
+	dev := gputest.Open(t)
+	backendtest.TestErrors(t, func(t *testing.T) backend.Backend { return newOn(t, dev, "") })
 }
 
 func TestUnknownVariant(t *testing.T) {
 	dev := gputest.Open(t)
 	if _, err := New(dev, Options{Variant: "fast"}); err == nil {
-		t.Fatal("New with variant \"fast\": no error")
+		t.Fatal(`New with variant "fast": no error`)
 	}
 }
 
 func TestTooBig(t *testing.T) {
-	b := newTestBackend(t, "")
+	b := newOn(t, gputest.Open(t), "")
 	lim := int(b.dev.Info().Limits.MaxStorageBufferRange)
-	if _, err := b.New(backend.F32, lim/4+1); err == nil {
-		t.Fatal("New past maxStorageBufferRange: no error")
+	_, err := b.New(backend.F32, lim/4+1)
+	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") {
+		t.Fatalf("New past maxStorageBufferRange: error %v", err)
 	}
-	_ = gpu.Storage
+}
+
+// both runs f on the backend under test and on the reference and returns
+// the int32 contents of the tensor named out on each side.
+type sides struct {
+	t  *testing.T
+	bk [2]backend.Backend
+}
+
+func (s sides) q8(name string, v []int32, shape ...int) [2]backend.Tensor {
+	s.t.Helper()
+	var out [2]backend.Tensor
+	for i, b := range s.bk {
+		x, err := b.New(backend.Q8, shape...)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		if v != nil {
+			if err := b.WriteI32(x, v); err != nil {
+				s.t.Fatalf("%s: %v", name, err)
+			}
+		}
+		out[i] = x
+	}
+	return out
+}
+
+func (s sides) newT(dt backend.DType, shape ...int) [2]backend.Tensor {
+	s.t.Helper()
+	var out [2]backend.Tensor
+	for i, b := range s.bk {
+		x, err := b.New(dt, shape...)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		out[i] = x
+	}
+	return out
+}
+
+func (s sides) same(name string, x [2]backend.Tensor) []int32 {
+	s.t.Helper()
+	var got [2][]int32
+	for i, b := range s.bk {
+		got[i] = make([]int32, x[i].Len())
+		if err := b.ReadI32(x[i], got[i]); err != nil {
+			s.t.Fatalf("%s: side %d: %v", name, i, err)
+		}
+	}
+	for k := range got[0] {
+		if got[0][k] != got[1][k] {
+			s.t.Fatalf("%s[%d] = %d, reference %d", name, k, got[0][k], got[1][k])
+		}
+	}
+	return got[0]
+}
+
+// TestMixedSignCodes covers Q8 tensors holding codes of both signs, which
+// are stored one per int: from WriteI32, from Im2ColI with a negative pad
+// on unsigned codes and from Quantize with a range [-5, 200]; and their
+// use by GemmI, RowSumI, Dequantize and Copy in every variant.
+func TestMixedSignCodes(t *testing.T) {
+	dev := gputest.Open(t)
+	for _, v := range Variants(dev) {
+		t.Run(v, func(t *testing.T) {
+			s := sides{t, [2]backend.Backend{newOn(t, dev, v), ref.New()}}
+			g := backend.ConvGeom{N: 2, H: 5, W: 4, C: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
+			xv := make([]int32, g.N*g.H*g.W*g.C)
+			for i := range xv {
+				xv[i] = int32(i*37%256) - 0
+			}
+			x := s.q8("x", xv, g.N, g.H, g.W, g.C)
+			cols := s.q8("cols", nil, g.Rows(), g.K())
+			wv := make([]int32, 5*g.K())
+			for i := range wv {
+				wv[i] = int32(i*53%251) - 120
+			}
+			w := s.q8("w", wv, 5, g.K())
+			mixed := make([]int32, 5*g.K())
+			for i := range mixed {
+				mixed[i] = int32(i*29%290) - 40
+			}
+			wm := s.q8("wm", mixed, 5, g.K())
+			acc, acc2 := s.newT(backend.I32, g.Rows(), 5), s.newT(backend.I32, g.Rows(), 5)
+			rs := s.newT(backend.I32, g.Rows())
+			xf := s.newT(backend.F32, g.N*g.H*g.W*g.C)
+			qx := s.q8("qx", nil, g.N*g.H*g.W*g.C)
+			cp := s.q8("copy", nil, g.Rows(), g.K())
+			p := backend.QuantSpec{Scale: []float32{0.5}, Zero: []int32{3}, QMin: -5, QMax: 200}
+			for i, b := range s.bk {
+				b.Im2ColI(cols[i], x[i], g, -3)
+				b.GemmI(acc[i], cols[i], w[i])
+				b.GemmI(acc2[i], cols[i], wm[i])
+				b.RowSumI(rs[i], cols[i])
+				b.Dequantize(xf[i], x[i], p)
+				b.Quantize(qx[i], xf[i], backend.QuantSpec{Scale: []float32{0.25}, Zero: []int32{-2}, QMin: -5, QMax: 200})
+				b.Copy(cp[i], cols[i])
+				if err := b.Sync(); err != nil {
+					t.Fatalf("side %d: %v", i, err)
+				}
+			}
+			if c := s.same("cols", cols); c[0] != -3 {
+				t.Fatalf("cols[0] = %d, want the pad -3", c[0])
+			}
+			s.same("acc", acc)
+			s.same("acc (mixed b)", acc2)
+			s.same("rowsum", rs)
+			s.same("quantize", qx)
+			s.same("copy", cp)
+		})
+	}
+}
+
+// TestQ8Views checks Reshape of Q8 tensors: the last dimension must stay
+// unless both are multiples of 4, and Copy between Q8 tensors whose rows
+// are padded differently.
+func TestQ8Views(t *testing.T) {
+	b := newOn(t, gputest.Open(t), "")
+	x, err := b.New(backend.Q8, 6, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Reshape(x, 8, 6); err == nil {
+		t.Fatal("Reshape q8 [6 8] to [8 6]: no error")
+	}
+	v, err := b.Reshape(x, 3, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int32, 48)
+	for i := range want {
+		want[i] = int32(i) - 20
+	}
+	if err := b.WriteI32(x, want); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]int32, 48)
+	if err := b.ReadI32(v, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("view [%d] = %d, want %d", i, got[i], want[i])
+		}
+	}
+	y, err := b.New(backend.Q8, 16, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Copy(y, x)
+	if err := b.ReadI32(y, got); err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("copy [%d] = %d, want %d", i, got[i], want[i])
+		}
+	}
+	if err := b.WriteI32(y, []int32{256}); err == nil {
+		t.Fatal("WriteI32 of 1 value into 48: no error")
+	}
+	bad := make([]int32, 48)
+	bad[7] = 256
+	if err := b.WriteI32(y, bad); err == nil || !strings.Contains(err.Error(), "256") {
+		t.Fatalf("WriteI32 of 256 into q8: error %v", err)
+	}
 }
