@@ -124,6 +124,10 @@ func writeAtomic(path string, b []byte) error {
 		f.Close()
 		return fmt.Errorf("checkpoint %s: %w", path, err)
 	}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes it private
+		f.Close()
+		return fmt.Errorf("checkpoint %s: %w", path, err)
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("checkpoint %s: %w", path, err)

@@ -5,8 +5,12 @@
 //
 //	vktrain <command> [flags]
 //
-// Commands: train, eval, devices, help. Run "vktrain help <command>" for
-// a command's flags and examples.
+// Commands: train, eval, predict, plot, devices, help. Run
+// "vktrain help <command>" for a command's flags and examples.
+//
+// Exit status: 0 success, 1 failure, 2 usage error (bad flags or
+// arguments), 130 training interrupted by SIGINT/SIGTERM after saving a
+// resumable checkpoint.
 package main
 
 import (
@@ -16,6 +20,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // command is one subcommand, in the shape of cmd/go's: a usage line, short
@@ -28,9 +34,18 @@ type command struct {
 	flags func(fs *flag.FlagSet) func(ctx *env, args []string) error
 }
 
-// env is what a command may touch: its output streams.
+// env is what a command may touch: its output streams and how it learns
+// of interruptions.
 type env struct {
 	stdout, stderr io.Writer
+	// terminal is true when stderr is a terminal (progress bars).
+	terminal bool
+	// notify installs handlers for SIGINT and SIGTERM during training.
+	notify bool
+	// interrupt, when not nil, replaces the signal handlers (tests).
+	interrupt <-chan os.Signal
+	// afterStep, when not nil, is called after every training step (tests).
+	afterStep func(step int)
 }
 
 // usageError marks an error in how the command was called (exit status 2).
@@ -40,17 +55,32 @@ func (u usageError) Error() string { return u.err.Error() }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// exitError carries an exit status other than 1 for an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x exitError) Error() string { return x.err.Error() }
+
 func commands() []*command {
-	return []*command{trainCmd(), evalCmd(), devicesCmd()}
+	return []*command{trainCmd(), evalCmd(), predictCmd(), plotCmd(), devicesCmd()}
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stderr.Fd())), notify: true}
+	os.Exit(runEnv(e, os.Args[1:]))
 }
 
-// run dispatches to a command and maps errors to exit codes: 0 success,
-// 1 failure, 2 usage error.
+// run runs a command with plain output streams and no signal handling.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runEnv(&env{stdout: stdout, stderr: stderr}, args)
+}
+
+// runEnv dispatches to a command and maps errors to exit codes: 0 success,
+// 1 failure, 2 usage error, or an exitError's code.
+func runEnv(e *env, args []string) int {
+	stdout, stderr := e.stdout, e.stderr
 	cmds := commands()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" && len(args) == 1 {
 		printUsage(stderr, cmds)
@@ -86,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			return 2
 		}
-		err := runFn(&env{stdout: stdout, stderr: stderr}, fs.Args())
+		err := runFn(e, fs.Args())
 		if err == nil {
 			return 0
 		}
@@ -94,6 +124,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
+		}
+		var xe exitError
+		if errors.As(err, &xe) {
+			return xe.code
 		}
 		return 1
 	}

@@ -1,15 +1,24 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"sort"
+	"strings"
+	"syscall"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/vktrain/vktrain/data"
 	"github.com/vktrain/vktrain/nn"
@@ -21,7 +30,7 @@ type setBatcher struct {
 	s    *data.Set
 	norm data.Norm
 	aug  data.Augment
-	rng  *rand.Rand
+	rng  *mrand.Rand
 }
 
 func (b setBatcher) Len() int { return b.s.N }
@@ -36,10 +45,11 @@ func (b setBatcher) Batch(dst []float32, lab []int32, idx []int) error {
 // trainFlags are the settings of a training run.
 type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
-	cpuProfile                                      string
+	cpuProfile, resume, name, metrics, config       string
 	epochs, batch, evalBatch, bits, limit           int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
+	force, plots                                    bool
 	seed                                            uint64
 }
 
@@ -47,7 +57,13 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, mini, shapes, cifar10:DIR, or a directory (IDX, CIFAR-10 batches or one folder per class)")
 	fs.StringVar(&f.model, "model", nn.DefaultSpec, "model: layer spec (conv:OUT:K[:S[:P]], fc:OUT, pool:S, comp, bn, relu, flatten) or a JSON file")
 	fs.StringVar(&f.device, "device", "auto", "device: auto, vulkan, vulkan:N or cpu")
-	fs.StringVar(&f.out, "out", "runs/latest.safetensors", "checkpoint written after every epoch (atomically)")
+	fs.StringVar(&f.name, "name", "", "run name: the checkpoint goes to runs/NAME/model.safetensors (default DATA-MODE-TIME)")
+	fs.StringVar(&f.out, "out", "", "checkpoint written after every epoch and on interruption, atomically (default runs/NAME/model.safetensors)")
+	fs.StringVar(&f.metrics, "metrics", "", "JSON-lines log of the epochs, the objects of --json (default: beside the checkpoint, metrics.jsonl)")
+	fs.BoolVar(&f.plots, "plots", true, "draw PNG charts (loss and accuracy per epoch, confusion matrix) beside the checkpoint at the end")
+	fs.StringVar(&f.resume, "resume", "", "continue the run saved in this checkpoint (its settings are kept; --epochs may extend it)")
+	fs.BoolVar(&f.force, "force", false, "overwrite a checkpoint of another run at --out; with --resume, allow changed settings")
+	fs.StringVar(&f.config, "config", "", "JSON file of flag names to values (explicit flags win)")
 	fs.IntVar(&f.epochs, "epochs", 3, "passes over the training data")
 	fs.IntVar(&f.batch, "batch", 64, "mini-batch size")
 	fs.IntVar(&f.evalBatch, "eval-batch", 256, "batch size for evaluation")
@@ -65,29 +81,55 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.qmode, "qmode", "learned", "quantization parameters: learned (LSQ+, initialised from statistics) or stats (recomputed each step)")
 	fs.StringVar(&f.calib, "calib", "minmax", "range calibration: minmax, percentile or mse")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for weights and shuffling")
-	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per epoch instead of text")
+	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per epoch on stdout (text goes to stderr)")
 	fs.BoolVar(&f.validation, "validation", false, "enable the Khronos validation layer (Vulkan devices)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+}
+
+// runFlags are the flags that decide a run's numbers: a resumed run must
+// keep them (or --force) to end as an uninterrupted run would.
+var runFlags = map[string]bool{
+	"data": true, "model": true, "batch": true, "bits": true, "limit": true, "lr": true, "momentum": true,
+	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
+	"float": true, "qmode": true, "calib": true, "seed": true,
+}
+
+// notRestored are flags a resumed run does not take from the saved run.
+var notRestored = map[string]bool{
+	"resume": true, "force": true, "config": true, "out": true, "metrics": true, "cpuprofile": true,
+	"json": true, "validation": true,
 }
 
 func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 	mode, err := nn.ParseQuantMode(f.qmode)
 	if err != nil {
-		return nn.Options{}, nn.TrainConfig{}, usageError{err}
+		return nn.Options{}, nn.TrainConfig{}, usageError{fmt.Errorf("--qmode: %w", err)}
 	}
 	method, err := quant.ParseMethod(f.calib)
 	if err != nil {
-		return nn.Options{}, nn.TrainConfig{}, usageError{err}
+		return nn.Options{}, nn.TrainConfig{}, usageError{fmt.Errorf("--calib: %w", err)}
 	}
 	tm, err := nn.ParseThresholdMode(f.thrMode)
 	if err != nil {
-		return nn.Options{}, nn.TrainConfig{}, usageError{err}
+		return nn.Options{}, nn.TrainConfig{}, usageError{fmt.Errorf("--threshold-mode: %w", err)}
 	}
-	if f.bits < 2 || f.bits > 8 {
+	switch {
+	case f.bits < 2 || f.bits > 8:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--bits %d: want 2..8", f.bits)
-	}
-	if f.epochs < 0 || f.batch <= 0 || f.evalBatch <= 0 {
-		return nn.Options{}, nn.TrainConfig{}, usagef("--epochs must be >= 0 and --batch, --eval-batch positive")
+	case f.epochs < 0:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--epochs %d: want 0 or more", f.epochs)
+	case f.batch <= 0 || f.evalBatch <= 0:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--batch %d, --eval-batch %d: both must be positive", f.batch, f.evalBatch)
+	case f.limit < 0:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--limit %d: want 0 (all) or a positive count", f.limit)
+	case !(f.lr > 0):
+		return nn.Options{}, nn.TrainConfig{}, usagef("--lr %v: must be positive", f.lr)
+	case f.momentum < 0 || f.momentum >= 1:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--momentum %v: want [0, 1)", f.momentum)
+	case f.wd < 0 || f.threshold < 0 || f.l2 < 0:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--wd, --threshold and --l2 must not be negative")
+	case strings.ContainsAny(f.name, `/\`) || f.name == "." || f.name == "..":
+		return nn.Options{}, nn.TrainConfig{}, usagef("--name %q: want a plain name, not a path (use --out for paths)", f.name)
 	}
 	o := nn.Options{
 		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, Mode: mode, Method: method},
@@ -98,21 +140,25 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 	return o, tc, nil
 }
 
-// epochRecord is one line of --json output.
+// epochRecord is one line of --json output and of the metrics log.
 type epochRecord struct {
-	Epoch           int     `json:"epoch"`
-	TrainLoss       float64 `json:"train_loss"`
-	TrainAccuracy   float64 `json:"train_accuracy"`
-	TestLoss        float64 `json:"test_loss"`
-	TestAccuracy    float64 `json:"test_accuracy"`
-	ImagesPerSecond float64 `json:"images_per_second"`
-	EvalImagesPerS  float64 `json:"eval_images_per_second"`
-	WallSeconds     float64 `json:"wall_seconds"`
-	Device          string  `json:"device"`
-	Bits            int     `json:"bits"`
-	Float           bool    `json:"float"`
-	Clipped         int     `json:"clipped"`
-	Steps           int     `json:"steps"`
+	Name            string   `json:"name"`
+	Epoch           int      `json:"epoch"`
+	Step            int      `json:"step"`
+	TrainLoss       float64  `json:"train_loss"`
+	TrainAccuracy   float64  `json:"train_accuracy"`
+	TestLoss        float64  `json:"test_loss"`
+	TestAccuracy    float64  `json:"test_accuracy"`
+	ImagesPerSecond float64  `json:"images_per_second"`
+	EvalImagesPerS  float64  `json:"eval_images_per_second"`
+	WallSeconds     float64  `json:"wall_seconds"`
+	Device          string   `json:"device"`
+	Bits            int      `json:"bits"`
+	Float           bool     `json:"float"`
+	Clipped         int      `json:"clipped"`
+	Steps           int      `json:"steps"`
+	ClassNames      []string `json:"class_names,omitempty"`
+	Confusion       [][]int  `json:"confusion,omitempty"`
 }
 
 func trainCmd() *command {
@@ -123,32 +169,223 @@ func trainCmd() *command {
 		long: `Train trains a classifier with integer forward passes (S100–S300 of the method)
 and evaluates it on the test split after every epoch.
 
+Each run has a name and a folder, runs/NAME/, holding the checkpoint
+(model.safetensors, written atomically after every epoch), the metrics log
+(metrics.jsonl) and, at the end, the charts curves.png and confusion.png.
+With --out the other files go beside the checkpoint.
+
+Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves the checkpoint
+with the run's exact position and exits with status 130; "vktrain train
+--resume CHECKPOINT" then continues, ending with exactly the parameters an
+uninterrupted run would have. A failing step (NaN/Inf) never overwrites the
+last good checkpoint. An existing checkpoint of another run is not
+overwritten without --force.
+
 Examples:
 
 	vktrain train                                  # MNIST, reference network, 8-bit, 3 epochs
-	vktrain train --device cpu --epochs 3 --batch 64
-	vktrain train --float                          # the same network in float, for comparison
+	vktrain train --device cpu --epochs 3 --batch 64 --name mnist-int8
+	vktrain train --float --name mnist-float       # the same network in float, for comparison
 	vktrain train --bits 4 --qmode stats --calib mse
 	vktrain train --lr 0.01 --momentum 0 --threshold 0.01   # the patent's plain SGD
 	vktrain train --data fashion-mnist --model conv:32:3,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp
-	vktrain train --data ./my-images --json > metrics.jsonl`,
+	vktrain train --data ./my-images --json > metrics.jsonl
+	vktrain train --config long-run.json --epochs 20     # flags from a JSON file, explicit ones win
+	vktrain train --resume runs/mnist-int8/model.safetensors
+	vktrain train --resume runs/mnist-int8/model.safetensors --epochs 10   # train further`,
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			f := &trainFlags{}
 			f.register(fs)
 			return func(e *env, args []string) error {
 				if len(args) > 0 {
-					return usagef("unexpected arguments %q", args)
+					return usagef("unexpected arguments %q (flags go before them; see vktrain help train)", args)
 				}
-				return runTrain(e, f)
+				return runTrain(e, f, fs)
 			}
 		},
 	}
 }
 
-func runTrain(e *env, f *trainFlags) error {
+// newRunID returns a random identifier for a run.
+func newRunID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Sprintf("t%x", time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// defaultName names a run after its data set, mode and start time.
+func defaultName(f *trainFlags, now time.Time) string {
+	d := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, filepath.Base(strings.TrimRight(f.data, `/\`)))
+	mode := fmt.Sprintf("int%d", f.bits)
+	if f.float {
+		mode = "float"
+	}
+	return fmt.Sprintf("%s-%s-%s", d, mode, now.Format("20060102-150405"))
+}
+
+// runFiles are the paths of a run's files.
+type runFiles struct {
+	ckpt, metrics, curves, confusion string
+}
+
+// filesFor places the metrics log and charts beside the checkpoint: in its
+// folder when it is called model.safetensors, else with its stem as prefix.
+func filesFor(ckpt, metrics string) runFiles {
+	dir, base := filepath.Split(ckpt)
+	prefix := dir
+	if base != "model.safetensors" {
+		prefix = filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base))+".")
+	}
+	r := runFiles{ckpt: ckpt, metrics: prefix + "metrics.jsonl", curves: prefix + "curves.png", confusion: prefix + "confusion.png"}
+	if metrics != "" {
+		r.metrics = metrics
+	}
+	return r
+}
+
+// restoreFlags takes the settings of a saved run for every flag not given
+// on the command line (or in --config). Run-defining flags that were given
+// with another value are an error unless force.
+func restoreFlags(fs *flag.FlagSet, st *nn.TrainState, given map[string]bool, force bool, log io.Writer) error {
+	names := make([]string, 0, len(st.Flags))
+	for k := range st.Flags {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := st.Flags[k]
+		fl := fs.Lookup(k)
+		if fl == nil || notRestored[k] {
+			continue
+		}
+		if given[k] {
+			if runFlags[k] && fl.Value.String() != v {
+				if !force {
+					return usagef("--%s %s differs from the resumed run's %s; a resumed run keeps its settings (pass --force to change them anyway)", k, fl.Value.String(), v)
+				}
+				fmt.Fprintf(log, "warning  --%s changed from %s to %s: the run will not match an uninterrupted one\n", k, v, fl.Value.String())
+			}
+			continue
+		}
+		if err := fs.Set(k, v); err != nil {
+			return fmt.Errorf("resumed run's flag --%s=%s: %w", k, v, err)
+		}
+	}
+	return nil
+}
+
+// checkOverwrite refuses to replace a file at path that is not a
+// checkpoint of run runID, unless force.
+func checkOverwrite(path, runID string, force bool) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if force {
+		return nil
+	}
+	meta, err := nn.ReadMetadata(path)
+	if err != nil {
+		return fmt.Errorf("%s exists and is not a vktrain checkpoint (%v); choose another --out or --name, or pass --force to overwrite it", path, err)
+	}
+	st, err := nn.GetTrainState(meta)
+	if err == nil && st.RunID == runID {
+		return nil
+	}
+	what := "a checkpoint of another run"
+	if err == nil {
+		what = fmt.Sprintf("another run (%s, %d of %d epochs, step %d)", st.RunID, st.Epoch, st.Epochs, st.Step)
+	}
+	return fmt.Errorf("%s holds %s; continue it with --resume %s, choose another --name or --out, or pass --force to overwrite it", path, what, path)
+}
+
+// interruptWatch reports whether SIGINT/SIGTERM arrived. The first signal
+// is caught (the run saves and stops); after it the handler is removed, so
+// a second Ctrl-C ends the process at once.
+type interruptWatch struct {
+	ch      <-chan os.Signal
+	stop    func()
+	caught  bool
+	log     io.Writer
+	trainer *nn.Trainer
+}
+
+func newInterruptWatch(e *env, log io.Writer) *interruptWatch {
+	w := &interruptWatch{ch: e.interrupt, stop: func() {}, log: log}
+	if w.ch == nil && e.notify {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		w.ch = ch
+		w.stop = func() { signal.Stop(ch) }
+	}
+	return w
+}
+
+// poll returns true once a signal has arrived.
+func (w *interruptWatch) poll() bool {
+	if w.caught {
+		return true
+	}
+	select {
+	case s := <-w.ch:
+		w.caught = true
+		w.stop()
+		fmt.Fprintf(w.log, "\n%v: finishing step %d and saving (press Ctrl-C again to quit without saving)\n", s, w.trainer.Step)
+		return true
+	default:
+		return false
+	}
+}
+
+func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
+	log := e.stdout
+	if f.jsonOut {
+		log = e.stderr
+	}
+	watch := newInterruptWatch(e, log)
+	defer watch.stop()
+	given := explicitFlags(fs)
+	if f.config != "" {
+		if err := applyConfig(fs, f.config, given); err != nil {
+			return err
+		}
+	}
+
+	// Resuming: the saved run's position and settings.
+	var st *nn.TrainState
+	var resumeMeta map[string]string
+	if f.resume != "" {
+		var err error
+		resumeMeta, err = nn.ReadMetadata(f.resume)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		st, err = nn.GetTrainState(resumeMeta)
+		if errors.Is(err, nn.ErrNoTrainState) {
+			return fmt.Errorf("--resume %s: the checkpoint has no training state (not written by vktrain train, or by an older version); it can be evaluated but not resumed", f.resume)
+		}
+		if err != nil {
+			return fmt.Errorf("--resume %s: %w", f.resume, err)
+		}
+		if err := restoreFlags(fs, st, given, f.force, log); err != nil {
+			return err
+		}
+	}
 	opts, tc, err := f.options()
 	if err != nil {
 		return err
+	}
+	if st != nil && st.BatchSize != f.batch && st.Batch > 0 {
+		return usagef("--batch %d: the resumed run stopped inside an epoch cut into batches of %d", f.batch, st.BatchSize)
+	}
+	if st != nil && f.epochs < st.Epoch {
+		return usagef("--epochs %d: the resumed run has already done %d epochs", f.epochs, st.Epoch)
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -163,11 +400,11 @@ func runTrain(e *env, f *trainFlags) error {
 	}
 	layers, err := nn.ParseLayers(f.model)
 	if err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("--model: %w", err)}
 	}
 	train, test, err := data.Resolve(f.data)
 	if err != nil {
-		return err
+		return fmt.Errorf("--data: %w", err)
 	}
 	if f.limit > 0 && f.limit < train.N {
 		idx := make([]int, f.limit)
@@ -176,11 +413,87 @@ func runTrain(e *env, f *trainFlags) error {
 		}
 		train = train.Subset(idx)
 	}
-	norm := data.ComputeNorm(train)
-	model, err := nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, opts)
+	if train.N == 0 {
+		return fmt.Errorf("--data %s: the training split is empty", f.data)
+	}
+
+	// The model: fresh, or the resumed one with its norm.
+	var model *nn.Model
+	var norm data.Norm
+	if st != nil {
+		var meta map[string]string
+		model, meta, err = nn.LoadCheckpoint(f.resume)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
+			return fmt.Errorf("--resume %s: data normalisation metadata: %w", f.resume, err)
+		}
+		if in := model.Spec.Input; in[0] != train.H || in[1] != train.W || in[2] != train.C || model.Classes != train.Classes {
+			return fmt.Errorf("--resume %s: the model takes %v images in %d classes, data %s has %dx%dx%d in %d", f.resume, in, model.Classes, f.data, train.H, train.W, train.C, train.Classes)
+		}
+	} else {
+		norm = data.ComputeNorm(train)
+		model, err = nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, opts)
+		if err != nil {
+			return usageError{fmt.Errorf("--model %s does not fit %dx%dx%d images in %d classes: %w", f.model, train.H, train.W, train.C, train.Classes, err)}
+		}
+	}
+
+	// Where the run's files go.
+	if f.name == "" && st == nil {
+		f.name = defaultName(f, time.Now())
+		base := f.name
+		for i := 2; f.out == ""; i++ { // automatic names never collide with an existing run
+			if _, err := os.Stat(filepath.Join("runs", f.name)); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			f.name = fmt.Sprintf("%s-%d", base, i)
+		}
+	}
+	if f.out == "" {
+		if st != nil {
+			f.out = f.resume
+		} else {
+			f.out = filepath.Join("runs", f.name, "model.safetensors")
+		}
+	}
+	runID := newRunID()
+	if st != nil {
+		runID = st.RunID
+	}
+	if err := checkOverwrite(f.out, runID, f.force); err != nil {
+		return err
+	}
+	files := filesFor(f.out, f.metrics)
+	name := f.name
+	if name == "" {
+		name = filepath.Base(filepath.Dir(f.out))
+	}
+	if st == nil {
+		st = &nn.TrainState{RunID: runID, Seed: f.seed, BatchSize: f.batch}
+	}
+	st.Config, st.Epochs, st.BatchSize = tc, f.epochs, f.batch
+	st.Flags = map[string]string{}
+	fs.VisitAll(func(fl *flag.Flag) {
+		if !notRestored[fl.Name] {
+			st.Flags[fl.Name] = fl.Value.String()
+		}
+	})
+
+	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+		return err
+	}
+	history, err := openMetrics(files.metrics, resumeMeta != nil, st.Epoch)
 	if err != nil {
 		return err
 	}
+	metricsFile, err := os.OpenFile(files.metrics, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("--metrics: %w", err)
+	}
+	defer metricsFile.Close()
+
 	dev, err := openDevice(f.device, f.validation)
 	if err != nil {
 		return err
@@ -191,11 +504,9 @@ func runTrain(e *env, f *trainFlags) error {
 		return err
 	}
 	defer tr.Close()
+	tr.Step = st.Step
 
-	log := e.stderr
-	if !f.jsonOut {
-		log = e.stdout
-	}
+	nb := (train.N + f.batch - 1) / f.batch
 	mode := fmt.Sprintf("int%d (%s scale/zero, %s calibration)", f.bits, opts.Quant.Mode, opts.Quant.Method)
 	if f.float {
 		mode = "float32 (no quantization)"
@@ -205,23 +516,101 @@ func runTrain(e *env, f *trainFlags) error {
 	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", model.Spec, mode, model.NumParams())
 	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d\n",
 		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, tc.ThresholdMode, f.l2, f.seed)
+	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", name, runID, files.ckpt, files.metrics)
+	if resumeMeta != nil {
+		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(st, nb))
+	}
 
+	// savedAt describes the last good checkpoint for error messages.
+	savedAt := "none was written by this run"
+	if resumeMeta != nil {
+		savedAt = fmt.Sprintf("%s (%s)", f.resume, position(st, nb))
+	}
+	save := func() error {
+		if err := model.SyncBuffers(); err != nil {
+			return err
+		}
+		if err := nn.CheckFinite(model); err != nil {
+			return fmt.Errorf("step %d: %v; not saving, the last good checkpoint is %s", tr.Step, err, savedAt)
+		}
+		meta := map[string]string{
+			"epoch":       fmt.Sprint(st.Epoch),
+			"step":        fmt.Sprint(tr.Step),
+			"saved":       time.Now().UTC().Format(time.RFC3339),
+			"class_names": mustJSON(train.ClassNames),
+			"norm":        mustJSON(norm),
+			"data":        f.data,
+			"name":        name,
+		}
+		st.Step = tr.Step
+		if err := st.Put(meta); err != nil {
+			return err
+		}
+		if err := nn.SaveCheckpoint(f.out, model, meta); err != nil {
+			return err
+		}
+		savedAt = fmt.Sprintf("%s (%s)", f.out, position(st, nb))
+		return nil
+	}
+
+	watch.trainer = tr
+	if watch.poll() {
+		return exitError{130, errors.New("interrupted before training started; nothing was saved")}
+	}
 	order := data.NewOrder(train.N, f.seed)
 	tb := setBatcher{s: train, norm: norm}
 	eb := setBatcher{s: test, norm: norm}
 	enc := json.NewEncoder(e.stdout)
-	for ep := 1; ep <= f.epochs; ep++ {
-		es, err := tr.Epoch(tb, order.Epoch(ep-1), f.batch, nil)
-		if err != nil {
-			return fmt.Errorf("epoch %d: %w (the last good checkpoint is %s)", ep, err, f.out)
+	menc := json.NewEncoder(metricsFile)
+	var last *nn.EvalResult
+	if resumeMeta != nil && st.Epoch >= f.epochs {
+		fmt.Fprintf(log, "done     the run has already finished its %d epochs; give --epochs N to train further\n", st.Epoch)
+	}
+	for st.Epoch < f.epochs {
+		ep := st.Epoch + 1
+		epOrder := order.Epoch(st.Epoch)
+		var bar *progressbar.ProgressBar
+		if e.terminal {
+			bar = progressbar.NewOptions(len(epOrder), progressbar.OptionSetWriter(e.stderr),
+				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", ep, f.epochs)), progressbar.OptionShowCount(),
+				progressbar.OptionSetWidth(25), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+			_ = bar.Set(min(st.Batch*f.batch, len(epOrder)))
 		}
+		progress := func(done, total int, s nn.StepStats) {
+			if e.afterStep != nil {
+				e.afterStep(tr.Step)
+			}
+			if bar != nil {
+				es := st.Partial.Stats()
+				ips := float64(es.Images) / max(es.Wall.Seconds(), 1e-9)
+				bar.Describe(fmt.Sprintf("epoch %d/%d  loss %.4f  acc %5.2f%%  %5.0f img/s", ep, f.epochs, es.Loss, 100*es.Accuracy, ips))
+				_ = bar.Set(done)
+			}
+		}
+		done, err := tr.EpochRange(tb, epOrder, f.batch, st.Batch, &st.Partial, progress, watch.poll)
+		if bar != nil {
+			_ = bar.Clear()
+		}
+		if err != nil {
+			return fmt.Errorf("epoch %d: %w; the last good checkpoint is %s", ep, err, savedAt)
+		}
+		st.Batch = done
+		if done < nb { // interrupted inside the epoch
+			if err := save(); err != nil {
+				return err
+			}
+			return interrupted(savedAt, f.out)
+		}
+		es := st.Partial.Stats()
 		ev, err := tr.Evaluate(eb, f.evalBatch)
 		if err != nil {
 			return fmt.Errorf("epoch %d: evaluation: %w", ep, err)
 		}
-		rec := epochRecord{Epoch: ep, TrainLoss: es.Loss, TrainAccuracy: es.Accuracy, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
+		last = &ev
+		rec := epochRecord{Name: name, Epoch: ep, Step: tr.Step, TrainLoss: es.Loss, TrainAccuracy: es.Accuracy, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
 			ImagesPerSecond: float64(es.Images) / es.Wall.Seconds(), EvalImagesPerS: float64(ev.N) / ev.Wall.Seconds(),
-			WallSeconds: es.Wall.Seconds(), Device: dev.backend.Name(), Bits: f.bits, Float: f.float, Clipped: es.Clipped, Steps: es.Steps}
+			WallSeconds: es.Wall.Seconds(), Device: dev.backend.Name(), Bits: f.bits, Float: f.float, Clipped: es.Clipped, Steps: es.Steps,
+			ClassNames: train.ClassNames, Confusion: ev.Confusion}
 		if f.float {
 			rec.Bits = 32
 		}
@@ -233,30 +622,86 @@ func runTrain(e *env, f *trainFlags) error {
 			fmt.Fprintf(e.stdout, "epoch %d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.0f img/s  %.1fs\n",
 				ep, es.Loss, 100*es.Accuracy, ev.Loss, 100*ev.Accuracy, rec.ImagesPerSecond, es.Wall.Seconds())
 		}
-		if f.out != "" {
-			if err := saveCheckpoint(f.out, model, tr, norm, ep, train); err != nil {
-				return err
-			}
+		st.Epoch, st.Batch, st.Partial = ep, 0, nn.EpochProgress{}
+		if err := save(); err != nil {
+			return err
 		}
+		if err := menc.Encode(rec); err != nil {
+			return fmt.Errorf("metrics %s: %w", files.metrics, err)
+		}
+		history = append(history, rec)
+		if watch.poll() {
+			return interrupted(savedAt, f.out)
+		}
+	}
+	if last != nil {
+		fmt.Fprintf(log, "saved    %s\n", savedAt)
+	}
+	if f.plots && len(history) > 0 {
+		var conf [][]int
+		var names []string
+		if last != nil {
+			conf, names = last.Confusion, train.ClassNames
+		} else {
+			conf, names = history[len(history)-1].Confusion, history[len(history)-1].ClassNames
+		}
+		if err := drawCurves(files.curves, []runHistory{{name: name, recs: history}}); err != nil {
+			return fmt.Errorf("plots: %w", err)
+		}
+		wrote := files.curves
+		if conf != nil {
+			if err := drawConfusion(files.confusion, conf, names, fmt.Sprintf("%s, epoch %d", name, history[len(history)-1].Epoch)); err != nil {
+				return fmt.Errorf("plots: %w", err)
+			}
+			wrote += ", " + files.confusion
+		}
+		fmt.Fprintf(log, "plots    %s\n", wrote)
 	}
 	return nil
 }
 
-func saveCheckpoint(path string, m *nn.Model, tr *nn.Trainer, norm data.Norm, epoch int, train *data.Set) error {
+// position describes where a run stands.
+func position(st *nn.TrainState, batches int) string {
+	if st.Batch == 0 {
+		return fmt.Sprintf("after epoch %d, step %d", st.Epoch, st.Step)
+	}
+	return fmt.Sprintf("epoch %d after batch %d of %d, step %d", st.Epoch+1, st.Batch, batches, st.Step)
+}
+
+// interrupted is the error of a run stopped by a signal after saving.
+func interrupted(savedAt, path string) error {
+	return exitError{130, fmt.Errorf("interrupted; saved %s\nresume with: vktrain train --resume %s", savedAt, path)}
+}
+
+// openMetrics prepares the metrics log: a fresh run truncates it; a
+// resumed run keeps the records of the epochs the checkpoint has done (a
+// record written after the checkpoint it belongs to is dropped) and
+// returns them.
+func openMetrics(path string, resume bool, epochsDone int) ([]epochRecord, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return nil, err
 	}
-	if err := m.SyncBuffers(); err != nil {
-		return err
+	if !resume {
+		return nil, os.WriteFile(path, nil, 0o644)
 	}
-	meta := map[string]string{
-		"epoch":       fmt.Sprint(epoch),
-		"step":        fmt.Sprint(tr.Step),
-		"saved":       time.Now().UTC().Format(time.RFC3339),
-		"class_names": mustJSON(train.ClassNames),
-		"norm":        mustJSON(norm),
+	recs, err := readMetrics(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
-	return nn.SaveCheckpoint(path, m, meta)
+	if err != nil {
+		return nil, err
+	}
+	var keep []epochRecord
+	var b strings.Builder
+	for _, r := range recs {
+		if r.Epoch <= epochsDone {
+			keep = append(keep, r)
+			j, _ := json.Marshal(r)
+			b.Write(j)
+			b.WriteByte('\n')
+		}
+	}
+	return keep, os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func mustJSON(v any) string {
@@ -266,5 +711,3 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
-
-var _ io.Writer = os.Stdout
