@@ -1,12 +1,122 @@
 package main
 
-import "errors"
+import (
+	"errors"
+	"fmt"
 
-// openVulkan opens a Vulkan device as a backend (index -1 = best).
+	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/nn/vk"
+)
+
+// openVulkan opens a Vulkan device as a backend: index -1 picks the best
+// device (a discrete or integrated GPU, then a virtual one, then a CPU
+// driver such as lavapipe), otherwise the device with that index.
 func openVulkan(index int, validation bool) (*device, error) {
-	return nil, errors.New("the Vulkan backend is not available in this build")
+	infos, err := gpu.Devices(gpu.Options{})
+	if err != nil {
+		return nil, vulkanErr(err)
+	}
+	b, err := vk.Open(vk.Options{Device: index, Validation: validation})
+	if err != nil {
+		return nil, vulkanErr(err)
+	}
+	info := b.Device().Info()
+	var why string
+	if index >= 0 {
+		why = fmt.Sprintf("requested as vulkan:%d", index)
+	} else {
+		why = bestReason(info, infos)
+	}
+	reason := fmt.Sprintf("%s: %s (%s, %s), integer GEMM %q", b.Name(), why, info.Type, driverOf(info), b.Variant())
+	return &device{backend: b, reason: reason}, nil
 }
 
+// bestReason explains why Open chose info among infos.
+func bestReason(info gpu.Info, infos []gpu.Info) string {
+	switch info.Type {
+	case gpu.TypeDiscrete:
+		return "the first discrete GPU"
+	case gpu.TypeIntegrated:
+		return "the first integrated GPU (no discrete GPU found)"
+	case gpu.TypeVirtual:
+		return "a virtual GPU (no discrete or integrated GPU found)"
+	case gpu.TypeCPU:
+		return fmt.Sprintf("a CPU driver, the only kind among %d device(s): expect it to be slower than the pure-Go path on few cores", len(infos))
+	}
+	return "the best of the listed devices"
+}
+
+func driverOf(i gpu.Info) string {
+	if i.DriverName == "" {
+		return "driver not reported"
+	}
+	if i.DriverInfo == "" {
+		return i.DriverName
+	}
+	return i.DriverName + " " + i.DriverInfo
+}
+
+// vulkanErr turns a missing loader or driver into advice.
+func vulkanErr(err error) error {
+	switch {
+	case errors.Is(err, gpu.ErrNoVulkan):
+		return fmt.Errorf("no Vulkan loader: %w (or use --device cpu)", err)
+	case errors.Is(err, gpu.ErrNoDevice):
+		return fmt.Errorf("no Vulkan device: %w (or use --device cpu)", err)
+	}
+	return err
+}
+
+// listDevices prints every Vulkan device with the facts the backend uses.
 func listDevices(e *env) error {
-	return errors.New("the Vulkan backend is not available in this build")
+	infos, err := gpu.Devices(gpu.Options{})
+	if err != nil {
+		return vulkanErr(err)
+	}
+	best := -1
+	for i, info := range infos {
+		if best < 0 || rank(info.Type) < rank(infos[best].Type) {
+			best = i
+		}
+	}
+	for i, info := range infos {
+		fmt.Fprint(e.stdout, info.String())
+		fmt.Fprintf(e.stdout, "  integer GEMM:      %s\n", gemmVariants(info))
+		if i == best {
+			fmt.Fprintf(e.stdout, "  chosen by --device vulkan / auto\n")
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	return nil
+}
+
+// rank orders device types as gpu.Open does: discrete first.
+func rank(t gpu.DeviceType) int {
+	switch t {
+	case gpu.TypeDiscrete:
+		return 0
+	case gpu.TypeIntegrated:
+		return 1
+	case gpu.TypeVirtual:
+		return 2
+	case gpu.TypeCPU:
+		return 3
+	}
+	return 4
+}
+
+// gemmVariants names the GemmI variants info allows and the automatic one.
+func gemmVariants(info gpu.Info) string {
+	v := "packed"
+	if info.StorageBuffer8Bit && info.ShaderInt8 {
+		v += ", int8"
+	}
+	auto := "packed"
+	if info.IntegerDotProduct {
+		v += ", dot"
+		if info.Dot4x8MixedAccelerated || info.Dot4x8SignedAccelerated {
+			auto = "dot"
+		}
+	}
+	return fmt.Sprintf("%s (auto: %s)", v, auto)
 }
