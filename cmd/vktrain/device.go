@@ -37,3 +37,19 @@ func openDevice(spec string, validation bool) (*device, error) {
 	}
 	return nil, usagef("--device %q: want auto, cpu, vulkan or vulkan:N", spec)
 }
+
+// checkDeviceSpec reports a malformed --device value before any work is
+// done (openDevice would find it only after the data set is loaded).
+func checkDeviceSpec(spec string) error {
+	switch {
+	case spec == "cpu" || spec == "auto" || spec == "vulkan":
+		return nil
+	case strings.HasPrefix(spec, "vulkan:"):
+		var idx int
+		if _, err := fmt.Sscanf(spec, "vulkan:%d", &idx); err != nil || idx < 0 {
+			return usagef("--device %q: want vulkan:N with N a device index from 'vktrain devices'", spec)
+		}
+		return nil
+	}
+	return usagef("--device %q: want auto, cpu, vulkan or vulkan:N", spec)
+}

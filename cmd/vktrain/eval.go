@@ -34,6 +34,9 @@ Examples:
 				if *batch <= 0 {
 					return usagef("--batch must be positive")
 				}
+				if err := checkDeviceSpec(*dev); err != nil {
+					return err
+				}
 				m, meta, err := nn.LoadCheckpoint(args[0])
 				if err != nil {
 					return err
@@ -44,7 +47,7 @@ Examples:
 				}
 				_, test, err := data.Resolve(*dataSpec)
 				if err != nil {
-					return err
+					return dataError(err)
 				}
 				if in := m.Spec.Input; test.H != in[0] || test.W != in[1] || test.C != in[2] {
 					return fmt.Errorf("data %s has %dx%dx%d images, the checkpoint's model takes %v", *dataSpec, test.H, test.W, test.C, in)

@@ -381,6 +381,9 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 	if err != nil {
 		return err
 	}
+	if err := checkDeviceSpec(f.device); err != nil {
+		return err
+	}
 	if st != nil && st.BatchSize != f.batch && st.Batch > 0 {
 		return usagef("--batch %d: the resumed run stopped inside an epoch cut into batches of %d", f.batch, st.BatchSize)
 	}
@@ -404,7 +407,7 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 	}
 	train, test, err := data.Resolve(f.data)
 	if err != nil {
-		return fmt.Errorf("--data: %w", err)
+		return dataError(err)
 	}
 	if f.limit > 0 && f.limit < train.N {
 		idx := make([]int, f.limit)
@@ -710,4 +713,14 @@ func mustJSON(v any) string {
 		return "null"
 	}
 	return string(b)
+}
+
+// dataError keeps the first line of a data set error (the data package
+// appends the list of accepted specs, which "vktrain help train" shows).
+func dataError(err error) error {
+	msg, rest, multi := strings.Cut(err.Error(), "\n")
+	if !multi || strings.TrimSpace(rest) == "" {
+		return fmt.Errorf("--data: %w", err)
+	}
+	return fmt.Errorf("--data: %s (see vktrain help train for the accepted data sets)", strings.TrimRight(msg, ": "))
 }
