@@ -42,37 +42,37 @@ int dot4(ivec4 u, ivec4 v) {
     return u.x * v.x + u.y * v.y + u.z * v.z + u.w * v.w;
 }
 
+// store writes the in-range part of one row of a 4x4 block.
+void store(uint m, uint n0, ivec4 v) {
+    if (m >= p.M) {
+        return;
+    }
+    uint o = m * p.N + n0;
+    acc[o] = v.x;
+    if (n0 + 1u < p.N) acc[o + 1u] = v.y;
+    if (n0 + 2u < p.N) acc[o + 2u] = v.z;
+    if (n0 + 3u < p.N) acc[o + 3u] = v.w;
+}
+
 void main() {
     uint n0 = gl_GlobalInvocationID.x * 4u;
     uint m0 = gl_GlobalInvocationID.y * 4u;
     if (n0 >= p.N || m0 >= p.M) {
         return;
     }
-    uint ma[4], nb[4];
-    for (uint i = 0u; i < 4u; i++) {
-        ma[i] = min(m0 + i, p.M - 1u);
-        nb[i] = min(n0 + i, p.N - 1u);
-    }
-    int c[16];
-    for (uint i = 0u; i < 16u; i++) {
-        c[i] = 0;
-    }
+    uint ma0 = m0, ma1 = min(m0 + 1u, p.M - 1u), ma2 = min(m0 + 2u, p.M - 1u), ma3 = min(m0 + 3u, p.M - 1u);
+    uint nb0 = n0, nb1 = min(n0 + 1u, p.N - 1u), nb2 = min(n0 + 2u, p.N - 1u), nb3 = min(n0 + 3u, p.N - 1u);
+    ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
     for (uint w = 0u; w < p.KW; w++) {
-        ivec4 a0 = loadA(ma[0], w), a1 = loadA(ma[1], w), a2 = loadA(ma[2], w), a3 = loadA(ma[3], w);
-        ivec4 b0 = loadB(nb[0], w), b1 = loadB(nb[1], w), b2 = loadB(nb[2], w), b3 = loadB(nb[3], w);
-        c[0] += dot4(a0, b0); c[1] += dot4(a0, b1); c[2] += dot4(a0, b2); c[3] += dot4(a0, b3);
-        c[4] += dot4(a1, b0); c[5] += dot4(a1, b1); c[6] += dot4(a1, b2); c[7] += dot4(a1, b3);
-        c[8] += dot4(a2, b0); c[9] += dot4(a2, b1); c[10] += dot4(a2, b2); c[11] += dot4(a2, b3);
-        c[12] += dot4(a3, b0); c[13] += dot4(a3, b1); c[14] += dot4(a3, b2); c[15] += dot4(a3, b3);
+        ivec4 a0 = loadA(ma0, w), a1 = loadA(ma1, w), a2 = loadA(ma2, w), a3 = loadA(ma3, w);
+        ivec4 b0 = loadB(nb0, w), b1 = loadB(nb1, w), b2 = loadB(nb2, w), b3 = loadB(nb3, w);
+        c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));
+        c1 += ivec4(dot4(a1, b0), dot4(a1, b1), dot4(a1, b2), dot4(a1, b3));
+        c2 += ivec4(dot4(a2, b0), dot4(a2, b1), dot4(a2, b2), dot4(a2, b3));
+        c3 += ivec4(dot4(a3, b0), dot4(a3, b1), dot4(a3, b2), dot4(a3, b3));
     }
-    for (uint i = 0u; i < 4u; i++) {
-        if (m0 + i >= p.M) {
-            break;
-        }
-        for (uint j = 0u; j < 4u; j++) {
-            if (n0 + j < p.N) {
-                acc[(m0 + i) * p.N + n0 + j] = c[4u * i + j];
-            }
-        }
-    }
+    store(m0, n0, c0);
+    store(m0 + 1u, n0, c1);
+    store(m0 + 2u, n0, c2);
+    store(m0 + 3u, n0, c3);
 }

@@ -28,37 +28,37 @@ int dot4(ivec4 u, ivec4 v) {
     return u.x * v.x + u.y * v.y + u.z * v.z + u.w * v.w;
 }
 
+// store writes the in-range part of one row of a 4x4 block.
+void store(uint m, uint n0, ivec4 v) {
+    if (m >= p.M) {
+        return;
+    }
+    uint o = m * p.N + n0;
+    acc[o] = v.x;
+    if (n0 + 1u < p.N) acc[o + 1u] = v.y;
+    if (n0 + 2u < p.N) acc[o + 2u] = v.z;
+    if (n0 + 3u < p.N) acc[o + 3u] = v.w;
+}
+
 void main() {
     uint n0 = gl_GlobalInvocationID.x * 4u;
     uint m0 = gl_GlobalInvocationID.y * 4u;
     if (n0 >= p.N || m0 >= p.M) {
         return;
     }
-    uint ra[4], rb[4];
-    for (uint i = 0u; i < 4u; i++) {
-        ra[i] = min(m0 + i, p.M - 1u) * p.KW;
-        rb[i] = min(n0 + i, p.N - 1u) * p.KW;
-    }
-    int c[16];
-    for (uint i = 0u; i < 16u; i++) {
-        c[i] = 0;
-    }
+    uint ra0 = m0 * p.KW, ra1 = min(m0 + 1u, p.M - 1u) * p.KW, ra2 = min(m0 + 2u, p.M - 1u) * p.KW, ra3 = min(m0 + 3u, p.M - 1u) * p.KW;
+    uint rb0 = n0 * p.KW, rb1 = min(n0 + 1u, p.N - 1u) * p.KW, rb2 = min(n0 + 2u, p.N - 1u) * p.KW, rb3 = min(n0 + 3u, p.N - 1u) * p.KW;
+    ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
     for (uint w = 0u; w < p.KW; w++) {
-        ivec4 a0 = widen(a[ra[0] + w], FA), a1 = widen(a[ra[1] + w], FA), a2 = widen(a[ra[2] + w], FA), a3 = widen(a[ra[3] + w], FA);
-        ivec4 b0 = widen(b[rb[0] + w], FB), b1 = widen(b[rb[1] + w], FB), b2 = widen(b[rb[2] + w], FB), b3 = widen(b[rb[3] + w], FB);
-        c[0] += dot4(a0, b0); c[1] += dot4(a0, b1); c[2] += dot4(a0, b2); c[3] += dot4(a0, b3);
-        c[4] += dot4(a1, b0); c[5] += dot4(a1, b1); c[6] += dot4(a1, b2); c[7] += dot4(a1, b3);
-        c[8] += dot4(a2, b0); c[9] += dot4(a2, b1); c[10] += dot4(a2, b2); c[11] += dot4(a2, b3);
-        c[12] += dot4(a3, b0); c[13] += dot4(a3, b1); c[14] += dot4(a3, b2); c[15] += dot4(a3, b3);
+        ivec4 a0 = widen(a[ra0 + w], FA), a1 = widen(a[ra1 + w], FA), a2 = widen(a[ra2 + w], FA), a3 = widen(a[ra3 + w], FA);
+        ivec4 b0 = widen(b[rb0 + w], FB), b1 = widen(b[rb1 + w], FB), b2 = widen(b[rb2 + w], FB), b3 = widen(b[rb3 + w], FB);
+        c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));
+        c1 += ivec4(dot4(a1, b0), dot4(a1, b1), dot4(a1, b2), dot4(a1, b3));
+        c2 += ivec4(dot4(a2, b0), dot4(a2, b1), dot4(a2, b2), dot4(a2, b3));
+        c3 += ivec4(dot4(a3, b0), dot4(a3, b1), dot4(a3, b2), dot4(a3, b3));
     }
-    for (uint i = 0u; i < 4u; i++) {
-        if (m0 + i >= p.M) {
-            break;
-        }
-        for (uint j = 0u; j < 4u; j++) {
-            if (n0 + j < p.N) {
-                acc[(m0 + i) * p.N + n0 + j] = c[4u * i + j];
-            }
-        }
-    }
+    store(m0, n0, c0);
+    store(m0 + 1u, n0, c1);
+    store(m0 + 2u, n0, c2);
+    store(m0 + 3u, n0, c3);
 }
