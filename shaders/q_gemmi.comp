@@ -3,7 +3,8 @@
 // b [N, K] (formats FA, FB: packed words, rows padded to KW words with code 0, or one int per
 // code with rows of K). Register blocked: each invocation computes a 4x4 block of acc, reading
 // four codes per load. Workgroup WX x WY invocations (specialization constants 0 and 1);
-// gl_GlobalInvocationID.x walks n in steps of 4, .y walks m.
+// gl_GlobalInvocationID.x walks n in steps of 4, .y walks m;
+// workgroup z sums the words [z*KC, (z+1)*KC) of k into slice z of acc (split k).
 #include "q_common.glsl"
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint FA = 0u;
@@ -18,6 +19,7 @@ layout(push_constant) uniform Push {
     uint N;
     uint K;
     uint KW; // words per packed row: (K+3)/4
+    uint KC; // words per split of k (workgroup z); acc holds one M*N slice per split
 } p;
 
 ivec4 loadA(uint row, uint w) {
@@ -47,7 +49,7 @@ void store(uint m, uint n0, ivec4 v) {
     if (m >= p.M) {
         return;
     }
-    uint o = m * p.N + n0;
+    uint o = gl_WorkGroupID.z * p.M * p.N + m * p.N + n0;
     acc[o] = v.x;
     if (n0 + 1u < p.N) acc[o + 1u] = v.y;
     if (n0 + 2u < p.N) acc[o + 2u] = v.z;
@@ -63,7 +65,8 @@ void main() {
     uint ma0 = m0, ma1 = min(m0 + 1u, p.M - 1u), ma2 = min(m0 + 2u, p.M - 1u), ma3 = min(m0 + 3u, p.M - 1u);
     uint nb0 = n0, nb1 = min(n0 + 1u, p.N - 1u), nb2 = min(n0 + 2u, p.N - 1u), nb3 = min(n0 + 3u, p.N - 1u);
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
-    for (uint w = 0u; w < p.KW; w++) {
+    uint wEnd = min(p.KW, (gl_WorkGroupID.z + 1u) * p.KC);
+    for (uint w = gl_WorkGroupID.z * p.KC; w < wEnd; w++) {
         ivec4 a0 = loadA(ma0, w), a1 = loadA(ma1, w), a2 = loadA(ma2, w), a3 = loadA(ma3, w);
         ivec4 b0 = loadB(nb0, w), b1 = loadB(nb1, w), b2 = loadB(nb2, w), b3 = loadB(nb3, w);
         c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));

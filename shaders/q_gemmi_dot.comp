@@ -24,6 +24,7 @@ layout(push_constant) uniform Push {
     uint N;
     uint K;
     uint KW;
+    uint KC; // words per split of k (workgroup z); acc holds one M*N slice per split
 } p;
 
 int dot4(uint x, uint y) {
@@ -44,7 +45,7 @@ void store(uint m, uint n0, ivec4 v) {
     if (m >= p.M) {
         return;
     }
-    uint o = m * p.N + n0;
+    uint o = gl_WorkGroupID.z * p.M * p.N + m * p.N + n0;
     acc[o] = v.x;
     if (n0 + 1u < p.N) acc[o + 1u] = v.y;
     if (n0 + 2u < p.N) acc[o + 2u] = v.z;
@@ -60,7 +61,8 @@ void main() {
     uint ra0 = m0 * p.KW, ra1 = min(m0 + 1u, p.M - 1u) * p.KW, ra2 = min(m0 + 2u, p.M - 1u) * p.KW, ra3 = min(m0 + 3u, p.M - 1u) * p.KW;
     uint rb0 = n0 * p.KW, rb1 = min(n0 + 1u, p.N - 1u) * p.KW, rb2 = min(n0 + 2u, p.N - 1u) * p.KW, rb3 = min(n0 + 3u, p.N - 1u) * p.KW;
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
-    for (uint w = 0u; w < p.KW; w++) {
+    uint wEnd = min(p.KW, (gl_WorkGroupID.z + 1u) * p.KC);
+    for (uint w = gl_WorkGroupID.z * p.KC; w < wEnd; w++) {
         uint a0 = a[ra0 + w], a1 = a[ra1 + w], a2 = a[ra2 + w], a3 = a[ra3 + w];
         uint b0 = b[rb0 + w], b1 = b[rb1 + w], b2 = b[rb2 + w], b3 = b[rb3 + w];
         c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));

@@ -17,6 +17,7 @@ layout(push_constant) uniform Push {
     uint N;
     uint K;
     uint KW;
+    uint KC; // words per split of k (workgroup z); acc holds one M*N slice per split
 } p;
 
 ivec4 widen(i8vec4 v, uint fmt) {
@@ -33,7 +34,7 @@ void store(uint m, uint n0, ivec4 v) {
     if (m >= p.M) {
         return;
     }
-    uint o = m * p.N + n0;
+    uint o = gl_WorkGroupID.z * p.M * p.N + m * p.N + n0;
     acc[o] = v.x;
     if (n0 + 1u < p.N) acc[o + 1u] = v.y;
     if (n0 + 2u < p.N) acc[o + 2u] = v.z;
@@ -49,7 +50,8 @@ void main() {
     uint ra0 = m0 * p.KW, ra1 = min(m0 + 1u, p.M - 1u) * p.KW, ra2 = min(m0 + 2u, p.M - 1u) * p.KW, ra3 = min(m0 + 3u, p.M - 1u) * p.KW;
     uint rb0 = n0 * p.KW, rb1 = min(n0 + 1u, p.N - 1u) * p.KW, rb2 = min(n0 + 2u, p.N - 1u) * p.KW, rb3 = min(n0 + 3u, p.N - 1u) * p.KW;
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
-    for (uint w = 0u; w < p.KW; w++) {
+    uint wEnd = min(p.KW, (gl_WorkGroupID.z + 1u) * p.KC);
+    for (uint w = gl_WorkGroupID.z * p.KC; w < wEnd; w++) {
         ivec4 a0 = widen(a[ra0 + w], FA), a1 = widen(a[ra1 + w], FA), a2 = widen(a[ra2 + w], FA), a3 = widen(a[ra3 + w], FA);
         ivec4 b0 = widen(b[rb0 + w], FB), b1 = widen(b[rb1 + w], FB), b2 = widen(b[rb2 + w], FB), b3 = widen(b[rb3 + w], FB);
         c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));

@@ -75,6 +75,10 @@ type tuning struct {
 	red    uint32 // workgroup size of reductions (a power of two)
 	gemmWX uint32 // GemmI workgroup: invocations along n
 	gemmWY uint32 // GemmI workgroup: invocations along m
+
+	// splitTarget is the number of GemmI invocations (4x4 blocks) below
+	// which k is split over more workgroups; 0 never splits.
+	splitTarget int
 }
 
 // Q8 storage formats.
@@ -225,6 +229,15 @@ func chooseTuning(info gpu.Info) tuning {
 	}
 	if t.gemmWX*t.gemmWY > inv {
 		t.gemmWX, t.gemmWY = 4, 4
+	}
+	// Split k where few output blocks would leave a GPU idle: a discrete
+	// GPU runs tens of thousands of invocations at once, an integrated one
+	// thousands; a CPU driver has a few cores, enough blocks already.
+	switch info.Type {
+	case gpu.TypeDiscrete:
+		t.splitTarget = 16384
+	case gpu.TypeIntegrated, gpu.TypeVirtual, gpu.TypeOther:
+		t.splitTarget = 2048
 	}
 	return t
 }

@@ -95,7 +95,10 @@ func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
 }
 
 // gemmI records the GEMM kernel of the backend's variant (the packed one
-// for operands stored one code per int).
+// for operands stored one code per int). When the output has too few 4x4
+// blocks to fill the device, k is split over workgroups z into partial
+// products, summed by a second kernel (exact: wrapping int32 sums do not
+// depend on the order).
 func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	wx, wy := b.tune.gemmWX, b.tune.gemmWY
 	gx := b.groups((n+3)/4, int(wx))
@@ -113,8 +116,39 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 			shader = "q_gemmi_i8"
 		}
 	}
-	push := struct{ M, N, K, KW uint32 }{uint32(m), uint32(n), uint32(k), uint32((k + 3) / 4)}
-	b.dispatch(op, shader, []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}, push, gx, gy, 1, at, bt, ct)
+	kw := (k + 3) / 4
+	splits := b.splitK(m, n, kw)
+	kc := (kw + splits - 1) / splits
+	splits = (kw + kc - 1) / kc
+	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}
+	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
+	if splits <= 1 {
+		b.dispatch(op, shader, spec, push, gx, gy, 1, at, bt, ct)
+		return
+	}
+	part := b.scratch(op, splits*m*n)
+	b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, part)
+	sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
+	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, part, ct)
+}
+
+// splitK returns how many ways to split the kw words of k: enough 4x4
+// blocks times splits to reach the device's target of invocations, each
+// split keeping at least 32 words, the partials within one buffer.
+func (b *Backend) splitK(m, n, kw int) int {
+	blocks := ((m + 3) / 4) * ((n + 3) / 4)
+	target := b.tune.splitTarget
+	if target <= 0 || blocks >= target || kw < 64 {
+		return 1
+	}
+	s := min((target+blocks-1)/blocks, kw/32, 64)
+	if lim := int(b.dev.Info().Limits.MaxStorageBufferRange) / 4 / (m * n); s > lim {
+		s = lim
+	}
+	if lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[2]); s > lim {
+		s = lim
+	}
+	return max(s, 1)
 }
 
 // RowSumI writes s[m] = Σ_k a[m,k] of the Q8 matrix a [M, K] into s [M].

@@ -60,6 +60,11 @@ func TestGemmIVariants(t *testing.T) {
 		t.Run(v, func(t *testing.T) {
 			t.Run("GemmI", func(t *testing.T) { backendtest.TestGemmI(t, newOn(t, dev, v)) })
 			t.Run("ConvI", func(t *testing.T) { backendtest.TestConvI(t, newOn(t, dev, v)) })
+			t.Run("GemmI/splitK", func(t *testing.T) {
+				b := newOn(t, dev, v)
+				b.tune.splitTarget = 1 << 20 // split wherever k allows
+				backendtest.TestGemmI(t, b)
+			})
 		})
 	}
 }

@@ -1,0 +1,23 @@
+#version 450
+// q_sumi: acc[i] = sum over s < splits of part[s*n + i], wrapping int32: the reduction of a
+// GemmI split along k.
+layout(local_size_x_id = 0) in;
+
+layout(std430, set = 0, binding = 0) readonly buffer Part { int part[]; };
+layout(std430, set = 0, binding = 1) writeonly buffer Acc { int acc[]; };
+
+layout(push_constant) uniform Push {
+    uint n;
+    uint splits;
+} p;
+
+void main() {
+    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
+        int s = 0;
+        for (uint k = 0u; k < p.splits; k++) {
+            s += part[k * p.n + i];
+        }
+        acc[i] = s;
+    }
+}
