@@ -19,10 +19,10 @@ the test split of a data set, printing accuracy, loss and the confusion matrix.
 
 Examples:
 
-	vktrain eval runs/latest.safetensors
+	vktrain eval runs/mnist-int8/model.safetensors
 	vktrain eval --data fashion-mnist --device cpu --json model.safetensors`,
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
-			dataSpec := fs.String("data", "mnist", "data set whose test split is evaluated (see train --help)")
+			dataSpec := fs.String("data", "", "data set whose test split is evaluated (see vktrain help train; default: the one the checkpoint was trained on, else mnist)")
 			dev := fs.String("device", "auto", "device: auto, vulkan, vulkan:N or cpu")
 			batch := fs.Int("batch", 256, "batch size")
 			jsonOut := fs.Bool("json", false, "print one JSON object")
@@ -44,6 +44,12 @@ Examples:
 				var norm data.Norm
 				if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
 					return fmt.Errorf("%s: data normalisation metadata: %w", args[0], err)
+				}
+				if *dataSpec == "" {
+					*dataSpec = meta["data"]
+					if *dataSpec == "" {
+						*dataSpec = "mnist"
+					}
 				}
 				_, test, err := data.Resolve(*dataSpec)
 				if err != nil {
@@ -74,8 +80,14 @@ Examples:
 				fmt.Fprintf(e.stdout, "device %s (%s)\n%s: %d test images, accuracy %.2f%%, loss %.4f, %.0f img/s\n",
 					d.backend.Name(), d.reason, *dataSpec, r.N, 100*r.Accuracy, r.Loss, float64(r.N)/r.Wall.Seconds())
 				fmt.Fprintln(e.stdout, "confusion matrix (rows: true class, columns: predicted):")
+				var names []string
+				_ = json.Unmarshal([]byte(meta["class_names"]), &names)
 				for i, row := range r.Confusion {
-					fmt.Fprintf(e.stdout, "%3d |", i)
+					label := fmt.Sprint(i)
+					if len(names) == len(r.Confusion) {
+						label = fmt.Sprintf("%d %s", i, names[i])
+					}
+					fmt.Fprintf(e.stdout, "%12.12s |", label)
 					for _, v := range row {
 						fmt.Fprintf(e.stdout, " %5d", v)
 					}

@@ -336,7 +336,7 @@ func (w *interruptWatch) poll() bool {
 	case s := <-w.ch:
 		w.caught = true
 		w.stop()
-		fmt.Fprintf(w.log, "\n%v: finishing step %d and saving (press Ctrl-C again to quit without saving)\n", s, w.trainer.Step)
+		fmt.Fprintf(w.log, "\n%v: stopping after step %d to save (press Ctrl-C again to quit without saving)\n", s, w.trainer.Step)
 		return true
 	default:
 		return false
