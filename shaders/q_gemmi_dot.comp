@@ -52,12 +52,8 @@ void store(uint m, uint n0, ivec4 v) {
     if (n0 + 3u < p.N) acc[o + 3u] = v.w;
 }
 
-void main() {
-    uint n0 = gl_GlobalInvocationID.x * 4u;
-    uint m0 = gl_GlobalInvocationID.y * 4u;
-    if (n0 >= p.N || m0 >= p.M) {
-        return;
-    }
+// block computes acc[m0..m0+3, n0..n0+3] over this workgroup's split of k.
+void block(uint m0, uint n0) {
     uint ra0 = m0 * p.KW, ra1 = min(m0 + 1u, p.M - 1u) * p.KW, ra2 = min(m0 + 2u, p.M - 1u) * p.KW, ra3 = min(m0 + 3u, p.M - 1u) * p.KW;
     uint rb0 = n0 * p.KW, rb1 = min(n0 + 1u, p.N - 1u) * p.KW, rb2 = min(n0 + 2u, p.N - 1u) * p.KW, rb3 = min(n0 + 3u, p.N - 1u) * p.KW;
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
@@ -74,4 +70,16 @@ void main() {
     store(m0 + 1u, n0, c1);
     store(m0 + 2u, n0, c2);
     store(m0 + 3u, n0, c3);
+}
+
+void main() {
+    uint n0 = gl_GlobalInvocationID.x * 4u;
+    if (n0 >= p.N) {
+        return;
+    }
+    // Grid-stride over m: a dispatch may have fewer workgroups than blocks.
+    uint step = gl_NumWorkGroups.y * gl_WorkGroupSize.y * 4u;
+    for (uint m0 = gl_GlobalInvocationID.y * 4u; m0 < p.M; m0 += step) {
+        block(m0, n0);
+    }
 }

@@ -75,6 +75,9 @@ type tuning struct {
 	red    uint32 // workgroup size of reductions (a power of two)
 	gemmWX uint32 // GemmI workgroup: invocations along n
 	gemmWY uint32 // GemmI workgroup: invocations along m
+	// gemmMaxGY caps GemmI's workgroups along m (the kernels loop over
+	// the rest): the device's limit.
+	gemmMaxGY int
 
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
@@ -223,7 +226,7 @@ func chooseVariant(dev *gpu.Device, want string) (string, error) {
 func chooseTuning(info gpu.Info) tuning {
 	l := info.Limits
 	inv := l.MaxComputeWorkGroupInvocations
-	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8}
+	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8, gemmMaxGY: int(l.MaxComputeWorkGroupCount[1])}
 	if inv >= 256 && l.MaxComputeWorkGroupSize[0] >= 128 {
 		t.wg, t.red = 128, 128
 	}

@@ -65,6 +65,11 @@ func TestGemmIVariants(t *testing.T) {
 				b.tune.splitTarget = 1 << 20 // split wherever k allows
 				backendtest.TestGemmI(t, b)
 			})
+			t.Run("GemmI/loopM", func(t *testing.T) {
+				b := newOn(t, dev, v)
+				b.tune.gemmMaxGY = 1 // one workgroup row loops over all of m
+				backendtest.TestGemmI(t, b)
+			})
 		})
 	}
 }
