@@ -214,7 +214,11 @@ func runPredict(e *env, ckpt string, args []string, top, batch int, jsonOut bool
 			for _, t := range pr.Top {
 				parts = append(parts, fmt.Sprintf("%s %.3f", t.Class, t.Probability))
 			}
-			fmt.Fprintf(e.stdout, "%s: %s (p=%.3f)  top %d: %s\n", pr.File, pr.Class, pr.Probability, top, strings.Join(parts, ", "))
+			note := ""
+			if pr.ResizedFrom != nil {
+				note = fmt.Sprintf("  [resized from %dx%d]", pr.ResizedFrom[0], pr.ResizedFrom[1])
+			}
+			fmt.Fprintf(e.stdout, "%s: %s (p=%.3f)  top %d: %s%s\n", pr.File, pr.Class, pr.Probability, top, strings.Join(parts, ", "), note)
 		}
 	}
 	return nil

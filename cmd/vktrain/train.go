@@ -300,7 +300,7 @@ func checkOverwrite(path, runID string, force bool) error {
 	}
 	what := "a checkpoint of another run"
 	if err == nil {
-		what = fmt.Sprintf("another run (%s, %d of %d epochs, step %d)", st.RunID, st.Epoch, st.Epochs, st.Step)
+		what = fmt.Sprintf("another run (%s, id %s, %d of %d epochs, step %d)", meta["name"], st.RunID, st.Epoch, st.Epochs, st.Step)
 	}
 	return fmt.Errorf("%s holds %s; continue it with --resume %s, choose another --name or --out, or pass --force to overwrite it", path, what, path)
 }
