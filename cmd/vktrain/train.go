@@ -343,52 +343,35 @@ func (w *interruptWatch) poll() bool {
 	}
 }
 
-func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
-	log := e.stdout
-	if f.jsonOut {
-		log = e.stderr
-	}
-	watch := newInterruptWatch(e, log)
-	defer watch.stop()
-	given := explicitFlags(fs)
-	if f.config != "" {
-		if err := applyConfig(fs, f.config, given); err != nil {
-			return err
-		}
-	}
+// trainRun is a training run being set up and run.
+type trainRun struct {
+	f    *trainFlags
+	log  io.Writer // the resolved settings and messages (stderr with --json)
+	opts nn.Options
+	tc   nn.TrainConfig
+	// st is the run's position; resumed says it came from --resume.
+	st      *nn.TrainState
+	resumed bool
 
-	// Resuming: the saved run's position and settings.
-	var st *nn.TrainState
-	var resumeMeta map[string]string
-	if f.resume != "" {
-		var err error
-		resumeMeta, err = nn.ReadMetadata(f.resume)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		st, err = nn.GetTrainState(resumeMeta)
-		if errors.Is(err, nn.ErrNoTrainState) {
-			return fmt.Errorf("--resume %s: the checkpoint has no training state (not written by vktrain train, or by an older version); it can be evaluated but not resumed", f.resume)
-		}
-		if err != nil {
-			return fmt.Errorf("--resume %s: %w", f.resume, err)
-		}
-		if err := restoreFlags(fs, st, given, f.force, log); err != nil {
-			return err
-		}
+	train, test *data.Set
+	norm        data.Norm
+	model       *nn.Model
+
+	name    string
+	files   runFiles
+	batches int    // mini-batches per epoch
+	savedAt string // the last good checkpoint, for messages
+}
+
+func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
+	r := &trainRun{f: f, log: e.stdout}
+	if f.jsonOut {
+		r.log = e.stderr
 	}
-	opts, tc, err := f.options()
-	if err != nil {
+	watch := newInterruptWatch(e, r.log)
+	defer watch.stop()
+	if err := r.settings(fs); err != nil {
 		return err
-	}
-	if err := checkDeviceSpec(f.device); err != nil {
-		return err
-	}
-	if st != nil && st.BatchSize != f.batch && st.Batch > 0 {
-		return usagef("--batch %d: the resumed run stopped inside an epoch cut into batches of %d", f.batch, st.BatchSize)
-	}
-	if st != nil && f.epochs < st.Epoch {
-		return usagef("--epochs %d: the resumed run has already done %d epochs", f.epochs, st.Epoch)
 	}
 	if f.cpuProfile != "" {
 		pf, err := os.Create(f.cpuProfile)
@@ -401,10 +384,64 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	layers, err := nn.ParseLayers(f.model)
-	if err != nil {
-		return usageError{fmt.Errorf("--model: %w", err)}
+	if err := r.loadData(); err != nil {
+		return err
 	}
+	if err := r.loadModel(); err != nil {
+		return err
+	}
+	if err := r.placeFiles(fs); err != nil {
+		return err
+	}
+	return r.run(e, watch)
+}
+
+// settings applies --config and, with --resume, the saved run's settings
+// and position, then validates the flags.
+func (r *trainRun) settings(fs *flag.FlagSet) error {
+	f := r.f
+	given := explicitFlags(fs)
+	if f.config != "" {
+		if err := applyConfig(fs, f.config, given); err != nil {
+			return err
+		}
+	}
+	if f.resume != "" {
+		meta, err := nn.ReadMetadata(f.resume)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		r.st, err = nn.GetTrainState(meta)
+		if errors.Is(err, nn.ErrNoTrainState) {
+			return fmt.Errorf("--resume %s: the checkpoint has no training state (not written by vktrain train, or by an older version); it can be evaluated but not resumed", f.resume)
+		}
+		if err != nil {
+			return fmt.Errorf("--resume %s: %w", f.resume, err)
+		}
+		r.resumed = true
+		if err := restoreFlags(fs, r.st, given, f.force, r.log); err != nil {
+			return err
+		}
+	}
+	var err error
+	if r.opts, r.tc, err = f.options(); err != nil {
+		return err
+	}
+	if err := checkDeviceSpec(f.device); err != nil {
+		return err
+	}
+	if r.resumed && r.st.BatchSize != f.batch && r.st.Batch > 0 {
+		return usagef("--batch %d: the resumed run stopped inside an epoch cut into batches of %d", f.batch, r.st.BatchSize)
+	}
+	if r.resumed && f.epochs < r.st.Epoch {
+		return usagef("--epochs %d: the resumed run has already done %d epochs", f.epochs, r.st.Epoch)
+	}
+	return nil
+}
+
+// loadData resolves --data and applies --limit.
+func (r *trainRun) loadData() error {
+	f := r.f
 	train, test, err := data.Resolve(f.data)
 	if err != nil {
 		return dataError(err)
@@ -419,32 +456,46 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 	if train.N == 0 {
 		return fmt.Errorf("--data %s: the training split is empty", f.data)
 	}
+	r.train, r.test = train, test
+	r.batches = (train.N + f.batch - 1) / f.batch
+	return nil
+}
 
-	// The model: fresh, or the resumed one with its norm.
-	var model *nn.Model
-	var norm data.Norm
-	if st != nil {
-		var meta map[string]string
-		model, meta, err = nn.LoadCheckpoint(f.resume)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
-			return fmt.Errorf("--resume %s: data normalisation metadata: %w", f.resume, err)
-		}
-		if in := model.Spec.Input; in[0] != train.H || in[1] != train.W || in[2] != train.C || model.Classes != train.Classes {
-			return fmt.Errorf("--resume %s: the model takes %v images in %d classes, data %s has %dx%dx%d in %d", f.resume, in, model.Classes, f.data, train.H, train.W, train.C, train.Classes)
-		}
-	} else {
-		norm = data.ComputeNorm(train)
-		model, err = nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, opts)
+// loadModel builds a fresh model, or loads the resumed one with its data
+// normalisation.
+func (r *trainRun) loadModel() error {
+	f, train := r.f, r.train
+	layers, err := nn.ParseLayers(f.model)
+	if err != nil {
+		return usageError{fmt.Errorf("--model: %w", err)}
+	}
+	if !r.resumed {
+		r.norm = data.ComputeNorm(train)
+		r.model, err = nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, r.opts)
 		if err != nil {
 			return usageError{fmt.Errorf("--model %s does not fit %dx%dx%d images in %d classes: %w", f.model, train.H, train.W, train.C, train.Classes, err)}
 		}
+		return nil
 	}
+	m, meta, err := nn.LoadCheckpoint(f.resume)
+	if err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
+	if err := json.Unmarshal([]byte(meta["norm"]), &r.norm); err != nil {
+		return fmt.Errorf("--resume %s: data normalisation metadata: %w", f.resume, err)
+	}
+	if in := m.Spec.Input; in[0] != train.H || in[1] != train.W || in[2] != train.C || m.Classes != train.Classes {
+		return fmt.Errorf("--resume %s: the model takes %v images in %d classes, data %s has %dx%dx%d in %d", f.resume, in, m.Classes, f.data, train.H, train.W, train.C, train.Classes)
+	}
+	r.model = m
+	return nil
+}
 
-	// Where the run's files go.
-	if f.name == "" && st == nil {
+// placeFiles names the run, decides where its files go, refuses to
+// overwrite another run's checkpoint and records the settings.
+func (r *trainRun) placeFiles(fs *flag.FlagSet) error {
+	f := r.f
+	if f.name == "" && !r.resumed {
 		f.name = defaultName(f, time.Now())
 		base := f.name
 		for i := 2; f.out == ""; i++ { // automatic names never collide with an existing run
@@ -455,130 +506,139 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 		}
 	}
 	if f.out == "" {
-		if st != nil {
+		if r.resumed {
 			f.out = f.resume
 		} else {
 			f.out = filepath.Join("runs", f.name, "model.safetensors")
 		}
 	}
-	runID := newRunID()
-	if st != nil {
-		runID = st.RunID
+	if !r.resumed {
+		r.st = &nn.TrainState{RunID: newRunID(), Seed: f.seed}
 	}
-	if err := checkOverwrite(f.out, runID, f.force); err != nil {
+	if err := checkOverwrite(f.out, r.st.RunID, f.force); err != nil {
 		return err
 	}
-	files := filesFor(f.out, f.metrics)
-	name := f.name
-	if name == "" {
-		name = filepath.Base(filepath.Dir(f.out))
+	r.files = filesFor(f.out, f.metrics)
+	r.name = f.name
+	if r.name == "" {
+		r.name = filepath.Base(filepath.Dir(f.out))
 	}
-	if st == nil {
-		st = &nn.TrainState{RunID: runID, Seed: f.seed, BatchSize: f.batch}
-	}
-	st.Config, st.Epochs, st.BatchSize = tc, f.epochs, f.batch
-	st.Flags = map[string]string{}
+	r.st.Config, r.st.Epochs, r.st.BatchSize = r.tc, f.epochs, f.batch
+	r.st.Flags = map[string]string{}
 	fs.VisitAll(func(fl *flag.Flag) {
 		if !notRestored[fl.Name] {
-			st.Flags[fl.Name] = fl.Value.String()
+			r.st.Flags[fl.Name] = fl.Value.String()
 		}
 	})
+	r.savedAt = "none was written by this run"
+	if r.resumed {
+		r.savedAt = fmt.Sprintf("%s (%s)", f.resume, position(r.st, r.batches))
+	}
+	return os.MkdirAll(filepath.Dir(f.out), 0o755)
+}
 
-	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
+// save writes the checkpoint at the current position, unless a parameter
+// is not finite.
+func (r *trainRun) save(tr *nn.Trainer) error {
+	if err := r.model.SyncBuffers(); err != nil {
 		return err
 	}
-	history, err := openMetrics(files.metrics, resumeMeta != nil, st.Epoch)
+	if err := nn.CheckFinite(r.model); err != nil {
+		return fmt.Errorf("step %d: %v; not saving, the last good checkpoint is %s", tr.Step, err, r.savedAt)
+	}
+	meta := map[string]string{
+		"epoch":       fmt.Sprint(r.st.Epoch),
+		"step":        fmt.Sprint(tr.Step),
+		"saved":       time.Now().UTC().Format(time.RFC3339),
+		"class_names": mustJSON(r.train.ClassNames),
+		"norm":        mustJSON(r.norm),
+		"data":        r.f.data,
+		"name":        r.name,
+	}
+	r.st.Step = tr.Step
+	if err := r.st.Put(meta); err != nil {
+		return err
+	}
+	if err := nn.SaveCheckpoint(r.f.out, r.model, meta); err != nil {
+		return err
+	}
+	r.savedAt = fmt.Sprintf("%s (%s)", r.f.out, position(r.st, r.batches))
+	return nil
+}
+
+// printSettings says what the run resolved.
+func (r *trainRun) printSettings(dev *device) {
+	f, train, log := r.f, r.train, r.log
+	mode := fmt.Sprintf("int%d (%s scale/zero, %s calibration)", f.bits, r.opts.Quant.Mode, r.opts.Quant.Method)
+	if f.float {
+		mode = "float32 (no quantization)"
+	}
+	fmt.Fprintf(log, "device   %s (%s)\n", dev.backend.Name(), dev.reason)
+	fmt.Fprintf(log, "data     %s: %d train, %d test, %dx%dx%d, %d classes\n", f.data, train.N, r.test.N, train.H, train.W, train.C, train.Classes)
+	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", r.model.Spec, mode, r.model.NumParams())
+	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d\n",
+		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed)
+	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", r.name, r.st.RunID, r.files.ckpt, r.files.metrics)
+	if r.resumed {
+		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(r.st, r.batches))
+	}
+}
+
+// newBar returns a progress bar for an epoch on a terminal, else nil.
+func (r *trainRun) newBar(e *env, ep, n int) *progressbar.ProgressBar {
+	if !e.terminal {
+		return nil
+	}
+	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", ep, r.f.epochs)), progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(25), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+	_ = bar.Set(min(r.st.Batch*r.f.batch, n))
+	return bar
+}
+
+// run trains from the run's position to --epochs, evaluating, logging
+// and saving after every epoch, and draws the charts at the end.
+func (r *trainRun) run(e *env, watch *interruptWatch) error {
+	f, st := r.f, r.st
+	history, err := openMetrics(r.files.metrics, r.resumed, st.Epoch)
 	if err != nil {
 		return err
 	}
-	metricsFile, err := os.OpenFile(files.metrics, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	metricsFile, err := os.OpenFile(r.files.metrics, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("--metrics: %w", err)
 	}
 	defer metricsFile.Close()
-
 	dev, err := openDevice(f.device, f.validation)
 	if err != nil {
 		return err
 	}
 	defer dev.backend.Close()
-	tr, err := nn.NewTrainer(model, dev.backend, tc)
+	tr, err := nn.NewTrainer(r.model, dev.backend, r.tc)
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
 	tr.Step = st.Step
-
-	nb := (train.N + f.batch - 1) / f.batch
-	mode := fmt.Sprintf("int%d (%s scale/zero, %s calibration)", f.bits, opts.Quant.Mode, opts.Quant.Method)
-	if f.float {
-		mode = "float32 (no quantization)"
-	}
-	fmt.Fprintf(log, "device   %s (%s)\n", dev.backend.Name(), dev.reason)
-	fmt.Fprintf(log, "data     %s: %d train, %d test, %dx%dx%d, %d classes\n", f.data, train.N, test.N, train.H, train.W, train.C, train.Classes)
-	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", model.Spec, mode, model.NumParams())
-	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d\n",
-		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, tc.ThresholdMode, f.l2, f.seed)
-	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", name, runID, files.ckpt, files.metrics)
-	if resumeMeta != nil {
-		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(st, nb))
-	}
-
-	// savedAt describes the last good checkpoint for error messages.
-	savedAt := "none was written by this run"
-	if resumeMeta != nil {
-		savedAt = fmt.Sprintf("%s (%s)", f.resume, position(st, nb))
-	}
-	save := func() error {
-		if err := model.SyncBuffers(); err != nil {
-			return err
-		}
-		if err := nn.CheckFinite(model); err != nil {
-			return fmt.Errorf("step %d: %v; not saving, the last good checkpoint is %s", tr.Step, err, savedAt)
-		}
-		meta := map[string]string{
-			"epoch":       fmt.Sprint(st.Epoch),
-			"step":        fmt.Sprint(tr.Step),
-			"saved":       time.Now().UTC().Format(time.RFC3339),
-			"class_names": mustJSON(train.ClassNames),
-			"norm":        mustJSON(norm),
-			"data":        f.data,
-			"name":        name,
-		}
-		st.Step = tr.Step
-		if err := st.Put(meta); err != nil {
-			return err
-		}
-		if err := nn.SaveCheckpoint(f.out, model, meta); err != nil {
-			return err
-		}
-		savedAt = fmt.Sprintf("%s (%s)", f.out, position(st, nb))
-		return nil
-	}
+	r.printSettings(dev)
 
 	watch.trainer = tr
 	if watch.poll() {
 		return exitError{130, errors.New("interrupted before training started; nothing was saved")}
 	}
-	order := data.NewOrder(train.N, f.seed)
-	tb := setBatcher{s: train, norm: norm}
-	eb := setBatcher{s: test, norm: norm}
+	if r.resumed && st.Epoch >= f.epochs {
+		fmt.Fprintf(r.log, "done     the run has already finished its %d epochs; give --epochs N to train further\n", st.Epoch)
+	}
+	order := data.NewOrder(r.train.N, f.seed)
+	tb := setBatcher{s: r.train, norm: r.norm}
+	eb := setBatcher{s: r.test, norm: r.norm}
 	enc := json.NewEncoder(e.stdout)
 	menc := json.NewEncoder(metricsFile)
 	var last *nn.EvalResult
-	if resumeMeta != nil && st.Epoch >= f.epochs {
-		fmt.Fprintf(log, "done     the run has already finished its %d epochs; give --epochs N to train further\n", st.Epoch)
-	}
 	for st.Epoch < f.epochs {
 		ep := st.Epoch + 1
 		epOrder := order.Epoch(st.Epoch)
-		var bar *progressbar.ProgressBar
-		if e.terminal {
-			bar = progressbar.NewOptions(len(epOrder), progressbar.OptionSetWriter(e.stderr),
-				progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", ep, f.epochs)), progressbar.OptionShowCount(),
-				progressbar.OptionSetWidth(25), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-			_ = bar.Set(min(st.Batch*f.batch, len(epOrder)))
-		}
+		bar := r.newBar(e, ep, len(epOrder))
 		progress := func(done, total int, s nn.StepStats) {
 			if e.afterStep != nil {
 				e.afterStep(tr.Step)
@@ -595,14 +655,14 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 			_ = bar.Clear()
 		}
 		if err != nil {
-			return fmt.Errorf("epoch %d: %w; the last good checkpoint is %s", ep, err, savedAt)
+			return fmt.Errorf("epoch %d: %w; the last good checkpoint is %s", ep, err, r.savedAt)
 		}
 		st.Batch = done
-		if done < nb { // interrupted inside the epoch
-			if err := save(); err != nil {
+		if done < r.batches { // interrupted inside the epoch
+			if err := r.save(tr); err != nil {
 				return err
 			}
-			return interrupted(savedAt, f.out)
+			return interrupted(r.savedAt, f.out)
 		}
 		es := st.Partial.Stats()
 		ev, err := tr.Evaluate(eb, f.evalBatch)
@@ -610,10 +670,10 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 			return fmt.Errorf("epoch %d: evaluation: %w", ep, err)
 		}
 		last = &ev
-		rec := epochRecord{Name: name, Epoch: ep, Step: tr.Step, TrainLoss: es.Loss, TrainAccuracy: es.Accuracy, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
+		rec := epochRecord{Name: r.name, Epoch: ep, Step: tr.Step, TrainLoss: es.Loss, TrainAccuracy: es.Accuracy, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
 			ImagesPerSecond: float64(es.Images) / es.Wall.Seconds(), EvalImagesPerS: float64(ev.N) / ev.Wall.Seconds(),
 			WallSeconds: es.Wall.Seconds(), Device: dev.backend.Name(), Bits: f.bits, Float: f.float, Clipped: es.Clipped, Steps: es.Steps,
-			ClassNames: train.ClassNames, Confusion: ev.Confusion}
+			ClassNames: r.train.ClassNames, Confusion: ev.Confusion}
 		if f.float {
 			rec.Bits = 32
 		}
@@ -626,40 +686,40 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 				ep, es.Loss, 100*es.Accuracy, ev.Loss, 100*ev.Accuracy, rec.ImagesPerSecond, es.Wall.Seconds())
 		}
 		st.Epoch, st.Batch, st.Partial = ep, 0, nn.EpochProgress{}
-		if err := save(); err != nil {
+		if err := r.save(tr); err != nil {
 			return err
 		}
 		if err := menc.Encode(rec); err != nil {
-			return fmt.Errorf("metrics %s: %w", files.metrics, err)
+			return fmt.Errorf("metrics %s: %w", r.files.metrics, err)
 		}
 		history = append(history, rec)
 		if watch.poll() {
-			return interrupted(savedAt, f.out)
+			return interrupted(r.savedAt, f.out)
 		}
 	}
 	if last != nil {
-		fmt.Fprintf(log, "saved    %s\n", savedAt)
+		fmt.Fprintf(r.log, "saved    %s\n", r.savedAt)
 	}
 	if f.plots && len(history) > 0 {
-		var conf [][]int
-		var names []string
-		if last != nil {
-			conf, names = last.Confusion, train.ClassNames
-		} else {
-			conf, names = history[len(history)-1].Confusion, history[len(history)-1].ClassNames
-		}
-		if err := drawCurves(files.curves, []runHistory{{name: name, recs: history}}); err != nil {
+		return r.drawPlots(history)
+	}
+	return nil
+}
+
+// drawPlots draws the loss and accuracy curves and the last confusion
+// matrix beside the checkpoint.
+func (r *trainRun) drawPlots(history []epochRecord) error {
+	if err := drawCurves(r.files.curves, []runHistory{{name: r.name, recs: history}}); err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	wrote := r.files.curves
+	if lr := history[len(history)-1]; lr.Confusion != nil {
+		if err := drawConfusion(r.files.confusion, lr.Confusion, lr.ClassNames, fmt.Sprintf("%s, epoch %d", r.name, lr.Epoch)); err != nil {
 			return fmt.Errorf("plots: %w", err)
 		}
-		wrote := files.curves
-		if conf != nil {
-			if err := drawConfusion(files.confusion, conf, names, fmt.Sprintf("%s, epoch %d", name, history[len(history)-1].Epoch)); err != nil {
-				return fmt.Errorf("plots: %w", err)
-			}
-			wrote += ", " + files.confusion
-		}
-		fmt.Fprintf(log, "plots    %s\n", wrote)
+		wrote += ", " + r.files.confusion
 	}
+	fmt.Fprintf(r.log, "plots    %s\n", wrote)
 	return nil
 }
 
