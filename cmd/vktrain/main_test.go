@@ -670,3 +670,61 @@ func TestPythonReader(t *testing.T) {
 		t.Error("garbage accepted")
 	}
 }
+
+// TestJSONIsMetrics checks that --json prints exactly the metrics log's
+// objects.
+func TestJSONIsMetrics(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, trainArgs(dir, "--json")...).must(t, 0)
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(b) || strings.Count(r.stdout, "\n") != 2 {
+		t.Errorf("--json output:\n%s\nmetrics.jsonl:\n%s", r.stdout, b)
+	}
+	if !strings.Contains(r.stderr, "run      ") {
+		t.Errorf("the resolved settings should go to stderr with --json:\n%s", r.stderr)
+	}
+}
+
+// TestDefaultLayout runs without --out: the files go to runs/NAME/, and a
+// second run started in the same second gets its own folder.
+func TestDefaultLayout(t *testing.T) {
+	mini, err := filepath.Abs(filepath.Join("..", "..", "testdata", "mnist-mini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	args := []string{"train", "--data", "idx:" + mini, "--limit", "32", "--batch", "16", "--epochs", "1", "--device", "cpu", "--model", smallModel}
+	runCLI(t, args...).must(t, 0)
+	runCLI(t, args...).must(t, 0)
+	runCLI(t, append(args, "--name", "mine")...).must(t, 0)
+	dirs, _ := filepath.Glob(filepath.Join("runs", "*"))
+	if len(dirs) != 3 {
+		t.Fatalf("run folders %v, want 3", dirs)
+	}
+	for _, d := range dirs {
+		for _, f := range []string{"model.safetensors", "metrics.jsonl", "curves.png", "confusion.png"} {
+			if _, err := os.Stat(filepath.Join(d, f)); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	runCLI(t, append(args, "--name", "mine")...).must(t, 1).oneLine(t, "another run (mine")
+}
+
+func TestFilesFor(t *testing.T) {
+	for _, tc := range []struct {
+		ckpt, metrics string
+		want          runFiles
+	}{
+		{"runs/a/model.safetensors", "", runFiles{"runs/a/model.safetensors", "runs/a/metrics.jsonl", "runs/a/curves.png", "runs/a/confusion.png"}},
+		{"out/b.safetensors", "", runFiles{"out/b.safetensors", "out/b.metrics.jsonl", "out/b.curves.png", "out/b.confusion.png"}},
+		{"c.safetensors", "m.jsonl", runFiles{"c.safetensors", "m.jsonl", "c.curves.png", "c.confusion.png"}},
+	} {
+		if got := filesFor(tc.ckpt, tc.metrics); got != tc.want {
+			t.Errorf("filesFor(%q, %q) = %+v, want %+v", tc.ckpt, tc.metrics, got, tc.want)
+		}
+	}
+}
