@@ -27,7 +27,7 @@ func openVulkan(index int, validation bool) (*device, error) {
 	} else {
 		why = bestReason(info, infos)
 	}
-	reason := fmt.Sprintf("%s: %s (%s, %s), integer GEMM %q", b.Name(), why, info.Type, driverOf(info), b.Variant())
+	reason := fmt.Sprintf("%s; %s device, %s; integer GEMM %q", why, info.Type, driverOf(info), b.Variant())
 	return &device{backend: b, reason: reason}, nil
 }
 
