@@ -21,7 +21,8 @@ import (
 // name, optimizer momentum under "optim.<name>.momentum", and in the
 // metadata: "format" (CheckpointFormat), "model" (ModelSpec JSON),
 // "options" (Options JSON), "classes", "quantizers" (moving-average
-// ranges) and whatever the caller adds (epoch, step, data normalisation).
+// ranges) and whatever the caller adds (epoch, step, data normalisation,
+// the training position under TrainStateKey; see resume.go).
 
 // CheckpointFormat identifies vktrain checkpoints in their metadata.
 const CheckpointFormat = "vktrain/1"
