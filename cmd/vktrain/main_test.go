@@ -572,6 +572,13 @@ func TestPredict(t *testing.T) {
 	runCLI(t, "predict", "--device", "cpu", ckpt, filepath.Join(dir, "nothing.png")).must(t, 1).oneLine(t, "nothing.png")
 	runCLI(t, "predict", "--device", "cpu", ckpt, t.TempDir()).must(t, 1).oneLine(t, "no .png")
 	runCLI(t, "predict", "--device", "cpu", filepath.Join(dir, "metrics.jsonl"), files[0]).must(t, 1).oneLine(t, "not a vktrain checkpoint")
+	good, _ := os.ReadFile(ckpt)
+	trunc := filepath.Join(dir, "trunc.safetensors")
+	os.WriteFile(trunc, good[:len(good)-7], 0o644)
+	runCLI(t, "predict", "--device", "cpu", trunc, files[0]).must(t, 1).oneLine(t, "trunc.safetensors", "truncated")
+	foreign := filepath.Join(dir, "foreign.safetensors")
+	writeForeign(t, foreign)
+	runCLI(t, "predict", "--device", "cpu", foreign, files[0]).must(t, 1).oneLine(t, "foreign.safetensors", "not a vktrain checkpoint")
 }
 
 func TestEvalErrors(t *testing.T) {
