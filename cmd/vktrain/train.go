@@ -626,8 +626,11 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 	if watch.poll() {
 		return exitError{130, errors.New("interrupted before training started; nothing was saved")}
 	}
-	if r.resumed && st.Epoch >= f.epochs {
+	switch {
+	case r.resumed && st.Epoch >= f.epochs:
 		fmt.Fprintf(r.log, "done     the run has already finished its %d epochs; give --epochs N to train further\n", st.Epoch)
+	case f.epochs == 0:
+		fmt.Fprintf(r.log, "done     --epochs 0: nothing to train, no checkpoint written\n")
 	}
 	order := data.NewOrder(r.train.N, f.seed)
 	tb := setBatcher{s: r.train, norm: r.norm}
