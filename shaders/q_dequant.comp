@@ -3,8 +3,10 @@
 // v = acc[m,n] - zb[n]*sa[m] - za*sb[n] + kzz[n] (kzz = K*za*zb, scale = sa*sb[n] rounded
 // to float32, both from the host), each float step rounded (precise), as nn/ref.
 // prm[off + n] = scale bits, prm[off + N + n] = zb, prm[off + 2N + n] = kzz.
-layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint HAS_BIAS = 0u;
+// Invocation x is a column n (its constants loaded once); y walks the rows with a stride of
+// the dispatch's height.
+layout(local_size_x_id = 0, local_size_y_id = 1) in;
+layout(constant_id = 2) const uint HAS_BIAS = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer Acc { int acc[]; };
 layout(std430, set = 0, binding = 1) readonly buffer SA { int sa[]; };
@@ -21,18 +23,21 @@ layout(push_constant) uniform Push {
 } p;
 
 void main() {
-    uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    uint total = p.M * p.N;
-    for (uint i = gl_GlobalInvocationID.x; i < total; i += step) {
-        uint m = i / p.N;
-        uint n = i - m * p.N;
-        float scale = uintBitsToFloat(prm[p.off + n]);
-        int zb = int(prm[p.off + p.N + n]);
-        int kzz = int(prm[p.off + 2u * p.N + n]);
-        int v = acc[i] - zb * sa[m] - p.za * sb[n] + kzz;
+    uint n = gl_GlobalInvocationID.x;
+    if (n >= p.N) {
+        return;
+    }
+    float scale = uintBitsToFloat(prm[p.off + n]);
+    int zb = int(prm[p.off + p.N + n]);
+    int c = int(prm[p.off + 2u * p.N + n]) - p.za * sb[n];
+    float bn = HAS_BIAS != 0u ? bias[n] : 0.0;
+    uint step = gl_NumWorkGroups.y * gl_WorkGroupSize.y;
+    for (uint m = gl_GlobalInvocationID.y; m < p.M; m += step) {
+        uint i = m * p.N + n;
+        int v = acc[i] - zb * sa[m] + c;
         precise float f = scale * float(v);
         if (HAS_BIAS != 0u) {
-            precise float fb = f + bias[n];
+            precise float fb = f + bn;
             f = fb;
         }
         y[i] = f;

@@ -1,10 +1,12 @@
 #version 450
 // q_dequantize: x[i] = s*float(q[i]-z) (one rounding) for the channel i / slice of a Q8
 // tensor in format FMT (rows of cols codes, rowWords words each when packed).
-// prm[off + c] = scale bits, prm[off + nch + c] = zero point.
+// Per channel (PERCH 1): prm[off + c] = scale bits, prm[off + nch + c] = zero point; per
+// tensor (PERCH 0): s0 and z0 in the push constants. Packed codes: one invocation per word.
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint FMT = 0u;
+layout(constant_id = 2) const uint PERCH = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer Q { uint q[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer X { float x[]; };
@@ -17,24 +19,39 @@ layout(push_constant) uniform Push {
     uint slice;
     uint off;
     uint nch;
+    uint s0;
+    int z0;
+    uint words;
 } p;
 
-int code(uint i) {
-    if (FMT == Q8_WIDE) {
-        return int(q[i]);
+void put(uint i, int code) {
+    float s = uintBitsToFloat(p.s0);
+    int z = p.z0;
+    if (PERCH != 0u) {
+        uint c = i / p.slice;
+        s = uintBitsToFloat(prm[p.off + c]);
+        z = int(prm[p.off + p.nch + c]);
     }
-    uint r = i / p.cols;
-    uint c = i - r * p.cols;
-    return q8byte(q[r * p.rowWords + c / 4u], c % 4u, FMT);
+    precise float v = s * float(code - z);
+    x[i] = v;
 }
 
 void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-        uint c = i / p.slice;
-        float s = uintBitsToFloat(prm[p.off + c]);
-        int z = int(prm[p.off + p.nch + c]);
-        precise float v = s * float(code(i) - z);
-        x[i] = v;
+    if (FMT == Q8_WIDE) {
+        for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
+            put(i, int(q[i]));
+        }
+        return;
+    }
+    for (uint w = gl_GlobalInvocationID.x; w < p.words; w += step) {
+        uint r = w / p.rowWords;
+        uint c0 = (w - r * p.rowWords) * 4u;
+        ivec4 v = q8word(q[w], FMT);
+        uint i = r * p.cols + c0;
+        put(i, v.x);
+        if (c0 + 1u < p.cols) put(i + 1u, v.y);
+        if (c0 + 2u < p.cols) put(i + 2u, v.z);
+        if (c0 + 3u < p.cols) put(i + 3u, v.w);
     }
 }

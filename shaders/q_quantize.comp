@@ -3,10 +3,12 @@
 // rounded to float32 on the host and the product rounded to float32 (precise). Element i
 // uses channel i / slice. Output: packed words (WIDE 0; one invocation per word, rows of
 // cols codes padded to rowWords words with code 0) or one int per code (WIDE 1).
-// prm[off + c] = inv bits, prm[off + nch + c] = zero point.
+// Per channel (PERCH 1): prm[off + c] = inv bits, prm[off + nch + c] = zero point; per
+// tensor (PERCH 0): inv0 and z0 in the push constants.
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint WIDE = 0u;
+layout(constant_id = 2) const uint PERCH = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Q { uint q[]; };
@@ -22,12 +24,18 @@ layout(push_constant) uniform Push {
     int qmax;
     uint off;
     uint nch;
+    uint inv0;
+    int z0;
 } p;
 
 int quant(uint i) {
-    uint c = i / p.slice;
-    float inv = uintBitsToFloat(prm[p.off + c]);
-    int z = int(prm[p.off + p.nch + c]);
+    float inv = uintBitsToFloat(p.inv0);
+    int z = p.z0;
+    if (PERCH != 0u) {
+        uint c = i / p.slice;
+        inv = uintBitsToFloat(prm[p.off + c]);
+        z = int(prm[p.off + p.nch + c]);
+    }
     float v = x[i];
     if (isnan(v)) {
         return z;

@@ -78,6 +78,10 @@ type tuning struct {
 	// gemmMaxGY caps GemmI's workgroups along m (the kernels loop over
 	// the rest): the device's limit.
 	gemmMaxGY int
+	// rowInvocations is the number of invocations row-strided 2-D kernels
+	// aim for (each loops over its share of rows, loading per-column
+	// constants once): enough to fill the device.
+	rowInvocations int
 
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
@@ -226,7 +230,7 @@ func chooseVariant(dev *gpu.Device, want string) (string, error) {
 func chooseTuning(info gpu.Info) tuning {
 	l := info.Limits
 	inv := l.MaxComputeWorkGroupInvocations
-	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8, gemmMaxGY: int(l.MaxComputeWorkGroupCount[1])}
+	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8, gemmMaxGY: int(l.MaxComputeWorkGroupCount[1]), rowInvocations: 1 << 15}
 	if inv >= 256 && l.MaxComputeWorkGroupSize[0] >= 128 {
 		t.wg, t.red = 128, 128
 	}
@@ -239,8 +243,11 @@ func chooseTuning(info gpu.Info) tuning {
 	switch info.Type {
 	case gpu.TypeDiscrete:
 		t.splitTarget = 16384
+		t.rowInvocations = 1 << 18
 	case gpu.TypeIntegrated, gpu.TypeVirtual, gpu.TypeOther:
 		t.splitTarget = 2048
+	case gpu.TypeCPU:
+		t.rowInvocations = 1 << 12
 	}
 	return t
 }

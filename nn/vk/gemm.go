@@ -235,5 +235,19 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 		ZA   int32
 		Off  uint32
 	}{uint32(m), uint32(n), zA, off}
-	b.dispatch(op, "q_dequant", []uint32{b.wg(), hasBias}, push, b.stride(m*n, int(b.wg())), 1, 1, ct, sat, sbt, bt, yt, prm)
+	wx, wy := b.tile2D(n)
+	gx := b.groups(n, int(wx))
+	gy := uint32(max(1, min((m+int(wy)-1)/int(wy), int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]), b.tune.rowInvocations/int(gx*wx*wy))))
+	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, gy, 1, ct, sat, sbt, bt, yt, prm)
+}
+
+// tile2D returns a 2-D workgroup of b.wg() invocations whose width covers
+// n columns (a power of two from 8), for kernels with one column per
+// invocation.
+func (b *Backend) tile2D(n int) (wx, wy uint32) {
+	wx = 8
+	for wx < b.wg() && int(wx) < n {
+		wx *= 2
+	}
+	return wx, b.wg() / wx
 }

@@ -135,13 +135,15 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	push := struct {
 		N, Cols, RowWords, Words, Slice uint32
 		QMin, QMax                      int32
-		Off, Nch                        uint32
-	}{uint32(xt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(qt.rows() * qt.rowWords()), uint32(slice), p.QMin, p.QMax, off, uint32(len(p.Scale))}
+		Off, Nch, Inv0                  uint32
+		Z0                              int32
+	}{uint32(xt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(qt.rows() * qt.rowWords()), uint32(slice), p.QMin, p.QMax,
+		off, uint32(len(p.Scale)), math.Float32bits(1 / p.Scale[0]), p.Zero[0]}
 	wide, items := uint32(0), int(push.Words)
 	if f == qWide {
 		wide, items = 1, xt.Len()
 	}
-	b.dispatch(op, "q_quantize", []uint32{b.wg(), wide}, push, b.stride(items, int(b.wg())), 1, 1, xt, qt, prm)
+	b.dispatch(op, "q_quantize", []uint32{b.wg(), wide, perChannel(p)}, push, b.stride(items, int(b.wg())), 1, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
@@ -161,9 +163,17 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 		return
 	}
 	prm, off := b.quantParams(op, p, false, false)
-	push := struct{ N, Cols, RowWords, Slice, Off, Nch uint32 }{
-		uint32(qt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(slice), off, uint32(len(p.Scale))}
-	b.dispatch(op, "q_dequantize", []uint32{b.wg(), uint32(qt.st.q)}, push, b.stride(qt.Len(), int(b.wg())), 1, 1, qt, xt, prm)
+	push := struct {
+		N, Cols, RowWords, Slice, Off, Nch, S0 uint32
+		Z0                                     int32
+		Words                                  uint32
+	}{uint32(qt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(slice), off, uint32(len(p.Scale)),
+		math.Float32bits(p.Scale[0]), p.Zero[0], uint32(qt.rows() * qt.rowWords())}
+	items := int(push.Words)
+	if qt.st.q == qWide {
+		items = qt.Len()
+	}
+	b.dispatch(op, "q_dequantize", []uint32{b.wg(), uint32(qt.st.q), perChannel(p)}, push, b.stride(items, int(b.wg())), 1, 1, qt, xt, prm)
 }
 
 // QuantGrad is the straight-through backward of fake quantization, see
@@ -236,6 +246,15 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	}{uint32(slice), uint32(chunks), uint32(chunkLen), p.QMin, p.QMax, off, uint32(nch)}
 	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, push, uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, push, b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
+}
+
+// perChannel is the PERCH specialization constant: 1 for a spec with one
+// scale per slice, 0 for one per tensor (passed in push constants).
+func perChannel(p backend.QuantSpec) uint32 {
+	if len(p.Scale) > 1 {
+		return 1
+	}
+	return 0
 }
 
 func isNil(t backend.Tensor) bool {
