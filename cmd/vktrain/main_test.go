@@ -735,3 +735,28 @@ func TestFilesFor(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsOnResume: a record written after the checkpoint it belongs
+// to (a crash between the two writes) is dropped when the run resumes, so
+// no epoch appears twice; --metrics moves the log.
+func TestMetricsOnResume(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "elsewhere.jsonl")
+	runCLI(t, trainArgs(dir, "--epochs", "1", "--metrics", log)...).must(t, 0)
+	recs, err := readMetrics(log)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("--metrics log: %v, %d records", err, len(recs))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "metrics.jsonl")); err == nil {
+		t.Error("metrics.jsonl written despite --metrics")
+	}
+	// Pretend epoch 2 was logged but its checkpoint never written.
+	b, _ := os.ReadFile(log)
+	stale := strings.Replace(string(b), `"epoch":1,`, `"epoch":2,`, 1) // with epoch 1's step
+	os.WriteFile(log, append(b, stale...), 0o644)
+	runCLI(t, "train", "--resume", filepath.Join(dir, "model.safetensors"), "--metrics", log, "--epochs", "2").must(t, 0)
+	recs, err = readMetrics(log)
+	if err != nil || len(recs) != 2 || recs[0].Epoch != 1 || recs[1].Epoch != 2 || recs[1].Step != 12 {
+		t.Fatalf("after resume: %v, %+v", err, recs)
+	}
+}
