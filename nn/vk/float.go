@@ -5,7 +5,10 @@ package vk
 // the reference backend does (same conditions, errors naming the op) and
 // records one or two dispatches of the shaders/f_*.comp kernels.
 
-import "github.com/vktrain/vktrain/nn/backend"
+import (
+	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/nn/backend"
+)
 
 // notYet records that op has no Vulkan kernel yet.
 func (b *Backend) notYet(op string) { b.failf(op, "not implemented by the Vulkan backend yet") }
@@ -125,26 +128,31 @@ func matrixOf(t *Tensor) (r, c int) {
 // floatTuning holds the launch sizes of the float kernels, chosen from the
 // device's limits.
 type floatTuning struct {
-	gemmInv uint32 // invocations of an f_gemm workgroup
-	gemmTM  uint32 // rows of C per invocation
-	gemmTN  uint32 // columns of C per invocation
-	gemmKS  uint32 // invocations splitting k in f_gemm_sk
-	maxWX   uint32 // workgroup size limits
-	maxWY   uint32
-	maxGX   uint32 // workgroup count limits
-	maxGY   uint32
-	colW    uint32 // columns of a column-reduction workgroup
-	colR    uint32 // row lanes of a column-reduction workgroup
+	gemmWX   uint32 // most invocations of an f_gemm workgroup
+	gemmTile uint32 // largest register tile side of f_gemm (a multiple of 4)
+	maxWX    uint32 // workgroup size limits
+	maxWY    uint32
+	maxGX    uint32 // workgroup count limits
+	maxGY    uint32
+	maxGZ    uint32
+	colW     uint32 // columns of a column-reduction workgroup
+	colR     uint32 // row lanes of a column-reduction workgroup
 }
 
 func (b *Backend) floatTune() floatTuning {
 	l := b.dev.Info().Limits
 	inv := l.MaxComputeWorkGroupInvocations
 	t := floatTuning{
-		gemmInv: min(256, inv), gemmTM: 4, gemmTN: 4, gemmKS: min(64, inv, l.MaxComputeWorkGroupSize[0]),
-		maxWX: l.MaxComputeWorkGroupSize[0], maxWY: l.MaxComputeWorkGroupSize[1],
-		maxGX: l.MaxComputeWorkGroupCount[0], maxGY: l.MaxComputeWorkGroupCount[1],
+		gemmWX: min(64, inv, l.MaxComputeWorkGroupSize[0]),
+		maxWX:  l.MaxComputeWorkGroupSize[0], maxWY: l.MaxComputeWorkGroupSize[1],
+		maxGX: l.MaxComputeWorkGroupCount[0], maxGY: l.MaxComputeWorkGroupCount[1], maxGZ: l.MaxComputeWorkGroupCount[2],
 		colW: 8,
+	}
+	// CPU drivers (lavapipe) are limited by loads, which large tiles
+	// save; GPUs by registers.
+	t.gemmTile = 8
+	if b.dev.Info().Type == gpu.TypeCPU {
+		t.gemmTile = 16
 	}
 	t.colR = max(1, min(32, inv/t.colW, l.MaxComputeWorkGroupSize[1]))
 	return t
@@ -165,20 +173,88 @@ func countFor(n, size int, lim uint32) uint32 {
 	return uint32(max(1, min(ceilDiv(n, size), int(lim))))
 }
 
-// gemmPush mirrors the push constants of f_gemm and f_gemm_sk.
+// gemmPush mirrors the push constants of f_gemm.
 type gemmPush struct {
-	M, N, K     uint32
+	M, N, K, KC uint32
 	Alpha, Beta float32
 }
 
-// gemmSplitK reports whether Gemm splits k across a workgroup: when k is
-// long and C has too few tiles to occupy the device.
-func gemmSplitK(tiles, k int) bool { return k >= 1024 && tiles <= 1024 }
+// ksumPush mirrors the push constants of f_gemm_ksum.
+type ksumPush struct {
+	MN, Chunks  uint32
+	Alpha, Beta float32
+}
 
-// Gemm computes C = alpha·op(A)·op(B) + beta·C (see backend.Backend).
-// Each invocation computes a register tile of C; a long k with a small C
-// is split across the invocations of a workgroup and summed in shared
-// memory.
+// gemmPlan is the launch of one Gemm: f_gemm's specialization and grid,
+// and the number of chunks k is split into.
+type gemmPlan struct {
+	wx, tm, tn uint32
+	lanesM     bool
+	vecA, vecB bool
+	gx, gy     uint32
+	chunks, kc int
+}
+
+// roundUp4 rounds n up to a multiple of 4.
+func roundUp4(n int) int { return (n + 3) &^ 3 }
+
+// planGemm chooses f_gemm's launch for C [m, n] = op(A)·op(B) with inner
+// dimension k. The invocations of a workgroup walk the longer of m and n,
+// the workgroup the other, each invocation computing a register tile of
+// up to tu.gemmTile x tu.gemmTile. Operands whose contiguous dimension is
+// a multiple of 4 are read as vec4s. When the grid has fewer than
+// minGroups workgroups and k is long, k is split into chunks whose partial
+// products a second pass adds.
+func (b *Backend) planGemm(m, n, k int, transA, transB bool) gemmPlan {
+	const minGroups, minChunk = 32, 256
+	tu := b.floatTune()
+	// Large tiles save loads but take long to compile (seconds on
+	// lavapipe): only for large products.
+	tile := int(tu.gemmTile)
+	if ops := float64(m) * float64(n) * float64(k); ops < 1<<20 {
+		tile = 4
+	} else if ops < 1<<25 {
+		tile = min(tile, 8)
+	}
+	p := gemmPlan{lanesM: m > n}
+	u, l := m, n
+	if p.lanesM {
+		u, l = n, m
+	}
+	tU, tL := min(tile, roundUp4(u)), min(tile, roundUp4(l))
+	wx := 1
+	for wx < ceilDiv(l, tL) && wx*2 <= int(tu.gemmWX) {
+		wx *= 2
+	}
+	p.wx = uint32(wx)
+	p.tm, p.tn = uint32(tU), uint32(tL)
+	if p.lanesM {
+		p.tm, p.tn = uint32(tL), uint32(tU)
+	}
+	if transA {
+		p.vecA = m%4 == 0
+	} else {
+		p.vecA = k%4 == 0
+	}
+	if transB {
+		p.vecB = k%4 == 0
+	} else {
+		p.vecB = n%4 == 0
+	}
+	gx, gy := ceilDiv(l, wx*tL), ceilDiv(u, tU)
+	p.gx, p.gy = uint32(min(gx, int(tu.maxGX))), uint32(min(gy, int(tu.maxGY)))
+	p.chunks = 1
+	if wgs := gx * gy; wgs < minGroups && k >= 2*minChunk {
+		p.chunks = min(ceilDiv(2*minGroups, wgs), k/minChunk, int(tu.maxGZ))
+	}
+	p.kc = roundUp4(ceilDiv(k, p.chunks))
+	p.chunks = ceilDiv(k, p.kc)
+	return p
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C (see backend.Backend) with
+// register-blocked f_gemm; a long k with a small C is split into chunks
+// whose partial products f_gemm_ksum adds in order (no atomics).
 func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
 	o := b.fbegin("Gemm")
 	at := o.input("a", a, backend.F32)
@@ -205,25 +281,23 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	if !o.done() {
 		return
 	}
-	tu := b.floatTune()
-	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), Alpha: alpha, Beta: beta}
-	tm, tn := int(tu.gemmTM), int(tu.gemmTN)
-	tilesM, tilesN := ceilDiv(m, tm), ceilDiv(n, tn)
-	if gemmSplitK(tilesM*tilesN, k) {
-		spec := []uint32{tu.gemmKS, tu.gemmTM, tu.gemmTN, b2u(transA), b2u(transB)}
-		b.dispatch(o.name, "f_gemm_sk", spec, push,
-			countFor(tilesN, 1, tu.maxGX), countFor(tilesM, 1, tu.maxGY), 1, ct, at, bt)
+	p := b.planGemm(m, n, k, transA, transB)
+	spec := []uint32{p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB)}
+	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
+	if p.chunks == 1 {
+		b.dispatch(o.name, "f_gemm", spec, push, p.gx, p.gy, 1, ct, at, bt)
 		return
 	}
-	// Workgroup: just wide enough for C's tile columns, the rest along m.
-	wx := uint32(1)
-	for int(wx) < tilesN && wx < 16 && wx*2 <= tu.maxWX {
-		wx *= 2
+	part, err := b.New(backend.F32, p.chunks, m, n)
+	if err != nil {
+		o.failf("partial products: %v", err)
+		return
 	}
-	wy := max(1, min(tu.gemmInv/wx, tu.maxWY))
-	spec := []uint32{wx, wy, tu.gemmTM, tu.gemmTN, b2u(transA), b2u(transB)}
-	b.dispatch(o.name, "f_gemm", spec, push,
-		countFor(tilesN, int(wx), tu.maxGX), countFor(tilesM, int(wy), tu.maxGY), 1, ct, at, bt)
+	pt := part.(*Tensor)
+	push.Alpha, push.Beta = 1, 0
+	b.dispatch(o.name, "f_gemm", spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.elementwise(o.name, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
+	b.Free(part) // destroyed once the recorded work has run
 }
 
 // convPush mirrors the push constants of f_im2col and f_col2im.
