@@ -208,6 +208,38 @@ func (t *Trainer) checkStats(q quantLayer) error {
 	return nil
 }
 
+// locateNonFinite reruns the forward pass of the last batch layer by layer
+// and returns the first layer whose output holds NaN or Inf, with the count
+// (a diagnosis run only after a step failed; it updates running statistics
+// again, but the failed step is not applied anyway).
+func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
+	x, ok := t.inputs[n]
+	if !ok {
+		return "", 0
+	}
+	st, err := t.b.New(backend.F32, 3)
+	if err != nil {
+		return "", 0
+	}
+	defer t.b.Free(st)
+	var v [3]float32
+	for _, l := range t.Model.Layers {
+		y, err := l.Forward(c, x)
+		if err != nil {
+			return "", 0
+		}
+		t.b.MinMax(st, y)
+		if err := t.b.ReadF32(st, v[:]); err != nil {
+			return "", 0
+		}
+		if v[2] > 0 {
+			return l.Name(), int(v[2])
+		}
+		x = y
+	}
+	return "", 0
+}
+
 // TrainStep runs one step on a batch (x in NHWC, one label per example).
 // On error the parameters are those before the step.
 func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
@@ -219,6 +251,9 @@ func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
 	}
 	loss, correct, dl, err := t.lossModule(logits, labels)
 	if err != nil {
+		if name, count := t.locateNonFinite(c, n); name != "" {
+			return StepStats{}, fmt.Errorf("step %d: layer %s produced %d non-finite values (NaN/Inf): %w", c.Step, name, count, err)
+		}
 		return StepStats{}, fmt.Errorf("step %d: %w", c.Step, err)
 	}
 	l2, clipped, err := t.backwardModule(c, dl)
@@ -252,44 +287,11 @@ type EpochStats struct {
 
 // Epoch trains on the examples in order (a permutation of ds), in batches
 // of batch (the last one may be smaller). progress, when not nil, is called
-// after every step.
+// after every step. It is EpochRange over the whole epoch.
 func (t *Trainer) Epoch(ds Batcher, order []int, batch int, progress func(done, total int, s StepStats)) (EpochStats, error) {
-	if batch <= 0 {
-		return EpochStats{}, fmt.Errorf("batch size %d must be positive", batch)
-	}
-	start := time.Now()
-	shape := t.Model.Spec.Input
-	per := shape[0] * shape[1] * shape[2]
-	buf := make([]float32, batch*per)
-	lab := make([]int32, batch)
-	var es EpochStats
-	var lossSum float64
-	correct := 0
-	for i := 0; i < len(order); i += batch {
-		idx := order[i:min(i+batch, len(order))]
-		n := len(idx)
-		if err := ds.Batch(buf[:n*per], lab[:n], idx); err != nil {
-			return es, err
-		}
-		s, err := t.TrainStep(buf[:n*per], lab[:n])
-		if err != nil {
-			return es, err
-		}
-		lossSum += s.Loss * float64(n)
-		correct += s.Correct
-		es.Images += n
-		es.Steps++
-		es.Clipped += s.Clipped
-		if progress != nil {
-			progress(i+n, len(order), s)
-		}
-	}
-	if es.Images > 0 {
-		es.Loss = lossSum / float64(es.Images)
-		es.Accuracy = float64(correct) / float64(es.Images)
-	}
-	es.Wall = time.Since(start)
-	return es, nil
+	var p EpochProgress
+	_, err := t.EpochRange(ds, order, batch, 0, &p, progress, nil)
+	return p.Stats(), err
 }
 
 // EvalResult is the outcome of an evaluation.

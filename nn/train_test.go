@@ -253,3 +253,26 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		t.Fatal("label out of range accepted")
 	}
 }
+
+// TestNonFiniteLayerIsNamed: in float mode (no quantizer statistics) an
+// Inf input makes the logits non-finite; the error names the layer whose
+// output first went bad.
+func TestNonFiniteLayerIsNamed(t *testing.T) {
+	m, err := Build([]int{4, 4, 1}, mustLayers(t, "conv:2:3,relu,fc:3"), 3, Options{Quant: QuantConfig{Float: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, ref.New(), TrainConfig{LR: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 2*16)
+	for i := range x {
+		x[i] = 1
+	}
+	x[5] = float32(math.Inf(1))
+	_, err = tr.TrainStep(x, []int32{0, 1})
+	if err == nil || !strings.Contains(err.Error(), "layer conv1") {
+		t.Fatalf("error %v, want one naming conv1", err)
+	}
+}
