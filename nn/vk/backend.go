@@ -83,6 +83,12 @@ type tuning struct {
 	// constants once): enough to fill the device.
 	rowInvocations int
 
+	// tiled selects the shared-memory GemmI kernels (GPUs; on CPU drivers
+	// direct loads were faster), with workgroups tileX x tileY and tileK
+	// words of k staged per step.
+	tiled               bool
+	tileX, tileY, tileK uint32
+
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
 	splitTarget int
@@ -240,6 +246,14 @@ func chooseTuning(info gpu.Info) tuning {
 	// Split k where few output blocks would leave a GPU idle: a discrete
 	// GPU runs tens of thousands of invocations at once, an integrated one
 	// thousands; a CPU driver has a few cores, enough blocks already.
+	t.tileX, t.tileY, t.tileK = 8, 8, 8
+	if inv >= 256 && l.MaxComputeWorkGroupSize[0] >= 16 && l.MaxComputeWorkGroupSize[1] >= 16 {
+		t.tileX, t.tileY = 16, 16
+	}
+	for t.tileK > 1 && 4*t.tileK*(4*t.tileX+4*t.tileY+2) > l.MaxComputeSharedMemorySize {
+		t.tileK /= 2
+	}
+	t.tiled = info.Type != gpu.TypeCPU
 	switch info.Type {
 	case gpu.TypeDiscrete:
 		t.splitTarget = 16384

@@ -116,8 +116,29 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	kw := (k + 3) / 4
 	splits := b.splitK(m, n, kw)
 	kc := (kw + splits - 1) / splits
-	splits = (kw + kc - 1) / kc
 	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}
+	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8
+	if tiledOK {
+		// The tiled kernels split long k (below): the partials must fit.
+		tk := b.tune.tileK
+		need := (kw + 512*int(tk) - 1) / (512 * int(tk))
+		tiledOK = need <= 1 || int64(need)*int64(m)*int64(n)*4 <= int64(b.dev.Info().Limits.MaxStorageBufferRange)
+	}
+	if tiledOK {
+		tx, ty, tk := b.tune.tileX, b.tune.tileY, b.tune.tileK
+		shader = "q_gemmi_tiled"
+		if b.variant == VariantDot {
+			shader = "q_gemmi_tiled_dot"
+		}
+		spec = []uint32{tx, ty, tk, uint32(at.st.q), uint32(bt.st.q)}
+		kc = (kc + int(tk) - 1) / int(tk) * int(tk)
+		// At most 512 steps of k per workgroup: llvmpipe stops loops
+		// with barriers after 65535 nested iterations.
+		kc = min(kc, 512*int(tk))
+		gx = b.groups(n, int(4*tx))
+		gy = uint32(min((m+int(4*ty)-1)/int(4*ty), b.tune.gemmMaxGY))
+	}
+	splits = (kw + kc - 1) / kc
 	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
 	if splits <= 1 {
 		b.dispatch(op, shader, spec, push, gx, gy, 1, at, bt, ct)

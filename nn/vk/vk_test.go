@@ -1,6 +1,7 @@
 package vk
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -64,6 +65,24 @@ func TestGemmIVariants(t *testing.T) {
 				b := newOn(t, dev, v)
 				b.tune.splitTarget = 1 << 20 // split wherever k allows
 				backendtest.TestGemmI(t, b)
+			})
+			t.Run("tiled", func(t *testing.T) {
+				if v == VariantInt8 {
+					t.Skip("the int8 variant has no tiled kernel")
+				}
+				// Whole grid without split; split k with one row of
+				// workgroups looping over m.
+				for _, c := range []struct{ split, maxGY int }{{0, 1 << 16}, {1 << 20, 1}} {
+					t.Run(fmt.Sprintf("split%d_maxGY%d", c.split, c.maxGY), func(t *testing.T) {
+						b := newOn(t, dev, v)
+						b.tune.tiled, b.tune.splitTarget, b.tune.gemmMaxGY = true, c.split, c.maxGY
+						backendtest.TestGemmI(t, b)
+					})
+				}
+				b := newOn(t, dev, v)
+				b.tune.tiled = true
+				b.tune.tileX, b.tune.tileY, b.tune.tileK = 4, 8, 3 // uneven sizes
+				backendtest.TestConvI(t, b)
 			})
 			t.Run("GemmI/loopM", func(t *testing.T) {
 				b := newOn(t, dev, v)
