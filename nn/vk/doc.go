@@ -20,6 +20,19 @@
 // 32-bit load and is portable; "int8" loads through 8-bit storage; "dot"
 // uses the packed 4x8 integer dot product (OpSDot/OpUDot/OpSUDot). Auto
 // picks "dot" where the device accelerates it and "packed" otherwise.
-// Workgroup and tile sizes are specialization constants chosen from the
-// device's limits.
+// Each invocation computes a 4x4 block of the output in registers. On GPUs
+// the packed and dot variants stage tiles of both operands in shared memory
+// (on CPU drivers direct loads are faster); when the output has too few
+// blocks to fill the device, k is split over workgroups and the int32
+// partials summed by a second kernel (exact, as wrapping sums do not depend
+// on the order). Workgroup and tile sizes are specialization constants
+// chosen from the device's type and limits (shared memory, invocations,
+// workgroup counts), never from one driver's measurements.
+//
+// Exactness: integer results match nn/ref bit for bit. Quantize matches
+// ref.QuantizeValue bit for bit: the reciprocal 1/s is rounded to float32
+// on the host, the product x·(1/s) is a single correctly rounded multiply
+// (GLSL "precise" forbids fusing it), and rounding half away from zero is
+// computed exactly from trunc. Dequant and Dequantize repeat ref's float
+// steps in the same order.
 package vk
