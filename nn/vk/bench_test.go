@@ -68,22 +68,32 @@ func benchGemmI(b *testing.B, bk backend.Backend, m, k, n int) {
 	b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
 }
 
-// BenchmarkGemmI times GemmI (recording, submit and wait) per variant and
-// the reference backend.
+// BenchmarkGemmI times GemmI (recording, submit and wait) per variant,
+// with and without the shared-memory tiles, and the reference backend.
 func BenchmarkGemmI(b *testing.B) {
 	dev := benchDevice(b)
 	for _, sh := range gemmIShapes {
 		m, k, n := sh[0], sh[1], sh[2]
 		b.Run(fmt.Sprintf("%dx%dx%d/ref", m, k, n), func(b *testing.B) { benchGemmI(b, ref.New(), m, k, n) })
 		for _, v := range Variants(dev) {
-			b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, v), func(b *testing.B) {
-				bk, err := New(dev, Options{Variant: v})
-				if err != nil {
-					b.Fatal(err)
+			for _, tiled := range []bool{false, true} {
+				name := v
+				if tiled {
+					if v == VariantInt8 {
+						continue
+					}
+					name += "-tiled"
 				}
-				defer bk.Close()
-				benchGemmI(b, bk, m, k, n)
-			})
+				b.Run(fmt.Sprintf("%dx%dx%d/%s", m, k, n, name), func(b *testing.B) {
+					bk, err := New(dev, Options{Variant: v})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer bk.Close()
+					bk.tune.tiled = tiled
+					benchGemmI(b, bk, m, k, n)
+				})
+			}
 		}
 	}
 }

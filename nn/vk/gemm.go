@@ -117,7 +117,9 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	splits := b.splitK(m, n, kw)
 	kc := (kw + splits - 1) / splits
 	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}
-	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8
+	// Tiles pay off when k has several steps of tileK words; short k (a
+	// first convolution) reads each word once anyway.
+	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8 && kw >= 2*int(b.tune.tileK)
 	if tiledOK {
 		// The tiled kernels split long k (below): the partials must fit.
 		tk := b.tune.tileK
