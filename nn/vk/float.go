@@ -130,6 +130,7 @@ func matrixOf(t *Tensor) (r, c int) {
 type floatTuning struct {
 	gemmWX   uint32 // most invocations of an f_gemm workgroup
 	gemmTile uint32 // largest register tile side of f_gemm (a multiple of 4)
+	gemmSG   uint32 // subgroup size for f_gemm_sg, 0 to use f_gemm
 	maxWX    uint32 // workgroup size limits
 	maxWY    uint32
 	maxGX    uint32 // workgroup count limits
@@ -150,9 +151,15 @@ func (b *Backend) floatTune() floatTuning {
 	}
 	// CPU drivers (lavapipe) are limited by loads, which large tiles
 	// save; GPUs by registers.
+	// Subgroup broadcasts replace loads there too, where the subgroup size
+	// is fixed (so the specialized kernel knows it).
+	info := b.dev.Info()
 	t.gemmTile = 8
-	if b.dev.Info().Type == gpu.TypeCPU {
+	if info.Type == gpu.TypeCPU {
 		t.gemmTile = 16
+		if sg := info.SubgroupSize; sg > 0 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= t.gemmWX {
+			t.gemmSG = sg
+		}
 	}
 	t.colR = max(1, min(32, inv/t.colW, l.MaxComputeWorkGroupSize[1]))
 	return t
@@ -188,6 +195,7 @@ type ksumPush struct {
 // gemmPlan is the launch of one Gemm: f_gemm's specialization and grid,
 // and the number of chunks k is split into.
 type gemmPlan struct {
+	sg, rounds uint32 // f_gemm_sg's subgroup size and load rounds; sg 0: f_gemm
 	wx, tm, tn uint32
 	lanesM     bool
 	vecA, vecB bool
@@ -197,6 +205,9 @@ type gemmPlan struct {
 
 // roundUp4 rounds n up to a multiple of 4.
 func roundUp4(n int) int { return (n + 3) &^ 3 }
+
+// roundUpTo rounds n up to a multiple of m.
+func roundUpTo(n, m int) int { return ceilDiv(n, m) * m }
 
 // planGemm chooses f_gemm's launch for C [m, n] = op(A)·op(B) with inner
 // dimension k. The invocations of a workgroup walk the longer of m and n,
@@ -222,9 +233,17 @@ func (b *Backend) planGemm(m, n, k int, transA, transB bool) gemmPlan {
 		u, l = n, m
 	}
 	tU, tL := min(tile, roundUp4(u)), min(tile, roundUp4(l))
+	if tile >= 8 && roundUp4(u) <= 16 {
+		tU = roundUp4(u) // one block covers a short dimension
+	}
 	wx := 1
 	for wx < ceilDiv(l, tL) && wx*2 <= int(tu.gemmWX) {
 		wx *= 2
+	}
+	if sg := int(tu.gemmSG); sg > 0 {
+		// Whole subgroups only: every lane takes part in the broadcasts.
+		wx = roundUpTo(wx, sg)
+		p.sg, p.rounds = uint32(sg), uint32(ceilDiv(4*tU, sg))
 	}
 	p.wx = uint32(wx)
 	p.tm, p.tn = uint32(tU), uint32(tL)
@@ -282,10 +301,15 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		return
 	}
 	p := b.planGemm(m, n, k, transA, transB)
+	shader := "f_gemm"
 	spec := []uint32{p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB)}
+	if p.sg > 0 {
+		shader = "f_gemm_sg"
+		spec = append(spec, p.sg, p.rounds)
+	}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	if p.chunks == 1 {
-		b.dispatch(o.name, "f_gemm", spec, push, p.gx, p.gy, 1, ct, at, bt)
+		b.dispatch(o.name, shader, spec, push, p.gx, p.gy, 1, ct, at, bt)
 		return
 	}
 	part, err := b.New(backend.F32, p.chunks, m, n)
@@ -295,7 +319,7 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	}
 	pt := part.(*Tensor)
 	push.Alpha, push.Beta = 1, 0
-	b.dispatch(o.name, "f_gemm", spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.dispatch(o.name, shader, spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
 	b.elementwise(o.name, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
 	b.Free(part) // destroyed once the recorded work has run
 }
