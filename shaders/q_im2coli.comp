@@ -34,19 +34,27 @@ int xcode(uint off) {
     return q8byte(x[r * p.xrowWords + c / 4u], c % 4u, XFMT);
 }
 
-int code(uint r, uint k) {
+// Pixel is the output position of one im2col row: image n, top-left input corner (y0, x0).
+struct Pixel {
+    uint n;
+    int y0, x0;
+};
+
+Pixel pixel(uint r) {
     uint n = r / (p.OH * p.OW);
     uint rem = r - n * p.OH * p.OW;
     uint oy = rem / p.OW, ox = rem - oy * p.OW;
-    uint kh = k / (p.KW * p.C);
-    uint t = k - kh * p.KW * p.C;
-    uint kw = t / p.C, c = t - kw * p.C;
-    int iy = int(oy * p.SH + kh) - p.PH;
-    int ix = int(ox * p.SW + kw) - p.PW;
+    return Pixel(n, int(oy * p.SH) - p.PH, int(ox * p.SW) - p.PW);
+}
+
+// code returns entry (kh, kw, c) of the row at px.
+int code(Pixel px, uint kh, uint kw, uint c) {
+    int iy = px.y0 + int(kh);
+    int ix = px.x0 + int(kw);
     if (iy < 0 || iy >= int(p.H) || ix < 0 || ix >= int(p.W)) {
         return p.pad;
     }
-    return xcode(((n * p.H + uint(iy)) * p.W + uint(ix)) * p.C + c);
+    return xcode(((px.n * p.H + uint(iy)) * p.W + uint(ix)) * p.C + c);
 }
 
 void main() {
@@ -55,7 +63,11 @@ void main() {
         uint n = p.rows * p.K;
         for (uint i = gl_GlobalInvocationID.x; i < n; i += step) {
             uint r = i / p.K;
-            cols[i] = uint(code(r, i - r * p.K));
+            uint k = i - r * p.K;
+            uint kh = k / (p.KW * p.C);
+            uint t = k - kh * p.KW * p.C;
+            uint kw = t / p.C;
+            cols[i] = uint(code(pixel(r), kh, kw, t - kw * p.C));
         }
         return;
     }
@@ -63,10 +75,20 @@ void main() {
     for (uint w = gl_GlobalInvocationID.x; w < words; w += step) {
         uint r = w / p.rowWords;
         uint k0 = (w - r * p.rowWords) * 4u;
+        Pixel px = pixel(r);
+        // Decompose k0 once, then step (kh, kw, c) along the row.
+        uint kh = k0 / (p.KW * p.C);
+        uint t = k0 - kh * p.KW * p.C;
+        uint kw = t / p.C, c = t - kw * p.C;
         uint word = 0u;
-        for (uint j = 0u; j < 4u; j++) {
-            if (k0 + j < p.K) {
-                word |= (uint(code(r, k0 + j)) & 0xffu) << (8u * j);
+        for (uint j = 0u; j < 4u && k0 + j < p.K; j++) {
+            word |= (uint(code(px, kh, kw, c)) & 0xffu) << (8u * j);
+            if (++c == p.C) {
+                c = 0u;
+                if (++kw == p.KW) {
+                    kw = 0u;
+                    kh++;
+                }
             }
         }
         cols[w] = word;
