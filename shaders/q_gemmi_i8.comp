@@ -7,10 +7,13 @@
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint FA = 0u;
 layout(constant_id = 3) const uint FB = 0u;
+layout(constant_id = 4) const uint VEC4 = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer A { i8vec4 a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer B { i8vec4 b[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Acc { int acc[]; };
+// The same buffer as acc, bound again to store four results at once when N % 4 == 0 (VEC4).
+layout(std430, set = 0, binding = 3) writeonly buffer Acc4 { ivec4 acc4[]; };
 
 layout(push_constant) uniform Push {
     uint M;
@@ -35,6 +38,10 @@ void store(uint m, uint n0, ivec4 v) {
         return;
     }
     uint o = gl_WorkGroupID.z * p.M * p.N + m * p.N + n0;
+    if (VEC4 != 0u) {
+        acc4[o / 4u] = v;
+        return;
+    }
     acc[o] = v.x;
     if (n0 + 1u < p.N) acc[o + 1u] = v.y;
     if (n0 + 2u < p.N) acc[o + 2u] = v.z;

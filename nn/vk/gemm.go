@@ -116,7 +116,12 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	kw := (k + 3) / 4
 	splits := b.splitK(m, n, kw)
 	kc := (kw + splits - 1) / splits
-	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q)}
+	vec4 := uint32(0)
+	if n%4 == 0 {
+		vec4 = 1
+	}
+	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q), vec4}
+	direct := true // the direct kernels bind acc twice (scalar and ivec4 views)
 	// Tiles pay off when k has several steps of tileK words; short k (a
 	// first convolution) reads each word once anyway.
 	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8 && kw >= 2*int(b.tune.tileK)
@@ -133,6 +138,7 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 			shader = "q_gemmi_tiled_dot"
 		}
 		spec = []uint32{tx, ty, tk, uint32(at.st.q), uint32(bt.st.q)}
+		direct = false
 		kc = (kc + int(tk) - 1) / int(tk) * int(tk)
 		// At most 512 steps of k per workgroup: llvmpipe stops loops
 		// with barriers after 65535 nested iterations.
@@ -142,12 +148,19 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	}
 	splits = (kw + kc - 1) / kc
 	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
+	out := ct
+	if splits > 1 {
+		out = b.scratch(op, splits*m*n)
+	}
+	if direct {
+		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out)
+	} else {
+		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out)
+	}
 	if splits <= 1 {
-		b.dispatch(op, shader, spec, push, gx, gy, 1, at, bt, ct)
 		return
 	}
-	part := b.scratch(op, splits*m*n)
-	b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, part)
+	part := out
 	sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
 	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, part, ct)
 }
