@@ -1,10 +1,10 @@
 #version 450
 // f_bn_infer: y = gamma*(x-runMean)/sqrt(runVar+eps) + beta for the matrix x [R, C], with
-// the reference's roundings: (gamma*(x-m)) / sqrt(v+eps), then + beta.
+// the reference's roundings: (gamma*(x-m)) / sqrt(v+eps), then + beta (see f_perchan.glsl).
 //
 // Bindings: 0 = y, 1 = x, 2 = gamma, 3 = beta, 4 = runMean, 5 = runVar.
-// Push constants {uint n = R*C, c; float eps}. Specialization: 0 = workgroup size.
-layout(local_size_x_id = 0) in;
+// Push constants {uint r, c; float eps}.
+#include "f_perchan.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 1) readonly buffer X { float x[]; };
@@ -14,18 +14,20 @@ layout(std430, set = 0, binding = 4) readonly buffer RM { float runMean[]; };
 layout(std430, set = 0, binding = 5) readonly buffer RV { float runVar[]; };
 
 layout(push_constant) uniform Push {
-    uint n;
+    uint r;
     uint c;
     float eps;
 } p;
 
 void main() {
-    uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += stride) {
-        uint j = i % p.c;
+    for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         precise float sd = sqrt(runVar[j] + p.eps);
-        precise float g = gamma[j] * (x[i] - runMean[j]);
-        precise float q = g / sd;
-        y[i] = q + beta[j];
+        float gj = gamma[j], mj = runMean[j], bj = beta[j];
+        for (uint i = pcRow0(); i < p.r; i += pcRowStep()) {
+            uint o = i * p.c + j;
+            precise float g = gj * (x[o] - mj);
+            precise float q = g / sd;
+            y[o] = q + bj;
+        }
     }
 }

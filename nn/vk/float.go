@@ -136,6 +136,7 @@ type floatTuning struct {
 	maxGX    uint32 // workgroup count limits
 	maxGY    uint32
 	maxGZ    uint32
+	groups   uint32 // most workgroups of a grid-stride kernel
 	colW     uint32 // columns of a column-reduction workgroup
 	colR     uint32 // row lanes of a column-reduction workgroup
 }
@@ -155,7 +156,11 @@ func (b *Backend) floatTune() floatTuning {
 	// is fixed (so the specialized kernel knows it).
 	info := b.dev.Info()
 	t.gemmTile = 8
+	t.groups = t.maxGX
 	if info.Type == gpu.TypeCPU {
+		// Each workgroup costs a CPU driver a few microseconds: fewer,
+		// longer ones (grid-stride loops), still several per thread.
+		t.groups = 64
 		t.gemmTile = 16
 		if sg := info.SubgroupSize; sg > 0 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= t.gemmWX {
 			t.gemmSG = sg
@@ -360,7 +365,26 @@ func (o *fop) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
 func (b *Backend) elementwise(op, shader string, extraSpec []uint32, push any, n int, ts ...*Tensor) {
 	wg := b.wg()
 	spec := append([]uint32{wg}, extraSpec...)
-	b.dispatch(op, shader, spec, push, b.stride(n, int(wg)), 1, 1, ts...)
+	b.dispatch(op, shader, spec, push, countFor(n, int(wg), b.floatTune().groups), 1, 1, ts...)
+}
+
+// rcfPush mirrors the push constants {uint r, c; float f}.
+type rcfPush struct {
+	R, C uint32
+	F    float32
+}
+
+// perChan dispatches a per-channel elementwise kernel (shaders/f_perchan.glsl)
+// over the matrix [r, c]: workgroups of up to 8 columns by rows.
+func (b *Backend) perChan(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+	tu := b.floatTune()
+	cw := 1
+	for cw < c && cw < 8 {
+		cw *= 2
+	}
+	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	b.dispatch(op, shader, spec, push, countFor(c, cw, tu.maxGX), countFor(r, rw, min(tu.maxGY, tu.groups)), 1, ts...)
 }
 
 // Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
@@ -391,16 +415,6 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 	b.elementwise(o.name, "f_col2im", nil, newConvPush(g, n), n, xt, ct)
 }
 
-// ncPush mirrors the push constants {uint n, c} of the per-channel
-// elementwise kernels.
-type ncPush struct{ N, C uint32 }
-
-// ncfPush mirrors the push constants {uint n, c; float f}.
-type ncfPush struct {
-	N, C uint32
-	F    float32
-}
-
 // AddBias adds bias[c] to every row of the matrix y, in place.
 func (b *Backend) AddBias(y, bias backend.Tensor) {
 	o := b.fbegin("AddBias")
@@ -411,7 +425,8 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.elementwise(o.name, "f_addbias", nil, ncPush{N: uint32(yt.Len()), C: uint32(c)}, yt.Len(), yt, bt)
+	r := yt.rows()
+	b.perChan(o.name, "f_addbias", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt)
 }
 
 // rcPush mirrors the push constants {uint r, c} of the column reductions.
@@ -590,7 +605,7 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	}
 	b.colReduce(o.name, "f_bn_stats", bnStatsPush{R: uint32(r), C: uint32(c), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
 		c, mt, it, rm, rv, xt)
-	b.elementwise(o.name, "f_bn_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, ht, xt, mt, it, gt, bt)
+	b.perChan(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
@@ -609,7 +624,7 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 	if !o.done() {
 		return
 	}
-	b.elementwise(o.name, "f_bn_infer", nil, ncfPush{N: uint32(r * c), C: uint32(c), F: eps}, r*c, yt, xt, gt, bt, rm, rv)
+	b.perChan(o.name, "f_bn_infer", nil, rcfPush{R: uint32(r), C: uint32(c), F: eps}, r, c, yt, xt, gt, bt, rm, rv)
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat and
@@ -631,7 +646,7 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 		return
 	}
 	b.colReduce(o.name, "f_bn_gradsums", rcPush{R: uint32(r), C: uint32(c)}, c, dg, db, dyt, ht)
-	b.elementwise(o.name, "f_bn_gradx", nil, ncfPush{N: uint32(r * c), C: uint32(c), F: float32(r)}, r*c,
+	b.perChan(o.name, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
 		dxt, dyt, ht, it, gt, dg, db)
 }
 
@@ -659,7 +674,7 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 		return
 	}
 	b.colReduce(o.name, "f_comp_stats", compStatsPush{R: uint32(r), C: uint32(c), RF: float32(r), Momentum: momentum}, c, mt, rm, xt)
-	b.elementwise(o.name, "f_comp_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, xt, gt, bt, mt)
+	b.perChan(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, mt)
 }
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
@@ -676,7 +691,7 @@ func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.elementwise(o.name, "f_comp_apply", nil, ncPush{N: uint32(r * c), C: uint32(c)}, r*c, yt, xt, gt, bt, rm)
+	b.perChan(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, rm)
 }
 
 // CompensateGrad writes dbeta = Σ_r dy, dgamma = mean·dbeta and
@@ -700,6 +715,6 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !train && dxt.st == dyt.st {
 		return // dx = dy in place
 	}
-	b.elementwise(o.name, "f_comp_gradx", []uint32{b2u(train)}, ncfPush{N: uint32(r * c), C: uint32(c), F: float32(r)}, r*c,
+	b.perChan(o.name, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
 		dxt, dyt, gt, db)
 }
