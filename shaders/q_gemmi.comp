@@ -10,12 +10,16 @@ layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint FA = 0u;
 layout(constant_id = 3) const uint FB = 0u;
 layout(constant_id = 4) const uint VEC4 = 0u;
+layout(constant_id = 5) const uint VLOAD = 0u;
 
 layout(std430, set = 0, binding = 0) readonly buffer A { uint a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer B { uint b[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Acc { int acc[]; };
 // The same buffer as acc, bound again to store four results at once when N % 4 == 0 (VEC4).
 layout(std430, set = 0, binding = 3) writeonly buffer Acc4 { ivec4 acc4[]; };
+// a and b bound again to load four words at once when both are packed and KW % 4 == 0 (VLOAD).
+layout(std430, set = 0, binding = 4) readonly buffer A4 { uvec4 a4[]; };
+layout(std430, set = 0, binding = 5) readonly buffer B4 { uvec4 b4[]; };
 
 layout(push_constant) uniform Push {
     uint M;
@@ -69,7 +73,25 @@ void block(uint m0, uint n0) {
     uint nb0 = n0, nb1 = min(n0 + 1u, p.N - 1u), nb2 = min(n0 + 2u, p.N - 1u), nb3 = min(n0 + 3u, p.N - 1u);
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
     uint wEnd = min(p.KW, (gl_WorkGroupID.z + 1u) * p.KC);
-    for (uint w = gl_WorkGroupID.z * p.KC; w < wEnd; w++) {
+    uint w = gl_WorkGroupID.z * p.KC;
+    if (VLOAD != 0u) {
+        // KW and KC are multiples of 4: whole uvec4s of each row.
+        for (; w < wEnd; w += 4u) {
+            uvec4 A0 = a4[(ma0 * p.KW + w) / 4u], A1 = a4[(ma1 * p.KW + w) / 4u];
+            uvec4 A2 = a4[(ma2 * p.KW + w) / 4u], A3 = a4[(ma3 * p.KW + w) / 4u];
+            uvec4 B0 = b4[(nb0 * p.KW + w) / 4u], B1 = b4[(nb1 * p.KW + w) / 4u];
+            uvec4 B2 = b4[(nb2 * p.KW + w) / 4u], B3 = b4[(nb3 * p.KW + w) / 4u];
+            for (uint j = 0u; j < 4u; j++) {
+                ivec4 a0 = q8word(A0[j], FA), a1 = q8word(A1[j], FA), a2 = q8word(A2[j], FA), a3 = q8word(A3[j], FA);
+                ivec4 b0 = q8word(B0[j], FB), b1 = q8word(B1[j], FB), b2 = q8word(B2[j], FB), b3 = q8word(B3[j], FB);
+                c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));
+                c1 += ivec4(dot4(a1, b0), dot4(a1, b1), dot4(a1, b2), dot4(a1, b3));
+                c2 += ivec4(dot4(a2, b0), dot4(a2, b1), dot4(a2, b2), dot4(a2, b3));
+                c3 += ivec4(dot4(a3, b0), dot4(a3, b1), dot4(a3, b2), dot4(a3, b3));
+            }
+        }
+    }
+    for (; w < wEnd; w++) {
         ivec4 a0 = loadA(ma0, w), a1 = loadA(ma1, w), a2 = loadA(ma2, w), a3 = loadA(ma3, w);
         ivec4 b0 = loadB(nb0, w), b1 = loadB(nb1, w), b2 = loadB(nb2, w), b3 = loadB(nb3, w);
         c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));

@@ -7,6 +7,7 @@ layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint FA = 0u;
 layout(constant_id = 3) const uint FB = 0u;
 layout(constant_id = 4) const uint VEC4 = 0u;
+layout(constant_id = 5) const uint VLOAD = 0u;
 
 // Capabilities 6018 DotProductInput4x8BitPacked, 6019 DotProduct; format 0 = 4x8 bit packed.
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6018, 6019], id = 4450)
@@ -21,6 +22,9 @@ layout(std430, set = 0, binding = 1) readonly buffer B { uint b[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer Acc { int acc[]; };
 // The same buffer as acc, bound again to store four results at once when N % 4 == 0 (VEC4).
 layout(std430, set = 0, binding = 3) writeonly buffer Acc4 { ivec4 acc4[]; };
+// a and b bound again to load four words at once when KW % 4 == 0 (VLOAD).
+layout(std430, set = 0, binding = 4) readonly buffer A4 { uvec4 a4[]; };
+layout(std430, set = 0, binding = 5) readonly buffer B4 { uvec4 b4[]; };
 
 layout(push_constant) uniform Push {
     uint M;
@@ -65,7 +69,23 @@ void block(uint m0, uint n0) {
     uint rb0 = n0 * p.KW, rb1 = min(n0 + 1u, p.N - 1u) * p.KW, rb2 = min(n0 + 2u, p.N - 1u) * p.KW, rb3 = min(n0 + 3u, p.N - 1u) * p.KW;
     ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
     uint wEnd = min(p.KW, (gl_WorkGroupID.z + 1u) * p.KC);
-    for (uint w = gl_WorkGroupID.z * p.KC; w < wEnd; w++) {
+    uint w = gl_WorkGroupID.z * p.KC;
+    if (VLOAD != 0u) {
+        // KW and KC are multiples of 4: whole uvec4s of each row.
+        for (; w < wEnd; w += 4u) {
+            uvec4 A0 = a4[(ra0 + w) / 4u], A1 = a4[(ra1 + w) / 4u], A2 = a4[(ra2 + w) / 4u], A3 = a4[(ra3 + w) / 4u];
+            uvec4 B0 = b4[(rb0 + w) / 4u], B1 = b4[(rb1 + w) / 4u], B2 = b4[(rb2 + w) / 4u], B3 = b4[(rb3 + w) / 4u];
+            for (uint j = 0u; j < 4u; j++) {
+                uint a0 = A0[j], a1 = A1[j], a2 = A2[j], a3 = A3[j];
+                uint b0 = B0[j], b1 = B1[j], b2 = B2[j], b3 = B3[j];
+                c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));
+                c1 += ivec4(dot4(a1, b0), dot4(a1, b1), dot4(a1, b2), dot4(a1, b3));
+                c2 += ivec4(dot4(a2, b0), dot4(a2, b1), dot4(a2, b2), dot4(a2, b3));
+                c3 += ivec4(dot4(a3, b0), dot4(a3, b1), dot4(a3, b2), dot4(a3, b3));
+            }
+        }
+    }
+    for (; w < wEnd; w++) {
         uint a0 = a[ra0 + w], a1 = a[ra1 + w], a2 = a[ra2 + w], a3 = a[ra3 + w];
         uint b0 = b[rb0 + w], b1 = b[rb1 + w], b2 = b[rb2 + w], b3 = b[rb3 + w];
         c0 += ivec4(dot4(a0, b0), dot4(a0, b1), dot4(a0, b2), dot4(a0, b3));

@@ -121,7 +121,15 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 		vec4 = 1
 	}
 	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q), vec4}
-	direct := true // the direct kernels bind acc twice (scalar and ivec4 views)
+	direct := true // the direct kernels bind acc, a and b twice (scalar and vector views)
+	if shader != "q_gemmi_i8" {
+		vload := uint32(0)
+		if at.st.q != qWide && bt.st.q != qWide && kw%4 == 0 {
+			vload = 1
+			kc = (kc + 3) / 4 * 4 // whole uvec4s per split
+		}
+		spec = append(spec, vload)
+	}
 	// Tiles pay off when k has several steps of tileK words; short k (a
 	// first convolution) reads each word once anyway.
 	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8 && kw >= 2*int(b.tune.tileK)
@@ -152,9 +160,12 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	if splits > 1 {
 		out = b.scratch(op, splits*m*n)
 	}
-	if direct {
+	switch {
+	case direct && shader == "q_gemmi_i8":
 		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out)
-	} else {
+	case direct:
+		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out, at, bt)
+	default:
 		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out)
 	}
 	if splits <= 1 {
