@@ -233,6 +233,9 @@ func chooseVariant(dev *gpu.Device, want string) (string, error) {
 	return "", fmt.Errorf("vk: unknown GemmI variant %q (want auto, packed, int8 or dot)", want)
 }
 
+// vendorARM is Arm's PCI vendor ID (Mali GPUs).
+const vendorARM = 0x13B5
+
 func chooseTuning(info gpu.Info) tuning {
 	l := info.Limits
 	inv := l.MaxComputeWorkGroupInvocations
@@ -253,7 +256,10 @@ func chooseTuning(info gpu.Info) tuning {
 	for t.tileK > 1 && 4*t.tileK*(4*t.tileX+4*t.tileY+2) > l.MaxComputeSharedMemorySize {
 		t.tileK /= 2
 	}
-	t.tiled = info.Type != gpu.TypeCPU
+	// Shared-memory tiles on GPUs; not on CPU drivers (direct loads were
+	// faster on lavapipe) nor on Arm Mali, whose shared memory is ordinary
+	// cached memory.
+	t.tiled = info.Type != gpu.TypeCPU && info.VendorID != vendorARM
 	switch info.Type {
 	case gpu.TypeDiscrete:
 		t.splitTarget = 16384
