@@ -280,3 +280,35 @@ func TestQ8Views(t *testing.T) {
 		t.Fatalf("WriteI32 of 256 into q8: error %v", err)
 	}
 }
+
+// TestTuning checks that launch sizes follow the device's type and limits.
+func TestTuning(t *testing.T) {
+	lim := gpu.Limits{
+		MaxComputeSharedMemorySize:     32768,
+		MaxComputeWorkGroupInvocations: 1024,
+		MaxComputeWorkGroupSize:        [3]uint32{1024, 1024, 64},
+		MaxComputeWorkGroupCount:       [3]uint32{65535, 65535, 65535},
+	}
+	cpu := chooseTuning(gpu.Info{Type: gpu.TypeCPU, Limits: lim})
+	if cpu.tiled || cpu.splitTarget != 0 {
+		t.Errorf("CPU driver: tiled %v, split target %d; want direct kernels, no split", cpu.tiled, cpu.splitTarget)
+	}
+	gpuT := chooseTuning(gpu.Info{Type: gpu.TypeDiscrete, Limits: lim})
+	if !gpuT.tiled || gpuT.splitTarget == 0 || gpuT.tileX*gpuT.tileY > lim.MaxComputeWorkGroupInvocations {
+		t.Errorf("discrete GPU: %+v", gpuT)
+	}
+	mali := chooseTuning(gpu.Info{Type: gpu.TypeIntegrated, VendorID: vendorARM, Limits: lim})
+	if mali.tiled {
+		t.Errorf("Mali: tiled")
+	}
+	small := lim
+	small.MaxComputeWorkGroupInvocations = 64
+	small.MaxComputeSharedMemorySize = 1024
+	s := chooseTuning(gpu.Info{Type: gpu.TypeIntegrated, Limits: small})
+	if s.wg > 64 || s.red > 64 || s.gemmWX*s.gemmWY > 64 || s.tileX*s.tileY > 64 {
+		t.Errorf("64 invocations allowed: %+v", s)
+	}
+	if shared := 4 * s.tileK * (4*s.tileX + 4*s.tileY + 2); shared > small.MaxComputeSharedMemorySize || s.tileK < 1 {
+		t.Errorf("tiles need %d bytes of shared memory, the device has %d", shared, small.MaxComputeSharedMemorySize)
+	}
+}
