@@ -1,39 +1,27 @@
 #version 450
-// f_bn_gradsums: the per-channel sums of BatchNormGrad for the matrices dy and xhat [R, C]:
-// dbeta[c] = sum over r of dy[r, c], dgamma[c] = sum over r of dy[r, c]*xhat[r, c]
-// (see f_colreduce.glsl).
+// f_bn_gradsums: the second pass of BatchNormGrad's sums (see f_colfin.glsl and
+// f_colpart_bngrad): dbeta = column sum of dy, dgamma = column sum of dy*xhat.
 //
-// Bindings: 0 = dgamma, 1 = dbeta, 2 = dy, 3 = xhat. Push constants {uint r, c}.
-#include "f_colreduce.glsl"
+// Bindings: 0 = dgamma, 1 = dbeta, 2 = part [2, L, C]. Push constants {uint c, lanes}.
+// Specialization: 0 = workgroup size.
+#include "f_colfin.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer DG { float dgamma[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer DB { float dbeta[]; };
-layout(std430, set = 0, binding = 2) readonly buffer DY { float dy[]; };
-layout(std430, set = 0, binding = 3) readonly buffer XH { float xhat[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Part { float part[]; };
 
 layout(push_constant) uniform Push {
-    uint r;
     uint c;
+    uint lanes;
 } p;
 
 void main() {
-    for (uint g = gl_WorkGroupID.x; g * CW < p.c; g += gl_NumWorkGroups.x) {
-        uint col = g * CW + gl_LocalInvocationID.x;
-        float sb = 0.0;
-        float sg = 0.0;
-        if (col < p.c) {
-            for (uint i = gl_LocalInvocationID.y; i < p.r; i += RW) {
-                float d = dy[i * p.c + col];
-                precise float dh = d * xhat[i * p.c + col];
-                sb += d;
-                sg += dh;
-            }
-        }
-        float tb = colReduce(sb);
-        float tg = colReduce(sg);
-        if (col < p.c && gl_LocalInvocationID.y == 0u) {
-            dbeta[col] = tb;
-            dgamma[col] = tg;
-        }
+    for (uint j = gl_GlobalInvocationID.x; j < p.c; j += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        float sb;
+        float sg;
+        COLFIN_SUM(part, 0u, p.lanes, p.c, j, sb)
+        COLFIN_SUM(part, p.lanes * p.c, p.lanes, p.c, j, sg)
+        dbeta[j] = sb;
+        dgamma[j] = sg;
     }
 }

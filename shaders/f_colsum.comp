@@ -1,29 +1,25 @@
 #version 450
-// f_colsum: s[c] = sum over r of x[r, c] for the matrix x [R, C] (see f_colreduce.glsl).
+// f_colsum: the second pass of a column sum (see f_colfin.glsl): s[j] = the sum of the
+// partial sums of column j, divided by rf when MEAN.
 //
-// Bindings: 0 = s, 1 = x. Push constants {uint r, c}.
-#include "f_colreduce.glsl"
+// Bindings: 0 = s [C], 1 = part [L, C]. Push constants {uint c, lanes; float rf}.
+// Specialization: 0 = workgroup size, 1 = MEAN.
+#include "f_colfin.glsl"
+layout(constant_id = 1) const bool MEAN = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer S { float s[]; };
-layout(std430, set = 0, binding = 1) readonly buffer X { float x[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Part { float part[]; };
 
 layout(push_constant) uniform Push {
-    uint r;
     uint c;
+    uint lanes;
+    float rf;
 } p;
 
 void main() {
-    for (uint g = gl_WorkGroupID.x; g * CW < p.c; g += gl_NumWorkGroups.x) {
-        uint col = g * CW + gl_LocalInvocationID.x;
-        float v = 0.0;
-        if (col < p.c) {
-            for (uint i = gl_LocalInvocationID.y; i < p.r; i += RW) {
-                v += x[i * p.c + col];
-            }
-        }
-        float sum = colReduce(v);
-        if (col < p.c && gl_LocalInvocationID.y == 0u) {
-            s[col] = sum;
-        }
+    for (uint j = gl_GlobalInvocationID.x; j < p.c; j += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        float sum;
+        COLFIN_SUM(part, 0u, p.lanes, p.c, j, sum)
+        s[j] = MEAN ? sum / p.rf : sum;
     }
 }

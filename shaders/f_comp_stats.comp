@@ -1,38 +1,31 @@
 #version 450
-// f_comp_stats: the batch statistics of CompensateTrain for the matrix x [R, C]:
-// mean[c] = (sum over r of x[r, c]) / R and runMean = (1-momentum)*runMean + momentum*mean
-// in place, each product rounded as in the reference (see f_colreduce.glsl).
+// f_comp_stats: the second pass of CompensateTrain's statistics (see f_colfin.glsl):
+// mean = (column sum of x)/R and runMean = (1-momentum)*runMean + momentum*mean in place,
+// each product rounded as in the reference.
 //
-// Bindings: 0 = mean, 1 = runMean, 2 = x. Push constants {uint r, c; float rf (R), momentum}.
-#include "f_colreduce.glsl"
+// Bindings: 0 = mean, 1 = runMean, 2 = part [L, C]. Push constants {uint c, lanes; float rf,
+// momentum}. Specialization: 0 = workgroup size.
+#include "f_colfin.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Mean { float mean[]; };
 layout(std430, set = 0, binding = 1) buffer RM { float runMean[]; };
-layout(std430, set = 0, binding = 2) readonly buffer X { float x[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Part { float part[]; };
 
 layout(push_constant) uniform Push {
-    uint r;
     uint c;
+    uint lanes;
     float rf;
     float momentum;
 } p;
 
 void main() {
-    for (uint g = gl_WorkGroupID.x; g * CW < p.c; g += gl_NumWorkGroups.x) {
-        uint col = g * CW + gl_LocalInvocationID.x;
-        float v = 0.0;
-        if (col < p.c) {
-            for (uint i = gl_LocalInvocationID.y; i < p.r; i += RW) {
-                v += x[i * p.c + col];
-            }
-        }
-        float sum = colReduce(v);
-        if (col < p.c && gl_LocalInvocationID.y == 0u) {
-            float m = sum / p.rf;
-            mean[col] = m;
-            precise float keep = (1.0 - p.momentum) * runMean[col];
-            precise float add = p.momentum * m;
-            runMean[col] = keep + add;
-        }
+    for (uint j = gl_GlobalInvocationID.x; j < p.c; j += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
+        float sum;
+        COLFIN_SUM(part, 0u, p.lanes, p.c, j, sum)
+        float m = sum / p.rf;
+        mean[j] = m;
+        precise float keep = (1.0 - p.momentum) * runMean[j];
+        precise float add = p.momentum * m;
+        runMean[j] = keep + add;
     }
 }

@@ -137,8 +137,6 @@ type floatTuning struct {
 	maxGY    uint32
 	maxGZ    uint32
 	groups   uint32 // most workgroups of a grid-stride kernel
-	colW     uint32 // columns of a column-reduction workgroup
-	colR     uint32 // row lanes of a column-reduction workgroup
 }
 
 func (b *Backend) floatTune() floatTuning {
@@ -148,7 +146,6 @@ func (b *Backend) floatTune() floatTuning {
 		gemmWX: min(64, inv, l.MaxComputeWorkGroupSize[0]),
 		maxWX:  l.MaxComputeWorkGroupSize[0], maxWY: l.MaxComputeWorkGroupSize[1],
 		maxGX: l.MaxComputeWorkGroupCount[0], maxGY: l.MaxComputeWorkGroupCount[1], maxGZ: l.MaxComputeWorkGroupCount[2],
-		colW: 8,
 	}
 	// CPU drivers (lavapipe) are limited by loads, which large tiles
 	// save; GPUs by registers.
@@ -166,7 +163,6 @@ func (b *Backend) floatTune() floatTuning {
 			t.gemmSG = sg
 		}
 	}
-	t.colR = max(1, min(32, inv/t.colW, l.MaxComputeWorkGroupSize[1]))
 	return t
 }
 
@@ -432,11 +428,47 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 // rcPush mirrors the push constants {uint r, c} of the column reductions.
 type rcPush struct{ R, C uint32 }
 
-// colReduce dispatches a column-reduction kernel (shaders/f_colreduce.glsl)
-// over c columns.
-func (b *Backend) colReduce(op, shader string, push any, c int, ts ...*Tensor) {
+// colPart records the first pass of a column reduction over the matrix
+// [r, c] (shaders/f_colpart.glsl): the kernel shader writes sets arrays of
+// lanes x c partial sums into a fresh tensor, which it returns with lanes;
+// the caller records the second pass (shaders/f_colfin.glsl) and frees it.
+// It returns nil after recording an error.
+func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
-	b.dispatch(op, shader, []uint32{tu.colW, tu.colR}, push, countFor(c, int(tu.colW), tu.maxGX), 1, 1, ts...)
+	cw := 1
+	for cw < c && cw < 8 {
+		cw *= 2
+	}
+	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+	// At most about 1024 row lanes: the second pass adds them serially.
+	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, 1024/rw))))
+	lanes := int(gy) * rw
+	part, err := b.New(backend.F32, sets*lanes*c)
+	if err != nil {
+		b.failf(op, "partial sums: %v", err)
+		return nil, 0
+	}
+	pt := part.(*Tensor)
+	b.dispatch(op, shader, []uint32{uint32(cw), uint32(rw)}, rcPush{R: uint32(r), C: uint32(c)},
+		countFor(c, cw, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
+	return pt, lanes
+}
+
+// colFin records the second pass of a column reduction: one invocation
+// per column, then frees the partial sums part (destroyed once the
+// recorded work has run).
+func (b *Backend) colFin(op, shader string, extraSpec []uint32, push any, c int, part *Tensor, ts ...*Tensor) {
+	b.elementwise(op, shader, extraSpec, push, c, ts...)
+	b.Free(part)
+}
+
+// clPush mirrors the push constants {uint c, lanes} of the second passes,
+// clfPush {uint c, lanes; float f}.
+type clPush struct{ C, Lanes uint32 }
+
+type clfPush struct {
+	C, Lanes uint32
+	F        float32
 }
 
 // ColSum writes s[c] = Σ_r x[r,c].
@@ -449,7 +481,11 @@ func (b *Backend) ColSum(s, x backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.colReduce(o.name, "f_colsum", rcPush{R: uint32(r), C: uint32(c)}, c, st, xt)
+	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_colsum", []uint32{0}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}, c, part, st, part)
 }
 
 // nPush mirrors the push constants {uint n}.
@@ -570,7 +606,7 @@ const maxFloat32 = 3.40282346638528859811704183484516925440e+38
 
 // bnStatsPush mirrors the push constants of f_bn_stats.
 type bnStatsPush struct {
-	R, C                      uint32
+	C, Lanes                  uint32
 	RF, Unbias, Momentum, Eps float32
 }
 
@@ -603,8 +639,17 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	if r > 1 {
 		unbias = fr / float32(r-1)
 	}
-	b.colReduce(o.name, "f_bn_stats", bnStatsPush{R: uint32(r), C: uint32(c), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
-		c, mt, it, rm, rv, xt)
+	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
+	part, lanes = b.colPart(o.name, "f_colpart_sqdev", r, c, 1, xt, mt)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_bn_stats", nil, bnStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
+		c, part, it, rm, rv, part, mt)
 	b.perChan(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
 }
 
@@ -645,14 +690,18 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !o.done() {
 		return
 	}
-	b.colReduce(o.name, "f_bn_gradsums", rcPush{R: uint32(r), C: uint32(c)}, c, dg, db, dyt, ht)
+	part, lanes := b.colPart(o.name, "f_colpart_bngrad", r, c, 2, dyt, ht)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_bn_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part)
 	b.perChan(o.name, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
 		dxt, dyt, ht, it, gt, dg, db)
 }
 
 // compStatsPush mirrors the push constants of f_comp_stats.
 type compStatsPush struct {
-	R, C         uint32
+	C, Lanes     uint32
 	RF, Momentum float32
 }
 
@@ -673,7 +722,11 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if !o.done() {
 		return
 	}
-	b.colReduce(o.name, "f_comp_stats", compStatsPush{R: uint32(r), C: uint32(c), RF: float32(r), Momentum: momentum}, c, mt, rm, xt)
+	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_comp_stats", nil, compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}, c, part, mt, rm, part)
 	b.perChan(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, mt)
 }
 
@@ -711,7 +764,11 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !o.done() {
 		return
 	}
-	b.colReduce(o.name, "f_comp_gradsums", rcPush{R: uint32(r), C: uint32(c)}, c, dg, db, dyt, mt)
+	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, dyt)
+	if part == nil {
+		return
+	}
+	b.colFin(o.name, "f_comp_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part, mt)
 	if !train && dxt.st == dyt.st {
 		return // dx = dy in place
 	}
