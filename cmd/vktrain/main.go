@@ -64,7 +64,7 @@ type exitError struct {
 func (x exitError) Error() string { return x.err.Error() }
 
 func commands() []*command {
-	return []*command{trainCmd(), evalCmd(), predictCmd(), plotCmd(), devicesCmd()}
+	return []*command{trainCmd(), evalCmd(), predictCmd(), plotCmd(), devicesCmd(), benchCmd()}
 }
 
 func main() {

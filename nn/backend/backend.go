@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // DType is the element type of a tensor.
@@ -294,4 +295,21 @@ type HostAccess interface {
 	// HostI32 returns the elements of an I32 tensor (and of a Q8 tensor
 	// where the backend stores codes as int32).
 	HostI32(t Tensor) ([]int32, bool)
+}
+
+// Profiler is an optional ability of backends that time their kernels on
+// the device (the Vulkan backend, through timestamp queries).
+type Profiler interface {
+	// StartProfile starts accumulating per-kernel device time (and may
+	// slow execution down).
+	StartProfile()
+	// StopProfile stops and returns the time per kernel name.
+	StopProfile() []KernelStat
+}
+
+// KernelStat is the device time of one kernel summed over its dispatches.
+type KernelStat struct {
+	Name  string        `json:"name"`
+	Calls int           `json:"calls"`
+	Total time.Duration `json:"total_ns"`
 }
