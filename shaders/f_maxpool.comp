@@ -5,10 +5,12 @@
 // order made to agree with float ">": -0 equals +0, NaN is never greater nor beaten), so
 // subnormals compare correctly even where a driver flushes them, and y gets x's bits.
 //
+// Launch of f_perchan.glsl over the matrix [N*OH, C]: an invocation owns channel j of one
+// output row (n, py) at a time and walks its OW outputs.
+//
 // Bindings: 0 = y (uint bits), 1 = arg (int), 2 = x (uint bits).
-// Push constants {n, h, w, c, size, stride, oh, ow, total = n*oh*ow*c}.
-// Specialization: 0 = workgroup size.
-layout(local_size_x_id = 0) in;
+// Push constants {n, h, w, c, size, stride, oh, ow}.
+#include "f_perchan.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { uint y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer Arg { int arg[]; };
@@ -16,7 +18,6 @@ layout(std430, set = 0, binding = 2) readonly buffer X { uint x[]; };
 
 layout(push_constant) uniform Push {
     uint n, h, w, c, size, stride, oh, ow;
-    uint total;
 } p;
 
 bool isNaN(uint v) { return (v & 0x7fffffffu) > 0x7f800000u; }
@@ -30,27 +31,30 @@ int key(uint v) {
 }
 
 void main() {
-    uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
-    for (uint i = gl_GlobalInvocationID.x; i < p.total; i += stride) {
-        uint ch = i % p.c;
-        uint t = i / p.c;
-        uint px = t % p.ow;
-        t /= p.ow;
-        uint py = t % p.oh;
-        uint img = t / p.oh;
-        int best = -1;
-        uint bv = 0u;
-        for (uint ky = 0; ky < p.size; ky++) {
-            for (uint kx = 0; kx < p.size; kx++) {
-                uint idx = ((img * p.h + py * p.stride + ky) * p.w + px * p.stride + kx) * p.c + ch;
-                uint v = x[idx];
-                if (best < 0 || (!isNaN(v) && !isNaN(bv) && key(v) > key(bv))) {
-                    best = int(idx);
-                    bv = v;
+    uint rows = p.n * p.oh;
+    for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
+        for (uint r = pcRow0(); r < rows; r += pcRowStep()) {
+            uint img = r / p.oh;
+            uint py = r % p.oh;
+            uint top = ((img * p.h + py * p.stride) * p.w) * p.c + j;  // x index of (py*stride, 0)
+            for (uint px = 0; px < p.ow; px++) {
+                int best = -1;
+                uint bv = 0u;
+                for (uint ky = 0; ky < p.size; ky++) {
+                    uint rowi = top + (ky * p.w + px * p.stride) * p.c;
+                    for (uint kx = 0; kx < p.size; kx++) {
+                        uint idx = rowi + kx * p.c;
+                        uint v = x[idx];
+                        if (best < 0 || (!isNaN(v) && !isNaN(bv) && key(v) > key(bv))) {
+                            best = int(idx);
+                            bv = v;
+                        }
+                    }
                 }
+                uint o = (r * p.ow + px) * p.c + j;
+                y[o] = bv;
+                arg[o] = best;
             }
         }
-        y[i] = bv;
-        arg[i] = best;
     }
 }

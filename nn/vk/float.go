@@ -524,14 +524,13 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 // poolPush mirrors the push constants of f_maxpool and f_maxpoolgrad.
 type poolPush struct {
 	N, H, W, C, Size, Stride, OH, OW uint32
-	Total                            uint32
 }
 
-func newPoolPush(g backend.PoolGeom, total int) poolPush {
+func newPoolPush(g backend.PoolGeom) poolPush {
 	oh, ow := g.Out()
 	return poolPush{
 		N: uint32(g.N), H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), Size: uint32(g.Size), Stride: uint32(g.Stride),
-		OH: uint32(oh), OW: uint32(ow), Total: uint32(total),
+		OH: uint32(oh), OW: uint32(ow),
 	}
 }
 
@@ -565,15 +564,15 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 	if !o.done() {
 		return
 	}
-	n := yt.Len()
-	b.elementwise(o.name, "f_maxpool", nil, newPoolPush(g, n), n, yt, at, xt)
+	oh, _ := g.Out()
+	b.perChan(o.name, "f_maxpool", nil, newPoolPush(g), g.N*oh, g.C, yt, at, xt)
 }
 
-// MaxPoolGrad writes dx with dy routed to the recorded maxima, gathering
-// per element of dx in the reference's order of additions. Unlike the
-// reference it does not read arg on the host to reject indices outside dx
-// (that would wait for the device); an index outside its own window routes
-// nothing.
+// MaxPoolGrad writes dx with dy routed to the recorded maxima: scattered
+// per window when windows do not overlap, else gathered per element of dx
+// in the reference's order of additions. Unlike the reference it does not
+// read arg on the host to reject indices outside dx (that would wait for
+// the device); an index outside its own window routes nothing.
 func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 	o := b.fbegin("MaxPoolGrad")
 	dyt := o.input("dy", dy, backend.F32)
@@ -584,8 +583,15 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 	if !o.done() {
 		return
 	}
-	n := dxt.Len()
-	b.elementwise(o.name, "f_maxpoolgrad", nil, newPoolPush(g, n), n, dxt, dyt, at)
+	oh, ow := g.Out()
+	if g.Stride >= g.Size {
+		if (oh-1)*g.Stride+g.Size < g.H || (ow-1)*g.Stride+g.Size < g.W || g.Stride > g.Size {
+			b.Fill(dxt, 0) // elements in no window
+		}
+		b.perChan(o.name, "f_maxpoolgrad_tiled", nil, newPoolPush(g), g.N*oh, g.C, dxt, dyt, at)
+		return
+	}
+	b.perChan(o.name, "f_maxpoolgrad", nil, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
 }
 
 // checkMomentum and checkEps validate the scalar arguments of the

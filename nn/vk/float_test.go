@@ -1,7 +1,9 @@
 package vk
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -176,6 +178,61 @@ func BenchmarkGemm(bm *testing.B) {
 				}
 				bm.ReportMetric(float64(2*s.m*s.n*s.k)*float64(bm.N)/bm.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
+		}
+	}
+}
+
+// TestMaxPoolGradGaps checks MaxPoolGrad against the reference where the
+// windows leave gaps (stride > size) and a ragged edge, which the op suite
+// does not cover: every element of dx is dy or 0, so the match is exact.
+func TestMaxPoolGradGaps(t *testing.T) {
+	dev := gputest.Open(t)
+	b, err := New(dev, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := backend.PoolGeom{N: 2, H: 8, W: 7, C: 3, Size: 2, Stride: 3}
+	oh, ow := g.Out()
+	xv := floatRand(rng, g.N*g.H*g.W*g.C)
+	dyv := floatRand(rng, g.N*oh*ow*g.C)
+	run := func(bk backend.Backend) ([]float32, []int32) {
+		mk := func(dt backend.DType, shape ...int) backend.Tensor {
+			x, err := bk.New(dt, shape...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { bk.Free(x) })
+			return x
+		}
+		x, y, arg := mk(backend.F32, g.N, g.H, g.W, g.C), mk(backend.F32, g.N, oh, ow, g.C), mk(backend.I32, g.N, oh, ow, g.C)
+		dy, dx := mk(backend.F32, g.N, oh, ow, g.C), mk(backend.F32, g.N, g.H, g.W, g.C)
+		nan := make([]float32, dx.Len())
+		for i := range nan {
+			nan[i] = float32(math.NaN())
+		}
+		if err := errors.Join(bk.WriteF32(x, xv), bk.WriteF32(dy, dyv), bk.WriteF32(dx, nan)); err != nil {
+			t.Fatal(err)
+		}
+		bk.MaxPool(y, arg, x, g)
+		bk.MaxPoolGrad(dx, dy, arg, g)
+		out, av := make([]float32, dx.Len()), make([]int32, arg.Len())
+		if err := errors.Join(bk.ReadF32(dx, out), bk.ReadI32(arg, av)); err != nil {
+			t.Fatal(err)
+		}
+		return out, av
+	}
+	got, gotArg := run(b)
+	want, wantArg := run(ref.New())
+	for i := range wantArg {
+		if gotArg[i] != wantArg[i] {
+			t.Fatalf("arg[%d] = %d, reference %d", i, gotArg[i], wantArg[i])
+		}
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("dx[%d] = %v, reference %v", i, got[i], want[i])
 		}
 	}
 }
