@@ -67,6 +67,8 @@ type Backend struct {
 	arena    *Tensor
 	arenaOff int // words used
 	scratchT *Tensor
+
+	prof profile // StartProfile's accumulated kernel times
 }
 
 // tuning holds the device-dependent launch sizes.
@@ -459,6 +461,7 @@ func (b *Backend) flush() error {
 	err := b.seq.Run()
 	if err == nil {
 		b.times = append(b.times[:0], b.seq.Timings()...)
+		b.account()
 	}
 	if rerr := b.seq.Reset(); err == nil {
 		err = rerr

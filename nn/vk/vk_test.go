@@ -320,3 +320,35 @@ func TestTuning(t *testing.T) {
 		t.Errorf("tiles need %d bytes of shared memory, the device has %d", shared, small.MaxComputeSharedMemorySize)
 	}
 }
+
+// TestProfile checks that StartProfile/StopProfile report the kernels run
+// in between, with their call counts.
+func TestProfile(t *testing.T) {
+	b := newOn(t, gputest.Open(t), "")
+	if !b.dev.Info().Timestamps {
+		t.Skip("no timestamps on this device")
+	}
+	x, err := b.New(backend.F32, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.New(backend.F32, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.MinMax(d, x) // before the profile: not counted
+	b.StartProfile()
+	b.MinMax(d, x)
+	b.MinMax(d, x)
+	if err := b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	b.MinMax(d, x)
+	stats := b.StopProfile()
+	if len(stats) != 1 || stats[0].Name != "q_minmax" || stats[0].Calls != 6 || stats[0].Total <= 0 {
+		t.Fatalf("profile = %+v, want q_minmax with 6 calls (two passes of three MinMax)", stats)
+	}
+	if again := b.StopProfile(); again != nil {
+		t.Fatalf("second StopProfile = %+v, want nil", again)
+	}
+}
