@@ -29,6 +29,10 @@
 // chosen from the device's type and limits (shared memory, invocations,
 // workgroup counts), never from one driver's measurements.
 //
+// Profiling: Options.Timing records the device time of every dispatch
+// (Timings), and the backend implements backend.Profiler, summing it per
+// kernel between StartProfile and StopProfile.
+//
 // Exactness: integer results match nn/ref bit for bit. Quantize matches
 // ref.QuantizeValue bit for bit: the reciprocal 1/s is rounded to float32
 // on the host, the product x·(1/s) is a single correctly rounded multiply
