@@ -236,3 +236,79 @@ func TestMaxPoolGradGaps(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFloatOps times the other float ops at the shapes of a training
+// step (the 64x26x26x32 output of a first convolution) on the Vulkan
+// backend and on the reference.
+func BenchmarkFloatOps(bm *testing.B) {
+	dev := gputest.Open(bm)
+	vb, err := New(dev, Options{})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vb.Close()
+	pg := backend.PoolGeom{N: 64, H: 26, W: 26, C: 32, Size: 2, Stride: 2}
+	cg := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
+	const r, c = 64 * 26 * 26, 32
+	for _, bk := range []backend.Backend{vb, ref.New()} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		var all []backend.Tensor
+		mk := func(dt backend.DType, shape ...int) backend.Tensor {
+			x, err := bk.New(dt, shape...)
+			if err != nil {
+				bm.Fatal(err)
+			}
+			if dt == backend.F32 {
+				if err := bk.WriteF32(x, floatRand(rng, x.Len())); err != nil {
+					bm.Fatal(err)
+				}
+			}
+			all = append(all, x)
+			return x
+		}
+		x, y, xh, dy, dx := mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c)
+		s, g, be, m, is, rm, rv := mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c)
+		py, pa := mk(backend.F32, 64, 13, 13, c), mk(backend.I32, 64, 13, 13, c)
+		img, cols := mk(backend.F32, 64, 28, 28, 1), mk(backend.F32, cg.Rows(), cg.K())
+		bk.MaxPool(py, pa, x, pg) // valid indices for MaxPoolGrad
+		ops := []struct {
+			name string
+			f    func()
+		}{
+			{"ColSum", func() { bk.ColSum(s, x) }},
+			{"ReLU", func() { bk.ReLU(y, x) }},
+			{"ReLUGrad", func() { bk.ReLUGrad(dx, dy, y) }},
+			{"AddBias", func() { bk.AddBias(y, s) }},
+			{"MaxPool", func() { bk.MaxPool(py, pa, x, pg) }},
+			{"MaxPoolGrad", func() { bk.MaxPoolGrad(dx, py, pa, pg) }},
+			{"BatchNormTrain", func() { bk.BatchNormTrain(y, xh, m, is, x, g, be, rm, rv, 0.1, 1e-5) }},
+			{"BatchNormGrad", func() { bk.BatchNormGrad(dx, s, m, dy, xh, is, g) }},
+			{"CompensateTrain", func() { bk.CompensateTrain(y, m, x, g, be, rm, 0.1) }},
+			{"CompensateGrad", func() { bk.CompensateGrad(dx, s, m, dy, is, g, true) }},
+			{"Im2Col", func() { bk.Im2Col(cols, img, cg) }},
+			{"Col2Im", func() { bk.Col2Im(img, cols, cg) }},
+		}
+		name := "vk"
+		if bk != backend.Backend(vb) {
+			name = "ref"
+		}
+		for _, op := range ops {
+			bm.Run(op.name+"/"+name, func(bm *testing.B) {
+				op.f() // warm up (pipeline compile)
+				if err := bk.Sync(); err != nil {
+					bm.Fatal(err)
+				}
+				bm.ResetTimer()
+				for range bm.N {
+					op.f()
+					if err := bk.Sync(); err != nil {
+						bm.Fatal(err)
+					}
+				}
+			})
+		}
+		for _, t := range all {
+			bk.Free(t)
+		}
+	}
+}
