@@ -3,7 +3,23 @@ package vk
 // The float ops: GEMM, im2col/col2im, bias, column sums, ReLU, max-pool,
 // batch norm and the compensation layer. Each validates its arguments as
 // the reference backend does (same conditions, errors naming the op) and
-// records one or two dispatches of the shaders/f_*.comp kernels.
+// records a few dispatches of the shaders/f_*.comp kernels.
+//
+// Exactness: Im2Col, ReLU, ReLUGrad and MaxPool move float bits (and
+// compare them as integers), so they are bit-exact even where a driver
+// flushes subnormals; Col2Im and MaxPoolGrad add in the reference's order;
+// the other sums (GEMM, column sums) differ from the reference only by
+// their order of additions. No kernel uses float atomics.
+//
+// Performance shape: on CPU drivers (lavapipe) every storage-buffer load
+// and store is a loop over the SIMD lanes and every workgroup costs
+// microseconds, so the kernels minimise memory operations per element
+// (per-channel values are read once per column, reductions are two
+// barrier-free passes through a partial-sum tensor) and use few long
+// workgroups there; GEMM uses large register tiles and, on CPU drivers
+// with a fixed subgroup size, subgroup broadcasts for the operand panel
+// that all invocations share. Large GEMM tiles take seconds to compile on
+// lavapipe, so they are used only for large products.
 
 import (
 	"github.com/vktrain/vktrain/gpu"
