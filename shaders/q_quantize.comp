@@ -28,20 +28,27 @@ layout(push_constant) uniform Push {
     int z0;
 } p;
 
-int quant(uint i) {
-    float inv = uintBitsToFloat(p.inv0);
-    int z = p.z0;
-    if (PERCH != 0u) {
-        uint c = i / p.slice;
-        inv = uintBitsToFloat(prm[p.off + c]);
-        z = int(prm[p.off + p.nch + c]);
+// Channel holds the constants of the channel of the elements being quantized.
+struct Channel {
+    float inv;
+    int z;
+    uint end; // first element index of the next channel
+};
+
+Channel channel(uint i) {
+    if (PERCH == 0u) {
+        return Channel(uintBitsToFloat(p.inv0), p.z0, p.n);
     }
-    float v = x[i];
+    uint c = i / p.slice;
+    return Channel(uintBitsToFloat(prm[p.off + c]), int(prm[p.off + p.nch + c]), (c + 1u) * p.slice);
+}
+
+int quant(float v, Channel ch) {
     if (isnan(v)) {
-        return z;
+        return ch.z;
     }
-    precise float qf = v * inv;
-    precise float vz = roundAway(qf) + float(z);
+    precise float qf = v * ch.inv;
+    precise float vz = roundAway(qf) + float(ch.z);
     vz = clamp(vz, float(p.qmin), float(p.qmax));
     return int(vz);
 }
@@ -50,19 +57,22 @@ void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     if (WIDE != 0u) {
         for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-            q[i] = uint(quant(i));
+            q[i] = uint(quant(x[i], channel(i)));
         }
         return;
     }
     for (uint w = gl_GlobalInvocationID.x; w < p.words; w += step) {
         uint r = w / p.rowWords;
         uint c0 = (w - r * p.rowWords) * 4u;
+        uint i0 = r * p.cols + c0;
+        Channel ch = channel(i0); // looked up again only where the word crosses a channel
         uint word = 0u;
-        for (uint j = 0u; j < 4u; j++) {
-            uint c = c0 + j;
-            if (c < p.cols) {
-                word |= (uint(quant(r * p.cols + c)) & 0xffu) << (8u * j);
+        for (uint j = 0u; j < 4u && c0 + j < p.cols; j++) {
+            uint i = i0 + j;
+            if (i >= ch.end) {
+                ch = channel(i);
             }
+            word |= (uint(quant(x[i], ch)) & 0xffu) << (8u * j);
         }
         q[w] = word;
     }
