@@ -26,9 +26,6 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// notYet records that op has no Vulkan kernel yet.
-func (b *Backend) notYet(op string) { b.failf(op, "not implemented by the Vulkan backend yet") }
-
 // fop validates the tensor arguments of one float op, as the reference's
 // op does: inputs and outputs resolved in order, outputs pairwise distinct
 // and distinct from the inputs except where mayAlias allows it.
