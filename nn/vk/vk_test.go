@@ -352,3 +352,33 @@ func TestProfile(t *testing.T) {
 		t.Fatalf("second StopProfile = %+v, want nil", again)
 	}
 }
+
+// TestQuantizeChannelsInWords quantizes per channel into Q8 tensors whose
+// rows (and packed words) span several channels: a 1-D x with one channel
+// per element, and q of another shape than x.
+func TestQuantizeChannelsInWords(t *testing.T) {
+	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+	cases := []struct{ xs, qs []int }{{[]int{9}, []int{9}}, {[]int{12, 5}, []int{60}}, {[]int{7, 3}, []int{3, 7}}}
+	for _, c := range cases {
+		nch := c.xs[0]
+		n := product(c.xs)
+		p := backend.QuantSpec{Scale: make([]float32, nch), Zero: make([]int32, nch), QMin: -100, QMax: 100}
+		for i := range nch {
+			p.Scale[i] = 0.05 * float32(i+1)
+			p.Zero[i] = int32(3*i - 10)
+		}
+		xv := make([]float32, n)
+		for i := range xv {
+			xv[i] = float32(i%17) - 8.25
+		}
+		x := s.newT(backend.F32, c.xs...)
+		q := s.q8("q", nil, c.qs...)
+		for i, b := range s.bk {
+			if err := b.WriteF32(x[i], xv); err != nil {
+				t.Fatal(err)
+			}
+			b.Quantize(q[i], x[i], p)
+		}
+		s.same(fmt.Sprintf("q %v from x %v", c.qs, c.xs), q)
+	}
+}
