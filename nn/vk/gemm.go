@@ -115,7 +115,7 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	}
 	kw := (k + 3) / 4
 	splits := b.splitK(m, n, kw)
-	kc := (kw + splits - 1) / splits
+	kc := min((kw+splits-1)/splits, maxLoop)
 	vec4 := uint32(0)
 	if n%4 == 0 {
 		vec4 = 1
@@ -207,9 +207,29 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 		b.failf(op, "s is %v, want %d elements (rows of a %v)", st.shape, at.rows(), at.shape)
 		return
 	}
-	push := struct{ M, K, RowWords uint32 }{uint32(at.rows()), uint32(at.cols()), uint32(at.rowWords())}
-	b.dispatch(op, "q_rowsumi", []uint32{b.wg(), uint32(at.st.q)}, push, b.stride(at.rows(), int(b.wg())), 1, 1, at, st)
+	m := at.rows()
+	items := at.rowWords()
+	if at.st.q == qWide {
+		items = at.cols()
+	}
+	ic := min(items, maxLoop)
+	splits := (items + ic - 1) / ic
+	push := struct{ M, K, RowWords, IC uint32 }{uint32(m), uint32(at.cols()), uint32(at.rowWords()), uint32(ic)}
+	spec := []uint32{b.wg(), uint32(at.st.q)}
+	if splits == 1 {
+		b.dispatch(op, "q_rowsumi", spec, push, b.stride(m, int(b.wg())), 1, 1, at, st)
+		return
+	}
+	part := b.scratch(op, splits*m)
+	b.dispatch(op, "q_rowsumi", spec, push, b.stride(m, int(b.wg())), 1, uint32(splits), at, part)
+	sum := struct{ N, Splits uint32 }{uint32(m), uint32(splits)}
+	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m, int(b.wg())), 1, 1, part, st)
 }
+
+// maxLoop bounds the iterations of a kernel's inner loop over k: llvmpipe
+// ends an invocation's loops after 65535 iterations in all, so longer
+// reductions are split over workgroups.
+const maxLoop = 16384
 
 // Dequant turns int32 products into floats with the exact zero-point
 // correction, as nn/ref: the integer part in wrapping int32, then
@@ -284,8 +304,10 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	}{uint32(m), uint32(n), zA, off}
 	wx, wy := b.tile2D(n)
 	gx := b.groups(n, int(wx))
-	gy := uint32(max(1, min((m+int(wy)-1)/int(wy), int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]), b.tune.rowInvocations/int(gx*wx*wy))))
-	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, gy, 1, ct, sat, sbt, bt, yt, prm)
+	gy := max(1, min((m+int(wy)-1)/int(wy), b.tune.rowInvocations/int(gx*wx*wy)))
+	gy = max(gy, (m+int(wy)*maxLoop-1)/(int(wy)*maxLoop)) // rows per invocation <= maxLoop
+	gy = min(gy, int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]))
+	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
 }
 
 // tile2D returns a 2-D workgroup of b.wg() invocations whose width covers

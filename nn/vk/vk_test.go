@@ -382,3 +382,28 @@ func TestQuantizeChannelsInWords(t *testing.T) {
 		s.same(fmt.Sprintf("q %v from x %v", c.qs, c.xs), q)
 	}
 }
+
+// TestLongRows checks GemmI and RowSumI on rows longer than one
+// invocation may loop over (llvmpipe ends loops after 65535 iterations):
+// packed and one-int-per-code rows.
+func TestLongRows(t *testing.T) {
+	const k = 300001
+	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+	for _, mixed := range []bool{false, true} {
+		v := make([]int32, 2*k)
+		for i := range v {
+			v[i] = int32(i*7%256) - 3
+			if !mixed {
+				v[i] = int32(i * 7 % 256)
+			}
+		}
+		a := s.q8("a", v, 2, k)
+		acc, sum := s.newT(backend.I32, 2, 2), s.newT(backend.I32, 2)
+		for i, b := range s.bk {
+			b.GemmI(acc[i], a[i], a[i])
+			b.RowSumI(sum[i], a[i])
+		}
+		s.same(fmt.Sprintf("acc (mixed %v)", mixed), acc)
+		s.same(fmt.Sprintf("row sums (mixed %v)", mixed), sum)
+	}
+}
