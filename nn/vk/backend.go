@@ -94,6 +94,11 @@ type tuning struct {
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
 	splitTarget int
+
+	// gemmSG, when not 0, is the fixed subgroup size of a CPU driver, where
+	// GemmI of packed codes uses q_gemmi_sg (rows loaded once per subgroup
+	// and broadcast: loads, not arithmetic, limit CPU drivers).
+	gemmSG uint32
 }
 
 // Q8 storage formats.
@@ -270,6 +275,9 @@ func chooseTuning(info gpu.Info) tuning {
 		t.splitTarget = 2048
 	case gpu.TypeCPU:
 		t.rowInvocations = 1 << 12
+		if sg := info.SubgroupSize; sg >= 4 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= inv {
+			t.gemmSG = sg
+		}
 	}
 	return t
 }

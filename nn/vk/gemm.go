@@ -130,6 +130,9 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 		}
 		spec = append(spec, vload)
 	}
+	if b.tune.gemmSG > 0 && shader == "q_gemmi" && at.st.q != qWide && bt.st.q != qWide && b.gemmISG(ct, at, bt, m, n, k, spec[4]) {
+		return
+	}
 	// Tiles pay off when k has several steps of tileK words; short k (a
 	// first convolution) reads each word once anyway.
 	tiledOK := b.tune.tiled && at.st.q != qWide && bt.st.q != qWide && b.variant != VariantInt8 && kw >= 2*int(b.tune.tileK)
@@ -174,6 +177,59 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	part := out
 	sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
 	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, part, ct)
+}
+
+// gemmISG records q_gemmi_sg for packed operands (CPU drivers with a fixed
+// subgroup size): blocks of sgRows rows by 4 columns per invocation, the
+// rows loaded once per subgroup. It reports false, recording nothing,
+// where an invocation would loop too long.
+func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
+	const op = "GemmI"
+	const tm = 16
+	sg := int(b.tune.gemmSG)
+	kw := (k + 3) / 4
+	vload, kstep := uint32(0), 1
+	if kw%4 == 0 {
+		vload, kstep = 1, 4
+	}
+	// Invocations along n: whole subgroups; the rest of a workgroup of
+	// about 64 walks blocks of m.
+	lanes := (n + 3) / 4
+	wx := sg
+	for wx < lanes && wx < 64 {
+		wx *= 2
+	}
+	wy := max(1, 64/wx)
+	lim := b.dev.Info().Limits
+	if uint32(wx*wy) > lim.MaxComputeWorkGroupInvocations || uint32(wx) > lim.MaxComputeWorkGroupSize[0] || uint32(wy) > lim.MaxComputeWorkGroupSize[1] {
+		return false
+	}
+	mblocks := (m + tm - 1) / tm
+	gx := (lanes + wx - 1) / wx
+	gy := min((mblocks+wy-1)/wy, b.tune.gemmMaxGY)
+	kc := min(kw, maxLoop)
+	if vload == 1 {
+		kc = (kc + 3) / 4 * 4
+	}
+	splits := (kw + kc - 1) / kc
+	perInv := (mblocks + gy*wy - 1) / (gy * wy) // blocks of m per invocation
+	if gx > int(lim.MaxComputeWorkGroupCount[0]) || splits > int(lim.MaxComputeWorkGroupCount[2]) ||
+		perInv*((kc+kstep-1)/kstep+tm) > maxLoop || int64(splits)*int64(m)*int64(n)*4 > int64(lim.MaxStorageBufferRange) {
+		return false
+	}
+	rounds := (tm*kstep + sg - 1) / sg
+	spec := []uint32{uint32(wx), uint32(at.st.q), uint32(bt.st.q), vec4, vload, uint32(sg), uint32(tm), uint32(rounds), uint32(wy)}
+	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
+	out := ct
+	if splits > 1 {
+		out = b.scratch(op, splits*m*n)
+	}
+	b.dispatch(op, "q_gemmi_sg", spec, push, uint32(gx), uint32(gy), uint32(splits), at, bt, out, out, at, bt)
+	if splits > 1 {
+		sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
+		b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, out, ct)
+	}
+	return true
 }
 
 // splitK returns how many ways to split the kw words of k: enough 4x4

@@ -93,6 +93,33 @@ func TestGemmIVariants(t *testing.T) {
 	}
 }
 
+// TestGemmISubgroup runs the GemmI and integer convolution groups with
+// q_gemmi_sg forced on (the CPU drivers' kernel): with subgroup size 8
+// (lavapipe's, where rows are broadcast) and 16 (not the device's, where
+// the kernel must fall back to its own loads), over the whole grid and
+// with one row of workgroups looping over m.
+func TestGemmISubgroup(t *testing.T) {
+	dev := gputest.Open(t)
+	for _, sg := range []uint32{8, 16} {
+		for _, maxGY := range []int{1 << 16, 1} {
+			t.Run(fmt.Sprintf("sg%d_maxGY%d", sg, maxGY), func(t *testing.T) {
+				b := newOn(t, dev, VariantPacked)
+				b.tune.gemmSG, b.tune.gemmMaxGY, b.tune.tiled = sg, maxGY, false
+				b.StartProfile()
+				backendtest.TestGemmI(t, b)
+				backendtest.TestConvI(t, b)
+				used := false
+				for _, k := range b.StopProfile() {
+					used = used || k.Name == "q_gemmi_sg"
+				}
+				if b.dev.Info().Timestamps && !used {
+					t.Error("q_gemmi_sg did not run")
+				}
+			})
+		}
+	}
+}
+
 // TestErrors runs the suite's error contract. Where tensors are not
 // host-visible (discrete GPUs) HostF32 refuses them, so the backend is
 // handed over without its HostAccess methods.
@@ -301,7 +328,16 @@ func TestTuning(t *testing.T) {
 	if cpu.tiled || cpu.splitTarget != 0 {
 		t.Errorf("CPU driver: tiled %v, split target %d; want direct kernels, no split", cpu.tiled, cpu.splitTarget)
 	}
-	gpuT := chooseTuning(gpu.Info{Type: gpu.TypeDiscrete, Limits: lim})
+	if sg := chooseTuning(gpu.Info{Type: gpu.TypeCPU, Limits: lim, SubgroupSize: 8, MinSubgroupSize: 8, MaxSubgroupSize: 8}); sg.gemmSG != 8 {
+		t.Errorf("CPU driver with subgroups of 8: gemmSG %d, want 8", sg.gemmSG)
+	}
+	if v := chooseTuning(gpu.Info{Type: gpu.TypeCPU, Limits: lim, SubgroupSize: 8, MinSubgroupSize: 4, MaxSubgroupSize: 16}); v.gemmSG != 0 {
+		t.Errorf("CPU driver with varying subgroups: gemmSG %d, want 0", v.gemmSG)
+	}
+	gpuT := chooseTuning(gpu.Info{Type: gpu.TypeDiscrete, Limits: lim, SubgroupSize: 32, MinSubgroupSize: 32, MaxSubgroupSize: 32})
+	if gpuT.gemmSG != 0 {
+		t.Errorf("discrete GPU: gemmSG %d, want 0 (q_gemmi_sg is for CPU drivers)", gpuT.gemmSG)
+	}
 	if !gpuT.tiled || gpuT.splitTarget == 0 || gpuT.tileX*gpuT.tileY > lim.MaxComputeWorkGroupInvocations {
 		t.Errorf("discrete GPU: %+v", gpuT)
 	}
