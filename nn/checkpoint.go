@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -149,32 +150,82 @@ func writeAtomic(path string, b []byte) error {
 // ErrNotCheckpoint reports a file that is not a vktrain checkpoint.
 var ErrNotCheckpoint = errors.New("not a vktrain checkpoint")
 
-// readHeader reads the header of a safetensors stream: the metadata and
-// the raw tensor entries.
-func readHeader(r io.Reader) (map[string]string, map[string]json.RawMessage, error) {
-	var hlen uint64
-	if err := binary.Read(r, binary.LittleEndian, &hlen); err != nil {
-		return nil, nil, fmt.Errorf("%w: no header length (%v)", ErrNotCheckpoint, err)
+// maxHeader bounds the JSON header of a checkpoint.
+const maxHeader = 64 << 20
+
+// readHeader reads the header of a safetensors stream: the metadata, the
+// raw tensor entries and the header length. size is the number of bytes
+// the stream holds from its start, or -1 when unknown; a header longer
+// than the stream is refused before anything is allocated for it.
+func readHeader(r io.Reader, size int64) (map[string]string, map[string]json.RawMessage, int64, error) {
+	var hb [8]byte
+	if _, err := io.ReadFull(r, hb[:]); err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: no header length (%v)", ErrNotCheckpoint, err)
 	}
-	if hlen == 0 || hlen > 64<<20 {
-		return nil, nil, fmt.Errorf("%w: header length %d", ErrNotCheckpoint, hlen)
+	hlen := binary.LittleEndian.Uint64(hb[:])
+	if hlen < 2 || hlen > maxHeader {
+		return nil, nil, 0, fmt.Errorf("%w: header length %d outside [2, %d]", ErrNotCheckpoint, hlen, maxHeader)
 	}
-	hj := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hj); err != nil {
-		return nil, nil, fmt.Errorf("%w: truncated header (%v)", ErrNotCheckpoint, err)
+	if size >= 0 && int64(hlen) > size-8 {
+		return nil, nil, 0, fmt.Errorf("%w: truncated header (%d bytes announced, the file has %d after the length)", ErrNotCheckpoint, hlen, size-8)
+	}
+	// Without a known size, read what is there rather than trusting hlen
+	// with one allocation.
+	hj, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("%w: header: %v", ErrNotCheckpoint, err)
+	}
+	if uint64(len(hj)) != hlen {
+		return nil, nil, 0, fmt.Errorf("%w: truncated header (%d of %d bytes)", ErrNotCheckpoint, len(hj), hlen)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: header is not JSON (%v)", ErrNotCheckpoint, err)
+		return nil, nil, 0, fmt.Errorf("%w: header is not a JSON object (%v)", ErrNotCheckpoint, err)
 	}
 	meta := map[string]string{}
 	if m, ok := raw["__metadata__"]; ok {
 		if err := json.Unmarshal(m, &meta); err != nil {
-			return nil, nil, fmt.Errorf("%w: bad __metadata__ (%v)", ErrNotCheckpoint, err)
+			return nil, nil, 0, fmt.Errorf("%w: bad __metadata__ (%v)", ErrNotCheckpoint, err)
 		}
 		delete(raw, "__metadata__")
 	}
-	return meta, raw, nil
+	return meta, raw, int64(hlen), nil
+}
+
+// fileSize returns the size of the open file f, or -1.
+func fileSize(f *os.File) int64 {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return -1
+	}
+	return fi.Size()
+}
+
+// fileReader buffers f, whose size is size (or -1), with at most 1 MiB
+// and no more than the file needs.
+func fileReader(f *os.File, size int64) io.Reader {
+	n := int64(1 << 20)
+	if size >= 0 && size < n {
+		n = max(size, 16)
+	}
+	return bufio.NewReaderSize(f, int(n))
+}
+
+// remaining returns how many bytes r still holds when it can tell
+// (bytes.Reader, strings.Reader, bytes.Buffer, a regular *os.File), else -1.
+func remaining(r io.Reader) int64 {
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		return int64(x.Len())
+	case *os.File:
+		size := fileSize(x)
+		pos, err := x.Seek(0, io.SeekCurrent)
+		if size < 0 || err != nil {
+			return -1
+		}
+		return size - pos
+	}
+	return -1
 }
 
 // ReadMetadata reads only the header of the checkpoint at path and
@@ -186,7 +237,8 @@ func ReadMetadata(path string) (map[string]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	meta, _, err := readHeader(bufioReader(f))
+	size := fileSize(f)
+	meta, _, _, err := readHeader(fileReader(f, size), size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -197,23 +249,38 @@ func ReadMetadata(path string) (map[string]string, error) {
 }
 
 // ReadCheckpoint parses a safetensors file into its metadata and tensors.
+// Only F32 tensors are accepted, their data must be packed in offset
+// order without gaps or overlaps, and no more is allocated than the
+// stream holds (a hostile header cannot make it allocate gigabytes).
 func ReadCheckpoint(r io.Reader) (meta map[string]string, tensors map[string][]float32, shapes map[string][]int, err error) {
-	meta, raw, err := readHeader(r)
+	return readCheckpoint(r, remaining(r))
+}
+
+// maxTensorBytes bounds one tensor's data.
+const maxTensorBytes = 1 << 34
+
+// readCheckpoint is ReadCheckpoint for a stream of size bytes (-1: unknown).
+func readCheckpoint(r io.Reader, size int64) (meta map[string]string, tensors map[string][]float32, shapes map[string][]int, err error) {
+	meta, raw, hlen, err := readHeader(r, size)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	dataLen := int64(-1)
+	if size >= 0 {
+		dataLen = size - 8 - hlen
 	}
 	type ent struct {
 		name string
 		e    stEntry
 	}
-	var ents []ent
+	ents := make([]ent, 0, len(raw))
 	for k, v := range raw {
 		var e stEntry
 		if err := json.Unmarshal(v, &e); err != nil {
 			return nil, nil, nil, fmt.Errorf("%w: tensor %q: %v", ErrNotCheckpoint, k, err)
 		}
 		if e.DType != "F32" {
-			return nil, nil, nil, fmt.Errorf("tensor %q has dtype %s; vktrain reads F32 only", k, e.DType)
+			return nil, nil, nil, fmt.Errorf("%w: tensor %q has dtype %q; vktrain reads F32 only", ErrNotCheckpoint, k, e.DType)
 		}
 		n := int64(4)
 		for _, d := range e.Shape {
@@ -221,35 +288,111 @@ func ReadCheckpoint(r io.Reader) (meta map[string]string, tensors map[string][]f
 				return nil, nil, nil, fmt.Errorf("%w: tensor %q has shape %v", ErrNotCheckpoint, k, e.Shape)
 			}
 			n *= int64(d)
-			if n > 1<<34 {
-				return nil, nil, nil, fmt.Errorf("%w: tensor %q too large", ErrNotCheckpoint, k)
+			if n > maxTensorBytes {
+				return nil, nil, nil, fmt.Errorf("%w: tensor %q of shape %v is too large", ErrNotCheckpoint, k, e.Shape)
 			}
 		}
-		if e.Offsets[0] < 0 || e.Offsets[1]-e.Offsets[0] != n {
+		if e.Offsets[0] < 0 || e.Offsets[1] < e.Offsets[0] || e.Offsets[1]-e.Offsets[0] != n {
 			return nil, nil, nil, fmt.Errorf("%w: tensor %q: offsets %v do not match shape %v", ErrNotCheckpoint, k, e.Offsets, e.Shape)
+		}
+		if dataLen >= 0 && e.Offsets[1] > dataLen {
+			return nil, nil, nil, fmt.Errorf("%w: tensor %q truncated: its data ends at byte %d, the file holds %d bytes of data", ErrNotCheckpoint, k, e.Offsets[1], dataLen)
 		}
 		ents = append(ents, ent{k, e})
 	}
-	sort.Slice(ents, func(i, j int) bool { return ents[i].e.Offsets[0] < ents[j].e.Offsets[0] })
+	// Zero-length tensors first among equal starts, then by name, so that
+	// the result never depends on map order.
+	sort.Slice(ents, func(i, j int) bool {
+		a, b := ents[i].e.Offsets, ents[j].e.Offsets
+		if a != b {
+			return a[0] < b[0] || a[0] == b[0] && a[1] < b[1]
+		}
+		return ents[i].name < ents[j].name
+	})
 	var pos int64
-	tensors, shapes = map[string][]float32{}, map[string][]int{}
-	b4 := make([]byte, 4)
+	tensors, shapes = make(map[string][]float32, len(ents)), make(map[string][]int, len(ents))
+	chunk := make([]byte, 0, 64<<10)
 	for _, e := range ents {
 		if e.e.Offsets[0] != pos {
 			return nil, nil, nil, fmt.Errorf("%w: tensor %q starts at %d, expected %d (overlapping or gapped data)", ErrNotCheckpoint, e.name, e.e.Offsets[0], pos)
 		}
-		n := (e.e.Offsets[1] - e.e.Offsets[0]) / 4
-		v := make([]float32, 0, min(n, 1<<20))
-		for i := int64(0); i < n; i++ {
-			if _, err := io.ReadFull(r, b4); err != nil {
+		nb := e.e.Offsets[1] - e.e.Offsets[0]
+		capHint := nb / 4
+		if dataLen < 0 { // unknown size: grow with what actually arrives
+			capHint = min(capHint, 1<<16)
+		}
+		v := make([]float32, 0, capHint)
+		for left := nb; left > 0; {
+			c := chunk[:min(left, int64(cap(chunk)))]
+			if _, err := io.ReadFull(r, c); err != nil {
 				return nil, nil, nil, fmt.Errorf("%w: tensor %q truncated", ErrNotCheckpoint, e.name)
 			}
-			v = append(v, math.Float32frombits(binary.LittleEndian.Uint32(b4)))
+			for i := 0; i < len(c); i += 4 {
+				v = append(v, math.Float32frombits(binary.LittleEndian.Uint32(c[i:])))
+			}
+			left -= int64(len(c))
 		}
 		tensors[e.name], shapes[e.name] = v, e.e.Shape
 		pos = e.e.Offsets[1]
 	}
 	return meta, tensors, shapes, nil
+}
+
+// checkSpecSize refuses model metadata whose weights could not be in the
+// file: the weights Build would allocate for spec (conv and fc weight
+// elements, computed with saturating arithmetic) must not exceed have,
+// the number of values the checkpoint holds. It keeps a hostile header
+// from making Build allocate more than the file's size.
+func checkSpecSize(spec ModelSpec, have int64) error {
+	const huge = int64(1) << 40
+	mul := func(a, b int64) int64 {
+		if a <= 0 || b <= 0 {
+			return 0
+		}
+		if a > huge/b {
+			return huge
+		}
+		return a * b
+	}
+	if len(spec.Input) != 3 {
+		return nil // Build reports it
+	}
+	h, w, c := int64(spec.Input[0]), int64(spec.Input[1]), int64(spec.Input[2])
+	if h <= 0 || w <= 0 || c <= 0 || h > 1<<20 || w > 1<<20 || c > 1<<20 {
+		return fmt.Errorf("model input %v is implausible", spec.Input)
+	}
+	flat := false // after an fc layer the shape is [features]
+	var need int64
+	for i, l := range spec.Layers {
+		out, k, s, p, size := int64(l.Out), int64(l.Kernel), int64(l.Stride), int64(l.Pad), int64(l.Size)
+		switch l.Type {
+		case "conv":
+			if flat || out <= 0 || k <= 0 || s <= 0 || p < 0 || out > huge || k > huge || p > huge {
+				return nil // Build reports it before allocating
+			}
+			need += mul(mul(out, mul(k, k)), c)
+			if oh, ow := (h+2*p-k)/s+1, (w+2*p-k)/s+1; oh > 0 && ow > 0 {
+				h, w, c = oh, ow, out
+			} else {
+				return nil
+			}
+		case "fc":
+			if out <= 0 || out > huge {
+				return nil
+			}
+			need += mul(out, mul(mul(h, w), c))
+			h, w, c, flat = 1, 1, out, true
+		case "pool":
+			if flat || size <= 0 || s <= 0 || size > h || size > w {
+				return nil
+			}
+			h, w = (h-size)/s+1, (w-size)/s+1
+		}
+		if need > have {
+			return fmt.Errorf("model metadata: layer %d (%s) takes the weights to %d values, the file holds %d", i+1, l, need, have)
+		}
+	}
+	return nil
 }
 
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint and rebuilds
@@ -260,7 +403,8 @@ func LoadCheckpoint(path string) (*Model, map[string]string, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	meta, tensors, shapes, err := ReadCheckpoint(bufioReader(f))
+	size := fileSize(f)
+	meta, tensors, shapes, err := readCheckpoint(fileReader(f, size), size)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -278,6 +422,13 @@ func LoadCheckpoint(path string) (*Model, map[string]string, error) {
 	classes, err := strconv.Atoi(meta["classes"])
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: classes metadata: %w", path, err)
+	}
+	var have int64
+	for _, v := range tensors {
+		have += int64(len(v))
+	}
+	if err := checkSpecSize(spec, have); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	opts.NoCompensation, opts.NoNorm = false, false // the spec already lists exactly the layers
 	m, err := Build(spec.Input, spec.Layers, classes, opts)
