@@ -29,27 +29,85 @@ import (
 type setBatcher struct {
 	s    *data.Set
 	norm data.Norm
-	aug  data.Augment
-	rng  *mrand.Rand
 }
 
 func (b setBatcher) Len() int { return b.s.N }
 
 func (b setBatcher) Batch(dst []float32, lab []int32, idx []int) error {
-	if b.rng != nil {
-		return b.s.BatchAug(dst, lab, idx, b.norm, b.aug, b.rng)
-	}
 	return b.s.Batch(dst, lab, idx, b.norm)
+}
+
+// augBatcher is a setBatcher for the training batches of one epoch with
+// random augmentation. Each mini-batch draws from its own generator,
+// seeded from (seed, epoch, batch index) alone (augRand), so a resumed
+// run augments the batches it has left exactly as an uninterrupted run
+// would.
+type augBatcher struct {
+	setBatcher
+	aug   data.Augment
+	seed  uint64
+	epoch int
+	batch int   // mini-batch size the epoch is cut with
+	pos   []int // pos[i] is the place of example i in the epoch's order
+}
+
+// newAugBatcher prepares the batches of epoch (zero-based), whose
+// order is the epoch's permutation cut into batches of batch examples.
+func newAugBatcher(sb setBatcher, aug data.Augment, seed uint64, epoch, batch int, order []int) *augBatcher {
+	pos := make([]int, len(order))
+	for p, i := range order {
+		pos[i] = p
+	}
+	return &augBatcher{setBatcher: sb, aug: aug, seed: seed, epoch: epoch, batch: batch, pos: pos}
+}
+
+// Batch writes the augmented mini-batch idx, which must be one of the
+// epoch's batches (nn.Trainer.EpochRange passes exactly those).
+func (b *augBatcher) Batch(dst []float32, lab []int32, idx []int) error {
+	if len(idx) == 0 {
+		return b.setBatcher.Batch(dst, lab, idx)
+	}
+	if idx[0] < 0 || idx[0] >= len(b.pos) {
+		return fmt.Errorf("augmentation: example %d outside the epoch's %d", idx[0], len(b.pos))
+	}
+	rng := augRand(b.seed, b.epoch, b.pos[idx[0]]/b.batch)
+	return b.s.BatchAug(dst, lab, idx, b.norm, b.aug, rng)
+}
+
+// augRand returns the random source of the augmentations of mini-batch
+// number batch of epoch (both zero-based) in a run seeded with seed: a
+// PCG whose seed is a pure function of the three. The constant keeps it
+// apart from the epoch-order streams, PCG(seed, epoch).
+func augRand(seed uint64, epoch, batch int) *mrand.Rand {
+	return mrand.New(mrand.NewPCG(seed^0x6175676d656e74, uint64(epoch)<<32|uint64(uint32(batch))))
+}
+
+// augment returns the augmentation the flags ask for.
+func (f *trainFlags) augment() data.Augment { return data.Augment{Pad: f.cropPad, Flip: f.flip} }
+
+// augmentText describes the augmentation for the run header, "" if none.
+func augmentText(a data.Augment) string {
+	var parts []string
+	if a.Pad > 0 {
+		parts = append(parts, fmt.Sprintf("random crop after zero padding by %d", a.Pad))
+	}
+	if a.Flip {
+		parts = append(parts, "random horizontal flip")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", augment: " + strings.Join(parts, " + ")
 }
 
 // trainFlags are the settings of a training run.
 type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
 	cpuProfile, resume, name, metrics, config       string
-	epochs, batch, evalBatch, bits, limit           int
+	epochs, batch, evalBatch, bits, limit, cropPad  int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
-	force, plots                                    bool
+	force, plots, flip                              bool
 	seed                                            uint64
 }
 
@@ -80,7 +138,9 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.float, "float", false, "float mode: the same network without quantization")
 	fs.StringVar(&f.qmode, "qmode", "learned", "quantization parameters: learned (LSQ+, initialised from statistics) or stats (recomputed each step)")
 	fs.StringVar(&f.calib, "calib", "minmax", "range calibration: minmax, percentile or mse")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed for weights and shuffling")
+	fs.IntVar(&f.cropPad, "crop-pad", 0, "augmentation: pad training images with N zero pixels on every side and crop at a random offset (0 = off)")
+	fs.BoolVar(&f.flip, "flip", false, "augmentation: mirror each training image left-right with probability 1/2")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed for weights, shuffling and augmentation")
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per epoch on stdout (text goes to stderr)")
 	fs.BoolVar(&f.validation, "validation", false, "enable the Khronos validation layer (Vulkan devices)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
@@ -91,7 +151,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 var runFlags = map[string]bool{
 	"data": true, "model": true, "batch": true, "bits": true, "limit": true, "lr": true, "momentum": true,
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
-	"float": true, "qmode": true, "calib": true, "seed": true,
+	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
@@ -122,6 +182,8 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--batch %d, --eval-batch %d: both must be positive", f.batch, f.evalBatch)
 	case f.limit < 0:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--limit %d: want 0 (all) or a positive count", f.limit)
+	case f.cropPad < 0:
+		return nn.Options{}, nn.TrainConfig{}, usagef("--crop-pad %d: want 0 (off) or a positive padding", f.cropPad)
 	case !(f.lr > 0):
 		return nn.Options{}, nn.TrainConfig{}, usagef("--lr %v: must be positive", f.lr)
 	case f.momentum < 0 || f.momentum >= 1:
@@ -177,7 +239,9 @@ With --out the other files go beside the checkpoint.
 Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves the checkpoint
 with the run's exact position and exits with status 130; "vktrain train
 --resume CHECKPOINT" then continues, ending with exactly the parameters an
-uninterrupted run would have. A failing step (NaN/Inf) never overwrites the
+uninterrupted run would have (augmentation with --crop-pad and --flip
+draws from a generator seeded by seed, epoch and batch number, so it
+resumes exactly too). A failing step (NaN/Inf) never overwrites the
 last good checkpoint. An existing checkpoint of another run is not
 overwritten without --force.
 
@@ -190,6 +254,7 @@ Examples:
 	vktrain train --lr 0.01 --momentum 0 --threshold 0.01   # the patent's plain SGD
 	vktrain train --data fashion-mnist --model conv:32:3,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp
 	vktrain train --data ./my-images --json > metrics.jsonl
+	vktrain train --data cifar10:DIR --crop-pad 4 --flip   # random crops and flips
 	vktrain train --config long-run.json --epochs 20     # flags from a JSON file, explicit ones win
 	vktrain train --resume runs/mnist-int8/model.safetensors
 	vktrain train --resume runs/mnist-int8/model.safetensors --epochs 10   # train further`,
@@ -456,6 +521,9 @@ func (r *trainRun) loadData() error {
 	if train.N == 0 {
 		return fmt.Errorf("--data %s: the training split is empty", f.data)
 	}
+	if f.cropPad >= train.H || f.cropPad >= train.W {
+		return usagef("--crop-pad %d: want less than the %dx%d images' sides", f.cropPad, train.H, train.W)
+	}
 	r.train, r.test = train, test
 	r.batches = (train.N + f.batch - 1) / f.batch
 	return nil
@@ -576,8 +644,8 @@ func (r *trainRun) printSettings(dev *device) {
 	fmt.Fprintf(log, "device   %s (%s)\n", dev.backend.Name(), dev.reason)
 	fmt.Fprintf(log, "data     %s: %d train, %d test, %dx%dx%d, %d classes\n", f.data, train.N, r.test.N, train.H, train.W, train.C, train.Classes)
 	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", r.model.Spec, mode, r.model.NumParams())
-	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d\n",
-		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed)
+	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d%s\n",
+		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed, augmentText(f.augment()))
 	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", r.name, r.st.RunID, r.files.ckpt, r.files.metrics)
 	if r.resumed {
 		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(r.st, r.batches))
@@ -653,7 +721,11 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 				_ = bar.Set(done)
 			}
 		}
-		done, err := tr.EpochRange(tb, epOrder, f.batch, st.Batch, &st.Partial, progress, watch.poll)
+		var batcher nn.Batcher = tb
+		if aug := f.augment(); aug != (data.Augment{}) {
+			batcher = newAugBatcher(tb, aug, f.seed, st.Epoch, f.batch, epOrder)
+		}
+		done, err := tr.EpochRange(batcher, epOrder, f.batch, st.Batch, &st.Partial, progress, watch.poll)
 		if bar != nil {
 			_ = bar.Clear()
 		}
