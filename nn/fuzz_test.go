@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,4 +210,35 @@ func FuzzReadCheckpoint(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestHostileSizesAllocateLittle: a header announcing 64 MiB of JSON or a
+// 16 GiB tensor in a tiny stream is refused without allocating for it,
+// whether or not the reader's length is known.
+func TestHostileSizesAllocateLittle(t *testing.T) {
+	bigHeader := make([]byte, 8, 64)
+	binary.LittleEndian.PutUint64(bigHeader, maxHeader)
+	bigHeader = append(bigHeader, `{"a":`...)
+	cases := map[string][]byte{
+		"64MiB-header": bigHeader,
+		"16GiB-tensor": fuzzSeeds(t)["huge-shape"],
+	}
+	for name, b := range cases {
+		for _, r := range []func() io.Reader{
+			func() io.Reader { return bytes.NewReader(b) },
+			func() io.Reader { return opaque{bytes.NewReader(b)} },
+		} {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _, _, err := ReadCheckpoint(r())
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrNotCheckpoint) {
+				t.Errorf("%s: %v, want ErrNotCheckpoint", name, err)
+			}
+			if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+				t.Errorf("%s (%T): allocated %d bytes", name, r(), got)
+			}
+		}
+	}
 }
