@@ -91,6 +91,10 @@ type tuning struct {
 	tiled               bool
 	tileX, tileY, tileK uint32
 
+	// redGroups is the number of workgroups a MinMax reduction aims for
+	// (1024 on GPUs, a few per thread on CPU drivers).
+	redGroups int
+
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
 	splitTarget int
@@ -246,7 +250,7 @@ const vendorARM = 0x13B5
 func chooseTuning(info gpu.Info) tuning {
 	l := info.Limits
 	inv := l.MaxComputeWorkGroupInvocations
-	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8, gemmMaxGY: int(l.MaxComputeWorkGroupCount[1]), rowInvocations: 1 << 15}
+	t := tuning{wg: 64, red: 64, gemmWX: 8, gemmWY: 8, gemmMaxGY: int(l.MaxComputeWorkGroupCount[1]), rowInvocations: 1 << 15, redGroups: 1024}
 	if inv >= 256 && l.MaxComputeWorkGroupSize[0] >= 128 {
 		t.wg, t.red = 128, 128
 	}
@@ -275,6 +279,7 @@ func chooseTuning(info gpu.Info) tuning {
 		t.splitTarget = 2048
 	case gpu.TypeCPU:
 		t.rowInvocations = 1 << 12
+		t.redGroups = 16
 		if sg := info.SubgroupSize; sg >= 4 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= inv {
 			t.gemmSG = sg
 		}

@@ -21,7 +21,10 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 	}
 	b.noAlias(op, d, "dst", xt)
 	wg := int(b.tune.red)
-	groups := min(b.stride(xt.Len(), wg*8), 1024)
+	// At most redGroups workgroups (each ends in a barrier tree, which CPU
+	// drivers run slowly), more where an invocation would loop too long.
+	n := xt.Len()
+	groups := min(b.stride(n, wg*8), uint32(max(b.tune.redGroups, (n+wg*maxLoop-1)/(wg*maxLoop))), 1024)
 	part := b.scratch(op, 4*int(groups))
 	push := struct{ N, Groups uint32 }{uint32(xt.Len()), groups}
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, push, groups, 1, 1, xt, part, d)

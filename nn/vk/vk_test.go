@@ -335,6 +335,9 @@ func TestTuning(t *testing.T) {
 		t.Errorf("CPU driver with varying subgroups: gemmSG %d, want 0", v.gemmSG)
 	}
 	gpuT := chooseTuning(gpu.Info{Type: gpu.TypeDiscrete, Limits: lim, SubgroupSize: 32, MinSubgroupSize: 32, MaxSubgroupSize: 32})
+	if cpu.redGroups >= gpuT.redGroups || cpu.redGroups < 1 {
+		t.Errorf("MinMax workgroups: %d on a CPU driver, %d on a GPU; want a few on CPU drivers", cpu.redGroups, gpuT.redGroups)
+	}
 	if gpuT.gemmSG != 0 {
 		t.Errorf("discrete GPU: gemmSG %d, want 0 (q_gemmi_sg is for CPU drivers)", gpuT.gemmSG)
 	}
