@@ -250,6 +250,11 @@ func (b *Backend) planGemm(m, n, k int, transA, transB bool) gemmPlan {
 	if tile >= 8 && roundUp4(u) <= 16 {
 		tU = roundUp4(u) // one block covers a short dimension
 	}
+	if sg := int(tu.gemmSG); sg > 0 && ceilDiv(l, tL) < sg {
+		// Fewer blocks than a subgroup has lanes (the lanes past them
+		// would load as much for nothing): smaller blocks, one per lane.
+		tL = max(4, roundUp4(ceilDiv(l, sg)))
+	}
 	wx := 1
 	for wx < ceilDiv(l, tL) && wx*2 <= int(tu.gemmWX) {
 		wx *= 2
