@@ -85,3 +85,61 @@ func TestLongReductions(t *testing.T) {
 	check("BatchNormGrad dbeta", want.dbeta, got.dbeta, tol)
 	check("Gemm xᵀx", want.gemm, got.gemm, 1e-4*math.Sqrt(r))
 }
+
+// TestLargeGemm checks Gemm at products large enough for the largest
+// register tiles (at least 2^25 multiply-adds), whose sizes are not
+// multiples of the tiles, in the layouts of the weight and input
+// gradients.
+func TestLargeGemm(t *testing.T) {
+	dev := gputest.Open(t)
+	vb, err := vk.New(dev, vk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vb.Close()
+	rb := ref.New()
+	defer rb.Close()
+	const m, n, k = 72, 520, 900 // 3.4e7 multiply-adds
+	rng := rand.New(rand.NewPCG(2, 3))
+	rnd := func(size int) []float32 {
+		v := make([]float32, size)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	av, bv := rnd(m*k), rnd(k*n)
+	for _, transA := range []bool{false, true} {
+		run := func(b backend.Backend) []float32 {
+			mk := func(v []float32, r, c int) backend.Tensor {
+				tt, err := b.New(backend.F32, r, c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if v != nil {
+					if err := b.WriteF32(tt, v); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return tt
+			}
+			ar, ac := m, k
+			if transA {
+				ar, ac = k, m // the same values read as the transpose
+			}
+			a, bt, c := mk(av, ar, ac), mk(bv, k, n), mk(nil, m, n)
+			b.Gemm(c, a, bt, transA, false, 1, 0)
+			out := make([]float32, m*n)
+			if err := b.ReadF32(c, out); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		want, got := run(rb), run(vb)
+		for i := range want {
+			if d := math.Abs(float64(want[i] - got[i])); d > 1e-4*math.Sqrt(k)*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("transA %v: c[%d] = %v on Vulkan, %v on the reference", transA, i, got[i], want[i])
+			}
+		}
+	}
+}
