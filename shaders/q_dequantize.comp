@@ -2,7 +2,8 @@
 // q_dequantize: x[i] = s*float(q[i]-z) (one rounding) for the channel i / slice of a Q8
 // tensor in format FMT (rows of cols codes, rowWords words each when packed).
 // Per channel (PERCH 1): prm[off + c] = scale bits, prm[off + nch + c] = zero point; per
-// tensor (PERCH 0): s0 and z0 in the push constants. Packed codes: one invocation per word.
+// tensor (PERCH 0): s0 and z0 in the push constants. Packed codes: one invocation per word,
+// which looks up its channel's constants once (again only where the word crosses a channel).
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint FMT = 0u;
@@ -24,15 +25,23 @@ layout(push_constant) uniform Push {
     uint words;
 } p;
 
-void put(uint i, int code) {
-    float s = uintBitsToFloat(p.s0);
-    int z = p.z0;
-    if (PERCH != 0u) {
-        uint c = i / p.slice;
-        s = uintBitsToFloat(prm[p.off + c]);
-        z = int(prm[p.off + p.nch + c]);
+// Channel holds the constants of the channel of the codes being dequantized.
+struct Channel {
+    float s;
+    int z;
+    uint end; // first element index of the next channel
+};
+
+Channel channel(uint i) {
+    if (PERCH == 0u) {
+        return Channel(uintBitsToFloat(p.s0), p.z0, p.n);
     }
-    precise float v = s * float(code - z);
+    uint c = i / p.slice;
+    return Channel(uintBitsToFloat(prm[p.off + c]), int(prm[p.off + p.nch + c]), (c + 1u) * p.slice);
+}
+
+void put(uint i, int code, Channel ch) {
+    precise float v = ch.s * float(code - ch.z);
     x[i] = v;
 }
 
@@ -40,7 +49,7 @@ void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     if (FMT == Q8_WIDE) {
         for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-            put(i, int(q[i]));
+            put(i, int(q[i]), channel(i));
         }
         return;
     }
@@ -48,10 +57,14 @@ void main() {
         uint r = w / p.rowWords;
         uint c0 = (w - r * p.rowWords) * 4u;
         ivec4 v = q8word(q[w], FMT);
-        uint i = r * p.cols + c0;
-        put(i, v.x);
-        if (c0 + 1u < p.cols) put(i + 1u, v.y);
-        if (c0 + 2u < p.cols) put(i + 2u, v.z);
-        if (c0 + 3u < p.cols) put(i + 3u, v.w);
+        uint i0 = r * p.cols + c0;
+        Channel ch = channel(i0); // looked up again only where the word crosses a channel
+        for (uint j = 0u; j < 4u && c0 + j < p.cols; j++) {
+            uint i = i0 + j;
+            if (i >= ch.end) {
+                ch = channel(i);
+            }
+            put(i, v[j], ch);
+        }
     }
 }

@@ -2,6 +2,7 @@ package vk
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -397,7 +398,7 @@ func TestProfile(t *testing.T) {
 // per element, and q of another shape than x.
 func TestQuantizeChannelsInWords(t *testing.T) {
 	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
-	cases := []struct{ xs, qs []int }{{[]int{9}, []int{9}}, {[]int{12, 5}, []int{60}}, {[]int{7, 3}, []int{3, 7}}}
+	cases := []struct{ xs, qs []int }{{[]int{9}, []int{9}}, {[]int{12, 5}, []int{60}}, {[]int{7, 3}, []int{3, 7}}, {[]int{6, 2, 3}, []int{6, 2, 3}}}
 	for _, c := range cases {
 		nch := c.xs[0]
 		n := product(c.xs)
@@ -419,6 +420,26 @@ func TestQuantizeChannelsInWords(t *testing.T) {
 			b.Quantize(q[i], x[i], p)
 		}
 		s.same(fmt.Sprintf("q %v from x %v", c.qs, c.xs), q)
+		// Dequantize per channel of q's first dimension (looked up once
+		// per word).
+		pq := backend.QuantSpec{Scale: make([]float32, c.qs[0]), Zero: make([]int32, c.qs[0]), QMin: -100, QMax: 100}
+		for i := range pq.Scale {
+			pq.Scale[i] = 0.03 * float32(i+2)
+			pq.Zero[i] = int32(i%5 - 2)
+		}
+		y := s.newT(backend.F32, c.qs...)
+		got := [2][]float32{make([]float32, n), make([]float32, n)}
+		for i, b := range s.bk {
+			b.Dequantize(y[i], q[i], pq)
+			if err := b.ReadF32(y[i], got[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for j := range got[0] {
+			if math.Float32bits(got[0][j]) != math.Float32bits(got[1][j]) {
+				t.Fatalf("Dequantize q %v: y[%d] = %v on Vulkan, %v on the reference", c.qs, j, got[0][j], got[1][j])
+			}
+		}
 	}
 }
 
