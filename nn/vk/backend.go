@@ -95,6 +95,10 @@ type tuning struct {
 	// (1024 on GPUs, a few per thread on CPU drivers).
 	redGroups int
 
+	// strideGroups, when not 0, caps the workgroups of the grid-stride
+	// q_* kernels (CPU drivers: a few per thread).
+	strideGroups int
+
 	// splitTarget is the number of GemmI invocations (4x4 blocks) below
 	// which k is split over more workgroups; 0 never splits.
 	splitTarget int
@@ -280,6 +284,7 @@ func chooseTuning(info gpu.Info) tuning {
 	case gpu.TypeCPU:
 		t.rowInvocations = 1 << 12
 		t.redGroups = 16
+		t.strideGroups = 64
 		if sg := info.SubgroupSize; sg >= 4 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= inv {
 			t.gemmSG = sg
 		}
@@ -331,9 +336,14 @@ func (b *Backend) groups(n, size int) uint32 {
 }
 
 // stride returns the workgroups for a grid-stride loop over n items with
-// workgroups of size: at most the device's limit.
+// workgroups of size: at most the device's limit and, on CPU drivers
+// (where each workgroup costs microseconds), at most tune.strideGroups
+// unless an invocation would then loop over more than maxLoop/4 items.
 func (b *Backend) stride(n, size int) uint32 {
 	g := (n + size - 1) / size
+	if sg := b.tune.strideGroups; sg > 0 {
+		g = min(g, max(sg, (n+size*maxLoop/4-1)/(size*maxLoop/4)))
+	}
 	lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0])
 	return uint32(max(1, min(g, lim)))
 }

@@ -339,6 +339,9 @@ func TestTuning(t *testing.T) {
 	if cpu.redGroups >= gpuT.redGroups || cpu.redGroups < 1 {
 		t.Errorf("MinMax workgroups: %d on a CPU driver, %d on a GPU; want a few on CPU drivers", cpu.redGroups, gpuT.redGroups)
 	}
+	if cpu.strideGroups < 1 || gpuT.strideGroups != 0 {
+		t.Errorf("grid-stride workgroups: cap %d on a CPU driver, %d on a GPU; want a few on CPU drivers, no cap on GPUs", cpu.strideGroups, gpuT.strideGroups)
+	}
 	if gpuT.gemmSG != 0 {
 		t.Errorf("discrete GPU: gemmSG %d, want 0 (q_gemmi_sg is for CPU drivers)", gpuT.gemmSG)
 	}
