@@ -336,16 +336,25 @@ func (b *Backend) groups(n, size int) uint32 {
 }
 
 // stride returns the workgroups for a grid-stride loop over n items with
-// workgroups of size: at most the device's limit and, on CPU drivers
-// (where each workgroup costs microseconds), at most tune.strideGroups
-// unless an invocation would then loop over more than maxLoop/4 items.
+// workgroups of size: at most the device's limit. Kernels that loop
+// within an item (RowSumI's words, q_sumi's splits) rely on one item per
+// invocation where the device allows it.
 func (b *Backend) stride(n, size int) uint32 {
 	g := (n + size - 1) / size
+	lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0])
+	return uint32(max(1, min(g, lim)))
+}
+
+// fewStride is stride for kernels whose items take at most 4 loop
+// iterations each: on CPU drivers (where each workgroup costs
+// microseconds) at most tune.strideGroups workgroups, unless an invocation
+// would then loop over more than maxLoop/4 items.
+func (b *Backend) fewStride(n, size int) uint32 {
+	g := int(b.stride(n, size))
 	if sg := b.tune.strideGroups; sg > 0 {
 		g = min(g, max(sg, (n+size*maxLoop/4-1)/(size*maxLoop/4)))
 	}
-	lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0])
-	return uint32(max(1, min(g, lim)))
+	return uint32(g)
 }
 
 // own resolves t as a live tensor of b.

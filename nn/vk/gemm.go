@@ -68,7 +68,7 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 	if f == qWide {
 		items = g.Rows() * g.K()
 	}
-	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, b.stride(items, int(b.wg())), 1, 1, xt, ct)
+	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, b.fewStride(items, int(b.wg())), 1, 1, xt, ct)
 }
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32 for the Q8

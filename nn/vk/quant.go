@@ -55,7 +55,7 @@ func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
 		N, Bins uint32
 		Lo, Inv float32
 	}{uint32(xt.Len()), uint32(bins), lo, inv}
-	b.dispatch(op, "q_histogram", []uint32{b.wg()}, push, b.stride(xt.Len(), int(b.wg())*4), 1, 1, xt, c)
+	b.dispatch(op, "q_histogram", []uint32{b.wg()}, push, b.fewStride(xt.Len(), int(b.wg())*4), 1, 1, xt, c)
 }
 
 // spec validates p for a tensor with rows slices along dimension 0 and
@@ -146,7 +146,7 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	if f == qWide {
 		wide, items = 1, xt.Len()
 	}
-	b.dispatch(op, "q_quantize", []uint32{b.wg(), wide, perChannel(p)}, push, b.stride(items, int(b.wg())), 1, 1, xt, qt, prm)
+	b.dispatch(op, "q_quantize", []uint32{b.wg(), wide, perChannel(p)}, push, b.fewStride(items, int(b.wg())), 1, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
@@ -176,7 +176,7 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	if qt.st.q == qWide {
 		items = qt.Len()
 	}
-	b.dispatch(op, "q_dequantize", []uint32{b.wg(), uint32(qt.st.q), perChannel(p)}, push, b.stride(items, int(b.wg())), 1, 1, qt, xt, prm)
+	b.dispatch(op, "q_dequantize", []uint32{b.wg(), uint32(qt.st.q), perChannel(p)}, push, b.fewStride(items, int(b.wg())), 1, 1, qt, xt, prm)
 }
 
 // QuantGrad is the straight-through backward of fake quantization, see
