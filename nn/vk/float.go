@@ -19,7 +19,10 @@ package vk
 // workgroups there; GEMM uses large register tiles and, on CPU drivers
 // with a fixed subgroup size, subgroup broadcasts for the operand panel
 // that all invocations share. Large GEMM tiles take seconds to compile on
-// lavapipe, so they are used only for large products.
+// lavapipe, so they are used only for large products. Where a CPU driver
+// has shaderInt64, the column reductions read column pairs as 64-bit words
+// (a 64-bit load costs lavapipe what a 32-bit one does, a vec4 four times
+// that).
 
 import (
 	"github.com/vktrain/vktrain/gpu"
@@ -150,6 +153,10 @@ type floatTuning struct {
 	maxGY    uint32
 	maxGZ    uint32
 	groups   uint32 // most workgroups of a grid-stride kernel
+	// pairs selects the column-pair kernels (f_colpart_*2), which read two
+	// floats as one 64-bit word: CPU drivers with shaderInt64, where a load
+	// costs the same whatever its width up to 64 bits.
+	pairs bool
 }
 
 func (b *Backend) floatTune() floatTuning {
@@ -172,6 +179,7 @@ func (b *Backend) floatTune() floatTuning {
 		// longer ones (grid-stride loops), still several per thread.
 		t.groups = 64
 		t.gemmTile = 16
+		t.pairs = b.dev.Features().ShaderInt64
 		if sg := info.SubgroupSize; sg > 0 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= t.gemmWX {
 			t.gemmSG = sg
 		}
@@ -460,8 +468,13 @@ type rcPush struct{ R, C uint32 }
 // It returns nil after recording an error.
 func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
+	pc := c // columns (or column pairs) walked by invocations
+	if tu.pairs && c%2 == 0 {
+		shader += "2"
+		pc = c / 2
+	}
 	cw := 1
-	for cw < c && cw < 8 {
+	for cw < pc && cw < 8 {
 		cw *= 2
 	}
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
@@ -475,7 +488,7 @@ func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*T
 	}
 	pt := part.(*Tensor)
 	b.dispatch(op, shader, []uint32{uint32(cw), uint32(rw)}, rcPush{R: uint32(r), C: uint32(c)},
-		countFor(c, cw, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
+		countFor(pc, cw, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
 	return pt, lanes
 }
 
