@@ -25,6 +25,9 @@
 //
 // Specialization: 0 = WX (workgroup size), 1 = TM, 2 = TN (multiples of 4), 3 = TRANS_A,
 // 4 = TRANS_B, 5 = LANES_M, 6 = VEC_A, 7 = VEC_B, 8 = SG (0: off), 9 = ROUNDS.
+#ifndef F_GEMM_U64
+#define F_GEMM_U64 0
+#endif
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint WX = 64;
 layout(constant_id = 1) const uint TM = 8;
@@ -44,6 +47,23 @@ layout(std430, set = 0, binding = 1) readonly buffer Am { float a[]; };
 layout(std430, set = 0, binding = 1) readonly buffer Am4 { vec4 a4[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Bm { float b[]; };
 layout(std430, set = 0, binding = 2) readonly buffer Bm4 { vec4 b4[]; };
+#if F_GEMM_U64
+// The vec4 loads as two 64-bit words each (f_gemm_sg64: CPU drivers with shaderInt64, where
+// a load costs the same whatever its width up to 64 bits, a vec4 four times that).
+layout(std430, set = 0, binding = 1) readonly buffer Am8 { uint64_t a8[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Bm8 { uint64_t b8[]; };
+
+vec4 ldA4(uint i) {
+    return vec4(uintBitsToFloat(unpackUint2x32(a8[2u * i])), uintBitsToFloat(unpackUint2x32(a8[2u * i + 1u])));
+}
+
+vec4 ldB4(uint i) {
+    return vec4(uintBitsToFloat(unpackUint2x32(b8[2u * i])), uintBitsToFloat(unpackUint2x32(b8[2u * i + 1u])));
+}
+#else
+vec4 ldA4(uint i) { return a4[i]; }
+vec4 ldB4(uint i) { return b4[i]; }
+#endif
 
 layout(push_constant) uniform Push {
     uint m;
@@ -128,7 +148,7 @@ void main() {
                 } else if (VEC_A && !TRANS_A) {
                     // Rows of A [m, k], k % 4 == 0: one vec4 per row.
                     for (uint t = 0; t < TM; t++) {
-                        vec4 v = a4[(min(ri[t], p.m - 1) * p.k + kk) / 4u];
+                        vec4 v = ldA4((min(ri[t], p.m - 1) * p.k + kk) / 4u);
                         for (uint s = 0; s < 4; s++) {
                             pa[t * 4 + s] = v[s];
                         }
@@ -138,7 +158,7 @@ void main() {
                     for (uint g = 0; g < TM / 4u; g++) {
                         uint i4 = min(ri[4 * g], p.m - 4u);
                         for (uint s = 0; s < 4; s++) {
-                            vec4 v = a4[(min(kk + s, p.k - 1) * p.m + i4) / 4u];
+                            vec4 v = ldA4((min(kk + s, p.k - 1) * p.m + i4) / 4u);
                             for (uint r = 0; r < 4; r++) {
                                 pa[(4 * g + r) * 4 + s] = kk + s < p.k ? v[r] : 0.0;
                             }
@@ -155,7 +175,7 @@ void main() {
                 } else if (VEC_B && TRANS_B) {
                     // B [n, k], k % 4 == 0: one vec4 per column.
                     for (uint q = 0; q < TN; q++) {
-                        vec4 v = b4[(min(cj[q], p.n - 1) * p.k + kk) / 4u];
+                        vec4 v = ldB4((min(cj[q], p.n - 1) * p.k + kk) / 4u);
                         for (uint s = 0; s < 4; s++) {
                             pb[s * TN + q] = v[s];
                         }
@@ -165,7 +185,7 @@ void main() {
                     for (uint g = 0; g < TN / 4u; g++) {
                         uint j4 = min(cj[4 * g], p.n - 4u);
                         for (uint s = 0; s < 4; s++) {
-                            vec4 v = b4[(min(kk + s, p.k - 1) * p.n + j4) / 4u];
+                            vec4 v = ldB4((min(kk + s, p.k - 1) * p.n + j4) / 4u);
                             for (uint r = 0; r < 4; r++) {
                                 pb[s * TN + 4 * g + r] = kk + s < p.k ? v[r] : 0.0;
                             }

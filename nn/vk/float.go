@@ -153,9 +153,9 @@ type floatTuning struct {
 	maxGY    uint32
 	maxGZ    uint32
 	groups   uint32 // most workgroups of a grid-stride kernel
-	// pairs selects the column-pair kernels (f_colpart_*2), which read two
-	// floats as one 64-bit word: CPU drivers with shaderInt64, where a load
-	// costs the same whatever its width up to 64 bits.
+	// pairs selects the kernels that read two floats as one 64-bit word
+	// (f_colpart_*2, f_gemm_sg64): CPU drivers with shaderInt64, where a
+	// load costs the same whatever its width up to 64 bits.
 	pairs bool
 }
 
@@ -339,6 +339,9 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	spec := []uint32{p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB)}
 	if p.sg > 0 {
 		shader = "f_gemm_sg"
+		if b.floatTune().pairs {
+			shader = "f_gemm_sg64" // vec4s as 64-bit words
+		}
 		spec = append(spec, p.sg, p.rounds)
 	}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
