@@ -419,6 +419,28 @@ func (b *Backend) perChan(op, shader string, extraSpec []uint32, push any, r, c 
 	b.dispatch(op, shader, spec, push, countFor(c, cw, tu.maxGX), countFor(r, rw, min(tu.maxGY, tu.groups)), 1, ts...)
 }
 
+// perChanPairs is perChan for a kernel with a column-pair variant
+// (shader+"2", f_pair.glsl), used where the device takes 64-bit words
+// (floatTuning.pairs) and c is even.
+func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+	if b.floatTune().pairs && c%2 == 0 {
+		b.perChan(op, shader+"2", extraSpec, push, r, c/2, ts...)
+		return
+	}
+	b.perChan(op, shader, extraSpec, push, r, c, ts...)
+}
+
+// elementwisePairs is elementwise for a kernel with a variant over pairs
+// of elements (shader+"2"), used where the device takes 64-bit words and n
+// is even.
+func (b *Backend) elementwisePairs(op, shader string, push any, n int, ts ...*Tensor) {
+	if b.floatTune().pairs && n%2 == 0 {
+		b.elementwise(op, shader+"2", nil, push, n/2, ts...)
+		return
+	}
+	b.elementwise(op, shader, nil, push, n, ts...)
+}
+
 // Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
 // outside the image (bit-exact copies).
 func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
@@ -543,7 +565,7 @@ func (b *Backend) ReLU(y, x backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.elementwise(o.name, "f_relu", nil, nPush{N: uint32(xt.Len())}, xt.Len(), yt, xt)
+	b.elementwisePairs(o.name, "f_relu", nPush{N: uint32(xt.Len())}, xt.Len(), yt, xt)
 }
 
 // ReLUGrad writes dx = dy where y > 0, else +0, bit for bit. dx may alias
@@ -559,7 +581,7 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.elementwise(o.name, "f_relugrad", nil, nPush{N: uint32(dyt.Len())}, dyt.Len(), dxt, dyt, yt)
+	b.elementwisePairs(o.name, "f_relugrad", nPush{N: uint32(dyt.Len())}, dyt.Len(), dxt, dyt, yt)
 }
 
 // poolPush mirrors the push constants of f_maxpool and f_maxpoolgrad.
@@ -697,7 +719,7 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	}
 	b.colFin(o.name, "f_bn_stats", nil, bnStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
 		c, part, it, rm, rv, part, mt)
-	b.perChan(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
+	b.perChanPairs(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
@@ -742,7 +764,7 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 		return
 	}
 	b.colFin(o.name, "f_bn_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part)
-	b.perChan(o.name, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+	b.perChanPairs(o.name, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
 		dxt, dyt, ht, it, gt, dg, db)
 }
 
@@ -774,7 +796,7 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 		return
 	}
 	b.colFin(o.name, "f_comp_stats", nil, compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}, c, part, mt, rm, part)
-	b.perChan(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, mt)
+	b.perChanPairs(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, mt)
 }
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
@@ -791,7 +813,7 @@ func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	b.perChan(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, rm)
+	b.perChanPairs(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, rm)
 }
 
 // CompensateGrad writes dbeta = Σ_r dy, dgamma = mean·dbeta and
@@ -819,6 +841,6 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !train && dxt.st == dyt.st {
 		return // dx = dy in place
 	}
-	b.perChan(o.name, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+	b.perChanPairs(o.name, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
 		dxt, dyt, gt, db)
 }
