@@ -358,12 +358,17 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 		ZA   int32
 		Off  uint32
 	}{uint32(m), uint32(n), zA, off}
-	wx, wy := b.tile2D(n)
-	gx := b.groups(n, int(wx))
+	// Column pairs as 64-bit words where the device takes them cheaply.
+	shader, cols := "q_dequant", n
+	if b.floatTune().pairs && n%2 == 0 {
+		shader, cols = "q_dequant2", n/2
+	}
+	wx, wy := b.tile2D(cols)
+	gx := b.groups(cols, int(wx))
 	gy := max(1, min((m+int(wy)-1)/int(wy), b.tune.rowInvocations/int(gx*wx*wy)))
 	gy = max(gy, (m+int(wy)*maxLoop-1)/(int(wy)*maxLoop)) // rows per invocation <= maxLoop
 	gy = min(gy, int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]))
-	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
+	b.dispatch(op, shader, []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
 }
 
 // tile2D returns a 2-D workgroup of b.wg() invocations whose width covers
