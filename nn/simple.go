@@ -12,6 +12,32 @@ type channelLayer struct {
 	name string
 	C    int
 	b    backend.Backend
+	ws   wsCache[chanWS]
+	cur  *chanWS
+}
+
+// bind allocates ps (values, and gradients for trainable ones) on b.
+func (l *channelLayer) bind(b backend.Backend, ps []*Param) error {
+	l.release(ps)
+	l.b = b
+	for _, p := range ps {
+		if err := p.bind(b, true, p.Trainable()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release frees the workspaces and the backend copies of ps.
+func (l *channelLayer) release(ps []*Param) {
+	l.ws.release()
+	l.cur = nil
+	if l.b != nil {
+		for _, p := range ps {
+			p.unbind(l.b)
+		}
+		l.b = nil
+	}
 }
 
 func (l *channelLayer) check(in []int) error {
@@ -59,8 +85,6 @@ type Compensation struct {
 	channelLayer
 	Gamma, Beta, RunMean *Param
 	Momentum             float32
-	ws                   wsCache[chanWS]
-	cur                  *chanWS
 	train                bool
 }
 
@@ -83,28 +107,10 @@ func (l *Compensation) OutShape(in []int) ([]int, error) { return in, l.check(in
 func (l *Compensation) Params() []*Param { return []*Param{l.Gamma, l.Beta, l.RunMean} }
 
 // Bind allocates parameters on b.
-func (l *Compensation) Bind(b backend.Backend) error {
-	l.Release()
-	l.b = b
-	for _, p := range l.Params() {
-		if err := p.bind(b, true, p.Trainable()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (l *Compensation) Bind(b backend.Backend) error { return l.bind(b, l.Params()) }
 
 // Release frees backend state.
-func (l *Compensation) Release() {
-	l.ws.release()
-	l.cur = nil
-	if l.b != nil {
-		for _, p := range l.Params() {
-			p.unbind(l.b)
-		}
-		l.b = nil
-	}
-}
+func (l *Compensation) Release() { l.release(l.Params()) }
 
 // Forward adds the compensation term.
 func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
@@ -146,8 +152,6 @@ type BatchNorm struct {
 	channelLayer
 	Gamma, Beta, RunMean, RunVar *Param
 	Momentum, Eps                float32
-	ws                           wsCache[chanWS]
-	cur                          *chanWS
 	train                        bool
 }
 
@@ -175,28 +179,10 @@ func (l *BatchNorm) OutShape(in []int) ([]int, error) { return in, l.check(in) }
 func (l *BatchNorm) Params() []*Param { return []*Param{l.Gamma, l.Beta, l.RunMean, l.RunVar} }
 
 // Bind allocates parameters on b.
-func (l *BatchNorm) Bind(b backend.Backend) error {
-	l.Release()
-	l.b = b
-	for _, p := range l.Params() {
-		if err := p.bind(b, true, p.Trainable()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (l *BatchNorm) Bind(b backend.Backend) error { return l.bind(b, l.Params()) }
 
 // Release frees backend state.
-func (l *BatchNorm) Release() {
-	l.ws.release()
-	l.cur = nil
-	if l.b != nil {
-		for _, p := range l.Params() {
-			p.unbind(l.b)
-		}
-		l.b = nil
-	}
-}
+func (l *BatchNorm) Release() { l.release(l.Params()) }
 
 // Forward normalises x.
 func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
