@@ -49,7 +49,7 @@ Examples:
 	vktrain bench --devices cpu,vulkan --steps 50 --batch 64 --data mnist
 	vktrain bench --float --json`,
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
-			devs := fs.String("devices", "cpu,vulkan", "comma-separated devices to compare (cpu, vulkan, vulkan:N); the first is the baseline")
+			devs := fs.String("devices", "cpu,vulkan", "comma-separated devices to compare (cpu, vulkan, vulkan:N, vulkan/dot, ...); the first is the baseline")
 			dataSpec := fs.String("data", "mini", "data set whose training images feed the steps")
 			model := fs.String("model", nn.DefaultSpec, "model spec")
 			steps := fs.Int("steps", 20, "timed training steps per device (after 3 warm-up steps)")
@@ -141,7 +141,11 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 			return benchResult{}, err
 		}
 	}
-	r := benchResult{Device: dev.backend.Name(), Reason: dev.reason, Steps: steps, Batch: batch}
+	name := dev.backend.Name()
+	if v, ok := dev.backend.(interface{ Variant() string }); ok {
+		name += " gemm=" + v.Variant()
+	}
+	r := benchResult{Device: name, Reason: dev.reason, Steps: steps, Batch: batch}
 	start := time.Now()
 	var last nn.StepStats
 	for i := 0; i < steps; i++ {
@@ -195,9 +199,9 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 func printBench(e *env, rs []benchResult, dataSpec, model string) {
 	w := e.stdout
 	fmt.Fprintf(w, "bench: data %s, model %s, batch %d, %d timed steps after 3 warm-up steps\n\n", dataSpec, model, rs[0].Batch, rs[0].Steps)
-	fmt.Fprintf(w, "%-48s %12s %12s %10s %9s\n", "device", "train img/s", "infer img/s", "step ms", "vs first")
+	fmt.Fprintf(w, "%-58s %12s %12s %10s %9s\n", "device", "train img/s", "infer img/s", "step ms", "vs first")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-48s %12.0f %12.0f %10.1f %8.2fx\n", r.Device, r.TrainImgPerS, r.InferImgPerS, r.StepMillis, r.TrainImgPerS/rs[0].TrainImgPerS)
+		fmt.Fprintf(w, "%-58s %12.0f %12.0f %10.1f %8.2fx\n", r.Device, r.TrainImgPerS, r.InferImgPerS, r.StepMillis, r.TrainImgPerS/rs[0].TrainImgPerS)
 	}
 	for _, r := range rs {
 		if len(r.KernelProfile) == 0 {

@@ -14,42 +14,70 @@ type device struct {
 	reason  string
 }
 
-// openDevice resolves --device: cpu, vulkan, vulkan:N or auto.
-func openDevice(spec string, validation bool) (*device, error) {
+// deviceSpec is a parsed --device value: auto, cpu, vulkan or vulkan:N,
+// optionally followed by /VARIANT to force an integer-GEMM variant of the
+// Vulkan backend (packed, int8 or dot; see vktrain devices).
+type deviceSpec struct {
+	kind    string // auto, cpu or vulkan
+	index   int    // -1: best
+	variant string // "" = auto
+}
+
+const deviceUsage = "want auto, cpu, vulkan or vulkan:N, optionally with /packed, /int8 or /dot to force the integer GEMM (e.g. vulkan:0/dot)"
+
+func parseDeviceSpec(spec string) (deviceSpec, error) {
+	d := deviceSpec{index: -1}
+	base, variant, hasVariant := strings.Cut(spec, "/")
+	if hasVariant {
+		switch variant {
+		case "packed", "int8", "dot", "auto":
+			d.variant = variant
+		default:
+			return d, usagef("--device %q: unknown integer GEMM variant %q; %s", spec, variant, deviceUsage)
+		}
+	}
 	switch {
-	case spec == "cpu":
+	case base == "cpu" || base == "auto":
+		if hasVariant {
+			return d, usagef("--device %q: a GEMM variant applies to Vulkan devices only", spec)
+		}
+		d.kind = base
+	case base == "vulkan":
+		d.kind = "vulkan"
+	case strings.HasPrefix(base, "vulkan:"):
+		d.kind = "vulkan"
+		if _, err := fmt.Sscanf(base, "vulkan:%d", &d.index); err != nil || d.index < 0 || fmt.Sprintf("vulkan:%d", d.index) != base {
+			return d, usagef("--device %q: want vulkan:N with N a device index from 'vktrain devices'", spec)
+		}
+	default:
+		return d, usagef("--device %q: %s", spec, deviceUsage)
+	}
+	return d, nil
+}
+
+// openDevice resolves --device (see parseDeviceSpec).
+func openDevice(spec string, validation bool) (*device, error) {
+	d, err := parseDeviceSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	switch d.kind {
+	case "cpu":
 		return &device{ref.New(), "requested with --device cpu"}, nil
-	case spec == "auto":
-		d, err := openVulkan(-1, validation)
+	case "auto":
+		dv, err := openVulkan(-1, "", validation)
 		if err == nil {
-			d.reason = "auto: " + d.reason
-			return d, nil
+			dv.reason = "auto: " + dv.reason
+			return dv, nil
 		}
 		return &device{ref.New(), fmt.Sprintf("auto: no usable Vulkan device (%v); using the pure-Go reference path", err)}, nil
-	case spec == "vulkan" || strings.HasPrefix(spec, "vulkan:"):
-		idx := -1
-		if spec != "vulkan" {
-			if _, err := fmt.Sscanf(spec, "vulkan:%d", &idx); err != nil || idx < 0 {
-				return nil, usagef("--device %q: want vulkan:N with N a device index from 'vktrain devices'", spec)
-			}
-		}
-		return openVulkan(idx, validation)
 	}
-	return nil, usagef("--device %q: want auto, cpu, vulkan or vulkan:N", spec)
+	return openVulkan(d.index, d.variant, validation)
 }
 
 // checkDeviceSpec reports a malformed --device value before any work is
 // done (openDevice would find it only after the data set is loaded).
 func checkDeviceSpec(spec string) error {
-	switch {
-	case spec == "cpu" || spec == "auto" || spec == "vulkan":
-		return nil
-	case strings.HasPrefix(spec, "vulkan:"):
-		var idx int
-		if _, err := fmt.Sscanf(spec, "vulkan:%d", &idx); err != nil || idx < 0 {
-			return usagef("--device %q: want vulkan:N with N a device index from 'vktrain devices'", spec)
-		}
-		return nil
-	}
-	return usagef("--device %q: want auto, cpu, vulkan or vulkan:N", spec)
+	_, err := parseDeviceSpec(spec)
+	return err
 }

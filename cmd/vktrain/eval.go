@@ -23,7 +23,7 @@ Examples:
 	vktrain eval --data fashion-mnist --device cpu --json model.safetensors`,
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			dataSpec := fs.String("data", "", "data set whose test split is evaluated (see vktrain help train; default: the one the checkpoint was trained on, else mnist)")
-			dev := fs.String("device", "auto", "device: auto, vulkan, vulkan:N or cpu")
+			dev := fs.String("device", "auto", "device: auto, vulkan, vulkan:N or cpu; /packed, /int8 or /dot after a Vulkan device forces its integer GEMM")
 			batch := fs.Int("batch", 256, "batch size")
 			jsonOut := fs.Bool("json", false, "print one JSON object")
 			validation := fs.Bool("validation", false, "enable the Khronos validation layer")

@@ -56,7 +56,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			top := fs.Int("top", 3, "how many of the most probable classes to list")
 			jsonOut := fs.Bool("json", false, "print one JSON object per image")
-			dev := fs.String("device", "auto", "device: auto, vulkan, vulkan:N or cpu")
+			dev := fs.String("device", "auto", "device: auto, vulkan, vulkan:N or cpu; /packed, /int8 or /dot after a Vulkan device forces its integer GEMM")
 			batch := fs.Int("batch", 64, "images per inference batch")
 			validation := fs.Bool("validation", false, "enable the Khronos validation layer")
 			return func(e *env, args []string) error {

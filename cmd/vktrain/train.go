@@ -114,7 +114,7 @@ type trainFlags struct {
 func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, mini, shapes, cifar10:DIR, or a directory (IDX, CIFAR-10 batches or one folder per class)")
 	fs.StringVar(&f.model, "model", nn.DefaultSpec, "model: layer spec (conv:OUT:K[:S[:P]], fc:OUT, pool:S, comp, bn, relu, flatten) or a JSON file")
-	fs.StringVar(&f.device, "device", "auto", "device: auto, vulkan, vulkan:N or cpu")
+	fs.StringVar(&f.device, "device", "auto", "device: auto, vulkan, vulkan:N or cpu; /packed, /int8 or /dot after a Vulkan device forces its integer GEMM")
 	fs.StringVar(&f.name, "name", "", "run name: the checkpoint goes to runs/NAME/model.safetensors (default DATA-MODE-TIME)")
 	fs.StringVar(&f.out, "out", "", "checkpoint written after every epoch and on interruption, atomically (default runs/NAME/model.safetensors)")
 	fs.StringVar(&f.metrics, "metrics", "", "JSON-lines log of the epochs, the objects of --json (default: beside the checkpoint, metrics.jsonl)")

@@ -11,12 +11,12 @@ import (
 // openVulkan opens a Vulkan device as a backend: index -1 picks the best
 // device (a discrete or integrated GPU, then a virtual one, then a CPU
 // driver such as lavapipe), otherwise the device with that index.
-func openVulkan(index int, validation bool) (*device, error) {
+func openVulkan(index int, variant string, validation bool) (*device, error) {
 	infos, err := gpu.Devices(gpu.Options{})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
-	b, err := vk.Open(vk.Options{Device: index, Validation: validation})
+	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}

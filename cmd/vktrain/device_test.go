@@ -1,0 +1,38 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseDeviceSpec(t *testing.T) {
+	good := map[string]deviceSpec{
+		"auto":          {kind: "auto", index: -1},
+		"cpu":           {kind: "cpu", index: -1},
+		"vulkan":        {kind: "vulkan", index: -1},
+		"vulkan:2":      {kind: "vulkan", index: 2},
+		"vulkan/dot":    {kind: "vulkan", index: -1, variant: "dot"},
+		"vulkan:0/int8": {kind: "vulkan", index: 0, variant: "int8"},
+	}
+	for in, want := range good {
+		got, err := parseDeviceSpec(in)
+		if err != nil || got != want {
+			t.Errorf("parseDeviceSpec(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	bad := map[string]string{
+		"gpu":         "want auto, cpu",
+		"vulkan:-1":   "device index",
+		"vulkan:1x":   "device index",
+		"vulkan/fast": "unknown integer GEMM variant",
+		"cpu/dot":     "Vulkan devices only",
+		"vulkan:0/":   "unknown integer GEMM variant",
+		"":            "want auto, cpu",
+	}
+	for in, want := range bad {
+		_, err := parseDeviceSpec(in)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("parseDeviceSpec(%q) = %v, want an error containing %q", in, err, want)
+		}
+	}
+}
