@@ -11,4 +11,9 @@
 // every op. Other backends, such as the Vulkan one, are checked against it
 // by the shared suite in package backendtest: integer results bit-exact,
 // float results within tolerances declared per op.
+//
+// The checks of op arguments that do not depend on how a backend stores
+// tensors (shapes, geometries, quantization specs, aliasing of outputs)
+// live in Check, so every backend rejects bad arguments with the same
+// conditions and messages.
 package backend

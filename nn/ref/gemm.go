@@ -10,18 +10,7 @@ import (
 // convArgs validates the common arguments of Im2ColI, Im2Col and Col2Im:
 // the image img (read as [N, H, W, C]) and the matrix cols [Rows, K].
 func (o *op) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
-	if o.bad() {
-		return
-	}
-	if err := g.Validate(); err != nil {
-		o.failf("%v", err)
-		return
-	}
-	if img != nil && img.Len() != g.N*g.H*g.W*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", imgName, img.shape, g.N, g.H, g.W, g.C)
-		return
-	}
-	o.wantMatrix("cols", cols, g.Rows(), g.K())
+	o.Conv(g, imgName, shapeOf(img), shapeOf(cols))
 }
 
 // im2col fills rows [lo, hi) of cols from the NHWC image x, with pad
@@ -385,24 +374,11 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		o.done()
 		return
 	}
-	ar, ac := matrix(at)
-	br, bc := matrix(bt)
-	m, k := ar, ac
-	if transA {
-		m, k = ac, ar
-	}
-	kb, n := br, bc
-	if transB {
-		kb, n = bc, br
-	}
-	if k != kb {
-		o.failf("op(a) is [%d %d] (a %v, transA %v), op(b) is [%d %d] (b %v, transB %v): inner dimensions differ",
-			m, k, at.shape, transA, kb, n, bt.shape, transB)
-	}
-	o.wantMatrix("c", ct, m, n)
+	m, n, k := o.Gemm(shapeOf(ct), at.shape, bt.shape, transA, transB)
 	if !o.done() {
 		return
 	}
+	ac, bc := at.shape[len(at.shape)-1], bt.shape[len(bt.shape)-1]
 	tA, tB := blas.NoTrans, blas.NoTrans
 	if transA {
 		tA = blas.Trans

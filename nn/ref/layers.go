@@ -109,21 +109,7 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 }
 
 func (o *op) poolArgs(g backend.PoolGeom, x, y *Tensor, xName, yName string) {
-	if o.bad() {
-		return
-	}
-	if err := g.Validate(); err != nil {
-		o.failf("%v", err)
-		return
-	}
-	oh, ow := g.Out()
-	if x != nil && x.Len() != g.N*g.H*g.W*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", xName, x.shape, g.N, g.H, g.W, g.C)
-		return
-	}
-	if y != nil && y.Len() != g.N*oh*ow*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", yName, y.shape, g.N, oh, ow, g.C)
-	}
+	o.Pool(g, xName, shapeOf(x), yName, shapeOf(y))
 }
 
 // MaxPool writes the window maxima of x into y and their flat indices into

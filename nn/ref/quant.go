@@ -98,17 +98,7 @@ func QuantizeValue(x, s float32, z, qmin, qmax int32) int32 {
 // returns the number of elements per slice of a per-channel spec (or the
 // tensor length for a per-tensor one).
 func (o *op) checkSpec(name string, p backend.QuantSpec, t *Tensor) int {
-	if o.bad() || t == nil {
-		return 0
-	}
-	if err := p.Validate(t.shape[0]); err != nil {
-		o.failf("%s for %v: %v", name, t.shape, err)
-		return 0
-	}
-	if len(p.Scale) == 1 {
-		return t.Len()
-	}
-	return t.Len() / t.shape[0]
+	return o.Spec(name, p, shapeOf(t))
 }
 
 // Quantize writes the codes of x into q per p.

@@ -95,30 +95,13 @@ func product(shape []int) int {
 // Name returns "cpu".
 func (b *Backend) Name() string { return "cpu" }
 
-func checkShape(shape []int) error {
-	if len(shape) == 0 {
-		return errors.New("shape has no dimensions")
-	}
-	n := 1
-	for _, d := range shape {
-		if d <= 0 {
-			return fmt.Errorf("shape %v: dimensions must be positive", shape)
-		}
-		if n > (1<<62)/d {
-			return fmt.Errorf("shape %v: too many elements", shape)
-		}
-		n *= d
-	}
-	return nil
-}
-
 // New allocates a zero-filled tensor. The shape needs at least one
 // dimension and all dimensions must be positive.
 func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
 	if b.closed {
 		return nil, fmt.Errorf("New: %w", errClosed)
 	}
-	if err := checkShape(shape); err != nil {
+	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("New: %w", err)
 	}
 	st := &storage{}
@@ -154,7 +137,7 @@ func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error
 	if err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
 	}
-	if err := checkShape(shape); err != nil {
+	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
 	}
 	if product(shape) != rt.Len() {
@@ -304,83 +287,62 @@ func (b *Backend) record(err error) {
 	}
 }
 
-// op validates the arguments of one op. Its methods do nothing after the
-// first failure; done records that failure and reports whether to run.
+// op validates the arguments of one op with backend.Check, which records
+// the first failure as b's sticky error; done reports whether to run.
 type op struct {
-	b    *Backend
-	name string
-	err  error
-	outs []*Tensor
-	ins  []*Tensor
-	on   []string // names of outs
-	in   []string // names of ins
+	backend.Check
+	b *Backend
 }
 
 func (b *Backend) begin(name string) *op {
-	o := &op{b: b, name: name}
-	if b.err == nil && b.closed {
-		o.err = fmt.Errorf("%s: %w", name, errClosed)
+	o := &op{Check: backend.NewCheck(name, &b.err), b: b}
+	if b.closed {
+		o.Failf("%w", errClosed)
 	}
 	return o
 }
 
-func (o *op) failf(format string, args ...any) {
-	if o.err == nil && o.b.err == nil {
-		o.err = fmt.Errorf(o.name+": "+format, args...)
-	}
-}
+func (o *op) failf(format string, args ...any) { o.Failf(format, args...) }
 
-func (o *op) bad() bool { return o.err != nil || o.b.err != nil }
+func (o *op) bad() bool { return o.Failed() }
 
-// tensor resolves a tensor argument of dtype dt.
-func (o *op) tensor(name string, t backend.Tensor, dt backend.DType) *Tensor {
+// tensor resolves a tensor argument of dtype dt and notes it as an output
+// (which must not alias another output or, checked in done, an input)
+// when out, else as an input.
+func (o *op) tensor(name string, t backend.Tensor, dt backend.DType, out bool) *Tensor {
 	if o.bad() {
 		return nil
 	}
 	rt, err := o.b.own(name, t)
-	if err != nil {
+	switch {
+	case err != nil:
 		o.failf("%v", err)
 		return nil
-	}
-	if rt.dt != dt {
+	case rt.dt != dt:
 		o.failf("%s is %v %v, want %v", name, rt.dt, rt.shape, dt)
 		return nil
+	case out:
+		o.Output(name, rt, rt.st)
+	default:
+		o.Input(name, rt, rt.st)
 	}
 	return rt
 }
 
-// in resolves an input tensor.
 func (o *op) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	rt := o.tensor(name, t, dt)
-	if rt != nil {
-		o.ins = append(o.ins, rt)
-		o.in = append(o.in, name)
-	}
-	return rt
+	return o.tensor(name, t, dt, false)
 }
 
-// output resolves an output tensor, which must not alias another output
-// or (checked in done) an input.
 func (o *op) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	rt := o.tensor(name, t, dt)
-	if rt != nil {
-		o.outs = append(o.outs, rt)
-		o.on = append(o.on, name)
-	}
-	return rt
+	return o.tensor(name, t, dt, true)
 }
 
-// mayAlias allows output out to share storage with input in.
+// mayAlias lets output out share storage with input in.
 func (o *op) mayAlias(out, in *Tensor) {
-	if out != nil && in != nil && out.st == in.st {
-		for i, t := range o.ins {
-			if t == in {
-				o.ins = append(o.ins[:i:i], o.ins[i+1:]...)
-				o.in = append(o.in[:i:i], o.in[i+1:]...)
-				return
-			}
-		}
+	if out == nil || in == nil || out.st != in.st {
+		return
 	}
+	o.MayAlias(in)
 }
 
 // matrix returns t's matrix dimensions [R, C] (C = last dimension).
@@ -391,52 +353,16 @@ func matrix(t *Tensor) (r, c int) {
 
 // wantMatrix checks that t is a matrix [r, c].
 func (o *op) wantMatrix(name string, t *Tensor, r, c int) {
-	if o.bad() || t == nil {
-		return
-	}
-	tr, tc := matrix(t)
-	if tr != r || tc != c {
-		o.failf("%s is %v, want a matrix [%d %d]", name, t.shape, r, c)
-	}
+	o.WantMatrix(name, shapeOf(t), r, c)
 }
 
 // wantLen checks that t has n elements.
 func (o *op) wantLen(name string, t *Tensor, n int, what string) {
-	if o.bad() || t == nil {
-		return
-	}
-	if t.Len() != n {
-		o.failf("%s is %v, want %d elements (%s)", name, t.shape, n, what)
-	}
+	o.WantLen(name, shapeOf(t), n, what)
 }
 
-// done checks aliasing, records any failure and reports whether the op
-// should run.
-func (o *op) done() bool {
-	if o.bad() {
-		if o.err != nil {
-			o.b.record(o.err)
-		}
-		return false
-	}
-	for i, a := range o.outs {
-		for j := i + 1; j < len(o.outs); j++ {
-			if a.st == o.outs[j].st {
-				o.failf("outputs %s and %s share storage", o.on[i], o.on[j])
-			}
-		}
-		for j, in := range o.ins {
-			if a.st == in.st {
-				o.failf("output %s shares storage with input %s", o.on[i], o.in[j])
-			}
-		}
-	}
-	if o.err != nil {
-		o.b.record(o.err)
-		return false
-	}
-	return true
-}
+// done checks aliasing and reports whether the op should run.
+func (o *op) done() bool { return o.Done() }
 
 // parallel runs f over [0, n) split into contiguous chunks of at least
 // grain items, one goroutine per chunk, at most b.threads chunks.

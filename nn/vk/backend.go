@@ -563,7 +563,7 @@ func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
 	if b.closed {
 		return nil, errors.New("New: backend is closed")
 	}
-	if err := checkShape(shape); err != nil {
+	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("New: %w", err)
 	}
 	t := &Tensor{owner: b, shape: append([]int(nil), shape...), dt: dt, st: &storage{}}
@@ -621,23 +621,6 @@ func (b *Backend) grow(st *storage, size int64) error {
 	return b.flush() // the zero fill of a staged buffer
 }
 
-func checkShape(shape []int) error {
-	if len(shape) == 0 {
-		return errors.New("shape has no dimensions")
-	}
-	n := 1
-	for _, d := range shape {
-		if d <= 0 {
-			return fmt.Errorf("shape %v: dimensions must be positive", shape)
-		}
-		if n > (1<<62)/d {
-			return fmt.Errorf("shape %v: too many elements", shape)
-		}
-		n *= d
-	}
-	return nil
-}
-
 // Reshape returns a view of t with another shape and the same length. A
 // Q8 view must keep the last dimension unless both are multiples of 4
 // (rows are padded to whole words).
@@ -649,7 +632,7 @@ func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error
 	if err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
 	}
-	if err := checkShape(shape); err != nil {
+	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
 	}
 	if product(shape) != vt.Len() {

@@ -29,28 +29,28 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// fop validates the tensor arguments of one float op, as the reference's
-// op does: inputs and outputs resolved in order, outputs pairwise distinct
-// and distinct from the inputs except where mayAlias allows it.
+// fop validates the tensor arguments of one float op with backend.Check,
+// as the reference's op does: inputs and outputs resolved in order,
+// outputs pairwise distinct and distinct from the inputs except where
+// mayAlias allows it. Failures are recorded in b's sticky error.
 type fop struct {
+	backend.Check
 	b    *Backend
 	name string
-	ins  []*Tensor
-	in   []string
-	outs []*Tensor
-	on   []string
 }
 
-func (b *Backend) fbegin(name string) *fop { return &fop{b: b, name: name} }
+func (b *Backend) fbegin(name string) *fop {
+	return &fop{Check: backend.NewCheck(name, &b.err), b: b, name: name}
+}
 
-func (o *fop) bad() bool { return o.b.failed() }
+func (o *fop) bad() bool { return o.Failed() }
 
-func (o *fop) failf(format string, args ...any) { o.b.failf(o.name, format, args...) }
+func (o *fop) failf(format string, args ...any) { o.Failf(format, args...) }
 
 func (o *fop) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
 	vt := o.b.arg(o.name, name, t, dt)
 	if vt != nil {
-		o.ins, o.in = append(o.ins, vt), append(o.in, name)
+		o.Input(name, vt, vt.st)
 	}
 	return vt
 }
@@ -58,43 +58,26 @@ func (o *fop) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
 func (o *fop) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
 	vt := o.b.arg(o.name, name, t, dt)
 	if vt != nil {
-		o.outs, o.on = append(o.outs, vt), append(o.on, name)
+		o.Output(name, vt, vt.st)
 	}
 	return vt
 }
 
 // mayAlias allows output out to share storage with input in.
 func (o *fop) mayAlias(out, in *Tensor) {
-	if out == nil || in == nil || out.st != in.st {
-		return
-	}
-	for i, t := range o.ins {
-		if t == in {
-			o.ins = append(o.ins[:i:i], o.ins[i+1:]...)
-			o.in = append(o.in[:i:i], o.in[i+1:]...)
-			return
-		}
+	if out != nil && in != nil && out.st == in.st {
+		o.MayAlias(in)
 	}
 }
 
 // wantMatrix checks that t is a matrix [r, c].
 func (o *fop) wantMatrix(name string, t *Tensor, r, c int) {
-	if o.bad() || t == nil {
-		return
-	}
-	if t.rows() != r || t.cols() != c {
-		o.failf("%s is %v, want a matrix [%d %d]", name, t.shape, r, c)
-	}
+	o.WantMatrix(name, shapeSlice(t), r, c)
 }
 
 // wantLen checks that t has n elements.
 func (o *fop) wantLen(name string, t *Tensor, n int, what string) {
-	if o.bad() || t == nil {
-		return
-	}
-	if t.Len() != n {
-		o.failf("%s is %v, want %d elements (%s)", name, t.shape, n, what)
-	}
+	o.WantLen(name, shapeSlice(t), n, what)
 }
 
 // channels checks that each of ts (named by names) has c elements.
@@ -105,25 +88,14 @@ func (o *fop) channels(c int, what string, names []string, ts ...*Tensor) {
 }
 
 // done checks aliasing and reports whether the op should run.
-func (o *fop) done() bool {
-	if o.bad() {
-		return false
+func (o *fop) done() bool { return o.Done() }
+
+// shapeSlice returns t's shape, nil for nil.
+func shapeSlice(t *Tensor) []int {
+	if t == nil {
+		return nil
 	}
-	for i, a := range o.outs {
-		for j := i + 1; j < len(o.outs); j++ {
-			if a.st == o.outs[j].st {
-				o.failf("outputs %s and %s share storage", o.on[i], o.on[j])
-				return false
-			}
-		}
-		for j, in := range o.ins {
-			if a.st == in.st {
-				o.failf("output %s shares storage with input %s", o.on[i], o.in[j])
-				return false
-			}
-		}
-	}
-	return true
+	return t.shape
 }
 
 func lenOf(t *Tensor) int {
@@ -316,21 +288,7 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	if o.bad() {
 		return
 	}
-	ar, ac := matrixOf(at)
-	br, bc := matrixOf(bt)
-	m, k := ar, ac
-	if transA {
-		m, k = ac, ar
-	}
-	kb, n := br, bc
-	if transB {
-		kb, n = bc, br
-	}
-	if k != kb {
-		o.failf("op(a) is [%d %d] (a %v, transA %v), op(b) is [%d %d] (b %v, transB %v): inner dimensions differ",
-			m, k, at.shape, transA, kb, n, bt.shape, transB)
-	}
-	o.wantMatrix("c", ct, m, n)
+	m, n, k := o.Gemm(shapeSlice(ct), at.shape, bt.shape, transA, transB)
 	if !o.done() {
 		return
 	}
@@ -379,18 +337,7 @@ func newConvPush(g backend.ConvGeom, total int) convPush {
 // convArgs validates the image img (read as [N, H, W, C]) and the matrix
 // cols [Rows, K] of Im2Col and Col2Im.
 func (o *fop) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
-	if o.bad() {
-		return
-	}
-	if err := g.Validate(); err != nil {
-		o.failf("%v", err)
-		return
-	}
-	if img != nil && img.Len() != g.N*g.H*g.W*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", imgName, img.shape, g.N, g.H, g.W, g.C)
-		return
-	}
-	o.wantMatrix("cols", cols, g.Rows(), g.K())
+	o.Conv(g, imgName, shapeSlice(img), shapeSlice(cols))
 }
 
 // elementwise dispatches a 1-D grid-stride kernel over n items.
@@ -598,21 +545,7 @@ func newPoolPush(g backend.PoolGeom) poolPush {
 }
 
 func (o *fop) poolArgs(g backend.PoolGeom, x, y *Tensor, xName, yName string) {
-	if o.bad() {
-		return
-	}
-	if err := g.Validate(); err != nil {
-		o.failf("%v", err)
-		return
-	}
-	oh, ow := g.Out()
-	if x != nil && x.Len() != g.N*g.H*g.W*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", xName, x.shape, g.N, g.H, g.W, g.C)
-		return
-	}
-	if y != nil && y.Len() != g.N*oh*ow*g.C {
-		o.failf("%s is %v, geometry wants [%d %d %d %d]", yName, y.shape, g.N, oh, ow, g.C)
-	}
+	o.Pool(g, xName, shapeSlice(x), yName, shapeSlice(y))
 }
 
 // MaxPool writes the window maxima of x into y and their flat indices into

@@ -15,16 +15,8 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 	if xt == nil || ct == nil {
 		return
 	}
-	if err := g.Validate(); err != nil {
-		b.failf(op, "%v", err)
-		return
-	}
-	if xt.Len() != g.N*g.H*g.W*g.C {
-		b.failf(op, "x is %v, geometry wants [%d %d %d %d]", xt.shape, g.N, g.H, g.W, g.C)
-		return
-	}
-	if ct.rows() != g.Rows() || ct.cols() != g.K() {
-		b.failf(op, "cols is %v, want a matrix [%d %d]", ct.shape, g.Rows(), g.K())
+	c := backend.NewCheck(op, &b.err)
+	if c.Conv(g, "x", xt.shape, ct.shape); c.Failed() {
 		return
 	}
 	if pad < -128 || pad > 255 {

@@ -61,17 +61,8 @@ func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
 // spec validates p for a tensor with rows slices along dimension 0 and
 // returns the elements per slice.
 func (b *Backend) spec(op string, p backend.QuantSpec, t *Tensor) int {
-	if b.err != nil || t == nil {
-		return 0
-	}
-	if err := p.Validate(t.shape[0]); err != nil {
-		b.failf(op, "p for %v: %v", t.shape, err)
-		return 0
-	}
-	if len(p.Scale) == 1 {
-		return t.Len()
-	}
-	return t.Len() / t.shape[0]
+	c := backend.NewCheck(op, &b.err)
+	return c.Spec("p", p, shapeSlice(t))
 }
 
 // quantParams uploads, per channel, the float32 reciprocal 1/s (rounded on
