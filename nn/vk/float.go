@@ -307,16 +307,13 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		b.dispatch(o.name, shader, spec, push, p.gx, p.gy, 1, ct, at, bt)
 		return
 	}
-	part, err := b.New(backend.F32, p.chunks, m, n)
-	if err != nil {
-		o.failf("partial products: %v", err)
+	pt := b.scratch(o.name, p.chunks*m*n) // partial products; reused, no allocation per step
+	if pt == nil {
 		return
 	}
-	pt := part.(*Tensor)
 	push.Alpha, push.Beta = 1, 0
 	b.dispatch(o.name, shader, spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
 	b.elementwise(o.name, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
-	b.Free(part) // destroyed once the recorded work has run
 }
 
 // convPush mirrors the push constants of f_im2col and f_col2im.
@@ -453,23 +450,19 @@ func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*T
 	// At most about 1024 row lanes: the second pass adds them serially.
 	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, 1024/rw))))
 	lanes := int(gy) * rw
-	part, err := b.New(backend.F32, sets*lanes*c)
-	if err != nil {
-		b.failf(op, "partial sums: %v", err)
+	pt := b.scratch(op, sets*lanes*c) // reused across ops and steps: no allocation per step
+	if pt == nil {
 		return nil, 0
 	}
-	pt := part.(*Tensor)
 	b.dispatch(op, shader, []uint32{uint32(cw), uint32(rw)}, rcPush{R: uint32(r), C: uint32(c)},
 		countFor(pc, cw, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
 	return pt, lanes
 }
 
 // colFin records the second pass of a column reduction: one invocation
-// per column, then frees the partial sums part (destroyed once the
-// recorded work has run).
+// per column, reading the partial sums part (the backend's scratch buffer).
 func (b *Backend) colFin(op, shader string, extraSpec []uint32, push any, c int, part *Tensor, ts ...*Tensor) {
 	b.elementwise(op, shader, extraSpec, push, c, ts...)
-	b.Free(part)
 }
 
 // clPush mirrors the push constants {uint c, lanes} of the second passes,
