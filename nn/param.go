@@ -59,6 +59,10 @@ type Param struct {
 
 	// Mom is the optimizer's momentum buffer (allocated on first use).
 	Mom []float32
+
+	// aliased and gradAliased report that Data and Grad are the backend's
+	// own (host-visible) memory of Value and GradT.
+	aliased, gradAliased bool
 }
 
 func newParam(name string, kind ParamKind, shape ...int) *Param {
@@ -75,6 +79,7 @@ func (p *Param) Trainable() bool { return p.Kind != KindBuffer }
 // bind allocates the backend copies of p (value and gradient) on b and
 // uploads Data.
 func (p *Param) bind(b backend.Backend, withValue, withGrad bool) error {
+	ha, _ := b.(backend.HostAccess)
 	if withValue {
 		t, err := b.New(backend.F32, p.Shape...)
 		if err != nil {
@@ -84,6 +89,13 @@ func (p *Param) bind(b backend.Backend, withValue, withGrad bool) error {
 			return fmt.Errorf("%s: %w", p.Name, err)
 		}
 		p.Value = t
+		// On backends whose memory the host can see (the CPU, unified-memory
+		// GPUs) the host copy IS the device copy: no upload per step.
+		if ha != nil {
+			if v, ok := ha.HostF32(t); ok && len(v) == len(p.Data) {
+				p.Data, p.aliased = v, true
+			}
+		}
 	}
 	if withGrad {
 		t, err := b.New(backend.F32, p.Shape...)
@@ -91,22 +103,44 @@ func (p *Param) bind(b backend.Backend, withValue, withGrad bool) error {
 			return fmt.Errorf("%s grad: %w", p.Name, err)
 		}
 		p.GradT = t
+		if ha != nil {
+			if v, ok := ha.HostF32(t); ok && len(v) == len(p.Grad) {
+				p.Grad, p.gradAliased = v, true
+			}
+		}
 	}
 	return nil
 }
 
 func (p *Param) unbind(b backend.Backend) {
+	if p.aliased { // keep the values on the host
+		p.Data = append([]float32(nil), p.Data...)
+	}
+	if p.gradAliased {
+		p.Grad = append([]float32(nil), p.Grad...)
+	}
+	p.aliased, p.gradAliased = false, false
 	b.Free(p.Value)
 	b.Free(p.GradT)
 	p.Value, p.GradT = nil, nil
 }
 
-// upload copies Data to the backend copy, if any.
+// upload copies Data to the backend copy, if any and if they are not the
+// same memory.
 func (p *Param) upload(b backend.Backend) error {
-	if p.Value == nil {
+	if p.Value == nil || p.aliased {
 		return nil
 	}
 	return b.WriteF32(p.Value, p.Data)
+}
+
+// readGrad copies the backend gradient into Grad, unless they are the
+// same memory (the caller has synchronised the backend).
+func (p *Param) readGrad(b backend.Backend) error {
+	if p.GradT == nil || p.gradAliased {
+		return nil
+	}
+	return b.ReadF32(p.GradT, p.Grad)
 }
 
 // download copies the backend value into Data (used for buffers the
@@ -114,6 +148,9 @@ func (p *Param) upload(b backend.Backend) error {
 func (p *Param) download(b backend.Backend) error {
 	if p.Value == nil {
 		return nil
+	}
+	if p.aliased {
+		return b.Sync()
 	}
 	return b.ReadF32(p.Value, p.Data)
 }

@@ -154,9 +154,12 @@ func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, i
 	if err := t.Model.Backward(c, dlogits); err != nil {
 		return 0, 0, err
 	}
+	if err := t.b.Sync(); err != nil {
+		return 0, 0, err
+	}
 	for _, p := range t.params {
-		if p.GradT != nil && p.Trainable() {
-			if err := t.b.ReadF32(p.GradT, p.Grad); err != nil {
+		if p.Trainable() {
+			if err := p.readGrad(t.b); err != nil {
 				return 0, 0, fmt.Errorf("%s: %w", p.Name, err)
 			}
 		}

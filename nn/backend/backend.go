@@ -287,8 +287,10 @@ type Backend interface {
 
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
-// tensor's elements without a copy. The slices are valid until the next
-// recorded op or Free; callers must Sync first.
+// tensor's elements without a copy. A slice stays valid until the tensor
+// is freed; the host may read or write it only while no recorded work is
+// pending (after Sync or a Read), and its writes are seen by ops recorded
+// afterwards. The trainer uses it to update parameters in place.
 type HostAccess interface {
 	// HostF32 returns the elements of an F32 tensor.
 	HostF32(t Tensor) ([]float32, bool)
