@@ -276,3 +276,30 @@ func TestNonFiniteLayerIsNamed(t *testing.T) {
 		t.Fatalf("error %v, want one naming conv1", err)
 	}
 }
+
+// TestHostVisibleParamsAreShared: on a backend with HostAccess the
+// parameters are the backend's memory (no upload per step); releasing the
+// model keeps the values on the host.
+func TestHostVisibleParamsAreShared(t *testing.T) {
+	m, err := Build([]int{4, 4, 1}, mustLayers(t, "fc:3"), 3, Options{Quant: QuantConfig{Float: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := ref.New()
+	if err := m.Bind(b); err != nil {
+		t.Fatal(err)
+	}
+	w := m.Layers[0].Params()[0]
+	if !w.aliased || !w.gradAliased {
+		t.Fatal("parameters not shared with a host-visible backend")
+	}
+	w.Data[0] = 42
+	got := make([]float32, len(w.Data))
+	if err := b.ReadF32(w.Value, got); err != nil || got[0] != 42 {
+		t.Fatalf("device copy %v (%v), want the host's write", got[0], err)
+	}
+	m.Release()
+	if w.aliased || w.Data[0] != 42 {
+		t.Fatalf("after Release: aliased %v, value %v", w.aliased, w.Data[0])
+	}
+}
