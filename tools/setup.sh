@@ -31,7 +31,7 @@ fi
 
 if ! command -v go >/dev/null 2>&1; then
   if [ -x /usr/local/go/bin/go ]; then export PATH=/usr/local/go/bin:$PATH; else
-    echo "setup: Go is not installed (need go >= 1.22 on PATH)" >&2; exit 1; fi
+    echo "setup: Go is not installed (need go >= 1.26 on PATH or in /usr/local/go)" >&2; exit 1; fi
 fi
 
 go mod download
