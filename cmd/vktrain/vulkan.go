@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/nn/vk"
@@ -16,7 +18,7 @@ func openVulkan(index int, variant string, validation bool) (*device, error) {
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
-	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant})
+	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant, PipelineCache: pipelineCachePath()})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
@@ -119,4 +121,26 @@ func gemmVariants(info gpu.Info) string {
 		}
 	}
 	return fmt.Sprintf("%s (auto: %s)", v, auto)
+}
+
+// pipelineCachePath returns where compiled Vulkan pipelines are kept
+// between runs: $VKTRAIN_PIPELINE_CACHE ("off" disables it), else
+// vktrain/pipelines.bin in the user's cache directory; "" when there is
+// none.
+func pipelineCachePath() string {
+	if p, ok := os.LookupEnv("VKTRAIN_PIPELINE_CACHE"); ok {
+		if p == "off" {
+			return ""
+		}
+		return p
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir = filepath.Join(dir, "vktrain")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "pipelines.bin")
 }

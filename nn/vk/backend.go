@@ -32,6 +32,10 @@ type Options struct {
 	// Timing records per-dispatch device times (see Timings). On lavapipe
 	// timestamps serialize the work, so it is off by default.
 	Timing bool
+	// PipelineCache, when set, names a file that seeds the Vulkan pipeline
+	// cache and receives it on Close (Open only), so later runs skip
+	// pipeline compilation. Drivers ignore data from another device.
+	PipelineCache string
 }
 
 // Variants of the integer GEMM.
@@ -177,7 +181,7 @@ func product(shape []int) int {
 // Open opens a Vulkan device and returns a backend on it, which owns the
 // device (Close closes it).
 func Open(opts Options) (*Backend, error) {
-	d, err := gpu.Open(gpu.Options{DeviceIndex: opts.Device, Validation: opts.Validation})
+	d, err := gpu.Open(gpu.Options{DeviceIndex: opts.Device, Validation: opts.Validation, PipelineCachePath: opts.PipelineCache})
 	if err != nil {
 		return nil, fmt.Errorf("vk: %w", err)
 	}
