@@ -66,6 +66,7 @@ type dense struct {
 	sw    backend.Tensor // I32 [out] row sums of qw
 	wHat  backend.Tensor // F32 [out, k] dequantized weights (backward)
 	dWHat backend.Tensor // F32 [out, k] gradient w.r.t. wHat
+	qwGen *ParamsVersion // Context.Params whose weights qw holds (nil: none)
 }
 
 func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
@@ -100,6 +101,7 @@ func (d *dense) params() []*Param {
 func (d *dense) bind(b backend.Backend) error {
 	d.release()
 	d.b = b
+	d.qwGen = nil
 	if err := d.W.bind(b, true, true); err != nil {
 		return err
 	}
@@ -144,10 +146,18 @@ func (d *dense) release() {
 	d.b = nil
 }
 
-// prepareWeights quantizes the weights for this pass (S100 for W).
+// prepareWeights quantizes the weights for this pass (S100 for W). In
+// inference the codes of unchanged parameters are reused.
 func (d *dense) prepareWeights(c *Context) error {
 	if d.wq == nil {
 		return nil
+	}
+	if !c.Train && c.Params != nil && d.qwGen == c.Params && d.b == c.B {
+		return nil
+	}
+	d.qwGen = nil
+	if !c.Train {
+		defer func() { d.qwGen = c.Params }()
 	}
 	switch {
 	case !d.wq.ready:

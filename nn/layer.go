@@ -38,6 +38,10 @@ type Context struct {
 	Train bool
 	// Step counts training steps (for error messages).
 	Step int
+	// Params identifies the parameter values: it changes whenever they may
+	// have changed, so layers may reuse work derived from them (the weight
+	// codes in inference). nil means unknown: derive everything again.
+	Params *ParamsVersion
 }
 
 // workspace owns the tensors a layer allocates for one input shape, so

@@ -154,3 +154,7 @@ func (p *Param) download(b backend.Backend) error {
 	}
 	return b.ReadF32(p.Value, p.Data)
 }
+
+// ParamsVersion identifies one state of a model's parameters
+// (Context.Params); a new one is made whenever they change.
+type ParamsVersion struct{ _ byte }

@@ -53,6 +53,8 @@ type Trainer struct {
 	dlog    []float32
 	params  []*Param
 	quant   []quantLayer
+	// version changes with every update of the parameters (Context.Params).
+	version *ParamsVersion
 	stats   [3]float32
 }
 
@@ -72,7 +74,7 @@ func NewTrainer(m *Model, b backend.Backend, cfg TrainConfig) (*Trainer, error) 
 			return nil, err
 		}
 	}
-	t := &Trainer{Model: m, Cfg: cfg, b: b, inputs: map[int]backend.Tensor{}, dlogits: map[int]backend.Tensor{}, params: m.Params()}
+	t := &Trainer{Model: m, Cfg: cfg, b: b, inputs: map[int]backend.Tensor{}, dlogits: map[int]backend.Tensor{}, params: m.Params(), version: new(ParamsVersion)}
 	for _, l := range m.Layers {
 		if q, ok := l.(quantLayer); ok {
 			if w, _ := q.quantizers(); w != nil {
@@ -183,6 +185,7 @@ func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, i
 	}
 	clipped := Threshold(t.params, t.Cfg.ThresholdMode, t.Cfg.Threshold)
 	SGD{LR: t.Cfg.LR, Momentum: t.Cfg.Momentum, WeightDecay: t.Cfg.WeightDecay}.Step(t.params)
+	t.ParamsChanged()
 	for _, p := range t.params {
 		if p.Trainable() {
 			if err := p.upload(t.b); err != nil {
@@ -243,6 +246,11 @@ func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
 	return "", 0
 }
 
+// ParamsChanged tells the trainer that the parameters were changed
+// outside TrainStep (e.g. by writing Param.Data directly), so that work
+// derived from them is redone.
+func (t *Trainer) ParamsChanged() { t.version = new(ParamsVersion) }
+
 // TrainStep runs one step on a batch (x in NHWC, one label per example).
 // On error the parameters are those before the step.
 func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
@@ -270,7 +278,7 @@ func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
 // Predict runs the model in inference mode on a batch of n examples and
 // writes the logits [n, Classes] into logits.
 func (t *Trainer) Predict(x []float32, n int, logits []float32) error {
-	c := &Context{B: t.b, Train: false, Step: t.Step}
+	c := &Context{B: t.b, Train: false, Step: t.Step, Params: t.version}
 	out, err := t.forwardModule(c, x, n)
 	if err != nil {
 		return err

@@ -303,3 +303,55 @@ func TestHostVisibleParamsAreShared(t *testing.T) {
 		t.Fatalf("after Release: aliased %v, value %v", w.aliased, w.Data[0])
 	}
 }
+
+// TestPredictReusesWeightCodesUntilParamsChange: inference reuses the
+// quantized weights while the parameters are unchanged and redoes them
+// after a training step or ParamsChanged.
+func TestPredictReusesWeightCodesUntilParamsChange(t *testing.T) {
+	m, err := Build([]int{4, 4, 1}, mustLayers(t, "fc:3"), 3, Options{Quant: QuantConfig{Bits: 8}, Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrainer(m, ref.New(), TrainConfig{LR: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 2*16)
+	for i := range x {
+		x[i] = float32(i%7) / 7
+	}
+	predict := func() []float32 {
+		out := make([]float32, 2*3)
+		if err := tr.Predict(x, 2, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	same := func(a, b []float32) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return false
+			}
+		}
+		return true
+	}
+	p1 := predict()
+	if p2 := predict(); !same(p1, p2) {
+		t.Fatalf("two predictions of the same model differ: %v %v", p1, p2)
+	}
+	if _, err := tr.TrainStep(x, []int32{0, 1}); err != nil {
+		t.Fatal(err)
+	}
+	p3 := predict()
+	if same(p1, p3) {
+		t.Fatal("prediction unchanged by a training step")
+	}
+	w := m.Layers[0].Params()[0]
+	for i := range w.Data {
+		w.Data[i] *= 2
+	}
+	tr.ParamsChanged()
+	if p4 := predict(); same(p3, p4) {
+		t.Fatal("prediction unchanged after ParamsChanged")
+	}
+}
