@@ -51,7 +51,7 @@ func (l *channelLayer) check(in []int) error {
 }
 
 type chanWS struct {
-	x2, y, y2, dx, dx2 backend.Tensor
+	y, y2, dx, dx2     backend.Tensor
 	xhat, mean, invstd backend.Tensor
 	r                  int
 }

@@ -122,8 +122,8 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 	lab := make([]int32, batch)
 	order := data.NewOrder(train.N, 1).Epoch(0)
 	next := 0
+	idx := make([]int, batch)
 	batchAt := func() error {
-		idx := make([]int, batch)
 		for i := range idx {
 			idx[i] = order[next%len(order)]
 			next++
@@ -161,11 +161,11 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 	// Inference: the same number of images in eval batches.
 	ex := make([]float32, evalBatch*per)
 	logits := make([]float32, evalBatch*m.Classes)
-	idx := make([]int, evalBatch)
-	for i := range idx {
-		idx[i] = order[i%len(order)]
+	eidx := make([]int, evalBatch)
+	for i := range eidx {
+		eidx[i] = order[i%len(order)]
 	}
-	if err := train.Batch(ex, nil, idx, norm); err != nil {
+	if err := train.Batch(ex, nil, eidx, norm); err != nil {
 		return r, err
 	}
 	if err := tr.Predict(ex, evalBatch, logits); err != nil { // warm-up

@@ -72,11 +72,6 @@ func main() {
 	os.Exit(runEnv(e, os.Args[1:]))
 }
 
-// run runs a command with plain output streams and no signal handling.
-func run(args []string, stdout, stderr io.Writer) int {
-	return runEnv(&env{stdout: stdout, stderr: stderr}, args)
-}
-
 // runEnv dispatches to a command and maps errors to exit codes: 0 success,
 // 1 failure, 2 usage error, or an exitError's code.
 func runEnv(e *env, args []string) int {

@@ -167,9 +167,6 @@ func (t *Tensor) rowWords() int { return (t.cols() + 3) / 4 }
 // packedBytes returns the size of the packed Q8 layout.
 func (t *Tensor) packedBytes() int64 { return int64(t.rows()) * int64(t.rowWords()) * 4 }
 
-// signed reports whether a packed Q8 tensor holds signed codes.
-func (t *Tensor) signed() bool { return t.st.q == qS8 }
-
 func product(shape []int) int {
 	n := 1
 	for _, d := range shape {
