@@ -45,6 +45,7 @@ type Buffer struct {
 	mem    C.vkt_handle
 	size   int64
 	alloc  int64 // size rounded up to a multiple of 4: the bound range
+	view   C.vkt_handle // R32_UINT texel view of the whole buffer, made at its first texel binding
 	mapped []byte
 	closed bool
 }
@@ -111,6 +112,18 @@ func (b *Buffer) create() error {
 	}
 	if mapIt {
 		b.mapped = unsafe.Slice((*byte)(p), b.alloc)[:b.size:b.size]
+	}
+	return nil
+}
+
+// makeView creates the buffer's R32_UINT texel view, for kernels that read it as
+// a uniform texel buffer.
+func (b *Buffer) makeView() error {
+	if max := int64(b.dev.info.Limits.MaxTexelBufferElements); b.alloc/4 > max {
+		return fmt.Errorf("a buffer of %d 32-bit words is bound as a texel buffer, past the device's maxTexelBufferElements of %d; use the storage-buffer kernels", b.alloc/4, max)
+	}
+	if r := C.vkt_create_buffer_view(b.dev.c, b.buf, C.uint64_t(b.alloc), &b.view); r != 0 {
+		return vkErr("vkCreateBufferView", r)
 	}
 	return nil
 }
@@ -200,6 +213,8 @@ func (b *Buffer) destroy() {
 	}
 	b.closed = true
 	b.dev.bufGen.Add(1)
+	C.vkt_destroy_buffer_view(b.dev.c, b.view)
+	b.view = 0
 	C.vkt_destroy_buffer(b.dev.c, b.buf, b.mem, boolC(b.mapped != nil))
 	b.buf, b.mem, b.mapped = 0, 0, nil
 }

@@ -69,7 +69,7 @@ type Device struct {
 	buffers    map[*Buffer]struct{}
 	kernels    map[*Kernel]struct{}
 	seqs       map[*Sequence]struct{}
-	setLayouts map[int]C.vkt_handle
+	setLayouts map[layoutKey]C.vkt_handle
 	cache      C.vkt_handle
 
 	stageMu sync.Mutex // guards staging
@@ -189,7 +189,7 @@ func createDevice(inst *instance, pd *physDev, opts Options) (*Device, error) {
 		buffers:    map[*Buffer]struct{}{},
 		kernels:    map[*Kernel]struct{}{},
 		seqs:       map[*Sequence]struct{}{},
-		setLayouts: map[int]C.vkt_handle{},
+		setLayouts: map[layoutKey]C.vkt_handle{},
 	}
 	d.tsMask = ^uint64(0)
 	if pd.tsBits > 0 && pd.tsBits < 64 {
@@ -294,18 +294,26 @@ func (d *Device) check() error {
 	return nil
 }
 
-// setLayout returns the device's descriptor-set layout for n storage buffers
-// (shared by all kernels with n bindings, so descriptor sets are interchangeable).
-// d.mu must be held.
-func (d *Device) setLayout(n int) (C.vkt_handle, error) {
-	if l, ok := d.setLayouts[n]; ok {
+// layoutKey identifies a descriptor-set layout: n bindings, those in texel uniform
+// texel buffers and the rest storage buffers.
+type layoutKey struct {
+	n     int
+	texel uint32
+}
+
+// setLayout returns the device's descriptor-set layout for n bindings with the
+// given texel-buffer mask (shared by all kernels with the same bindings, so
+// descriptor sets are interchangeable). d.mu must be held.
+func (d *Device) setLayout(n int, texel uint32) (C.vkt_handle, error) {
+	key := layoutKey{n, texel}
+	if l, ok := d.setLayouts[key]; ok {
 		return l, nil
 	}
 	var l C.vkt_handle
-	if r := C.vkt_create_set_layout(d.c, C.uint32_t(n), &l); r != 0 {
+	if r := C.vkt_create_set_layout(d.c, C.uint32_t(n), C.uint32_t(texel), &l); r != 0 {
 		return 0, vkErr("vkCreateDescriptorSetLayout", r)
 	}
-	d.setLayouts[n] = l
+	d.setLayouts[key] = l
 	return l, nil
 }
 

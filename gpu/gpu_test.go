@@ -633,3 +633,82 @@ func TestNoVulkanError(t *testing.T) {
 		t.Error("ErrNoVulkan should name the library")
 	}
 }
+
+// TestTexelBinding runs a kernel that reads one buffer as a uniform texel buffer
+// and another as a storage buffer, interleaved with a storage-only kernel on the
+// same buffers (two descriptor-set layouts in one sequence), and checks every
+// element and a guard past the end.
+func TestTexelBinding(t *testing.T) {
+	d := gputest.Open(t)
+	tk, err := d.NewKernel(spirv(t, "test_texel"), gpu.KernelSpec{Name: "texel", Bindings: 3, PushSize: 8, Spec: []uint32{wg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tk.TexelBindings(); got != 1<<1 {
+		t.Fatalf("TexelBindings = %b, want 10 (binding 1 only)", got)
+	}
+	sk := saxpyKernel(t, d)
+	if got := sk.TexelBindings(); got != 0 {
+		t.Fatalf("saxpy TexelBindings = %b, want 0", got)
+	}
+	const n = 70_001
+	rng := rand.New(rand.NewPCG(7, 8))
+	x, z := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i], z[i] = rng.Float32()*2-1, rng.Float32()*2-1
+	}
+	bx, bz := newBuf(t, d, 4*n, gpu.Storage), newBuf(t, d, 4*n, gpu.Storage)
+	by := newBuf(t, d, 4*(n+1), gpu.Storage)
+	for _, w := range []struct {
+		b *gpu.Buffer
+		v []float32
+	}{{bx, x}, {bz, z}, {by, make([]float32, n+1)}} {
+		if err := w.b.Write(0, gpu.AsBytes(w.v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seq, err := d.NewSequence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a = float32(-0.75)
+	// y = a*x + z (texel read of x), then z += 2*y (storage only), then y = a*x + z again.
+	steps := []struct {
+		k    *gpu.Kernel
+		bufs []*gpu.Buffer
+		a    float32
+	}{{tk, []*gpu.Buffer{by, bx, bz}, a}, {sk, []*gpu.Buffer{by, bz}, 2}, {tk, []*gpu.Buffer{by, bx, bz}, a}}
+	for _, s := range steps {
+		if err := seq.Dispatch(s.k, s.bufs, gpu.Push(uint32(n), s.a), groups(n), 1, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := seq.Run(); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, n+1)
+	if err := by.Read(0, gpu.AsBytes(got)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		y1 := a*x[i] + z[i]
+		z2 := 2*y1 + z[i]
+		want := a*x[i] + z2
+		if d := math.Abs(float64(got[i] - want)); d > 1e-5 {
+			t.Fatalf("y[%d] = %g, want %g", i, got[i], want)
+		}
+	}
+	if got[n] != 0 {
+		t.Fatalf("guard y[%d] changed to %g", n, got[n])
+	}
+}
+
+// TestTexelBindingRefused checks that a float samplerBuffer, which the R32_UINT
+// view cannot serve, is refused with a message naming the binding.
+func TestTexelBindingRefused(t *testing.T) {
+	d := gputest.Open(t)
+	_, err := d.NewKernel(spirv(t, "test_texel_float"), gpu.KernelSpec{Name: "bad", Bindings: 2})
+	if err == nil || !strings.Contains(err.Error(), "binding 1") || !strings.Contains(err.Error(), "usamplerBuffer") {
+		t.Fatalf("NewKernel(float samplerBuffer) = %v, want an error naming binding 1 and usamplerBuffer", err)
+	}
+}

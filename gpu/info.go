@@ -66,6 +66,8 @@ type Limits struct {
 	MaxComputeWorkGroupSize         [3]uint32 // per-dimension workgroup size
 	MaxComputeWorkGroupCount        [3]uint32 // per-dimension dispatch size in workgroups
 	MaxPerStageStorageBuffers       uint32    // storage buffers one kernel may bind
+	MaxTexelBufferElements          uint32    // elements one texel-buffer view may span
+	MaxPerStageSampledImages        uint32    // uniform texel buffers (and sampled images) one kernel may bind
 	TimestampPeriod                 float32   // nanoseconds per timestamp tick
 	MinStorageBufferOffsetAlignment uint64
 }
@@ -135,6 +137,7 @@ func (i Info) String() string {
 	l := i.Limits
 	fmt.Fprintf(&b, "  shared memory:     %s per workgroup\n", byteSize(uint64(l.MaxComputeSharedMemorySize)))
 	fmt.Fprintf(&b, "  storage buffer:    %s max binding, %d per kernel\n", byteSize(uint64(l.MaxStorageBufferRange)), l.MaxPerStageStorageBuffers)
+	fmt.Fprintf(&b, "  texel buffer:      %d elements max view, %d per kernel\n", l.MaxTexelBufferElements, l.MaxPerStageSampledImages)
 	fmt.Fprintf(&b, "  push constants:    %d bytes\n", l.MaxPushConstantsSize)
 	fmt.Fprintf(&b, "  workgroup:         %d invocations, size %v, count %v\n", l.MaxComputeWorkGroupInvocations, l.MaxComputeWorkGroupSize, l.MaxComputeWorkGroupCount)
 	sg := fmt.Sprint(i.SubgroupSize)
@@ -336,6 +339,8 @@ func (in *instance) probeOne(index int, h unsafe.Pointer) (*physDev, error) {
 			MaxComputeWorkGroupSize:         lim.MaxComputeWorkGroupSize,
 			MaxComputeWorkGroupCount:        lim.MaxComputeWorkGroupCount,
 			MaxPerStageStorageBuffers:       lim.MaxPerStageDescriptorStorageBuffers,
+			MaxTexelBufferElements:          lim.MaxTexelBufferElements,
+			MaxPerStageSampledImages:        lim.MaxPerStageDescriptorSampledImages,
 			TimestampPeriod:                 lim.TimestampPeriod,
 			MinStorageBufferOffsetAlignment: uint64(lim.MinStorageBufferOffsetAlignment),
 		},

@@ -104,16 +104,16 @@ func TestResetCreatesNothing(t *testing.T) {
 		}
 	}
 	record()
-	pools, qpools, sets := len(s.dpools), len(s.qpools), len(s.sets[2].entries)
+	pools, qpools, sets := len(s.dpools), len(s.qpools), len(s.sets[layoutKey{n: 2}].entries)
 	for i := 0; i < 3; i++ {
 		if err := s.Reset(); err != nil {
 			t.Fatal(err)
 		}
 		record()
 	}
-	if len(s.dpools) != pools || len(s.qpools) != qpools || len(s.sets[2].entries) != sets {
+	if len(s.dpools) != pools || len(s.qpools) != qpools || len(s.sets[layoutKey{n: 2}].entries) != sets {
 		t.Errorf("after Reset: descriptor pools %d->%d, query pools %d->%d, sets %d->%d",
-			pools, len(s.dpools), qpools, len(s.qpools), sets, len(s.sets[2].entries))
+			pools, len(s.dpools), qpools, len(s.qpools), sets, len(s.sets[layoutKey{n: 2}].entries))
 	}
 	if pools < 2 || sets != 150 {
 		t.Errorf("expected 150 sets over several pools, got %d sets in %d pools", sets, pools)

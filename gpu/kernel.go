@@ -15,7 +15,11 @@ import (
 type KernelSpec struct {
 	// Name labels the kernel in timings and errors.
 	Name string
-	// Bindings is the number of storage buffers, at set 0, bindings 0..Bindings-1.
+	// Bindings is the number of buffers, at set 0, bindings 0..Bindings-1. Each is
+	// bound as a storage buffer, or as a uniform texel buffer where the SPIR-V
+	// declares a usamplerBuffer there (read with texelFetch through an R32_UINT view
+	// of the whole buffer; on CPU drivers such as lavapipe these reads are several
+	// times cheaper than storage-buffer reads). NewKernel reads which from the SPIR-V.
 	Bindings int
 	// PushSize is the size in bytes of the push-constant block (a multiple of 4, at
 	// most Limits.MaxPushConstantsSize; 0 for none). Dispatch takes exactly this many.
@@ -31,6 +35,7 @@ type KernelSpec struct {
 type Kernel struct {
 	dev       *Device
 	spec      KernelSpec
+	texel     uint32       // bit i: binding i is a uniform texel buffer
 	setLayout C.vkt_handle // owned by the device
 	layout    C.vkt_handle
 	pipeline  C.vkt_handle
@@ -59,11 +64,18 @@ func (d *Device) NewKernel(spirv []byte, spec KernelSpec) (*Kernel, error) {
 	if spec.PushSize < 0 || spec.PushSize%4 != 0 || spec.PushSize > int(lim.MaxPushConstantsSize) {
 		return nil, fmt.Errorf("gpu: NewKernel %s: push-constant size %d must be a multiple of 4 in 0..%d (maxPushConstantsSize)", name, spec.PushSize, lim.MaxPushConstantsSize)
 	}
+	texel, err := texelBindings(spirv)
+	if err != nil {
+		return nil, fmt.Errorf("gpu: NewKernel %s: %w", name, err)
+	}
+	if texel>>uint(min(spec.Bindings, 32)) != 0 {
+		return nil, fmt.Errorf("gpu: NewKernel %s: the SPIR-V declares a texel buffer at a binding past its %d bindings", name, spec.Bindings)
+	}
 	spec.Name = name
 	spec.Spec = append([]uint32(nil), spec.Spec...)
-	k := &Kernel{dev: d, spec: spec}
+	k := &Kernel{dev: d, spec: spec, texel: texel}
 	if spec.Bindings > 0 {
-		l, err := d.setLayout(spec.Bindings)
+		l, err := d.setLayout(spec.Bindings, texel)
 		if err != nil {
 			return nil, err
 		}
@@ -88,6 +100,10 @@ func (k *Kernel) Spec() KernelSpec {
 	s.Spec = append([]uint32(nil), s.Spec...)
 	return s
 }
+
+// TexelBindings returns a mask of the bindings the kernel reads as uniform texel
+// buffers (bit i for binding i); the others are storage buffers.
+func (k *Kernel) TexelBindings() uint32 { return k.texel }
 
 // Name returns KernelSpec.Name.
 func (k *Kernel) Name() string { return k.spec.Name }

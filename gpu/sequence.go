@@ -47,7 +47,7 @@ type Sequence struct {
 	dpools    []C.vkt_handle
 	setsLeft  int // in the newest descriptor pool
 	descsLeft int
-	sets      map[int]*setList
+	sets      map[layoutKey]*setList
 
 	timing     bool // timestamps are written in the current recording
 	wantTiming bool // SetTiming's choice, applied at the next recording
@@ -59,6 +59,7 @@ type Sequence struct {
 
 	handles []C.vkt_handle // scratch for descriptor updates
 	ranges  []C.uint64_t
+	views   []C.vkt_handle
 	closed  bool
 }
 
@@ -86,7 +87,7 @@ func (d *Device) NewSequence() (*Sequence, error) {
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	s := &Sequence{dev: d, sets: map[int]*setList{}, wantTiming: true}
+	s := &Sequence{dev: d, sets: map[layoutKey]*setList{}, wantTiming: true}
 	if r := C.vkt_create_commands(d.c, C.uint32_t(d.family), &s.pool, &s.cb, &s.fence); r != 0 {
 		return nil, vkErr("vkCreateCommandPool", r)
 	}
@@ -200,13 +201,21 @@ func (s *Sequence) Dispatch(k *Kernel, bufs []*Buffer, push []byte, gx, gy, gz u
 }
 
 // descriptorSet returns a set pointing at bufs: the next cached set for this
-// binding count, updated only when it pointed elsewhere.
+// binding layout, updated only when it pointed elsewhere.
 func (s *Sequence) descriptorSet(k *Kernel, bufs []*Buffer) (C.vkt_handle, error) {
 	n := len(bufs)
-	l := s.sets[n]
+	key := layoutKey{n, k.texel}
+	l := s.sets[key]
 	if l == nil {
 		l = &setList{}
-		s.sets[n] = l
+		s.sets[key] = l
+	}
+	for i, b := range bufs {
+		if k.texel>>uint(i)&1 != 0 && b.view == 0 {
+			if err := b.makeView(); err != nil {
+				return 0, fmt.Errorf("binding %d: %w", i, err)
+			}
+		}
 	}
 	if l.next == len(l.entries) {
 		set, err := s.allocateSet(k.setLayout, n)
@@ -226,12 +235,14 @@ func (s *Sequence) descriptorSet(k *Kernel, bufs []*Buffer) (C.vkt_handle, error
 		e.gen = gen
 		s.handles = s.handles[:0]
 		s.ranges = s.ranges[:0]
+		s.views = s.views[:0]
 		for i, b := range bufs {
 			e.bufs[i] = b.buf
 			s.handles = append(s.handles, b.buf)
 			s.ranges = append(s.ranges, C.uint64_t(b.alloc))
+			s.views = append(s.views, b.view)
 		}
-		C.vkt_update_set(s.dev.c, e.set, C.uint32_t(n), &s.handles[0], &s.ranges[0])
+		C.vkt_update_set(s.dev.c, e.set, C.uint32_t(n), &s.handles[0], &s.ranges[0], &s.views[0], C.uint32_t(k.texel))
 	}
 	return e.set, nil
 }

@@ -311,6 +311,8 @@ void vkt_query_device(vkt_instance *inst, void *phys, uint32_t use_khr, uint32_t
 	X(GetDeviceQueue, void, (void *, uint32_t, uint32_t, void **))                                          \
 	X(CreateBuffer, int32_t, (void *, const vkt_buffer_create_info *, const void *, vkt_handle *))         \
 	X(DestroyBuffer, void, (void *, vkt_handle, const void *))                                              \
+	X(CreateBufferView, int32_t, (void *, const vkt_buffer_view_create_info *, const void *, vkt_handle *)) \
+	X(DestroyBufferView, void, (void *, vkt_handle, const void *))                                          \
 	X(GetBufferMemoryRequirements, void, (void *, vkt_handle, vkt_memory_requirements *))                   \
 	X(AllocateMemory, int32_t, (void *, const vkt_memory_allocate_info *, const void *, vkt_handle *))     \
 	X(FreeMemory, void, (void *, vkt_handle, const void *))                                                 \
@@ -457,7 +459,8 @@ int32_t vkt_create_buffer(vkt_device *d, uint64_t size, vkt_handle *buf, uint64_
 	vkt_buffer_create_info ci = {0};
 	ci.sType = VKT_ST_BUFFER_CREATE_INFO;
 	ci.size = size;
-	ci.usage = VKT_BUFFER_USAGE_STORAGE | VKT_BUFFER_USAGE_TRANSFER_SRC | VKT_BUFFER_USAGE_TRANSFER_DST;
+	ci.usage = VKT_BUFFER_USAGE_STORAGE | VKT_BUFFER_USAGE_UNIFORM_TEXEL | VKT_BUFFER_USAGE_TRANSFER_SRC |
+	           VKT_BUFFER_USAGE_TRANSFER_DST;
 	int32_t r = d->CreateBuffer(d->device, &ci, NULL, buf);
 	if (r != VKT_SUCCESS) {
 		return r;
@@ -507,16 +510,36 @@ void vkt_destroy_buffer(vkt_device *d, vkt_handle buf, vkt_handle mem, uint32_t 
 	}
 }
 
+int32_t vkt_create_buffer_view(vkt_device *d, vkt_handle buf, uint64_t range, vkt_handle *out) {
+	vkt_buffer_view_create_info ci = {0};
+	ci.sType = VKT_ST_BUFFER_VIEW_CREATE_INFO;
+	ci.buffer = buf;
+	ci.format = VKT_FORMAT_R32_UINT;
+	ci.offset = 0;
+	ci.range = range;
+	return d->CreateBufferView(d->device, &ci, NULL, out);
+}
+
+void vkt_destroy_buffer_view(vkt_device *d, vkt_handle view) {
+	if (view != 0) {
+		d->DestroyBufferView(d->device, view, NULL);
+	}
+}
+
 // ---------------------------------------------------------------- kernels
 
-int32_t vkt_create_set_layout(vkt_device *d, uint32_t n, vkt_handle *out) {
+static uint32_t binding_type(uint32_t texel_mask, uint32_t i) {
+	return (texel_mask >> i) & 1 ? VKT_DESCRIPTOR_UNIFORM_TEXEL_BUFFER : VKT_DESCRIPTOR_STORAGE_BUFFER;
+}
+
+int32_t vkt_create_set_layout(vkt_device *d, uint32_t n, uint32_t texel_mask, vkt_handle *out) {
 	vkt_descriptor_set_layout_binding *b = calloc(n ? n : 1, sizeof *b);
 	if (b == NULL) {
 		return -1;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		b[i].binding = i;
-		b[i].descriptorType = VKT_DESCRIPTOR_STORAGE_BUFFER;
+		b[i].descriptorType = binding_type(texel_mask, i);
 		b[i].descriptorCount = 1;
 		b[i].stageFlags = VKT_SHADER_STAGE_COMPUTE;
 	}
@@ -644,12 +667,13 @@ void vkt_destroy_kernel(vkt_device *d, vkt_handle layout, vkt_handle pipeline) {
 // ---------------------------------------------------------------- descriptors
 
 int32_t vkt_create_descriptor_pool(vkt_device *d, uint32_t max_sets, uint32_t descriptors, vkt_handle *out) {
-	vkt_descriptor_pool_size size = {VKT_DESCRIPTOR_STORAGE_BUFFER, descriptors};
+	vkt_descriptor_pool_size sizes[2] = {{VKT_DESCRIPTOR_STORAGE_BUFFER, descriptors},
+	                                     {VKT_DESCRIPTOR_UNIFORM_TEXEL_BUFFER, descriptors}};
 	vkt_descriptor_pool_create_info ci = {0};
 	ci.sType = VKT_ST_DESCRIPTOR_POOL_CREATE_INFO;
 	ci.maxSets = max_sets;
-	ci.poolSizeCount = 1;
-	ci.pPoolSizes = &size;
+	ci.poolSizeCount = 2;
+	ci.pPoolSizes = sizes;
 	return d->CreateDescriptorPool(d->device, &ci, NULL, out);
 }
 
@@ -668,7 +692,8 @@ int32_t vkt_allocate_set(vkt_device *d, vkt_handle pool, vkt_handle layout, vkt_
 	return d->AllocateDescriptorSets(d->device, &ai, out);
 }
 
-void vkt_update_set(vkt_device *d, vkt_handle set, uint32_t n, const vkt_handle *bufs, const uint64_t *ranges) {
+void vkt_update_set(vkt_device *d, vkt_handle set, uint32_t n, const vkt_handle *bufs, const uint64_t *ranges,
+                    const vkt_handle *views, uint32_t texel_mask) {
 	vkt_descriptor_buffer_info info[16];
 	vkt_write_descriptor_set w[16];
 	for (uint32_t base = 0; base < n; base += 16) {
@@ -682,8 +707,12 @@ void vkt_update_set(vkt_device *d, vkt_handle set, uint32_t n, const vkt_handle 
 			w[i].dstSet = set;
 			w[i].dstBinding = base + i;
 			w[i].descriptorCount = 1;
-			w[i].descriptorType = VKT_DESCRIPTOR_STORAGE_BUFFER;
-			w[i].pBufferInfo = &info[i];
+			w[i].descriptorType = binding_type(texel_mask, base + i);
+			if (w[i].descriptorType == VKT_DESCRIPTOR_UNIFORM_TEXEL_BUFFER) {
+				w[i].pTexelBufferView = &views[base + i];
+			} else {
+				w[i].pBufferInfo = &info[i];
+			}
 		}
 		d->UpdateDescriptorSets(d->device, m, w, 0, NULL);
 	}

@@ -101,7 +101,11 @@ int32_t vkt_allocate_bind(vkt_device *d, vkt_handle buf, uint64_t size, uint32_t
 void vkt_destroy_buffer(vkt_device *d, vkt_handle buf, vkt_handle mem, uint32_t mapped);
 
 // Kernels.
-int32_t vkt_create_set_layout(vkt_device *d, uint32_t bindings, vkt_handle *out);
+// vkt_create_buffer_view makes an R32_UINT texel view of buf's first range bytes.
+int32_t vkt_create_buffer_view(vkt_device *d, vkt_handle buf, uint64_t range, vkt_handle *out);
+void vkt_destroy_buffer_view(vkt_device *d, vkt_handle view);
+// Binding i is a uniform texel buffer when bit i of texel_mask is set, else a storage buffer.
+int32_t vkt_create_set_layout(vkt_device *d, uint32_t bindings, uint32_t texel_mask, vkt_handle *out);
 void vkt_destroy_set_layout(vkt_device *d, vkt_handle l);
 int32_t vkt_create_pipeline_cache(vkt_device *d, const void *data, size_t size, vkt_handle *out);
 int32_t vkt_pipeline_cache_data(vkt_device *d, vkt_handle cache, void *data, size_t *size);
@@ -115,7 +119,8 @@ void vkt_destroy_kernel(vkt_device *d, vkt_handle layout, vkt_handle pipeline);
 int32_t vkt_create_descriptor_pool(vkt_device *d, uint32_t max_sets, uint32_t descriptors, vkt_handle *out);
 void vkt_destroy_descriptor_pool(vkt_device *d, vkt_handle pool);
 int32_t vkt_allocate_set(vkt_device *d, vkt_handle pool, vkt_handle layout, vkt_handle *out);
-void vkt_update_set(vkt_device *d, vkt_handle set, uint32_t n, const vkt_handle *bufs, const uint64_t *ranges);
+void vkt_update_set(vkt_device *d, vkt_handle set, uint32_t n, const vkt_handle *bufs, const uint64_t *ranges,
+                    const vkt_handle *views, uint32_t texel_mask);
 
 // Command buffers, fences, queries.
 int32_t vkt_create_commands(vkt_device *d, uint32_t family, vkt_handle *pool, void **cb, vkt_handle *fence);

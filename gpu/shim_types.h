@@ -37,6 +37,7 @@ enum {
 	VKT_ST_FENCE_CREATE_INFO = 8,
 	VKT_ST_QUERY_POOL_CREATE_INFO = 11,
 	VKT_ST_BUFFER_CREATE_INFO = 12,
+	VKT_ST_BUFFER_VIEW_CREATE_INFO = 13,
 	VKT_ST_SHADER_MODULE_CREATE_INFO = 16,
 	VKT_ST_PIPELINE_CACHE_CREATE_INFO = 17,
 	VKT_ST_PIPELINE_SHADER_STAGE_CREATE_INFO = 18,
@@ -85,11 +86,14 @@ enum {
 	VKT_ACCESS_TRANSFER_WRITE = 0x1000,
 	VKT_ACCESS_HOST_READ = 0x2000,
 	VKT_ACCESS_HOST_WRITE = 0x4000,
+	VKT_DESCRIPTOR_UNIFORM_TEXEL_BUFFER = 4,
 	VKT_DESCRIPTOR_STORAGE_BUFFER = 7,
+	VKT_FORMAT_R32_UINT = 98,
 	VKT_BIND_POINT_COMPUTE = 1,
 	VKT_SHADER_STAGE_COMPUTE = 0x20,
 	VKT_BUFFER_USAGE_TRANSFER_SRC = 0x1,
 	VKT_BUFFER_USAGE_TRANSFER_DST = 0x2,
+	VKT_BUFFER_USAGE_UNIFORM_TEXEL = 0x4,
 	VKT_BUFFER_USAGE_STORAGE = 0x20,
 	VKT_QUERY_TYPE_TIMESTAMP = 2,
 	VKT_QUERY_RESULT_64 = 0x1,
@@ -278,6 +282,16 @@ typedef struct vkt_buffer_create_info {
 	uint32_t queueFamilyIndexCount;
 	const uint32_t *pQueueFamilyIndices;
 } vkt_buffer_create_info;
+
+typedef struct vkt_buffer_view_create_info {
+	uint32_t sType;
+	const void *pNext;
+	uint32_t flags;
+	vkt_handle buffer;
+	uint32_t format;
+	uint64_t offset;
+	uint64_t range;
+} vkt_buffer_view_create_info;
 
 typedef struct vkt_memory_requirements {
 	uint64_t size;

@@ -93,3 +93,10 @@ _Static_assert(VKT_DESCRIPTOR_STORAGE_BUFFER == VK_DESCRIPTOR_TYPE_STORAGE_BUFFE
 _Static_assert(VKT_QUERY_TYPE_TIMESTAMP == VK_QUERY_TYPE_TIMESTAMP, "query");
 
 int main(void) { return 0; }
+SAME_SIZE(vkt_buffer_view_create_info, VkBufferViewCreateInfo);
+SAME_FIELD(vkt_buffer_view_create_info, format, VkBufferViewCreateInfo, format);
+SAME_FIELD(vkt_buffer_view_create_info, range, VkBufferViewCreateInfo, range);
+_Static_assert(VKT_ST_BUFFER_VIEW_CREATE_INFO == VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO, "buffer view sType");
+_Static_assert(VKT_DESCRIPTOR_UNIFORM_TEXEL_BUFFER == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, "uniform texel buffer");
+_Static_assert(VKT_FORMAT_R32_UINT == VK_FORMAT_R32_UINT, "R32_UINT");
+_Static_assert(VKT_BUFFER_USAGE_UNIFORM_TEXEL == VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT, "texel usage");
