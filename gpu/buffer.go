@@ -44,7 +44,7 @@ type Buffer struct {
 	buf    C.vkt_handle
 	mem    C.vkt_handle
 	size   int64
-	alloc  int64 // size rounded up to a multiple of 4: the bound range
+	alloc  int64        // size rounded up to a multiple of 4: the bound range
 	view   C.vkt_handle // R32_UINT texel view of the whole buffer, made at its first texel binding
 	mapped []byte
 	closed bool
