@@ -13,7 +13,32 @@ import (
 )
 
 // parseManifest returns the glslc flags and a map from file name to sha256.
-func parseManifest(t *testing.T) (flags []string, sums map[string]string) {
+// texelSource returns the source of a texel build NAME_tex (NAME.comp, which
+// must include io.glsl), or "" when name is not one.
+func texelSource(t *testing.T, name string) string {
+	t.Helper()
+	base, ok := strings.CutSuffix(name, "_tex")
+	if !ok {
+		return ""
+	}
+	b, err := os.ReadFile(base + ".comp")
+	if err != nil || !hasTexel(b) {
+		return ""
+	}
+	return base + ".comp"
+}
+
+// hasTexel reports whether a kernel source has a texel build (tools/glslc.sh's rule).
+func hasTexel(src []byte) bool {
+	for _, l := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(l, `#include "io.glsl"`) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseManifest(t *testing.T) (flags, texelFlags []string, sums map[string]string) {
 	t.Helper()
 	sums = map[string]string{}
 	for _, line := range strings.Split(Manifest(), "\n") {
@@ -22,6 +47,8 @@ func parseManifest(t *testing.T) (flags []string, sums map[string]string) {
 		case line == "":
 		case strings.HasPrefix(line, "# flags:"):
 			flags = strings.Fields(strings.TrimPrefix(line, "# flags:"))
+		case strings.HasPrefix(line, "# texel flags:"):
+			texelFlags = strings.Fields(strings.TrimPrefix(line, "# texel flags:"))
 		case strings.HasPrefix(line, "#"):
 		default:
 			f := strings.Fields(line)
@@ -31,10 +58,10 @@ func parseManifest(t *testing.T) (flags []string, sums map[string]string) {
 			sums[f[1]] = f[0]
 		}
 	}
-	if len(flags) == 0 {
-		t.Fatal("MANIFEST: no '# flags:' line")
+	if len(flags) == 0 || len(texelFlags) == 0 {
+		t.Fatal("MANIFEST: no '# flags:' or '# texel flags:' line")
 	}
-	return flags, sums
+	return flags, texelFlags, sums
 }
 
 func sha(b []byte) string {
@@ -57,7 +84,7 @@ func sources(t *testing.T) []string {
 }
 
 func TestManifestMatchesSources(t *testing.T) {
-	_, sums := parseManifest(t)
+	_, _, sums := parseManifest(t)
 	srcs := sources(t)
 	seen := map[string]bool{}
 	for _, f := range srcs {
@@ -89,7 +116,7 @@ func TestManifestMatchesSources(t *testing.T) {
 		if want := sums["spv/"+n+".spv"]; sha(b) != want {
 			t.Errorf("spv/%s.spv does not match MANIFEST: run tools/glslc.sh", n)
 		}
-		if !seen[n+".comp"] {
+		if !seen[n+".comp"] && texelSource(t, n) == "" {
 			t.Errorf("spv/%s.spv has no source %s.comp", n, n)
 		}
 		if len(b) < 20 || b[0] != 0x03 || b[1] != 0x02 || b[2] != 0x23 || b[3] != 0x07 {
@@ -100,6 +127,11 @@ func TestManifestMatchesSources(t *testing.T) {
 		if n, ok := strings.CutSuffix(f, ".comp"); ok {
 			if _, err := SPIRV(n); err != nil {
 				t.Errorf("%s has no compiled SPIR-V: run tools/glslc.sh", f)
+			}
+			if b, _ := os.ReadFile(f); hasTexel(b) {
+				if _, err := SPIRV(n + "_tex"); err != nil {
+					t.Errorf("%s includes io.glsl but has no texel build spv/%s_tex.spv: run tools/glslc.sh", f, n)
+				}
 			}
 		}
 	}
@@ -113,15 +145,28 @@ func TestRecompileMatches(t *testing.T) {
 		}
 		t.Skip("glslc not found: skipping the recompile check (MANIFEST hashes were still checked)")
 	}
-	flags, _ := parseManifest(t)
+	flags, texelFlags, _ := parseManifest(t)
 	dir := t.TempDir()
+	type build struct{ name, src string }
+	var builds []build
 	for _, f := range sources(t) {
 		n, ok := strings.CutSuffix(f, ".comp")
 		if !ok {
 			continue
 		}
+		builds = append(builds, build{n, f})
+		if b, _ := os.ReadFile(f); hasTexel(b) {
+			builds = append(builds, build{n + "_tex", f})
+		}
+	}
+	for _, bd := range builds {
+		n, f := bd.name, bd.src
 		out := filepath.Join(dir, n+".spv")
-		args := append(append([]string{}, flags...), "-I", ".", "-o", out, f)
+		args := append([]string{}, flags...)
+		if strings.HasSuffix(n, "_tex") {
+			args = append(args, texelFlags...)
+		}
+		args = append(args, "-I", ".", "-o", out, f)
 		if msg, err := exec.Command(glslc, args...).CombinedOutput(); err != nil {
 			t.Errorf("glslc %s: %v\n%s", f, err, msg)
 			continue

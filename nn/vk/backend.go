@@ -29,6 +29,13 @@ type Options struct {
 	// "int8" (8-bit storage loads) or "dot" (integer dot product). Asking
 	// for a variant the device lacks is an error.
 	Variant string
+	// Reads chooses how kernels read their inputs: "auto" or "" (texel
+	// buffers on CPU drivers, where they were measured several times
+	// faster, storage buffers elsewhere), "storage" or "texel". Kernels
+	// without a texel build, inputs larger than the device's
+	// maxTexelBufferElements and inputs that alias a written binding are
+	// read as storage buffers whatever the choice.
+	Reads string
 	// Timing records per-dispatch device times (see Timings). On lavapipe
 	// timestamps serialize the work, so it is off by default.
 	Timing bool
@@ -45,6 +52,12 @@ const (
 	VariantDot    = "dot"
 )
 
+// How kernels read their inputs (Options.Reads).
+const (
+	ReadsStorage = "storage"
+	ReadsTexel   = "texel"
+)
+
 // Backend executes the op set with Vulkan compute shaders on one device.
 // Ops are recorded into a command sequence and run by Sync, the Reads
 // and the Writes. It is not safe for concurrent use.
@@ -53,6 +66,8 @@ type Backend struct {
 	ownDev  bool
 	opts    Options
 	variant string
+	texel   bool            // read inputs through texel buffers where a kernel has a texel build
+	hasTex  map[string]bool // shader -> it has a NAME_tex build
 	seq     *gpu.Sequence
 	pending int           // operations recorded since the last flush
 	dead    []*gpu.Buffer // freed while recorded work may still use them
@@ -203,6 +218,16 @@ func New(dev *gpu.Device, opts Options) (*Backend, error) {
 		return nil, err
 	}
 	b.variant = v
+	switch opts.Reads {
+	case "", "auto":
+		b.texel = dev.Info().Type == gpu.TypeCPU
+	case ReadsTexel:
+		b.texel = true
+	case ReadsStorage:
+	default:
+		return nil, fmt.Errorf("vk: unknown Reads %q (want auto, storage or texel)", opts.Reads)
+	}
+	b.hasTex = map[string]bool{}
 	b.tune = chooseTuning(dev.Info())
 	seq, err := dev.NewSequence()
 	if err != nil {
@@ -295,6 +320,14 @@ func chooseTuning(info gpu.Info) tuning {
 
 // Variant returns the GemmI variant in use.
 func (b *Backend) Variant() string { return b.variant }
+
+// Reads returns how kernels read their inputs: ReadsTexel or ReadsStorage.
+func (b *Backend) Reads() string {
+	if b.texel {
+		return ReadsTexel
+	}
+	return ReadsStorage
+}
 
 // Device returns the backend's device.
 func (b *Backend) Device() *gpu.Device { return b.dev }
@@ -442,6 +475,52 @@ func (b *Backend) kernel(shader string, spec []uint32, push, binds int) (*gpu.Ke
 	return k, nil
 }
 
+// pickKernel returns the texel build of shader (NAME_tex) when the backend
+// reads through texel buffers, the shader has one, every texel-bound tensor
+// fits the device's maxTexelBufferElements and none shares storage with a
+// storage binding (which may be written: a texel view need not see a write
+// of the same dispatch); otherwise the storage-buffer build.
+func (b *Backend) pickKernel(shader string, spec []uint32, push int, ts []*Tensor) (*gpu.Kernel, error) {
+	if b.texel {
+		has, ok := b.hasTex[shader]
+		if !ok {
+			_, err := shaders.SPIRV(shader + "_tex")
+			has = err == nil
+			b.hasTex[shader] = has
+		}
+		if has {
+			k, err := b.kernel(shader+"_tex", spec, push, len(ts))
+			if err != nil {
+				return nil, err
+			}
+			if b.texelFits(k.TexelBindings(), ts) {
+				return k, nil
+			}
+		}
+	}
+	return b.kernel(shader, spec, push, len(ts))
+}
+
+// texelFits reports whether the tensors bound where mask has a bit can be
+// read through texel views.
+func (b *Backend) texelFits(mask uint32, ts []*Tensor) bool {
+	limit := int64(b.dev.Info().Limits.MaxTexelBufferElements)
+	for i, t := range ts {
+		if mask>>uint(i)&1 == 0 {
+			continue
+		}
+		if (t.st.buf.Size()+3)/4 > limit {
+			return false
+		}
+		for j, u := range ts {
+			if mask>>uint(j)&1 == 0 && u.st == t.st {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // dispatch records one dispatch of the embedded shader with the given
 // specialization constants, push constants (a struct of 4-byte fields, or
 // []byte) and workgroup counts, binding ts at bindings 0..len(ts)-1. It
@@ -470,7 +549,7 @@ func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, g
 		}
 		bufs[i] = t.st.buf
 	}
-	k, err := b.kernel(shader, spec, len(pb), len(ts))
+	k, err := b.pickKernel(shader, spec, len(pb), ts)
 	if err != nil {
 		b.failf(op, "%v", err)
 		return

@@ -239,18 +239,24 @@ func TestMaxPoolGradGaps(t *testing.T) {
 
 // BenchmarkFloatOps times the other float ops at the shapes of a training
 // step (the 64x26x26x32 output of a first convolution) on the Vulkan
-// backend and on the reference.
+// backend, reading inputs through storage buffers (vk-storage) and texel
+// buffers (vk-texel), and on the reference.
 func BenchmarkFloatOps(bm *testing.B) {
 	dev := gputest.Open(bm)
-	vb, err := New(dev, Options{})
+	vs, err := New(dev, Options{Reads: ReadsStorage})
 	if err != nil {
 		bm.Fatal(err)
 	}
-	defer vb.Close()
+	defer vs.Close()
+	vt, err := New(dev, Options{Reads: ReadsTexel})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vt.Close()
 	pg := backend.PoolGeom{N: 64, H: 26, W: 26, C: 32, Size: 2, Stride: 2}
 	cg := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
 	const r, c = 64 * 26 * 26, 32
-	for _, bk := range []backend.Backend{vb, ref.New()} {
+	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
 		rng := rand.New(rand.NewPCG(7, 8))
 		var all []backend.Tensor
 		mk := func(dt backend.DType, shape ...int) backend.Tensor {
@@ -288,9 +294,9 @@ func BenchmarkFloatOps(bm *testing.B) {
 			{"Im2Col", func() { bk.Im2Col(cols, img, cg) }},
 			{"Col2Im", func() { bk.Col2Im(img, cols, cg) }},
 		}
-		name := "vk"
-		if bk != backend.Backend(vb) {
-			name = "ref"
+		name := "ref"
+		if v, ok := bk.(*Backend); ok {
+			name = "vk-" + v.Reads()
 		}
 		for _, op := range ops {
 			bm.Run(op.name+"/"+name, func(bm *testing.B) {

@@ -470,3 +470,78 @@ func TestLongRows(t *testing.T) {
 		s.same(fmt.Sprintf("row sums (mixed %v)", mixed), sum)
 	}
 }
+
+// TestOpsOtherReads runs the whole op suite with the input-read mode that
+// auto does not choose on this device (storage buffers on CPU drivers, texel
+// buffers on GPUs), so both builds of every kernel are checked; TestOps and
+// TestFloatOps check auto's choice.
+func TestOpsOtherReads(t *testing.T) {
+	dev := gputest.Open(t)
+	other := ReadsStorage
+	if dev.Info().Type != gpu.TypeCPU {
+		other = ReadsTexel
+	}
+	for _, g := range backendtest.Groups() {
+		if !quantGroups[g.Name] && !floatGroups[g.Name] {
+			continue
+		}
+		t.Run(g.Name, func(t *testing.T) {
+			b, err := New(dev, Options{Reads: other})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Reads() != other {
+				t.Fatalf("Reads() = %s, want %s", b.Reads(), other)
+			}
+			g.Test(t, b)
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReadsChoice checks the read-mode option: auto picks texel buffers on
+// CPU drivers only, unknown modes are refused, and a kernel whose output
+// aliases its input falls back to the storage build.
+func TestReadsChoice(t *testing.T) {
+	dev := gputest.Open(t)
+	b, err := New(dev, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if want := map[bool]string{true: ReadsTexel, false: ReadsStorage}[dev.Info().Type == gpu.TypeCPU]; b.Reads() != want {
+		t.Errorf("auto Reads() = %s on a %v device, want %s", b.Reads(), dev.Info().Type, want)
+	}
+	if _, err := New(dev, Options{Reads: "images"}); err == nil || !strings.Contains(err.Error(), "images") {
+		t.Errorf("New(Reads: images) = %v, want an error naming it", err)
+	}
+	tb, err := New(dev, Options{Reads: ReadsTexel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	x, err := tb.New(backend.F32, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := tb.New(backend.F32, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := tb.pickKernel("f_relu2", []uint32{64}, 4, []*Tensor{y.(*Tensor), x.(*Tensor)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Name() != "f_relu2_tex" || k.TexelBindings() != 1<<1 {
+		t.Errorf("separate tensors: kernel %s with texel bindings %b, want f_relu2_tex with 10", k.Name(), k.TexelBindings())
+	}
+	k, err = tb.pickKernel("f_relu2", []uint32{64}, 4, []*Tensor{x.(*Tensor), x.(*Tensor)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Name() != "f_relu2" {
+		t.Errorf("aliased tensors: kernel %s, want the storage build f_relu2", k.Name())
+	}
+}
