@@ -77,21 +77,31 @@ command -v glslc >/dev/null 2>&1 || {
   exit 1
 }
 
-mkdir -p spv
-rm -f spv/*.spv
+# Compile into a fresh folder, then replace spv/ file by file, so a build that embeds
+# shaders/spv while this runs sees the old or the new set, never an empty one.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 for f in *.comp; do
   [ -e "$f" ] || continue
-  # shellcheck disable=SC2086
   case "$f" in *_tex.comp)
     echo "glslc.sh: $f: names ending in _tex are reserved for texel builds" >&2
     exit 1
   esac
   # shellcheck disable=SC2086
-  glslc $FLAGS -I . -o "spv/${f%.comp}.spv" "$f"
+  glslc $FLAGS -I . -o "$out/${f%.comp}.spv" "$f"
   if has_texel "$f"; then
     # shellcheck disable=SC2086
-    glslc $FLAGS $TEXEL_FLAGS -I . -o "spv/${f%.comp}_tex.spv" "$f"
+    glslc $FLAGS $TEXEL_FLAGS -I . -o "$out/${f%.comp}_tex.spv" "$f"
   fi
 done
-manifest > spv/MANIFEST
+mkdir -p spv
+for f in spv/*.spv; do
+  [ -e "$f" ] || continue
+  [ -e "$out/$(basename "$f")" ] || rm -f "$f"
+done
+for f in "$out"/*.spv; do
+  cmp -s "$f" "spv/$(basename "$f")" || cp "$f" "spv/$(basename "$f")"
+done
+manifest > "$out/MANIFEST"
+cp "$out/MANIFEST" spv/MANIFEST
 echo "glslc.sh: compiled $(ls spv/*.spv 2>/dev/null | wc -l) shaders"
