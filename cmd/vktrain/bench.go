@@ -145,6 +145,9 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 	if v, ok := dev.backend.(interface{ Variant() string }); ok {
 		name += " gemm=" + v.Variant()
 	}
+	if v, ok := dev.backend.(interface{ Reads() string }); ok {
+		name += " reads=" + v.Reads()
+	}
 	r := benchResult{Device: name, Reason: dev.reason, Steps: steps, Batch: batch}
 	start := time.Now()
 	var last nn.StepStats

@@ -16,30 +16,42 @@ type device struct {
 
 // deviceSpec is a parsed --device value: auto, cpu, vulkan or vulkan:N,
 // optionally followed by /VARIANT to force an integer-GEMM variant of the
-// Vulkan backend (packed, int8 or dot; see vktrain devices).
+// Vulkan backend (packed, int8 or dot; see vktrain devices) and/or /READS to
+// force how its kernels read their inputs (storage or texel buffers).
 type deviceSpec struct {
 	kind    string // auto, cpu or vulkan
 	index   int    // -1: best
 	variant string // "" = auto
+	reads   string // "" = auto
 }
 
-const deviceUsage = "want auto, cpu, vulkan or vulkan:N, optionally with /packed, /int8 or /dot to force the integer GEMM (e.g. vulkan:0/dot)"
+const deviceUsage = "want auto, cpu, vulkan or vulkan:N, optionally with /packed, /int8 or /dot to force the integer GEMM and /storage or /texel to force how kernels read their inputs (e.g. vulkan:0/dot, vulkan/packed/storage)"
 
 func parseDeviceSpec(spec string) (deviceSpec, error) {
 	d := deviceSpec{index: -1}
-	base, variant, hasVariant := strings.Cut(spec, "/")
-	if hasVariant {
-		switch variant {
+	parts := strings.Split(spec, "/")
+	base := parts[0]
+	hasVariant := len(parts) > 1
+	for _, p := range parts[1:] {
+		switch p {
 		case "packed", "int8", "dot", "auto":
-			d.variant = variant
+			if d.variant != "" {
+				return d, usagef("--device %q: two integer GEMM variants; %s", spec, deviceUsage)
+			}
+			d.variant = p
+		case "storage", "texel":
+			if d.reads != "" {
+				return d, usagef("--device %q: two read modes; %s", spec, deviceUsage)
+			}
+			d.reads = p
 		default:
-			return d, usagef("--device %q: unknown integer GEMM variant %q; %s", spec, variant, deviceUsage)
+			return d, usagef("--device %q: unknown option %q (not a GEMM variant or read mode); %s", spec, p, deviceUsage)
 		}
 	}
 	switch {
 	case base == "cpu" || base == "auto":
 		if hasVariant {
-			return d, usagef("--device %q: a GEMM variant applies to Vulkan devices only", spec)
+			return d, usagef("--device %q: GEMM variants and read modes apply to Vulkan devices only", spec)
 		}
 		d.kind = base
 	case base == "vulkan":
@@ -65,14 +77,14 @@ func openDevice(spec string, validation bool) (*device, error) {
 	case "cpu":
 		return &device{ref.New(), "requested with --device cpu"}, nil
 	case "auto":
-		dv, err := openVulkan(-1, "", validation)
+		dv, err := openVulkan(-1, "", "", validation)
 		if err == nil {
 			dv.reason = "auto: " + dv.reason
 			return dv, nil
 		}
 		return &device{ref.New(), fmt.Sprintf("auto: no usable Vulkan device (%v); using the pure-Go reference path", err)}, nil
 	}
-	return openVulkan(d.index, d.variant, validation)
+	return openVulkan(d.index, d.variant, d.reads, validation)
 }
 
 // checkDeviceSpec reports a malformed --device value before any work is

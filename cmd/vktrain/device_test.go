@@ -7,12 +7,15 @@ import (
 
 func TestParseDeviceSpec(t *testing.T) {
 	good := map[string]deviceSpec{
-		"auto":          {kind: "auto", index: -1},
-		"cpu":           {kind: "cpu", index: -1},
-		"vulkan":        {kind: "vulkan", index: -1},
-		"vulkan:2":      {kind: "vulkan", index: 2},
-		"vulkan/dot":    {kind: "vulkan", index: -1, variant: "dot"},
-		"vulkan:0/int8": {kind: "vulkan", index: 0, variant: "int8"},
+		"auto":                    {kind: "auto", index: -1},
+		"cpu":                     {kind: "cpu", index: -1},
+		"vulkan":                  {kind: "vulkan", index: -1},
+		"vulkan:2":                {kind: "vulkan", index: 2},
+		"vulkan/dot":              {kind: "vulkan", index: -1, variant: "dot"},
+		"vulkan:0/int8":           {kind: "vulkan", index: 0, variant: "int8"},
+		"vulkan/texel":            {kind: "vulkan", index: -1, reads: "texel"},
+		"vulkan:1/packed/storage": {kind: "vulkan", index: 1, variant: "packed", reads: "storage"},
+		"vulkan/storage/dot":      {kind: "vulkan", index: -1, variant: "dot", reads: "storage"},
 	}
 	for in, want := range good {
 		got, err := parseDeviceSpec(in)
@@ -21,13 +24,16 @@ func TestParseDeviceSpec(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"gpu":         "want auto, cpu",
-		"vulkan:-1":   "device index",
-		"vulkan:1x":   "device index",
-		"vulkan/fast": "unknown integer GEMM variant",
-		"cpu/dot":     "Vulkan devices only",
-		"vulkan:0/":   "unknown integer GEMM variant",
-		"":            "want auto, cpu",
+		"gpu":                  "want auto, cpu",
+		"vulkan:-1":            "device index",
+		"vulkan:1x":            "device index",
+		"vulkan/fast":          "unknown option",
+		"cpu/dot":              "Vulkan devices only",
+		"cpu/texel":            "Vulkan devices only",
+		"vulkan:0/":            "unknown option",
+		"vulkan/dot/int8":      "two integer GEMM variants",
+		"vulkan/texel/storage": "two read modes",
+		"":                     "want auto, cpu",
 	}
 	for in, want := range bad {
 		_, err := parseDeviceSpec(in)

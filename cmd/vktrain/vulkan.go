@@ -13,12 +13,12 @@ import (
 // openVulkan opens a Vulkan device as a backend: index -1 picks the best
 // device (a discrete or integrated GPU, then a virtual one, then a CPU
 // driver such as lavapipe), otherwise the device with that index.
-func openVulkan(index int, variant string, validation bool) (*device, error) {
+func openVulkan(index int, variant, reads string, validation bool) (*device, error) {
 	infos, err := gpu.Devices(gpu.Options{})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
-	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant, PipelineCache: pipelineCachePath()})
+	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant, Reads: reads, PipelineCache: pipelineCachePath()})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
@@ -29,7 +29,7 @@ func openVulkan(index int, variant string, validation bool) (*device, error) {
 	} else {
 		why = bestReason(info, infos)
 	}
-	reason := fmt.Sprintf("%s; %s device, %s; integer GEMM %q", why, info.Type, driverOf(info), b.Variant())
+	reason := fmt.Sprintf("%s; %s device, %s; integer GEMM %q, inputs read through %s buffers", why, info.Type, driverOf(info), b.Variant(), b.Reads())
 	return &device{backend: b, reason: reason}, nil
 }
 
@@ -84,6 +84,7 @@ func listDevices(e *env) error {
 	for i, info := range infos {
 		fmt.Fprint(e.stdout, info.String())
 		fmt.Fprintf(e.stdout, "  integer GEMM:      %s\n", gemmVariants(info))
+		fmt.Fprintf(e.stdout, "  input reads:       storage, texel (auto: %s)\n", vk.AutoReads(info))
 		if i == best {
 			fmt.Fprintf(e.stdout, "  chosen by --device vulkan / auto\n")
 		}

@@ -220,7 +220,7 @@ func New(dev *gpu.Device, opts Options) (*Backend, error) {
 	b.variant = v
 	switch opts.Reads {
 	case "", "auto":
-		b.texel = dev.Info().Type == gpu.TypeCPU
+		b.texel = AutoReads(dev.Info()) == ReadsTexel
 	case ReadsTexel:
 		b.texel = true
 	case ReadsStorage:
@@ -320,6 +320,17 @@ func chooseTuning(info gpu.Info) tuning {
 
 // Variant returns the GemmI variant in use.
 func (b *Backend) Variant() string { return b.variant }
+
+// AutoReads returns how kernels read their inputs on a device when
+// Options.Reads is auto: texel buffers on CPU drivers (on lavapipe a
+// storage-buffer load is a loop over the SIMD lanes, a texel fetch a
+// gather), storage buffers, the portable baseline, elsewhere.
+func AutoReads(info gpu.Info) string {
+	if info.Type == gpu.TypeCPU {
+		return ReadsTexel
+	}
+	return ReadsStorage
+}
 
 // Reads returns how kernels read their inputs: ReadsTexel or ReadsStorage.
 func (b *Backend) Reads() string {
