@@ -1,34 +1,50 @@
 #version 450
 // f_bn_apply: the elementwise part of BatchNormTrain for the matrix x [R, C]:
 // xhat = (x-mean)*invstd, y = gamma*xhat + beta, each product rounded before the sum as
-// in the reference (see f_perchan.glsl).
+// in the reference (see f_perchan.glsl). The inputs are read through io.glsl.
 //
 // Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta.
 // Push constants {uint r, c}.
+#include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { float xhat[]; };
-layout(std430, set = 0, binding = 2) readonly buffer X { float x[]; };
-layout(std430, set = 0, binding = 3) readonly buffer Mean { float mean[]; };
-layout(std430, set = 0, binding = 4) readonly buffer Invstd { float invstd[]; };
-layout(std430, set = 0, binding = 5) readonly buffer Gamma { float gamma[]; };
-layout(std430, set = 0, binding = 6) readonly buffer Beta { float beta[]; };
+IN_F32(2, x)
+IN_F32(3, mean)
+IN_F32(4, invstd)
+IN_F32(5, gamma)
+IN_F32(6, beta)
 
 layout(push_constant) uniform Push {
     uint r;
     uint c;
 } p;
 
+// f returns (xhat, y) of element o.
+vec2 f(uint o, float mj, float sj, float gj, float bj) {
+    precise float h = (x(o) - mj) * sj;
+    precise float g = gj * h;
+    precise float v = g + bj;
+    return vec2(h, v);
+}
+
 void main() {
+    uint n = p.r * p.c, st = pcOffStep(p.c);
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
-        float mj = mean[j], sj = invstd[j], gj = gamma[j], bj = beta[j];
-        for (uint i = pcRow0(); i < p.r; i += pcRowStep()) {
-            uint o = i * p.c + j;
-            precise float h = (x[o] - mj) * sj;
-            precise float g = gj * h;
-            xhat[o] = h;
-            y[o] = g + bj;
+        float mj = mean(j), sj = invstd(j), gj = gamma(j), bj = beta(j);
+        uint o = pcOff0(j, p.c);
+        for (; o + st < n; o += 2u * st) {
+            vec2 v0 = f(o, mj, sj, gj, bj), v1 = f(o + st, mj, sj, gj, bj);
+            xhat[o] = v0.x;
+            y[o] = v0.y;
+            xhat[o + st] = v1.x;
+            y[o + st] = v1.y;
+        }
+        if (o < n) {
+            vec2 v = f(o, mj, sj, gj, bj);
+            xhat[o] = v.x;
+            y[o] = v.y;
         }
     }
 }

@@ -5,16 +5,18 @@
 // runVar = (1-momentum)*runVar + momentum*(var*unbias), each product rounded as in the
 // reference.
 //
-// Bindings: 0 = invstd, 1 = runMean, 2 = runVar, 3 = part [L, C], 4 = mean.
+// Bindings: 0 = invstd, 1 = runMean, 2 = runVar (read-write), 3 = part [L, C], 4 = mean
+// (3 and 4 read through io.glsl).
 // Push constants {uint c, lanes; float rf, unbias, momentum, eps}.
 // Specialization: 0 = workgroup size.
+#include "io.glsl"
 #include "f_colfin.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Invstd { float invstd[]; };
 layout(std430, set = 0, binding = 1) buffer RM { float runMean[]; };
 layout(std430, set = 0, binding = 2) buffer RV { float runVar[]; };
-layout(std430, set = 0, binding = 3) readonly buffer Part { float part[]; };
-layout(std430, set = 0, binding = 4) readonly buffer Mean { float mean[]; };
+IN_F32(3, part)
+IN_F32(4, mean)
 
 layout(push_constant) uniform Push {
     uint c;
@@ -30,7 +32,7 @@ void main() {
         float sum;
         COLFIN_SUM(part, 0u, p.lanes, p.c, j, sum)
         float variance = sum / p.rf;
-        float m = mean[j];
+        float m = mean(j);
         invstd[j] = 1.0 / sqrt(variance + p.eps);
         float keep = 1.0 - p.momentum;
         precise float km = keep * runMean[j];

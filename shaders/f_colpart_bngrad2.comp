@@ -1,15 +1,26 @@
 #version 450
 // f_colpart_bngrad2: f_colpart_bngrad (partial column sums of dy and of dy*xhat, each
-// product rounded) for even C, each invocation owning a pair of columns read as one 64-bit
-// word per row of each matrix (see f_colpart_sum2). Needs shaderInt64.
+// product rounded) for even C, each invocation owning a pair of columns: one 64-bit word
+// per row of each matrix in the storage build, two texel fetches in the texel build (see
+// f_colpart_sum2). Needs shaderInt64.
 //
 // Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat. Push constants {uint r, c}.
 #extension GL_ARB_gpu_shader_int64 : require
+#include "io.glsl"
 #include "f_colpart.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { uint64_t part[]; };
+#ifdef VKT_TEXEL
+IN_F32(1, dy)
+IN_F32(2, xhat)
+vec2 dy2(uint w) { return vec2(dy(2u * w), dy(2u * w + 1u)); }
+vec2 xhat2(uint w) { return vec2(xhat(2u * w), xhat(2u * w + 1u)); }
+#else
 layout(std430, set = 0, binding = 1) readonly buffer DY { uint64_t dy[]; };
 layout(std430, set = 0, binding = 2) readonly buffer XH { uint64_t xhat[]; };
+vec2 dy2(uint w) { return uintBitsToFloat(unpackUint2x32(dy[w])); }
+vec2 xhat2(uint w) { return uintBitsToFloat(unpackUint2x32(xhat[w])); }
+#endif
 
 layout(push_constant) uniform Push {
     uint r;
@@ -23,8 +34,8 @@ void main() {
         float sb0 = 0.0, sb1 = 0.0, sg0 = 0.0, sg1 = 0.0;
         for (uint i = cpLane(); i < p.r; i += lanes) {
             uint o = i * cp + j;
-            vec2 d = uintBitsToFloat(unpackUint2x32(dy[o]));
-            vec2 h = uintBitsToFloat(unpackUint2x32(xhat[o]));
+            vec2 d = dy2(o);
+            vec2 h = xhat2(o);
             precise float dh0 = d.x * h.x;
             precise float dh1 = d.y * h.y;
             sb0 += d.x;

@@ -1,11 +1,12 @@
 #version 450
 // f_colpart_sum: partial column sums of x [R, C] (see f_colpart.glsl).
 //
-// Bindings: 0 = part [L, C], 1 = x. Push constants {uint r, c}.
+// Bindings: 0 = part [L, C], 1 = x (read through io.glsl). Push constants {uint r, c}.
+#include "io.glsl"
 #include "f_colpart.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
-layout(std430, set = 0, binding = 1) readonly buffer X { float x[]; };
+IN_F32(1, x)
 
 layout(push_constant) uniform Push {
     uint r;
@@ -14,11 +15,25 @@ layout(push_constant) uniform Push {
 
 void main() {
     uint lanes = cpLanes();
+    uint l = cpLane();
+    // Rows l, l+L, ...: n of them, four per step of the main loop.
+    uint n = l < p.r ? (p.r - l + lanes - 1u) / lanes : 0u;
+    uint st = lanes * p.c;
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         float s = 0.0;
-        for (uint i = cpLane(); i < p.r; i += lanes) {
-            s += x[i * p.c + j];
+        uint o = l * p.c + j;
+        for (uint k = 0u; k < n / 4u; k++) {
+            float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
+            s += a;
+            s += b;
+            s += c;
+            s += d;
+            o += 4u * st;
         }
-        part[cpLane() * p.c + j] = s;
+        for (uint k = 0u; k < n % 4u; k++) {
+            s += x(o);
+            o += st;
+        }
+        part[l * p.c + j] = s;
     }
 }

@@ -2,13 +2,14 @@
 // f_colsum: the second pass of a column sum (see f_colfin.glsl): s[j] = the sum of the
 // partial sums of column j, divided by rf when MEAN.
 //
-// Bindings: 0 = s [C], 1 = part [L, C]. Push constants {uint c, lanes; float rf}.
+// Bindings: 0 = s [C], 1 = part [L, C] (read through io.glsl). Push constants {uint c, lanes; float rf}.
 // Specialization: 0 = workgroup size, 1 = MEAN.
+#include "io.glsl"
 #include "f_colfin.glsl"
 layout(constant_id = 1) const bool MEAN = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer S { float s[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Part { float part[]; };
+IN_F32(1, part)
 
 layout(push_constant) uniform Push {
     uint c;

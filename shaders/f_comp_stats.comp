@@ -3,13 +3,14 @@
 // mean = (column sum of x)/R and runMean = (1-momentum)*runMean + momentum*mean in place,
 // each product rounded as in the reference.
 //
-// Bindings: 0 = mean, 1 = runMean, 2 = part [L, C]. Push constants {uint c, lanes; float rf,
-// momentum}. Specialization: 0 = workgroup size.
+// Bindings: 0 = mean, 1 = runMean (read-write), 2 = part [L, C] (read through io.glsl).
+// Push constants {uint c, lanes; float rf, momentum}. Specialization: 0 = workgroup size.
+#include "io.glsl"
 #include "f_colfin.glsl"
 
 layout(std430, set = 0, binding = 0) writeonly buffer Mean { float mean[]; };
 layout(std430, set = 0, binding = 1) buffer RM { float runMean[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Part { float part[]; };
+IN_F32(2, part)
 
 layout(push_constant) uniform Push {
     uint c;

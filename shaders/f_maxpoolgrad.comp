@@ -6,14 +6,22 @@
 // that points outside its own window routes nothing.
 //
 // Launch of f_perchan.glsl over the matrix [N*H, C]: an invocation owns channel j of one
-// image row (n, iy) at a time and walks its W elements.
+// image row (n, iy) at a time and walks its W elements, keeping ix / stride as a counter
+// (no division per element). Window px contains ix when px*stride <= ix <
+// px*stride + size: px <= ix/stride and px > ix/stride - SPAN, SPAN = ceil(size/stride).
 //
-// Bindings: 0 = dx, 1 = dy, 2 = arg (int). Push constants {n, h, w, c, size, stride, oh, ow}.
+// Bindings: 0 = dx, 1 = dy, 2 = arg (int); 1 and 2 read through io.glsl.
+// Push constants {n, h, w, c, size, stride, oh, ow}. Specialization: 0 = CW, 1 = RW,
+// 2 = the window size, 3 = the stride (equal to the push constants').
+#include "io.glsl"
 #include "f_perchan.glsl"
+layout(constant_id = 2) const uint SIZE = 3;
+layout(constant_id = 3) const uint STRIDE = 2;
+const uint SPAN = (SIZE + STRIDE - 1u) / STRIDE;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
-layout(std430, set = 0, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Arg { int arg[]; };
+IN_F32(1, dy)
+IN_I32(2, arg)
 
 layout(push_constant) uniform Push {
     uint n, h, w, c, size, stride, oh, ow;
@@ -24,24 +32,34 @@ void main() {
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         for (uint r = pcRow0(); r < rows; r += pcRowStep()) {
             uint img = r / p.h;
-            uint iy = r % p.h;
-            // Windows py with py*stride <= iy < py*stride+size, likewise px.
-            uint pylo = iy + 1u > p.size ? (iy + 1u - p.size + p.stride - 1u) / p.stride : 0u;
-            uint pyhi = min(iy / p.stride, p.oh - 1u);
+            uint iy = r - img * p.h;
+            // Windows py with py*stride <= iy < py*stride+size.
+            uint pylo = iy + 1u > SIZE ? (iy + 1u - SIZE + STRIDE - 1u) / STRIDE : 0u;
+            uint pyhi = min(iy / STRIDE, p.oh - 1u);
+            uint i = r * p.w * p.c + j;
+            uint q = 0u, rem = 0u;  // ix = q*STRIDE + rem
             for (uint ix = 0; ix < p.w; ix++) {
-                uint i = (r * p.w + ix) * p.c + j;
-                uint pxlo = ix + 1u > p.size ? (ix + 1u - p.size + p.stride - 1u) / p.stride : 0u;
-                uint pxhi = min(ix / p.stride, p.ow - 1u);
                 float s = 0.0;
                 for (uint py = pylo; py <= pyhi; py++) {
-                    for (uint px = pxlo; px <= pxhi; px++) {
-                        uint o = ((img * p.oh + py) * p.ow + px) * p.c + j;
-                        if (arg[o] == int(i)) {
-                            s += dy[o];
+                    uint orow = (img * p.oh + py) * p.ow;
+                    for (uint t = 0u; t < SPAN; t++) {
+                        // Candidates px = q - (SPAN-1) + t, in increasing order.
+                        int px = int(q) - int(SPAN - 1u) + int(t);
+                        if (px >= 0 && px < int(p.ow) && uint(px) * STRIDE + SIZE > ix) {
+                            uint o = (orow + uint(px)) * p.c + j;
+                            if (arg(o) == int(i)) {
+                                s += dy(o);
+                            }
                         }
                     }
                 }
                 dx[i] = s;
+                i += p.c;
+                rem++;
+                if (rem == STRIDE) {
+                    rem = 0u;
+                    q++;
+                }
             }
         }
     }

@@ -8,12 +8,16 @@
 //
 // Launch of f_perchan.glsl over the matrix [N*OH, C], as f_maxpool.
 //
-// Bindings: 0 = dx, 1 = dy, 2 = arg (int). Push constants {n, h, w, c, size, stride, oh, ow}.
+// Bindings: 0 = dx, 1 = dy, 2 = arg (int); 1 and 2 read through io.glsl.
+// Push constants {n, h, w, c, size, stride, oh, ow}. Specialization: 0 = CW, 1 = RW,
+// 2 = the window size (as f_maxpool).
+#include "io.glsl"
 #include "f_perchan.glsl"
+layout(constant_id = 2) const uint SIZE = 2;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
-layout(std430, set = 0, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Arg { int arg[]; };
+IN_F32(1, dy)
+IN_I32(2, arg)
 
 layout(push_constant) uniform Push {
     uint n, h, w, c, size, stride, oh, ow;
@@ -24,19 +28,21 @@ void main() {
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         for (uint r = pcRow0(); r < rows; r += pcRowStep()) {
             uint img = r / p.oh;
-            uint py = r % p.oh;
+            uint py = r - img * p.oh;
             uint top = ((img * p.h + py * p.stride) * p.w) * p.c + j;
+            uint o = r * p.ow * p.c + j;
             for (uint px = 0; px < p.ow; px++) {
-                uint o = (r * p.ow + px) * p.c + j;
-                int a = arg[o];
-                precise float v = 0.0 + dy[o];
-                for (uint ky = 0; ky < p.size; ky++) {
-                    uint rowi = top + (ky * p.w + px * p.stride) * p.c;
-                    for (uint kx = 0; kx < p.size; kx++) {
+                int a = arg(o);
+                precise float v = 0.0 + dy(o);
+                uint left = top + px * p.stride * p.c;
+                for (uint ky = 0; ky < SIZE; ky++) {
+                    uint rowi = left + ky * p.w * p.c;
+                    for (uint kx = 0; kx < SIZE; kx++) {
                         uint idx = rowi + kx * p.c;
                         dx[idx] = int(idx) == a ? v : 0.0;
                     }
                 }
+                o += p.c;
             }
         }
     }

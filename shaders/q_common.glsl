@@ -40,3 +40,28 @@ float roundAway(float q) {
 bool f32less(float a, float b) {
     return a < b || (a == b && floatBitsToUint(a) > floatBitsToUint(b));
 }
+
+// f32key maps a float to an int whose signed order is f32less's (-0 below +0) for
+// non-NaN values: integer min and max, without branches. f32unkey is its inverse.
+int f32key(float v) {
+    int k = floatBitsToInt(v);
+    return k < 0 ? k ^ 0x7fffffff : k;
+}
+
+float f32unkey(int k) {
+    return intBitsToFloat(k < 0 ? k ^ 0x7fffffff : k);
+}
+
+// qdiv returns n / d exactly for n < 2^30 and 0 < d < 2^30 without an integer division
+// (which CPU drivers such as lavapipe turn into one scalar division per SIMD lane): a float
+// estimate (off by at most n*2^-23/d + 1), a second one from its remainder (off by at most
+// 1), and a last correction.
+uint qdiv(uint n, uint d) {
+    float fd = float(d);
+    int q = int(float(n) / fd);
+    int r = int(n) - q * int(d);
+    q += int(floor(float(r) / fd));
+    r = int(n) - q * int(d);
+    q += r < 0 ? -1 : (r >= int(d) ? 1 : 0);
+    return uint(q);
+}

@@ -4,16 +4,21 @@
 // to float32, both from the host), each float step rounded (precise), as nn/ref.
 // prm[off + n] = scale bits, prm[off + N + n] = zb, prm[off + 2N + n] = kzz.
 // Invocation x is a column n (its constants loaded once); y walks the rows with a stride of
-// the dispatch's height.
+// the dispatch's height. acc, sa, sb, bias and prm are read through io.glsl (texel buffers
+// in the texel build).
+//
+// Bindings: 0 = acc, 1 = sa, 2 = sb, 3 = bias, 4 = y, 5 = prm. Push constants {M, N, za, off}.
+// Specialization: 0, 1 = workgroup size x, y; 2 = HAS_BIAS.
+#include "io.glsl"
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint HAS_BIAS = 0u;
 
-layout(std430, set = 0, binding = 0) readonly buffer Acc { int acc[]; };
-layout(std430, set = 0, binding = 1) readonly buffer SA { int sa[]; };
-layout(std430, set = 0, binding = 2) readonly buffer SB { int sb[]; };
-layout(std430, set = 0, binding = 3) readonly buffer Bias { float bias[]; };
+IN_I32(0, acc)
+IN_I32(1, sa)
+IN_I32(2, sb)
+IN_F32(3, bias)
 layout(std430, set = 0, binding = 4) writeonly buffer Y { float y[]; };
-layout(std430, set = 0, binding = 5) readonly buffer Prm { uint prm[]; };
+IN_U32(5, prm)
 
 layout(push_constant) uniform Push {
     uint M;
@@ -27,14 +32,14 @@ void main() {
     if (n >= p.N) {
         return;
     }
-    float scale = uintBitsToFloat(prm[p.off + n]);
-    int zb = int(prm[p.off + p.N + n]);
-    int c = int(prm[p.off + 2u * p.N + n]) - p.za * sb[n];
-    float bn = HAS_BIAS != 0u ? bias[n] : 0.0;
+    float scale = uintBitsToFloat(prm(p.off + n));
+    int zb = int(prm(p.off + p.N + n));
+    int c = int(prm(p.off + 2u * p.N + n)) - p.za * sb(n);
+    float bn = HAS_BIAS != 0u ? bias(n) : 0.0;
     uint step = gl_NumWorkGroups.y * gl_WorkGroupSize.y;
     for (uint m = gl_GlobalInvocationID.y; m < p.M; m += step) {
         uint i = m * p.N + n;
-        int v = acc[i] - zb * sa[m] + c;
+        int v = acc(i) - zb * sa(m) + c;
         precise float f = scale * float(v);
         if (HAS_BIAS != 0u) {
             precise float fb = f + bn;

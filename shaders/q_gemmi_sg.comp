@@ -1,41 +1,38 @@
 #version 450
 // q_gemmi_sg: q_gemmi (acc[m,n] = sum_k a[m,k]*b[n,k] in wrapping int32) for packed Q8 operands,
-// for CPU drivers such as lavapipe, where every storage-buffer load is a loop over the SIMD
-// lanes while moving values between lanes is cheap. Each invocation computes a TM x 4 block:
-// TM rows of a shared by the whole workgroup (workgroup y walks m in blocks of TM, grid-stride)
-// and 4 columns of its own: invocation x walks n in steps of 4, invocation y walks m in blocks of
-// TM (grid-stride). Where a whole subgroup of SG invocations shares its block of rows (checked at
-// run time: subgroup size SG, all invocations active, the same m), the TM rows' words of each
-// step of k are loaded once per subgroup, SG consecutive words per round
-// (ROUNDS = ceil(TM*KSTEP/SG)), and broadcast; each invocation loads only its own 4 columns of b.
-// Per word of k an invocation then loads 4 + TM/SG words for 16*TM products, instead of 8 words
-// for 64 products (q_gemmi's 4x4 block). Elsewhere every invocation loads the rows itself (the
-// same results, slower): the kernel is correct whatever the driver's subgroups.
+// for CPU drivers such as lavapipe, with inputs read through io.glsl (the texel build,
+// q_gemmi_sg_tex, gathers where a storage-buffer load loops over the SIMD lanes). Each
+// invocation computes a TM x 4 block: TM rows of a shared by its subgroup (invocation y walks m
+// in blocks of TM, grid-stride) and 4 columns of its own (invocation x walks n in steps of 4).
+// The block is held in explicit variables (c0..c15, rows past TM compiled out: an array
+// indexed in a loop becomes per-lane stack traffic on lavapipe) and k advances one word
+// (4 codes) per step. Where the subgroup size is SG (at least 8, dividing WX: a subgroup then
+// shares its m), lane s reads the words of rows m0+(s&7) and m0+8+(s&7) and subgroupBroadcast
+// spreads them: per word an invocation reads 4 words of b and 1 or 2 of a for 16*TM products.
+// Elsewhere every invocation reads its TM rows itself (the same results, slower): the kernel
+// is correct whatever the driver's subgroups.
 //
 // Split k as q_gemmi: workgroup z sums the words [z*KC, (z+1)*KC) of k into slice z of acc.
-// Bindings as q_gemmi: 0 = a, 1 = b, 2 = acc, 3 = acc as ivec4 (VEC4), 4 = a as uvec4,
-// 5 = b as uvec4 (VLOAD). Push constants {uint M, N, K, KW, KC}.
-// Specialization: 0 = WX, 8 = WY (workgroup size), 1 = FA, 2 = FB (0 or 1: packed formats only),
-// 3 = VEC4 (N % 4 == 0), 4 = VLOAD (KW and KC multiples of 4: four words per step of k),
-// 5 = SG, 6 = TM, 7 = ROUNDS.
+// Bindings: 0 = a [M, KW words], 1 = b [N, KW words] (io.glsl inputs), 2 = acc, 3 = acc as
+// ivec4 (VEC4; the same buffer). Push constants {uint M, N, K, KW, KC}.
+// Specialization: 0 = WX, 6 = WY (workgroup size), 1 = FA, 2 = FB (0 or 1: packed formats
+// only), 3 = VEC4 (N % 4 == 0), 4 = SG (the subgroup size the host expects), 5 = TM (1..16).
+#extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
-#extension GL_KHR_shader_subgroup_vote : require
 #include "q_common.glsl"
-layout(local_size_x_id = 0, local_size_y_id = 8) in;
+#include "io.glsl"
+layout(local_size_x_id = 0, local_size_y_id = 6) in;
+layout(constant_id = 0) const uint WX = 8u;
 layout(constant_id = 1) const uint FA = 0u;
 layout(constant_id = 2) const uint FB = 0u;
 layout(constant_id = 3) const uint VEC4 = 0u;
-layout(constant_id = 4) const uint VLOAD = 0u;
-layout(constant_id = 5) const uint SG = 8u;
-layout(constant_id = 6) const uint TM = 16u;
-layout(constant_id = 7) const uint ROUNDS = 2u;
+layout(constant_id = 4) const uint SG = 8u;
+layout(constant_id = 5) const uint TM = 16u;
 
-layout(std430, set = 0, binding = 0) readonly buffer A { uint a[]; };
-layout(std430, set = 0, binding = 1) readonly buffer B { uint b[]; };
+IN_U32(0, a)
+IN_U32(1, b)
 layout(std430, set = 0, binding = 2) writeonly buffer Acc { int acc[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Acc4 { ivec4 acc4[]; };
-layout(std430, set = 0, binding = 4) readonly buffer A4 { uvec4 a4[]; };
-layout(std430, set = 0, binding = 5) readonly buffer B4 { uvec4 b4[]; };
 
 layout(push_constant) uniform Push {
     uint M;
@@ -65,65 +62,59 @@ void store(uint m, uint n0, ivec4 v) {
     if (n0 + 3u < p.N) acc[o + 3u] = v.w;
 }
 
-const uint KSTEP = VLOAD != 0u ? 4u : 1u; // words of k per step
-
-// aword returns word w+s of row m0+t of a (rows clamped to M-1).
-uint aword(uint m0, uint t, uint w, uint s) {
-    uint row = min(m0 + t, p.M - 1u);
-    return a[row * p.KW + w + s];
-}
+// Row T of the block (accumulator C) with word WORD of a.
+#define ROWW(C, T, WORD)                                                         \
+    if (TM > T) {                                                                \
+        ivec4 av = q8word(WORD, FA);                                             \
+        C += ivec4(dot4(av, b0), dot4(av, b1), dot4(av, b2), dot4(av, b3));      \
+    }
+// ... broadcast from lane ID of X, or read by this invocation.
+#define ROWB(C, T, X, ID) ROWW(C, T, subgroupBroadcast(X, ID))
+#define ROWP(C, T) ROWW(C, T, a(min(m0 + T, p.M - 1u) * p.KW + w))
+#define ST(C, T) if (TM > T) store(m0 + T, n0, C);
+// The four columns' codes of word w.
+#define LOADB                                                                    \
+    ivec4 b0 = q8word(b(ob0 + w), FB), b1 = q8word(b(ob1 + w), FB);              \
+    ivec4 b2 = q8word(b(ob2 + w), FB), b3 = q8word(b(ob3 + w), FB);
 
 void main() {
     uint n0 = gl_GlobalInvocationID.x * 4u;
-    // Columns past N are clamped for loads and not stored; such invocations still take part in
-    // the broadcasts.
-    uint nb0 = min(n0, p.N - 1u), nb1 = min(n0 + 1u, p.N - 1u), nb2 = min(n0 + 2u, p.N - 1u), nb3 = min(n0 + 3u, p.N - 1u);
+    // Columns past N are clamped for loads and not stored; such invocations still take part
+    // in the broadcasts.
+    uint ob0 = min(n0, p.N - 1u) * p.KW, ob1 = min(n0 + 1u, p.N - 1u) * p.KW;
+    uint ob2 = min(n0 + 2u, p.N - 1u) * p.KW, ob3 = min(n0 + 3u, p.N - 1u) * p.KW;
     uint w0 = gl_WorkGroupID.z * p.KC;
     uint wEnd = min(p.KW, w0 + p.KC);
     uint stepM = gl_NumWorkGroups.y * gl_WorkGroupSize.y * TM;
+    bool sgLoad = SG >= 8u && gl_SubgroupSize == SG && WX % SG == 0u;
+    uint s8 = gl_SubgroupInvocationID & 7u;
     for (uint m0 = gl_GlobalInvocationID.y * TM; m0 < p.M; m0 += stepM) {
-        bool sgLoad = gl_SubgroupSize == SG && subgroupAllEqual(m0) && subgroupBallotBitCount(subgroupBallot(true)) == SG;
-        ivec4 c[TM];
-        for (uint t = 0u; t < TM; t++) {
-            c[t] = ivec4(0);
-        }
-        for (uint w = w0; w < wEnd; w += KSTEP) {
-            // This invocation's columns: KSTEP words each, unpacked.
-            ivec4 bv[4 * KSTEP]; // bv[s*4+j] = codes of word w+s of column j
-            if (VLOAD != 0u) {
-                uvec4 B0 = b4[(nb0 * p.KW + w) / 4u], B1 = b4[(nb1 * p.KW + w) / 4u];
-                uvec4 B2 = b4[(nb2 * p.KW + w) / 4u], B3 = b4[(nb3 * p.KW + w) / 4u];
-                for (uint s = 0u; s < KSTEP; s++) {
-                    bv[s * 4u + 0u] = q8word(B0[s], FB);
-                    bv[s * 4u + 1u] = q8word(B1[s], FB);
-                    bv[s * 4u + 2u] = q8word(B2[s], FB);
-                    bv[s * 4u + 3u] = q8word(B3[s], FB);
-                }
-            } else {
-                bv[0] = q8word(b[nb0 * p.KW + w], FB);
-                bv[1] = q8word(b[nb1 * p.KW + w], FB);
-                bv[2] = q8word(b[nb2 * p.KW + w], FB);
-                bv[3] = q8word(b[nb3 * p.KW + w], FB);
+        ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
+        ivec4 c4 = ivec4(0), c5 = ivec4(0), c6 = ivec4(0), c7 = ivec4(0);
+        ivec4 c8 = ivec4(0), c9 = ivec4(0), c10 = ivec4(0), c11 = ivec4(0);
+        ivec4 c12 = ivec4(0), c13 = ivec4(0), c14 = ivec4(0), c15 = ivec4(0);
+        if (sgLoad) {
+            uint ar0 = min(m0 + s8, p.M - 1u) * p.KW;
+            uint ar1 = min(m0 + 8u + s8, p.M - 1u) * p.KW;
+            for (uint w = w0; w < wEnd; w++) {
+                LOADB
+                uint x0 = a(ar0 + w);
+                uint x1 = TM > 8u ? a(ar1 + w) : 0u;
+                ROWB(c0, 0u, x0, 0u) ROWB(c1, 1u, x0, 1u) ROWB(c2, 2u, x0, 2u) ROWB(c3, 3u, x0, 3u)
+                ROWB(c4, 4u, x0, 4u) ROWB(c5, 5u, x0, 5u) ROWB(c6, 6u, x0, 6u) ROWB(c7, 7u, x0, 7u)
+                ROWB(c8, 8u, x1, 0u) ROWB(c9, 9u, x1, 1u) ROWB(c10, 10u, x1, 2u) ROWB(c11, 11u, x1, 3u)
+                ROWB(c12, 12u, x1, 4u) ROWB(c13, 13u, x1, 5u) ROWB(c14, 14u, x1, 6u) ROWB(c15, 15u, x1, 7u)
             }
-            // The shared rows: word e = t*KSTEP+s loaded by lane e % SG in round e / SG.
-            uint pv[ROUNDS];
-            if (sgLoad) {
-                for (uint r = 0u; r < ROUNDS; r++) {
-                    uint e = min(r * SG + gl_SubgroupInvocationID, TM * KSTEP - 1u);
-                    pv[r] = aword(m0, e / KSTEP, w, e % KSTEP);
-                }
-            }
-            for (uint t = 0u; t < TM; t++) {
-                for (uint s = 0u; s < KSTEP; s++) {
-                    uint e = t * KSTEP + s;
-                    uint word = sgLoad ? subgroupBroadcast(pv[e / SG], e % SG) : aword(m0, t, w, s);
-                    ivec4 av = q8word(word, FA);
-                    c[t] += ivec4(dot4(av, bv[s * 4u]), dot4(av, bv[s * 4u + 1u]), dot4(av, bv[s * 4u + 2u]), dot4(av, bv[s * 4u + 3u]));
-                }
+        } else {
+            for (uint w = w0; w < wEnd; w++) {
+                LOADB
+                ROWP(c0, 0u) ROWP(c1, 1u) ROWP(c2, 2u) ROWP(c3, 3u)
+                ROWP(c4, 4u) ROWP(c5, 5u) ROWP(c6, 6u) ROWP(c7, 7u)
+                ROWP(c8, 8u) ROWP(c9, 9u) ROWP(c10, 10u) ROWP(c11, 11u)
+                ROWP(c12, 12u) ROWP(c13, 13u) ROWP(c14, 14u) ROWP(c15, 15u)
             }
         }
-        for (uint t = 0u; t < TM; t++) {
-            store(m0 + t, n0, c[t]);
-        }
+        ST(c0, 0u) ST(c1, 1u) ST(c2, 2u) ST(c3, 3u) ST(c4, 4u) ST(c5, 5u) ST(c6, 6u) ST(c7, 7u)
+        ST(c8, 8u) ST(c9, 9u) ST(c10, 10u) ST(c11, 11u) ST(c12, 12u) ST(c13, 13u) ST(c14, 14u) ST(c15, 15u)
     }
 }

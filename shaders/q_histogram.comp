@@ -1,10 +1,15 @@
 #version 450
 // q_histogram: counts[bin]++ for every finite x[i], bin = floor((x-lo)*inv) clamped to
 // [0, bins-1], inv = bins/(hi-lo) rounded to float32 on the host; each step is rounded to
-// float32 (precise: no fused multiply-add). counts must be zeroed before.
+// float32 (precise: no fused multiply-add). counts must be zeroed before. x is read through
+// io.glsl (a texel buffer in the texel build); counts stays a storage buffer (atomics).
+//
+// Bindings: 0 = x, 1 = counts. Push constants {n, bins, lo, inv}.
+// Specialization: 0 = workgroup size.
+#include "io.glsl"
 layout(local_size_x_id = 0) in;
 
-layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
+IN_F32(0, x)
 layout(std430, set = 0, binding = 1) buffer Counts { uint counts[]; };
 
 layout(push_constant) uniform Push {
@@ -17,7 +22,7 @@ layout(push_constant) uniform Push {
 void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-        float v = x[i];
+        float v = x(i);
         if (isnan(v) || isinf(v)) {
             continue;
         }

@@ -5,14 +5,22 @@
 // cols codes padded to rowWords words with code 0) or one int per code (WIDE 1).
 // Per channel (PERCH 1): prm[off + c] = inv bits, prm[off + nch + c] = zero point; per
 // tensor (PERCH 0): inv0 and z0 in the push constants.
+// x and prm are read through io.glsl (texel buffers in the texel build). No integer
+// division per item (qdiv), and a packed word's codes are JMAX straight-line reads
+// (JMAX = min(cols, 4), so a row of one code reads one element per word).
+//
+// Bindings: 0 = x, 1 = q, 2 = prm. Push constants as below.
+// Specialization: 0 = workgroup size, 1 = WIDE, 2 = PERCH, 3 = JMAX (1..4, packed only).
+#include "io.glsl"
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint WIDE = 0u;
 layout(constant_id = 2) const uint PERCH = 0u;
+layout(constant_id = 3) const uint JMAX = 4u;
 
-layout(std430, set = 0, binding = 0) readonly buffer X { float x[]; };
+IN_F32(0, x)
 layout(std430, set = 0, binding = 1) writeonly buffer Q { uint q[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Prm { uint prm[]; };
+IN_U32(2, prm)
 
 layout(push_constant) uniform Push {
     uint n;
@@ -35,44 +43,55 @@ struct Channel {
     uint end; // first element index of the next channel
 };
 
+Channel channelOf(uint c) {
+    return Channel(uintBitsToFloat(prm(p.off + c)), int(prm(p.off + p.nch + c)), (c + 1u) * p.slice);
+}
+
 Channel channel(uint i) {
     if (PERCH == 0u) {
         return Channel(uintBitsToFloat(p.inv0), p.z0, p.n);
     }
-    uint c = i / p.slice;
-    return Channel(uintBitsToFloat(prm[p.off + c]), int(prm[p.off + p.nch + c]), (c + 1u) * p.slice);
+    return channelOf(qdiv(i, p.slice));
 }
 
 int quant(float v, Channel ch) {
-    if (isnan(v)) {
-        return ch.z;
-    }
     precise float qf = v * ch.inv;
     precise float vz = roundAway(qf) + float(ch.z);
     vz = clamp(vz, float(p.qmin), float(p.qmax));
-    return int(vz);
+    return isnan(v) ? ch.z : int(vz);
 }
 
 void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     if (WIDE != 0u) {
         for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
-            q[i] = uint(quant(x[i], channel(i)));
+            q[i] = uint(quant(x(i), channel(i)));
         }
         return;
     }
     for (uint w = gl_GlobalInvocationID.x; w < p.words; w += step) {
-        uint r = w / p.rowWords;
+        uint r = qdiv(w, p.rowWords);
         uint c0 = (w - r * p.rowWords) * 4u;
         uint i0 = r * p.cols + c0;
-        Channel ch = channel(i0); // looked up again only where the word crosses a channel
+        uint valid = min(p.cols - c0, JMAX); // codes in this word
+        Channel ch = channel(i0);
         uint word = 0u;
-        for (uint j = 0u; j < 4u && c0 + j < p.cols; j++) {
-            uint i = i0 + j;
-            if (i >= ch.end) {
-                ch = channel(i);
+        if (PERCH == 0u || i0 + valid <= ch.end) {
+            // The word's codes share one channel. Past the row's end j re-reads its
+            // last code, masked out below.
+            for (uint j = 0u; j < JMAX; j++) {
+                uint code = uint(quant(x(i0 + min(j, valid - 1u)), ch)) & 0xffu;
+                word |= j < valid ? code << (8u * j) : 0u;
             }
-            word |= (uint(quant(x[i], ch)) & 0xffu) << (8u * j);
+        } else {
+            // Channels change within the word (a 1-D tensor with a scale per element).
+            for (uint j = 0u; j < valid; j++) {
+                uint i = i0 + j;
+                if (i >= ch.end) {
+                    ch = channel(i);
+                }
+                word |= (uint(quant(x(i), ch)) & 0xffu) << (8u * j);
+            }
         }
         q[w] = word;
     }

@@ -1,9 +1,12 @@
 #version 450
 // q_sumi: acc[i] = sum over s < splits of part[s*n + i], wrapping int32: the reduction of a
-// GemmI split along k.
+// GemmI split along k. part is read through io.glsl (a texel buffer in the texel build).
+//
+// Bindings: 0 = part, 1 = acc. Push constants {n, splits}. Specialization: 0 = workgroup size.
+#include "io.glsl"
 layout(local_size_x_id = 0) in;
 
-layout(std430, set = 0, binding = 0) readonly buffer Part { int part[]; };
+IN_I32(0, part)
 layout(std430, set = 0, binding = 1) writeonly buffer Acc { int acc[]; };
 
 layout(push_constant) uniform Push {
@@ -16,7 +19,7 @@ void main() {
     for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
         int s = 0;
         for (uint k = 0u; k < p.splits; k++) {
-            s += part[k * p.n + i];
+            s += part(k * p.n + i);
         }
         acc[i] = s;
     }

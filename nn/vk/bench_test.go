@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
 )
@@ -95,5 +96,143 @@ func BenchmarkGemmI(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// BenchmarkQuantOps times the quantization-side ops at the shapes of a
+// training step of the default model on the Vulkan backend, reading inputs
+// through storage buffers (vk-storage) and texel buffers (vk-texel), and on
+// the reference. conv: the first convolution (a 64x28x28x1 input, 3x3
+// kernel, 32 channels: cols [64*26*26, 9], y [64*26*26, 32]; QuantGrad
+// without dx, as for a first layer). fc: the first dense layer (x [64,
+// 5408], weights [128, 5408] quantized per channel).
+func BenchmarkQuantOps(bm *testing.B) {
+	dev := gputest.Open(bm)
+	vs, err := New(dev, Options{Reads: ReadsStorage})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vs.Close()
+	vt, err := New(dev, Options{Reads: ReadsTexel})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vt.Close()
+	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
+		name := "ref"
+		if v, ok := bk.(*Backend); ok {
+			name = "vk-" + v.Reads()
+		}
+		all, ops := quantBenchOps(bm, bk)
+		for _, op := range ops {
+			bm.Run(op.name+"/"+name, func(bm *testing.B) {
+				op.f() // warm up (pipeline compile)
+				if err := bk.Sync(); err != nil {
+					bm.Fatal(err)
+				}
+				bm.ResetTimer()
+				for range bm.N {
+					op.f()
+					if err := bk.Sync(); err != nil {
+						bm.Fatal(err)
+					}
+				}
+			})
+		}
+		for _, t := range all {
+			bk.Free(t)
+		}
+	}
+}
+
+// quantBenchOp is one op of BenchmarkQuantOps.
+type quantBenchOp struct {
+	name string
+	f    func()
+}
+
+// quantBenchOps makes the tensors of BenchmarkQuantOps on bk (returned for
+// freeing) and the ops to time.
+func quantBenchOps(bm *testing.B, bk backend.Backend) ([]backend.Tensor, []quantBenchOp) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var all []backend.Tensor
+	mk := func(dt backend.DType, shape ...int) backend.Tensor {
+		t, err := bk.New(dt, shape...)
+		if err != nil {
+			bm.Fatal(err)
+		}
+		switch dt {
+		case backend.F32:
+			err = bk.WriteF32(t, floatRand(rng, t.Len()))
+		case backend.I32:
+			v := make([]int32, t.Len())
+			for i := range v {
+				v[i] = rng.Int32N(1<<20) - 1<<19
+			}
+			err = bk.WriteI32(t, v)
+		}
+		if err != nil {
+			bm.Fatal(err)
+		}
+		all = append(all, t)
+		return t
+	}
+	wspec := func(c int) backend.QuantSpec {
+		p := backend.QuantSpec{Scale: make([]float32, c), Zero: make([]int32, c), QMin: -127, QMax: 127}
+		for i := range p.Scale {
+			p.Scale[i] = float32(1+i%7) / 256
+		}
+		return p
+	}
+	xs := backend.QuantSpec{Scale: []float32{2.0 / 255}, Zero: []int32{128}, QMin: 0, QMax: 255}
+	one := func() backend.Tensor { return mk(backend.F32, 1) }
+
+	// The first convolution.
+	cg := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
+	const c = 32
+	r, k := cg.Rows(), cg.K()
+	ws := wspec(c)
+	x, dxhat, stats := mk(backend.F32, 64, 28, 28, 1), mk(backend.F32, 64, 28, 28, 1), mk(backend.F32, 3)
+	qx, colsI, colsF := mk(backend.Q8, 64, 28, 28, 1), mk(backend.Q8, r, k), mk(backend.F32, r, k)
+	w, qw, sw := mk(backend.F32, c, k), mk(backend.Q8, c, k), mk(backend.I32, c)
+	acc, sa, y, bias := mk(backend.I32, r, c), mk(backend.I32, r), mk(backend.F32, r, c), mk(backend.F32, c)
+	ds, dz := one(), one()
+	bk.Quantize(qx, x, xs) // valid codes for the consumers
+	bk.Im2ColI(colsI, qx, cg, xs.Zero[0])
+	bk.Quantize(qw, w, ws)
+	bk.RowSumI(sw, qw)
+
+	// The first dense layer.
+	const fm, fk, fn = 64, 13 * 13 * 32, 128
+	fws := wspec(fn)
+	fx, fdx, fdxhat, fxhat := mk(backend.F32, fm, fk), mk(backend.F32, fm, fk), mk(backend.F32, fm, fk), mk(backend.F32, fm, fk)
+	fqx, fsa := mk(backend.Q8, fm, fk), mk(backend.I32, fm)
+	fw, fqw, fsw, fwhat := mk(backend.F32, fn, fk), mk(backend.Q8, fn, fk), mk(backend.I32, fn), mk(backend.F32, fn, fk)
+	fdw, fdwhat := mk(backend.F32, fn, fk), mk(backend.F32, fn, fk)
+	facc, fy, fbias := mk(backend.I32, fm, fn), mk(backend.F32, fm, fn), mk(backend.F32, fn)
+	fds, fdz, fdsw, fdzw := one(), one(), mk(backend.F32, fn), mk(backend.F32, fn)
+	bk.Quantize(fqx, fx, xs)
+	bk.Quantize(fqw, fw, fws)
+	bk.RowSumI(fsa, fqx)
+	bk.RowSumI(fsw, fqw)
+
+	return all, []quantBenchOp{
+		{"conv/MinMax", func() { bk.MinMax(stats, x) }},
+		{"conv/Quantize", func() { bk.Quantize(qx, x, xs) }},
+		{"conv/QuantizeW", func() { bk.Quantize(qw, w, ws) }},
+		{"conv/Im2ColI", func() { bk.Im2ColI(colsI, qx, cg, xs.Zero[0]) }},
+		{"conv/RowSumI", func() { bk.RowSumI(sa, colsI) }},
+		{"conv/Dequant", func() { bk.Dequant(y, acc, sa, sw, k, xs, ws, bias) }},
+		{"conv/Dequantize", func() { bk.Dequantize(colsF, colsI, xs) }},
+		{"conv/QuantGrad", func() { bk.QuantGrad(nil, ds, dz, x, dxhat, xs) }},
+		{"fc/MinMax", func() { bk.MinMax(stats, fx) }},
+		{"fc/Quantize", func() { bk.Quantize(fqx, fx, xs) }},
+		{"fc/QuantizeW", func() { bk.Quantize(fqw, fw, fws) }},
+		{"fc/RowSumI", func() { bk.RowSumI(fsa, fqx) }},
+		{"fc/Dequant", func() { bk.Dequant(fy, facc, fsa, fsw, fk, xs, fws, fbias) }},
+		{"fc/Dequantize", func() { bk.Dequantize(fxhat, fqx, xs) }},
+		{"fc/DequantizeW", func() { bk.Dequantize(fwhat, fqw, fws) }},
+		{"fc/QuantGrad", func() { bk.QuantGrad(fdx, fds, fdz, fx, fdxhat, xs) }},
+		{"fc/QuantGradW", func() { bk.QuantGrad(fdw, fdsw, fdzw, fw, fdwhat, fws) }},
 	}
 }

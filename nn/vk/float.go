@@ -278,7 +278,8 @@ func (b *Backend) planGemm(m, n, k int, transA, transB bool) gemmPlan {
 }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C (see backend.Backend) with
-// register-blocked f_gemm; a long k with a small C is split into chunks
+// register-blocked f_gemm (f_gemm_rt on CPU drivers with a fixed subgroup
+// size: gemmRT in gemm.go); a long k with a small C is split into chunks
 // whose partial products f_gemm_ksum adds in order (no atomics).
 func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
 	o := b.fbegin("Gemm")
@@ -291,6 +292,9 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	m, n, k := o.Gemm(shapeSlice(ct), at.shape, bt.shape, transA, transB)
 	if !o.done() {
 		return
+	}
+	if b.gemmRT(o.name, ct, at, bt, m, n, k, transA, transB, alpha, beta) {
+		return // CPU drivers: f_gemm_rt (gemm.go)
 	}
 	p := b.planGemm(m, n, k, transA, transB)
 	shader := "f_gemm"
@@ -316,7 +320,9 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	b.elementwise(o.name, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
 }
 
-// convPush mirrors the push constants of f_im2col and f_col2im.
+// convPush mirrors the push constants of f_im2col and f_col2im (Total:
+// the items walked, output pixels times channels for f_im2col and input
+// elements for f_col2im).
 type convPush struct {
 	N, H, W, C, KH, KW, SH, SW, PH, PW, OH, OW uint32
 	Total                                      uint32
@@ -363,15 +369,34 @@ func (b *Backend) perChan(op, shader string, extraSpec []uint32, push any, r, c 
 	b.dispatch(op, shader, spec, push, countFor(c, cw, tu.maxGX), countFor(r, rw, min(tu.maxGY, tu.groups)), 1, ts...)
 }
 
-// perChanPairs is perChan for a kernel with a column-pair variant
+// perChanRows is perChan with workgroups of whole rows where c allows:
+// CW = c columns (at most the workgroup size) by RW = wg/CW rows, so that a
+// workgroup walks contiguous memory. On CPU drivers the narrow workgroups
+// of perChan put neighbouring columns of a cache line in different
+// workgroups (threads), and the elementwise kernels ran about twice as
+// slow. The grid has about floatTuning.groups workgroups in all, but
+// enough row groups that an invocation walks at most 2^14 rows (the
+// kernels' loops stay far below lavapipe's 65535 iterations).
+func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+	tu := b.floatTune()
+	cw := max(1, min(c, int(b.wg()), int(tu.maxWX)))
+	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+	gx := countFor(c, cw, tu.maxGX)
+	gy := countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, uint32(ceilDiv(r, rw<<14)))))
+	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	b.dispatch(op, shader, spec, push, gx, gy, 1, ts...)
+}
+
+// perChanPairs is perChanRows for a kernel with a column-pair variant
 // (shader+"2", f_pair.glsl), used where the device takes 64-bit words
-// (floatTuning.pairs) and c is even.
+// (floatTuning.pairs) and c is even. The pair form also wins with texel
+// reads (two fetches per pair, but half the stores).
 func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
 	if b.floatTune().pairs && c%2 == 0 {
-		b.perChan(op, shader+"2", extraSpec, push, r, c/2, ts...)
+		b.perChanRows(op, shader+"2", extraSpec, push, r, c/2, ts...)
 		return
 	}
-	b.perChan(op, shader, extraSpec, push, r, c, ts...)
+	b.perChanRows(op, shader, extraSpec, push, r, c, ts...)
 }
 
 // elementwisePairs is elementwise for a kernel with a variant over pairs
@@ -395,7 +420,8 @@ func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
 	if !o.done() {
 		return
 	}
-	n := g.Rows() * g.K()
+	// f_im2col: one invocation per (output pixel, channel) writes its window.
+	n := g.Rows() * g.C
 	b.elementwise(o.name, "f_im2col", nil, newConvPush(g, n), n, ct, xt)
 }
 
@@ -410,7 +436,7 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 		return
 	}
 	n := g.N * g.H * g.W * g.C
-	b.elementwise(o.name, "f_col2im", nil, newConvPush(g, n), n, xt, ct)
+	b.elementwise(o.name, "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, newConvPush(g, n), n, xt, ct)
 }
 
 // AddBias adds bias[c] to every row of the matrix y, in place.
@@ -424,7 +450,25 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 		return
 	}
 	r := yt.rows()
-	b.perChan(o.name, "f_addbias", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt)
+	// f_addbias writes y = x + bias with x bound to y itself (the storage
+	// build: a texel view need not see the writes). Reading through texel
+	// views, y is first copied to the scratch buffer, read as x: on CPU
+	// drivers the copy and the texel reads cost about a third of reading y
+	// back through a storage buffer.
+	xt := yt
+	if b.texel {
+		if s := b.scratch(o.name, r*c); s != nil && b.texelFits(1, []*Tensor{s}) {
+			b.record(o.name, b.seq.Copy(s.st.buf, yt.st.buf, int64(r*c)*4))
+			xt = s
+		}
+	}
+	// PAIRS (one uvec2 store per two columns) pays with texel reads; with
+	// storage-buffer reads the loads dominate and the scalar form is as fast.
+	if xt != yt && c%2 == 0 {
+		b.perChanRows(o.name, "f_addbias", []uint32{1}, rcPush{R: uint32(r), C: uint32(c)}, r, c/2, yt, bt, xt)
+		return
+	}
+	b.perChanRows(o.name, "f_addbias", []uint32{0}, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt, xt)
 }
 
 // rcPush mirrors the push constants {uint r, c} of the column reductions.
@@ -437,8 +481,14 @@ type rcPush struct{ R, C uint32 }
 // It returns nil after recording an error.
 func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
+	cpu := b.dev.Info().Type == gpu.TypeCPU
 	pc := c // columns (or column pairs) walked by invocations
-	if tu.pairs && c%2 == 0 {
+	// Column pairs as 64-bit storage loads (f_colpart_*2) where the
+	// inputs are read through storage buffers; through texel buffers (when
+	// pickKernel will choose them: every input fits) one column per
+	// invocation was faster on lavapipe.
+	texel := b.texel && b.texelFits(1<<len(ins)-1, ins)
+	if tu.pairs && c%2 == 0 && !texel {
 		shader += "2"
 		pc = c / 2
 	}
@@ -448,7 +498,16 @@ func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*T
 	}
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 	// At most about 1024 row lanes: the second pass adds them serially.
-	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, 1024/rw))))
+	maxLanes := 1024
+	if cpu {
+		// Whole rows per workgroup where they fit (see perChanRows), 128
+		// row lanes (a few workgroups per thread is enough), more only to
+		// keep each lane under 16384 rows.
+		cw = max(1, min(pc, int(b.wg()), int(tu.maxWX)))
+		rw = max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+		maxLanes = max(128, ceilDiv(r, 1<<14))
+	}
+	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, maxLanes/rw))))
 	lanes := int(gy) * rw
 	pt := b.scratch(op, sets*lanes*c) // reused across ops and steps: no allocation per step
 	if pt == nil {
@@ -554,7 +613,7 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 		return
 	}
 	oh, _ := g.Out()
-	b.perChan(o.name, "f_maxpool", nil, newPoolPush(g), g.N*oh, g.C, yt, at, xt)
+	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size)}, newPoolPush(g), g.N*oh, g.C, yt, at, xt)
 }
 
 // MaxPoolGrad writes dx with dy routed to the recorded maxima: scattered
@@ -577,10 +636,10 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 		if (oh-1)*g.Stride+g.Size < g.H || (ow-1)*g.Stride+g.Size < g.W || g.Stride > g.Size {
 			b.Fill(dxt, 0) // elements in no window
 		}
-		b.perChan(o.name, "f_maxpoolgrad_tiled", nil, newPoolPush(g), g.N*oh, g.C, dxt, dyt, at)
+		b.perChanRows(o.name, "f_maxpoolgrad_tiled", []uint32{uint32(g.Size)}, newPoolPush(g), g.N*oh, g.C, dxt, dyt, at)
 		return
 	}
-	b.perChan(o.name, "f_maxpoolgrad", nil, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
+	b.perChanRows(o.name, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
 }
 
 // checkMomentum and checkEps validate the scalar arguments of the
@@ -664,7 +723,7 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 	if !o.done() {
 		return
 	}
-	b.perChan(o.name, "f_bn_infer", nil, rcfPush{R: uint32(r), C: uint32(c), F: eps}, r, c, yt, xt, gt, bt, rm, rv)
+	b.perChanRows(o.name, "f_bn_infer", nil, rcfPush{R: uint32(r), C: uint32(c), F: eps}, r, c, yt, xt, gt, bt, rm, rv)
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat and

@@ -134,19 +134,25 @@ var floatGemmShapes = []struct {
 	{"dx_fc_64x128x5408", 64, 128, 5408, false, false, [2]int{64, 128}, [2]int{128, 5408}},
 }
 
-// BenchmarkGemm times Gemm at the training shapes on the Vulkan backend
-// and on the reference (nn/ref, the baseline).
+// BenchmarkGemm times Gemm at the training shapes on the Vulkan backend,
+// reading inputs through storage buffers (vk-storage) and texel buffers
+// (vk-texel), and on the reference (nn/ref, the baseline).
 func BenchmarkGemm(bm *testing.B) {
 	dev := gputest.Open(bm)
-	vb, err := New(dev, Options{})
+	vs, err := New(dev, Options{Reads: ReadsStorage})
 	if err != nil {
 		bm.Fatal(err)
 	}
-	defer vb.Close()
+	defer vs.Close()
+	vt, err := New(dev, Options{Reads: ReadsTexel})
+	if err != nil {
+		bm.Fatal(err)
+	}
+	defer vt.Close()
 	backs := []struct {
 		name string
 		b    backend.Backend
-	}{{"vk", vb}, {"ref", ref.New()}}
+	}{{"vk-storage", vs}, {"vk-texel", vt}, {"ref", ref.New()}}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, s := range floatGemmShapes {
 		for _, bk := range backs {

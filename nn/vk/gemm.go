@@ -172,18 +172,15 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 }
 
 // gemmISG records q_gemmi_sg for packed operands (CPU drivers with a fixed
-// subgroup size): blocks of sgRows rows by 4 columns per invocation, the
-// rows loaded once per subgroup. It reports false, recording nothing,
-// where an invocation would loop too long.
+// subgroup size): blocks of 16 rows by 4 columns per invocation, the rows
+// loaded once per subgroup and broadcast, one word of k per step. It
+// reports false, recording nothing, where an invocation would loop too
+// long or the grid does not fit the device.
 func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 	const op = "GemmI"
 	const tm = 16
 	sg := int(b.tune.gemmSG)
 	kw := (k + 3) / 4
-	vload, kstep := uint32(0), 1
-	if kw%4 == 0 {
-		vload, kstep = 1, 4
-	}
 	// Invocations along n: whole subgroups; the rest of a workgroup of
 	// about 64 walks blocks of m.
 	lanes := (n + 3) / 4
@@ -199,24 +196,20 @@ func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 	mblocks := (m + tm - 1) / tm
 	gx := (lanes + wx - 1) / wx
 	gy := min((mblocks+wy-1)/wy, b.tune.gemmMaxGY)
-	kc := min(kw, maxLoop)
-	if vload == 1 {
-		kc = (kc + 3) / 4 * 4
-	}
+	kc := min(kw, maxLoop-tm)
 	splits := (kw + kc - 1) / kc
 	perInv := (mblocks + gy*wy - 1) / (gy * wy) // blocks of m per invocation
 	if gx > int(lim.MaxComputeWorkGroupCount[0]) || splits > int(lim.MaxComputeWorkGroupCount[2]) ||
-		perInv*((kc+kstep-1)/kstep+tm) > maxLoop || int64(splits)*int64(m)*int64(n)*4 > int64(lim.MaxStorageBufferRange) {
+		perInv*(kc+tm) > maxLoop || int64(splits)*int64(m)*int64(n)*4 > int64(lim.MaxStorageBufferRange) {
 		return false
 	}
-	rounds := (tm*kstep + sg - 1) / sg
-	spec := []uint32{uint32(wx), uint32(at.st.q), uint32(bt.st.q), vec4, vload, uint32(sg), uint32(tm), uint32(rounds), uint32(wy)}
 	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
 	out := ct
 	if splits > 1 {
 		out = b.scratch(op, splits*m*n)
 	}
-	b.dispatch(op, "q_gemmi_sg", spec, push, uint32(gx), uint32(gy), uint32(splits), at, bt, out, out, at, bt)
+	spec := []uint32{uint32(wx), uint32(at.st.q), uint32(bt.st.q), vec4, uint32(sg), uint32(tm), uint32(wy)}
+	b.dispatch(op, "q_gemmi_sg", spec, push, uint32(gx), uint32(gy), uint32(splits), at, bt, out, out)
 	if splits > 1 {
 		sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
 		b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, out, ct)
@@ -372,4 +365,88 @@ func (b *Backend) tile2D(n int) (wx, wy uint32) {
 		wx *= 2
 	}
 	return wx, b.wg() / wx
+}
+
+// rtPlan is the launch of f_gemm_rt: its specialization, grid and the
+// chunks k is split into.
+type rtPlan struct {
+	wx, tu, tl uint32
+	lanesM     bool
+	gx, gy     uint32
+	chunks, kc int
+}
+
+// planGemmRT chooses f_gemm_rt's launch for C [m, n] = op(A)·op(B) with
+// inner dimension k on a CPU driver with a fixed subgroup size: the
+// invocations walk the longer of m and n (L) in register tiles of up to
+// 8 indices, the workgroup the other (U) in blocks of up to 16 shared
+// indices, which whole subgroups read once and broadcast. A grid of few
+// workgroups with a long k is split into chunks of k. It reports false
+// where the grid does not fit the device.
+func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
+	const minGroups, minChunk = 16, 256
+	tu := b.floatTune()
+	sg := int(tu.gemmSG)
+	p := rtPlan{lanesM: m > n}
+	u, l := m, n
+	if p.lanesM {
+		u, l = n, m
+	}
+	// Blocks of U: all of a short U, else equal blocks of at most 16.
+	tU := ceilDiv(u, ceilDiv(u, 16))
+	// Lane tiles of 8; smaller where there are fewer tiles than a
+	// subgroup has lanes (the lanes past them would load as much for
+	// nothing).
+	tL := 8
+	if ceilDiv(l, tL) < sg {
+		tL = max(1, ceilDiv(l, sg))
+	}
+	wx := sg
+	for wx < ceilDiv(l, tL) && wx*2 <= int(tu.gemmWX) {
+		wx *= 2
+	}
+	gx, gy := ceilDiv(l, wx*tL), ceilDiv(u, tU)
+	if wx > int(tu.gemmWX) || gx > int(tu.maxGX) || gy > int(tu.maxGY) {
+		return p, false
+	}
+	p.wx, p.tu, p.tl = uint32(wx), uint32(tU), uint32(tL)
+	p.gx, p.gy = uint32(gx), uint32(gy)
+	p.chunks = 1
+	if wgs := gx * gy; wgs < minGroups && k >= 2*minChunk {
+		p.chunks = min(ceilDiv(minGroups, wgs), k/minChunk)
+	}
+	p.kc = min(ceilDiv(k, p.chunks), maxLoop)
+	p.chunks = ceilDiv(k, p.kc)
+	lim := b.dev.Info().Limits
+	if p.chunks > int(tu.maxGZ) || (p.chunks > 1 && int64(p.chunks)*int64(m)*int64(n)*4 > int64(lim.MaxStorageBufferRange)) {
+		return p, false
+	}
+	return p, true
+}
+
+// gemmRT records Gemm as f_gemm_rt (and f_gemm_ksum for a split k) on CPU
+// drivers with a fixed subgroup size; it reports false, recording
+// nothing, elsewhere or where planGemmRT finds no launch.
+func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) bool {
+	if b.floatTune().gemmSG == 0 || m == 0 || n == 0 || k == 0 {
+		return false
+	}
+	p, ok := b.planGemmRT(m, n, k)
+	if !ok {
+		return false
+	}
+	spec := []uint32{p.wx, p.tu, p.tl, b2u(transA), b2u(transB), b2u(p.lanesM)}
+	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
+	if p.chunks <= 1 {
+		b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, 1, ct, at, bt)
+		return true
+	}
+	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
+	if pt == nil {
+		return true
+	}
+	push.Alpha, push.Beta = 1, 0
+	b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
+	return true
 }

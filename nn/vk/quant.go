@@ -137,7 +137,8 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	if f == qWide {
 		wide, items = 1, xt.Len()
 	}
-	b.dispatch(op, "q_quantize", []uint32{b.wg(), wide, perChannel(p)}, push, b.fewStride(items, int(b.wg())), 1, 1, xt, qt, prm)
+	spec := []uint32{b.wg(), wide, perChannel(p), wordCodes(qt, f)}
+	b.dispatch(op, "q_quantize", spec, push, b.fewStride(items, int(b.wg())), 1, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
@@ -167,7 +168,8 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	if qt.st.q == qWide {
 		items = qt.Len()
 	}
-	b.dispatch(op, "q_dequantize", []uint32{b.wg(), uint32(qt.st.q), perChannel(p)}, push, b.fewStride(items, int(b.wg())), 1, 1, qt, xt, prm)
+	spec := []uint32{b.wg(), uint32(qt.st.q), perChannel(p), wordCodes(qt, qt.st.q)}
+	b.dispatch(op, "q_dequantize", spec, push, b.fewStride(items, int(b.wg())), 1, 1, qt, xt, prm)
 }
 
 // QuantGrad is the straight-through backward of fake quantization, see
@@ -216,7 +218,12 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	}
 	nch := len(p.Scale)
 	wg := int(b.tune.red)
+	// Chunks of 16 items per invocation on GPUs, 64 on CPU drivers (where
+	// each workgroup costs microseconds: fewer, longer ones).
 	chunkLen := wg * 16
+	if b.tune.strideGroups > 0 {
+		chunkLen = wg * 64
+	}
 	chunks := (slice + chunkLen - 1) / chunkLen
 	if chunks > 64 {
 		chunks = 64
@@ -249,6 +256,15 @@ func perChannel(p backend.QuantSpec) uint32 {
 		return 1
 	}
 	return 0
+}
+
+// wordCodes is the JMAX specialization constant of the kernels over packed
+// Q8 words: the codes in a full word of t, min(cols, 4) (1 for format f wide).
+func wordCodes(t *Tensor, f qfmt) uint32 {
+	if f == qWide {
+		return 1
+	}
+	return uint32(min(t.cols(), 4))
 }
 
 func isNil(t backend.Tensor) bool {
