@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ type benchResult struct {
 	TrainImgPerS   float64              `json:"train_images_per_second"`
 	InferImgPerS   float64              `json:"infer_images_per_second"`
 	StepMillis     float64              `json:"train_step_ms"`
+	RoundStepMS    []float64            `json:"round_step_ms"`
 	Steps          int                  `json:"steps"`
+	Rounds         int                  `json:"rounds"`
 	Batch          int                  `json:"batch"`
 	Bits           int                  `json:"bits"`
 	Float          bool                 `json:"float"`
@@ -37,22 +40,29 @@ func benchCmd() *command {
 		name:  "bench",
 		usage: "bench [flags]",
 		short: "measure training and inference speed on several devices side by side",
-		long: `Bench trains the same model from the same seed on each listed device, one
-after the other in one process, and reports training and inference images per
-second, the ratio to the first device, and, on Vulkan devices, the device time
-of each kernel over a few profiled training steps (timestamp queries; these
-steps are timed separately because timestamps slow CPU drivers down).
+		long: `Bench trains the same model from the same seed on each listed device in one
+process and reports training and inference images per second, the ratio to
+the first device, and, on Vulkan devices, the device time of each kernel over
+a few profiled training steps (timestamp queries; these steps are timed
+separately because timestamps slow CPU drivers down).
+
+The timed steps run in rounds that alternate between the devices (round 1:
+steps on each device in turn, round 2: again, ...), so a change in the
+machine's load during the run falls on all devices alike; the figures are the
+median round, and the spread over rounds is printed beside them.
 
 Examples:
 
 	vktrain bench                                  # cpu and vulkan, reference network, int8
 	vktrain bench --devices cpu,vulkan --steps 50 --batch 64 --data mnist
+	vktrain bench --devices cpu,vulkan/storage,vulkan/texel --rounds 5
 	vktrain bench --float --json`,
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
-			devs := fs.String("devices", "cpu,vulkan", "comma-separated devices to compare (cpu, vulkan, vulkan:N, vulkan/dot, ...); the first is the baseline")
+			devs := fs.String("devices", "cpu,vulkan", "comma-separated devices to compare (cpu, vulkan, vulkan:N, vulkan/dot, vulkan/storage, ...); the first is the baseline")
 			dataSpec := fs.String("data", "mini", "data set whose training images feed the steps")
 			model := fs.String("model", nn.DefaultSpec, "model spec")
-			steps := fs.Int("steps", 20, "timed training steps per device (after 3 warm-up steps)")
+			steps := fs.Int("steps", 20, "timed training steps per device and round (after 3 warm-up steps)")
+			rounds := fs.Int("rounds", 3, "rounds of timed steps, alternating between the devices")
 			batch := fs.Int("batch", 64, "training batch size")
 			evalBatch := fs.Int("eval-batch", 256, "inference batch size")
 			bits := fs.Int("bits", 8, "code width")
@@ -63,8 +73,8 @@ Examples:
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
 				}
-				if *steps <= 0 || *batch <= 0 || *evalBatch <= 0 || *profSteps < 0 {
-					return usagef("--steps, --batch and --eval-batch must be positive")
+				if *steps <= 0 || *rounds <= 0 || *batch <= 0 || *evalBatch <= 0 || *profSteps < 0 {
+					return usagef("--steps, --rounds, --batch and --eval-batch must be positive")
 				}
 				if *bits < 2 || *bits > 8 {
 					return usagef("--bits %d: want 2..8", *bits)
@@ -79,16 +89,36 @@ Examples:
 				}
 				norm := data.ComputeNorm(train)
 				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, Method: quant.MethodMinMax}, Seed: 1}
-				var results []benchResult
+				var runs []*benchRun
+				defer func() {
+					for _, r := range runs {
+						r.close()
+					}
+				}()
 				for _, spec := range strings.Split(*devs, ",") {
-					r, err := benchDevice(strings.TrimSpace(spec), train, norm, layers, opts, *steps, *batch, *evalBatch, *profSteps)
+					r, err := newBenchRun(strings.TrimSpace(spec), train, norm, layers, opts, *batch)
 					if err != nil {
 						return fmt.Errorf("%s: %w", spec, err)
 					}
-					r.Bits, r.Float = *bits, *float
-					results = append(results, r)
+					runs = append(runs, r)
+				}
+				for round := 0; round < *rounds; round++ {
+					for _, r := range runs {
+						if err := r.timeSteps(*steps); err != nil {
+							return fmt.Errorf("%s: %w", r.spec, err)
+						}
+					}
+				}
+				var results []benchResult
+				for _, r := range runs {
+					res, err := r.finish(*steps, *evalBatch, *profSteps)
+					if err != nil {
+						return fmt.Errorf("%s: %w", r.spec, err)
+					}
+					res.Bits, res.Float = *bits, *float
+					results = append(results, res)
 					if *jsonOut {
-						if err := json.NewEncoder(e.stdout).Encode(r); err != nil {
+						if err := json.NewEncoder(e.stdout).Encode(res); err != nil {
 							return err
 						}
 					}
@@ -102,43 +132,48 @@ Examples:
 	}
 }
 
-func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.LayerSpec, opts nn.Options, steps, batch, evalBatch, profSteps int) (benchResult, error) {
+// benchRun is one device's trainer and batches during a bench.
+type benchRun struct {
+	spec  string
+	dev   *device
+	model *nn.Model
+	tr    *nn.Trainer
+	train *data.Set
+	norm  data.Norm
+	x     []float32
+	lab   []int32
+	idx   []int
+	order []int
+	next  int
+	batch int
+	res   benchResult
+	last  nn.StepStats
+}
+
+// newBenchRun opens the device, builds the model and trainer and runs the
+// warm-up steps (pipelines, calibration, allocations).
+func newBenchRun(spec string, train *data.Set, norm data.Norm, layers []nn.LayerSpec, opts nn.Options, batch int) (*benchRun, error) {
 	dev, err := openDevice(spec, false)
 	if err != nil {
-		return benchResult{}, err
+		return nil, err
 	}
-	defer dev.backend.Close()
-	m, err := nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, opts)
-	if err != nil {
-		return benchResult{}, err
+	r := &benchRun{spec: spec, dev: dev, train: train, norm: norm, batch: batch}
+	if r.model, err = nn.Build([]int{train.H, train.W, train.C}, layers, train.Classes, opts); err != nil {
+		r.close()
+		return nil, err
 	}
-	tr, err := nn.NewTrainer(m, dev.backend, nn.TrainConfig{LR: 0.01, Momentum: 0.9, Threshold: 1, CompL2: 1e-4})
-	if err != nil {
-		return benchResult{}, err
+	if r.tr, err = nn.NewTrainer(r.model, dev.backend, nn.TrainConfig{LR: 0.01, Momentum: 0.9, Threshold: 1, CompL2: 1e-4}); err != nil {
+		r.close()
+		return nil, err
 	}
-	defer tr.Close()
-	per := train.ImageSize()
-	x := make([]float32, batch*per)
-	lab := make([]int32, batch)
-	order := data.NewOrder(train.N, 1).Epoch(0)
-	next := 0
-	idx := make([]int, batch)
-	batchAt := func() error {
-		for i := range idx {
-			idx[i] = order[next%len(order)]
-			next++
-		}
-		return train.Batch(x, lab, idx, norm)
-	}
-	step := func() (nn.StepStats, error) {
-		if err := batchAt(); err != nil {
-			return nn.StepStats{}, err
-		}
-		return tr.TrainStep(x, lab)
-	}
-	for i := 0; i < 3; i++ { // warm-up: pipelines, calibration, allocations
-		if _, err := step(); err != nil {
-			return benchResult{}, err
+	r.x = make([]float32, batch*train.ImageSize())
+	r.lab = make([]int32, batch)
+	r.idx = make([]int, batch)
+	r.order = data.NewOrder(train.N, 1).Epoch(0)
+	for i := 0; i < 3; i++ {
+		if _, err := r.step(); err != nil {
+			r.close()
+			return nil, err
 		}
 	}
 	name := dev.backend.Name()
@@ -148,63 +183,113 @@ func benchDevice(spec string, train *data.Set, norm data.Norm, layers []nn.Layer
 	if v, ok := dev.backend.(interface{ Reads() string }); ok {
 		name += " reads=" + v.Reads()
 	}
-	r := benchResult{Device: name, Reason: dev.reason, Steps: steps, Batch: batch}
+	r.res = benchResult{Device: name, Reason: dev.reason, Batch: batch}
+	return r, nil
+}
+
+func (r *benchRun) close() {
+	if r.tr != nil {
+		r.tr.Close()
+	}
+	r.dev.backend.Close()
+}
+
+// step trains on the next batch of the seeded order.
+func (r *benchRun) step() (nn.StepStats, error) {
+	for i := range r.idx {
+		r.idx[i] = r.order[r.next%len(r.order)]
+		r.next++
+	}
+	if err := r.train.Batch(r.x, r.lab, r.idx, r.norm); err != nil {
+		return nn.StepStats{}, err
+	}
+	return r.tr.TrainStep(r.x, r.lab)
+}
+
+// timeSteps runs one round of steps timed training steps.
+func (r *benchRun) timeSteps(steps int) error {
 	start := time.Now()
-	var last nn.StepStats
 	for i := 0; i < steps; i++ {
-		if last, err = step(); err != nil {
-			return r, err
+		var err error
+		if r.last, err = r.step(); err != nil {
+			return err
 		}
 	}
-	wall := time.Since(start)
-	r.TrainImgPerS = float64(steps*batch) / wall.Seconds()
-	r.StepMillis = wall.Seconds() * 1000 / float64(steps)
-	r.FinalLoss = last.Loss
+	r.res.RoundStepMS = append(r.res.RoundStepMS, time.Since(start).Seconds()*1000/float64(steps))
+	return nil
+}
+
+// finish computes the training figures from the rounds, then times
+// inference and profiles kernels.
+func (r *benchRun) finish(steps, evalBatch, profSteps int) (benchResult, error) {
+	res := r.res
+	res.Steps, res.Rounds = steps, len(res.RoundStepMS)
+	res.StepMillis = median(res.RoundStepMS)
+	res.TrainImgPerS = float64(r.batch) * 1000 / res.StepMillis
+	res.FinalLoss = r.last.Loss
 
 	// Inference: the same number of images in eval batches.
+	per := r.train.ImageSize()
 	ex := make([]float32, evalBatch*per)
-	logits := make([]float32, evalBatch*m.Classes)
+	logits := make([]float32, evalBatch*r.model.Classes)
 	eidx := make([]int, evalBatch)
 	for i := range eidx {
-		eidx[i] = order[i%len(order)]
+		eidx[i] = r.order[i%len(r.order)]
 	}
-	if err := train.Batch(ex, nil, eidx, norm); err != nil {
-		return r, err
+	if err := r.train.Batch(ex, nil, eidx, r.norm); err != nil {
+		return res, err
 	}
-	if err := tr.Predict(ex, evalBatch, logits); err != nil { // warm-up
-		return r, err
+	if err := r.tr.Predict(ex, evalBatch, logits); err != nil { // warm-up
+		return res, err
 	}
-	reps := max(1, steps*batch/evalBatch)
-	start = time.Now()
+	reps := max(1, steps*r.batch/evalBatch)
+	start := time.Now()
 	for i := 0; i < reps; i++ {
-		if err := tr.Predict(ex, evalBatch, logits); err != nil {
-			return r, err
+		if err := r.tr.Predict(ex, evalBatch, logits); err != nil {
+			return res, err
 		}
 	}
-	r.InferImgPerS = float64(reps*evalBatch) / time.Since(start).Seconds()
+	res.InferImgPerS = float64(reps*evalBatch) / time.Since(start).Seconds()
 
-	if p, ok := dev.backend.(backend.Profiler); ok && profSteps > 0 {
+	if p, ok := r.dev.backend.(backend.Profiler); ok && profSteps > 0 {
 		p.StartProfile()
 		start = time.Now()
 		for i := 0; i < profSteps; i++ {
-			if _, err := step(); err != nil {
-				return r, err
+			if _, err := r.step(); err != nil {
+				return res, err
 			}
 		}
-		r.ProfileStepMS = time.Since(start).Seconds() * 1000 / float64(profSteps)
-		r.KernelProfile = p.StopProfile()
-		r.ProfiledSteps = profSteps
-		r.ProfileComment = "device time per kernel summed over the profiled steps; timestamps serialise CPU drivers, so these steps are slower than the timed ones"
+		res.ProfileStepMS = time.Since(start).Seconds() * 1000 / float64(profSteps)
+		res.KernelProfile = p.StopProfile()
+		res.ProfiledSteps = profSteps
+		res.ProfileComment = "device time per kernel summed over the profiled steps; timestamps serialise CPU drivers, so these steps are slower than the timed ones"
 	}
-	return r, nil
+	return res, nil
+}
+
+// median returns the median of v (the mean of the middle two for even len).
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	n := len(s)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func printBench(e *env, rs []benchResult, dataSpec, model string) {
 	w := e.stdout
-	fmt.Fprintf(w, "bench: data %s, model %s, batch %d, %d timed steps after 3 warm-up steps\n\n", dataSpec, model, rs[0].Batch, rs[0].Steps)
-	fmt.Fprintf(w, "%-58s %12s %12s %10s %9s\n", "device", "train img/s", "infer img/s", "step ms", "vs first")
+	fmt.Fprintf(w, "bench: data %s, model %s, batch %d, %d rounds of %d timed steps per device (alternating) after 3 warm-up steps\n\n",
+		dataSpec, model, rs[0].Batch, rs[0].Rounds, rs[0].Steps)
+	fmt.Fprintf(w, "%-58s %12s %12s %10s %15s %9s\n", "device", "train img/s", "infer img/s", "step ms", "rounds min-max", "vs first")
 	for _, r := range rs {
-		fmt.Fprintf(w, "%-58s %12.0f %12.0f %10.1f %8.2fx\n", r.Device, r.TrainImgPerS, r.InferImgPerS, r.StepMillis, r.TrainImgPerS/rs[0].TrainImgPerS)
+		lo, hi := slices.Min(r.RoundStepMS), slices.Max(r.RoundStepMS)
+		fmt.Fprintf(w, "%-58s %12.0f %12.0f %10.1f %15s %8.2fx\n", r.Device, r.TrainImgPerS, r.InferImgPerS, r.StepMillis,
+			fmt.Sprintf("%.1f-%.1f", lo, hi), r.TrainImgPerS/rs[0].TrainImgPerS)
 	}
 	for _, r := range rs {
 		if len(r.KernelProfile) == 0 {

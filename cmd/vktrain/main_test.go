@@ -760,3 +760,21 @@ func TestMetricsOnResume(t *testing.T) {
 		t.Fatalf("after resume: %v, %+v", err, recs)
 	}
 }
+
+// TestBench runs the bench on two CPU devices in alternating rounds and
+// checks the table and the JSON lines it prints.
+func TestBench(t *testing.T) {
+	r := runCLI(t, "bench", "--devices", "cpu,cpu", "--model", smallModel, "--steps", "2", "--rounds", "3", "--batch", "8", "--eval-batch", "16").must(t, 0)
+	if !strings.Contains(r.stdout, "3 rounds of 2 timed steps") || !strings.Contains(r.stdout, "rounds min-max") || strings.Count(r.stdout, "\ncpu ") != 2 {
+		t.Fatalf("bench table:\n%s", r.stdout)
+	}
+	r = runCLI(t, "bench", "--devices", "cpu", "--model", smallModel, "--steps", "1", "--rounds", "2", "--batch", "8", "--eval-batch", "8", "--json").must(t, 0)
+	var res benchResult
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("bench --json: %v\n%s", err, r.stdout)
+	}
+	if res.Rounds != 2 || len(res.RoundStepMS) != 2 || res.StepMillis <= 0 || res.TrainImgPerS <= 0 || res.InferImgPerS <= 0 {
+		t.Errorf("bench --json = %+v", res)
+	}
+	runCLI(t, "bench", "--rounds", "0").must(t, 2)
+}
