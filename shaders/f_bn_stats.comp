@@ -1,22 +1,33 @@
 #version 450
-// f_bn_stats: the last pass of BatchNormTrain's statistics (see f_colfin.glsl), from the
-// partial sums of (x-mean)^2 and the mean: var = sum/R, invstd = 1/sqrt(var+eps), and in
-// place runMean = (1-momentum)*runMean + momentum*mean,
+// f_bn_stats: the last pass of BatchNormTrain's statistics (see f_colfin.glsl): the
+// variance var of each column, invstd = 1/sqrt(var+eps), and in place
+// runMean = (1-momentum)*runMean + momentum*mean,
 // runVar = (1-momentum)*runVar + momentum*(var*unbias), each product rounded as in the
 // reference.
 //
-// Bindings: 0 = invstd, 1 = runMean, 2 = runVar (read-write), 3 = part [L, C], 4 = mean
-// (3 and 4 read through io.glsl).
-// Push constants {uint c, lanes; float rf, unbias, momentum, eps}.
-// Specialization: 0 = workgroup size.
+// Default: part [L, C] holds partial sums of (x-mean)^2 (f_colpart_sqdev) and mean is an
+// input; var = sum/R.
+//
+// WELFORD (specialization 1): part [2, L, C] holds each lane's mean and sum of squared
+// deviations (f_colpart_sqdev's WELFORD form, lanes of CONTIG runs of ceil(R/L) rows);
+// they are combined in lane order (Chan et al.: the mean moves by the difference of the
+// means weighted by the lane's share, the squared deviations gain the difference's square
+// times n_a*n_b/(n_a+n_b)), and mean is written.
+//
+// Bindings: 0 = invstd, 1 = runMean, 2 = runVar (read-write), 3 = part (read through
+// io.glsl), 4 = mean (a storage buffer: read, or written with WELFORD; one access per
+// column).
+// Push constants {uint c, lanes; float rf, unbias, momentum, eps; uint r}.
+// Specialization: 0 = workgroup size, 1 = WELFORD.
 #include "io.glsl"
 #include "f_colfin.glsl"
+layout(constant_id = 1) const bool WELFORD = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Invstd { float invstd[]; };
 layout(std430, set = 0, binding = 1) buffer RM { float runMean[]; };
 layout(std430, set = 0, binding = 2) buffer RV { float runVar[]; };
 IN_F32(3, part)
-IN_F32(4, mean)
+layout(std430, set = 0, binding = 4) buffer Mean { float mean[]; };
 
 layout(push_constant) uniform Push {
     uint c;
@@ -25,14 +36,35 @@ layout(push_constant) uniform Push {
     float unbias;
     float momentum;
     float eps;
+    uint r;
 } p;
 
 void main() {
     for (uint j = gl_GlobalInvocationID.x; j < p.c; j += gl_NumWorkGroups.x * gl_WorkGroupSize.x) {
-        float sum;
-        COLFIN_SUM(part, 0u, p.lanes, p.c, j, sum)
-        float variance = sum / p.rf;
-        float m = mean(j);
+        float variance, m;
+        if (WELFORD) {
+            uint chunk = (p.r + p.lanes - 1u) / p.lanes;
+            uint left = p.r;  // rows of the lanes still to come
+            float n = 0.0, q = 0.0;
+            m = 0.0;
+            for (uint l = 0u; l < p.lanes && left > 0u; l++) {
+                uint nl = min(chunk, left);
+                left -= nl;
+                float fl = float(nl), n2 = n + fl;
+                float dl = part(l * p.c + j) - m;
+                float w = fl / n2;
+                m += dl * w;
+                q += part((p.lanes + l) * p.c + j) + dl * dl * (n * w);
+                n = n2;
+            }
+            variance = q / p.rf;
+            mean[j] = m;
+        } else {
+            float sum;
+            COLFIN_SUM(part, 0u, p.lanes, p.c, j, sum)
+            variance = sum / p.rf;
+            m = mean[j];
+        }
         invstd[j] = 1.0 / sqrt(variance + p.eps);
         float keep = 1.0 - p.momentum;
         precise float km = keep * runMean[j];

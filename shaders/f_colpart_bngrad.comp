@@ -1,10 +1,11 @@
 #version 450
 // f_colpart_bngrad: partial column sums of dy and of dy*xhat for the matrices dy and
 // xhat [R, C], each product rounded before the sum as in the reference (see
-// f_colpart.glsl): part[l*C + j] for dy, part[L*C + l*C + j] for dy*xhat.
+// f_colpart.glsl for the launch: CONTIG, NCOL): part[l*C + j] for dy,
+// part[L*C + l*C + j] for dy*xhat.
 //
-// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat (1 and 2 read
-// through io.glsl). Push constants {uint r, c}.
+// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat (1 and 2 read through io.glsl).
+// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL.
 #include "io.glsl"
 #include "f_colpart.glsl"
 
@@ -17,33 +18,71 @@ layout(push_constant) uniform Push {
     uint c;
 } p;
 
+// dh returns d*h rounded.
+float dh(float d, float h) {
+    precise float v = d * h;
+    return v;
+}
+
 void main() {
+    uint o0, n, st;
+    cpRows(p.r, p.c, o0, n, st);
     uint lanes = cpLanes();
-    uint l = cpLane();
-    // Rows l, l+L, ...: n of them, two per step of the main loop (see f_colpart_sum).
-    uint n = l < p.r ? (p.r - l + lanes - 1u) / lanes : 0u;
-    uint st = lanes * p.c;
-    for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
-        float sb = 0.0;
-        float sg = 0.0;
-        uint o = l * p.c + j;
-        for (uint k = 0u; k < n / 2u; k++) {
-            float d0 = dy(o), h0 = xhat(o), d1 = dy(o + st), h1 = xhat(o + st);
-            precise float dh0 = d0 * h0;
-            precise float dh1 = d1 * h1;
-            sb += d0;
-            sg += dh0;
-            sb += d1;
-            sg += dh1;
-            o += 2u * st;
+    for (uint j = cpCol0(); j < p.c; j += cpColStep()) {
+        uint o = o0 + j;
+        uint w = cpLane() * p.c + j;
+        uint wg = w + lanes * p.c;
+        if (NCOL == 1u) {
+            // Two rows per step of the main loop.
+            float sb = 0.0;
+            float sg = 0.0;
+            for (uint k = 0u; k < n / 2u; k++) {
+                float d0 = dy(o), h0 = xhat(o), d1 = dy(o + st), h1 = xhat(o + st);
+                sb += d0;
+                sg += dh(d0, h0);
+                sb += d1;
+                sg += dh(d1, h1);
+                o += 2u * st;
+            }
+            if (n % 2u != 0u) {
+                float d = dy(o);
+                sb += d;
+                sg += dh(d, xhat(o));
+            }
+            part[w] = sb;
+            part[wg] = sg;
+        } else {
+            // Four columns, one row per step of the main loop.
+            uvec3 d = cpCols(j, p.c);
+            float b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
+            float g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0;
+            for (uint k = 0u; k < n; k++) {
+                float d0 = dy(o), d1 = dy(o + d.x), d2 = dy(o + d.y), d3 = dy(o + d.z);
+                float h0 = xhat(o), h1 = xhat(o + d.x), h2 = xhat(o + d.y), h3 = xhat(o + d.z);
+                b0 += d0;
+                b1 += d1;
+                b2 += d2;
+                b3 += d3;
+                g0 += dh(d0, h0);
+                g1 += dh(d1, h1);
+                g2 += dh(d2, h2);
+                g3 += dh(d3, h3);
+                o += st;
+            }
+            part[w] = b0;
+            part[wg] = g0;
+            if (j + CW < p.c) {
+                part[w + CW] = b1;
+                part[wg + CW] = g1;
+            }
+            if (j + 2u * CW < p.c) {
+                part[w + 2u * CW] = b2;
+                part[wg + 2u * CW] = g2;
+            }
+            if (j + 3u * CW < p.c) {
+                part[w + 3u * CW] = b3;
+                part[wg + 3u * CW] = g3;
+            }
         }
-        if (n % 2u != 0u) {
-            float d = dy(o);
-            precise float dh = d * xhat(o);
-            sb += d;
-            sg += dh;
-        }
-        part[l * p.c + j] = sb;
-        part[(lanes + l) * p.c + j] = sg;
     }
 }

@@ -1,11 +1,23 @@
 #version 450
-// f_colpart_sqdev: partial column sums of (x - mean)^2 for x [R, C], each square rounded
-// before the sum as in the reference (see f_colpart.glsl).
+// f_colpart_sqdev: the first pass of BatchNormTrain's variance, in one of two forms (see
+// f_colpart.glsl for the launch: CONTIG, NCOL).
 //
-// Bindings: 0 = part [L, C], 1 = x, 2 = mean [C] (1 and 2 read through
-// io.glsl). Push constants {uint r, c}.
+// Default: partial column sums of (x - mean)^2 for x [R, C], each difference and square
+// rounded before the sum as in the reference; part [L, C].
+//
+// WELFORD (specialization 4; only with CONTIG, whose lanes own known runs of rows): the
+// mean and the sum of squared deviations from it of each lane's rows, updated two rows at
+// a time (Welford's update with the pair's own mean and deviation, Chan et al.), so that
+// one pass over x gives both statistics without the cancellation of sum(x^2) - n*mean^2;
+// part[l*C + j] = the lane's mean, part[L*C + l*C + j] = its sum of squared deviations.
+// mean is not read (f_bn_stats combines the lanes and writes it).
+//
+// Bindings: 0 = part, 1 = x, 2 = mean [C] (1 and 2 read through io.glsl).
+// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL,
+// 4 = WELFORD.
 #include "io.glsl"
 #include "f_colpart.glsl"
+layout(constant_id = 4) const bool WELFORD = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
 IN_F32(1, x)
@@ -23,28 +35,129 @@ float sq(float v, float m) {
     return dd;
 }
 
+// Welford's update of a column's running mean m and sum of squared deviations q by the
+// pair of values a, b, with f1 = 2/(n+2) and f2 = 2n/(n+2) for the n values so far.
+#define PAIR(m, q, a, b)                         \
+    {                                            \
+        float mb_ = 0.5 * (a + b), hd_ = 0.5 * (a - b); \
+        float dl_ = mb_ - m;                      \
+        m += dl_ * f1;                           \
+        q += 2.0 * hd_ * hd_ + dl_ * dl_ * f2;   \
+    }
+// ... and by one value v, with g = 1/(n+1).
+#define ONE(m, q, v)            \
+    {                           \
+        float dl_ = v - m;      \
+        m += dl_ * g;           \
+        q += dl_ * (v - m);     \
+    }
+
 void main() {
-    uint lanes = cpLanes();
-    uint l = cpLane();
-    // Rows l, l+L, ...: n of them, four per step of the main loop (see f_colpart_sum).
-    uint n = l < p.r ? (p.r - l + lanes - 1u) / lanes : 0u;
-    uint st = lanes * p.c;
-    for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
-        float m = mean(j);
-        float s = 0.0;
-        uint o = l * p.c + j;
-        for (uint k = 0u; k < n / 4u; k++) {
-            float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
-            s += sq(a, m);
-            s += sq(b, m);
-            s += sq(c, m);
-            s += sq(d, m);
-            o += 4u * st;
+    uint o0, n, st;
+    cpRows(p.r, p.c, o0, n, st);
+    for (uint j = cpCol0(); j < p.c; j += cpColStep()) {
+        uint o = o0 + j;
+        uint w = cpLane() * p.c + j;
+        uint wq = w + cpLanes() * p.c;
+        if (WELFORD) {
+            uvec3 d = cpCols(j, p.c);
+            float m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0;
+            float q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0;
+            float cnt = 0.0;
+            for (uint k = 0u; k < n / 2u; k++) {
+                uint q = o + st;
+                float f1 = 2.0 / (cnt + 2.0), f2 = cnt * f1;
+                float a0 = x(o), b0 = x(q);
+                PAIR(m0, q0, a0, b0)
+                if (NCOL == 4u) {
+                    float a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
+                    float b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                    PAIR(m1, q1, a1, b1)
+                    PAIR(m2, q2, a2, b2)
+                    PAIR(m3, q3, a3, b3)
+                }
+                cnt += 2.0;
+                o += 2u * st;
+            }
+            if (n % 2u != 0u) {
+                float g = 1.0 / (cnt + 1.0);
+                float v0 = x(o);
+                ONE(m0, q0, v0)
+                if (NCOL == 4u) {
+                    float v1 = x(o + d.x), v2 = x(o + d.y), v3 = x(o + d.z);
+                    ONE(m1, q1, v1)
+                    ONE(m2, q2, v2)
+                    ONE(m3, q3, v3)
+                }
+            }
+            part[w] = m0;
+            part[wq] = q0;
+            if (NCOL == 4u) {
+                if (j + CW < p.c) {
+                    part[w + CW] = m1;
+                    part[wq + CW] = q1;
+                }
+                if (j + 2u * CW < p.c) {
+                    part[w + 2u * CW] = m2;
+                    part[wq + 2u * CW] = q2;
+                }
+                if (j + 3u * CW < p.c) {
+                    part[w + 3u * CW] = m3;
+                    part[wq + 3u * CW] = q3;
+                }
+            }
+        } else if (NCOL == 1u) {
+            // Four rows per step of the main loop.
+            float m = mean(j);
+            float s = 0.0;
+            for (uint k = 0u; k < n / 4u; k++) {
+                float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
+                s += sq(a, m);
+                s += sq(b, m);
+                s += sq(c, m);
+                s += sq(d, m);
+                o += 4u * st;
+            }
+            for (uint k = 0u; k < n % 4u; k++) {
+                s += sq(x(o), m);
+                o += st;
+            }
+            part[w] = s;
+        } else {
+            // Four columns, two rows per step of the main loop.
+            uvec3 d = cpCols(j, p.c);
+            float m0 = mean(j), m1 = mean(j + d.x), m2 = mean(j + d.y), m3 = mean(j + d.z);
+            float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            for (uint k = 0u; k < n / 2u; k++) {
+                uint q = o + st;
+                float a0 = x(o), a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
+                float b0 = x(q), b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                s0 += sq(a0, m0);
+                s1 += sq(a1, m1);
+                s2 += sq(a2, m2);
+                s3 += sq(a3, m3);
+                s0 += sq(b0, m0);
+                s1 += sq(b1, m1);
+                s2 += sq(b2, m2);
+                s3 += sq(b3, m3);
+                o += 2u * st;
+            }
+            if (n % 2u != 0u) {
+                s0 += sq(x(o), m0);
+                s1 += sq(x(o + d.x), m1);
+                s2 += sq(x(o + d.y), m2);
+                s3 += sq(x(o + d.z), m3);
+            }
+            part[w] = s0;
+            if (j + CW < p.c) {
+                part[w + CW] = s1;
+            }
+            if (j + 2u * CW < p.c) {
+                part[w + 2u * CW] = s2;
+            }
+            if (j + 3u * CW < p.c) {
+                part[w + 3u * CW] = s3;
+            }
         }
-        for (uint k = 0u; k < n % 4u; k++) {
-            s += sq(x(o), m);
-            o += st;
-        }
-        part[l * p.c + j] = s;
     }
 }

@@ -1,7 +1,9 @@
 #version 450
-// f_colpart_sum: partial column sums of x [R, C] (see f_colpart.glsl).
+// f_colpart_sum: partial column sums of x [R, C] (see f_colpart.glsl for the launch: which
+// rows a lane sums, CONTIG, and how many columns an invocation owns, NCOL).
 //
 // Bindings: 0 = part [L, C], 1 = x (read through io.glsl). Push constants {uint r, c}.
+// Specialization: 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL.
 #include "io.glsl"
 #include "f_colpart.glsl"
 
@@ -14,26 +16,61 @@ layout(push_constant) uniform Push {
 } p;
 
 void main() {
-    uint lanes = cpLanes();
-    uint l = cpLane();
-    // Rows l, l+L, ...: n of them, four per step of the main loop.
-    uint n = l < p.r ? (p.r - l + lanes - 1u) / lanes : 0u;
-    uint st = lanes * p.c;
-    for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
-        float s = 0.0;
-        uint o = l * p.c + j;
-        for (uint k = 0u; k < n / 4u; k++) {
-            float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
-            s += a;
-            s += b;
-            s += c;
-            s += d;
-            o += 4u * st;
+    uint o0, n, st;
+    cpRows(p.r, p.c, o0, n, st);
+    for (uint j = cpCol0(); j < p.c; j += cpColStep()) {
+        uint o = o0 + j;
+        uint w = cpLane() * p.c + j;
+        if (NCOL == 1u) {
+            // Four rows per step of the main loop.
+            float s = 0.0;
+            for (uint k = 0u; k < n / 4u; k++) {
+                float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
+                s += a;
+                s += b;
+                s += c;
+                s += d;
+                o += 4u * st;
+            }
+            for (uint k = 0u; k < n % 4u; k++) {
+                s += x(o);
+                o += st;
+            }
+            part[w] = s;
+        } else {
+            // Four columns, two rows per step of the main loop.
+            uvec3 d = cpCols(j, p.c);
+            float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            for (uint k = 0u; k < n / 2u; k++) {
+                uint q = o + st;
+                float a0 = x(o), a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
+                float b0 = x(q), b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                s0 += a0;
+                s1 += a1;
+                s2 += a2;
+                s3 += a3;
+                s0 += b0;
+                s1 += b1;
+                s2 += b2;
+                s3 += b3;
+                o += 2u * st;
+            }
+            if (n % 2u != 0u) {
+                s0 += x(o);
+                s1 += x(o + d.x);
+                s2 += x(o + d.y);
+                s3 += x(o + d.z);
+            }
+            part[w] = s0;
+            if (j + CW < p.c) {
+                part[w + CW] = s1;
+            }
+            if (j + 2u * CW < p.c) {
+                part[w + 2u * CW] = s2;
+            }
+            if (j + 3u * CW < p.c) {
+                part[w + 3u * CW] = s3;
+            }
         }
-        for (uint k = 0u; k < n % 4u; k++) {
-            s += x(o);
-            o += st;
-        }
-        part[l * p.c + j] = s;
     }
 }

@@ -3,9 +3,10 @@
 //
 // f_gemm_rt: C = alpha*op(A)*op(B) + beta*C for float32 matrices, op(X) = X or X^T, for CPU
 // drivers such as lavapipe: an explicit register tile (one scalar variable per accumulator,
-// fully unrolled: an array indexed in loops becomes per-lane stack traffic there), two steps
+// fully unrolled: an array indexed in loops becomes per-lane stack traffic there), KU steps
 // of k per iteration (a step past the end multiplies zeros; lavapipe pays a masked store per
-// assignment of a loop-carried variable, which the two steps share), inputs read through
+// assignment of a loop-carried variable, so each accumulator is assigned once per iteration,
+// the steps' products summed in temporaries), inputs read through
 // io.glsl (the texel build, f_gemm_rt_tex, gathers instead of looping over the lanes), and
 // the operand shared by the workgroup loaded once per subgroup and broadcast.
 //
@@ -17,7 +18,8 @@
 // lane s reads indices u0+(s&7) (and u0+8+(s&7) when TU > 8) and subgroupBroadcast spreads
 // them (one or two reads per invocation instead of TU); elsewhere every invocation reads
 // all TU (the same results). Indices past the edge of C are clamped for loads and not
-// stored.
+// stored. On lavapipe a gather (texel fetch) and a broadcast (a scalar loop over the lanes)
+// each cost tens of multiply-adds, so large tiles win although their accumulators spill.
 //
 // Split k: workgroup z covers k in [z*kc, min(k, (z+1)*kc)) (kc at most 16384, the loop
 // iterations of one invocation) and writes C's block at offset z*m*n (binding 0 then holds
@@ -27,8 +29,8 @@
 // Bindings: 0 = C [m, n] (or the partial products; a storage buffer), 1 = A ([m, k], or
 // [k, m] when TRANS_A), 2 = B ([k, n], or [n, k] when TRANS_B), both io.glsl inputs.
 // Push constants {uint m, n, k, kc; float alpha, beta}.
-// Specialization: 0 = WX (workgroup size), 1 = TU (1..16), 2 = TL (1..8), 3 = TRANS_A,
-// 4 = TRANS_B, 5 = LANES_M.
+// Specialization: 0 = WX (workgroup size), 1 = TU (1..16), 2 = TL (1..16), 3 = TRANS_A,
+// 4 = TRANS_B, 5 = LANES_M, 6 = KU (1..4).
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "io.glsl"
@@ -39,6 +41,7 @@ layout(constant_id = 2) const uint TL = 8;
 layout(constant_id = 3) const bool TRANS_A = false;
 layout(constant_id = 4) const bool TRANS_B = false;
 layout(constant_id = 5) const bool LANES_M = false;
+layout(constant_id = 6) const uint KU = 2;
 
 layout(std430, set = 0, binding = 0) buffer Cm { float c[]; };
 IN_F32(1, ldA)
@@ -101,29 +104,37 @@ void main() {
     uint lb5 = lbase(min(l0 + 5u * WX, L - 1u));
     uint lb6 = lbase(min(l0 + 6u * WX, L - 1u));
     uint lb7 = lbase(min(l0 + 7u * WX, L - 1u));
+    uint lb8 = lbase(min(l0 + 8u * WX, L - 1u));
+    uint lb9 = lbase(min(l0 + 9u * WX, L - 1u));
+    uint lb10 = lbase(min(l0 + 10u * WX, L - 1u));
+    uint lb11 = lbase(min(l0 + 11u * WX, L - 1u));
+    uint lb12 = lbase(min(l0 + 12u * WX, L - 1u));
+    uint lb13 = lbase(min(l0 + 13u * WX, L - 1u));
+    uint lb14 = lbase(min(l0 + 14u * WX, L - 1u));
+    uint lb15 = lbase(min(l0 + 15u * WX, L - 1u));
     // Accumulators: a<t>_<q> is C element (u0+t, lane index q).
-    float a0_0 = 0.0, a0_1 = 0.0, a0_2 = 0.0, a0_3 = 0.0, a0_4 = 0.0, a0_5 = 0.0, a0_6 = 0.0, a0_7 = 0.0;
-    float a1_0 = 0.0, a1_1 = 0.0, a1_2 = 0.0, a1_3 = 0.0, a1_4 = 0.0, a1_5 = 0.0, a1_6 = 0.0, a1_7 = 0.0;
-    float a2_0 = 0.0, a2_1 = 0.0, a2_2 = 0.0, a2_3 = 0.0, a2_4 = 0.0, a2_5 = 0.0, a2_6 = 0.0, a2_7 = 0.0;
-    float a3_0 = 0.0, a3_1 = 0.0, a3_2 = 0.0, a3_3 = 0.0, a3_4 = 0.0, a3_5 = 0.0, a3_6 = 0.0, a3_7 = 0.0;
-    float a4_0 = 0.0, a4_1 = 0.0, a4_2 = 0.0, a4_3 = 0.0, a4_4 = 0.0, a4_5 = 0.0, a4_6 = 0.0, a4_7 = 0.0;
-    float a5_0 = 0.0, a5_1 = 0.0, a5_2 = 0.0, a5_3 = 0.0, a5_4 = 0.0, a5_5 = 0.0, a5_6 = 0.0, a5_7 = 0.0;
-    float a6_0 = 0.0, a6_1 = 0.0, a6_2 = 0.0, a6_3 = 0.0, a6_4 = 0.0, a6_5 = 0.0, a6_6 = 0.0, a6_7 = 0.0;
-    float a7_0 = 0.0, a7_1 = 0.0, a7_2 = 0.0, a7_3 = 0.0, a7_4 = 0.0, a7_5 = 0.0, a7_6 = 0.0, a7_7 = 0.0;
-    float a8_0 = 0.0, a8_1 = 0.0, a8_2 = 0.0, a8_3 = 0.0, a8_4 = 0.0, a8_5 = 0.0, a8_6 = 0.0, a8_7 = 0.0;
-    float a9_0 = 0.0, a9_1 = 0.0, a9_2 = 0.0, a9_3 = 0.0, a9_4 = 0.0, a9_5 = 0.0, a9_6 = 0.0, a9_7 = 0.0;
-    float a10_0 = 0.0, a10_1 = 0.0, a10_2 = 0.0, a10_3 = 0.0, a10_4 = 0.0, a10_5 = 0.0, a10_6 = 0.0, a10_7 = 0.0;
-    float a11_0 = 0.0, a11_1 = 0.0, a11_2 = 0.0, a11_3 = 0.0, a11_4 = 0.0, a11_5 = 0.0, a11_6 = 0.0, a11_7 = 0.0;
-    float a12_0 = 0.0, a12_1 = 0.0, a12_2 = 0.0, a12_3 = 0.0, a12_4 = 0.0, a12_5 = 0.0, a12_6 = 0.0, a12_7 = 0.0;
-    float a13_0 = 0.0, a13_1 = 0.0, a13_2 = 0.0, a13_3 = 0.0, a13_4 = 0.0, a13_5 = 0.0, a13_6 = 0.0, a13_7 = 0.0;
-    float a14_0 = 0.0, a14_1 = 0.0, a14_2 = 0.0, a14_3 = 0.0, a14_4 = 0.0, a14_5 = 0.0, a14_6 = 0.0, a14_7 = 0.0;
-    float a15_0 = 0.0, a15_1 = 0.0, a15_2 = 0.0, a15_3 = 0.0, a15_4 = 0.0, a15_5 = 0.0, a15_6 = 0.0, a15_7 = 0.0;
+    float a0_0 = 0.0, a0_1 = 0.0, a0_2 = 0.0, a0_3 = 0.0, a0_4 = 0.0, a0_5 = 0.0, a0_6 = 0.0, a0_7 = 0.0, a0_8 = 0.0, a0_9 = 0.0, a0_10 = 0.0, a0_11 = 0.0, a0_12 = 0.0, a0_13 = 0.0, a0_14 = 0.0, a0_15 = 0.0;
+    float a1_0 = 0.0, a1_1 = 0.0, a1_2 = 0.0, a1_3 = 0.0, a1_4 = 0.0, a1_5 = 0.0, a1_6 = 0.0, a1_7 = 0.0, a1_8 = 0.0, a1_9 = 0.0, a1_10 = 0.0, a1_11 = 0.0, a1_12 = 0.0, a1_13 = 0.0, a1_14 = 0.0, a1_15 = 0.0;
+    float a2_0 = 0.0, a2_1 = 0.0, a2_2 = 0.0, a2_3 = 0.0, a2_4 = 0.0, a2_5 = 0.0, a2_6 = 0.0, a2_7 = 0.0, a2_8 = 0.0, a2_9 = 0.0, a2_10 = 0.0, a2_11 = 0.0, a2_12 = 0.0, a2_13 = 0.0, a2_14 = 0.0, a2_15 = 0.0;
+    float a3_0 = 0.0, a3_1 = 0.0, a3_2 = 0.0, a3_3 = 0.0, a3_4 = 0.0, a3_5 = 0.0, a3_6 = 0.0, a3_7 = 0.0, a3_8 = 0.0, a3_9 = 0.0, a3_10 = 0.0, a3_11 = 0.0, a3_12 = 0.0, a3_13 = 0.0, a3_14 = 0.0, a3_15 = 0.0;
+    float a4_0 = 0.0, a4_1 = 0.0, a4_2 = 0.0, a4_3 = 0.0, a4_4 = 0.0, a4_5 = 0.0, a4_6 = 0.0, a4_7 = 0.0, a4_8 = 0.0, a4_9 = 0.0, a4_10 = 0.0, a4_11 = 0.0, a4_12 = 0.0, a4_13 = 0.0, a4_14 = 0.0, a4_15 = 0.0;
+    float a5_0 = 0.0, a5_1 = 0.0, a5_2 = 0.0, a5_3 = 0.0, a5_4 = 0.0, a5_5 = 0.0, a5_6 = 0.0, a5_7 = 0.0, a5_8 = 0.0, a5_9 = 0.0, a5_10 = 0.0, a5_11 = 0.0, a5_12 = 0.0, a5_13 = 0.0, a5_14 = 0.0, a5_15 = 0.0;
+    float a6_0 = 0.0, a6_1 = 0.0, a6_2 = 0.0, a6_3 = 0.0, a6_4 = 0.0, a6_5 = 0.0, a6_6 = 0.0, a6_7 = 0.0, a6_8 = 0.0, a6_9 = 0.0, a6_10 = 0.0, a6_11 = 0.0, a6_12 = 0.0, a6_13 = 0.0, a6_14 = 0.0, a6_15 = 0.0;
+    float a7_0 = 0.0, a7_1 = 0.0, a7_2 = 0.0, a7_3 = 0.0, a7_4 = 0.0, a7_5 = 0.0, a7_6 = 0.0, a7_7 = 0.0, a7_8 = 0.0, a7_9 = 0.0, a7_10 = 0.0, a7_11 = 0.0, a7_12 = 0.0, a7_13 = 0.0, a7_14 = 0.0, a7_15 = 0.0;
+    float a8_0 = 0.0, a8_1 = 0.0, a8_2 = 0.0, a8_3 = 0.0, a8_4 = 0.0, a8_5 = 0.0, a8_6 = 0.0, a8_7 = 0.0, a8_8 = 0.0, a8_9 = 0.0, a8_10 = 0.0, a8_11 = 0.0, a8_12 = 0.0, a8_13 = 0.0, a8_14 = 0.0, a8_15 = 0.0;
+    float a9_0 = 0.0, a9_1 = 0.0, a9_2 = 0.0, a9_3 = 0.0, a9_4 = 0.0, a9_5 = 0.0, a9_6 = 0.0, a9_7 = 0.0, a9_8 = 0.0, a9_9 = 0.0, a9_10 = 0.0, a9_11 = 0.0, a9_12 = 0.0, a9_13 = 0.0, a9_14 = 0.0, a9_15 = 0.0;
+    float a10_0 = 0.0, a10_1 = 0.0, a10_2 = 0.0, a10_3 = 0.0, a10_4 = 0.0, a10_5 = 0.0, a10_6 = 0.0, a10_7 = 0.0, a10_8 = 0.0, a10_9 = 0.0, a10_10 = 0.0, a10_11 = 0.0, a10_12 = 0.0, a10_13 = 0.0, a10_14 = 0.0, a10_15 = 0.0;
+    float a11_0 = 0.0, a11_1 = 0.0, a11_2 = 0.0, a11_3 = 0.0, a11_4 = 0.0, a11_5 = 0.0, a11_6 = 0.0, a11_7 = 0.0, a11_8 = 0.0, a11_9 = 0.0, a11_10 = 0.0, a11_11 = 0.0, a11_12 = 0.0, a11_13 = 0.0, a11_14 = 0.0, a11_15 = 0.0;
+    float a12_0 = 0.0, a12_1 = 0.0, a12_2 = 0.0, a12_3 = 0.0, a12_4 = 0.0, a12_5 = 0.0, a12_6 = 0.0, a12_7 = 0.0, a12_8 = 0.0, a12_9 = 0.0, a12_10 = 0.0, a12_11 = 0.0, a12_12 = 0.0, a12_13 = 0.0, a12_14 = 0.0, a12_15 = 0.0;
+    float a13_0 = 0.0, a13_1 = 0.0, a13_2 = 0.0, a13_3 = 0.0, a13_4 = 0.0, a13_5 = 0.0, a13_6 = 0.0, a13_7 = 0.0, a13_8 = 0.0, a13_9 = 0.0, a13_10 = 0.0, a13_11 = 0.0, a13_12 = 0.0, a13_13 = 0.0, a13_14 = 0.0, a13_15 = 0.0;
+    float a14_0 = 0.0, a14_1 = 0.0, a14_2 = 0.0, a14_3 = 0.0, a14_4 = 0.0, a14_5 = 0.0, a14_6 = 0.0, a14_7 = 0.0, a14_8 = 0.0, a14_9 = 0.0, a14_10 = 0.0, a14_11 = 0.0, a14_12 = 0.0, a14_13 = 0.0, a14_14 = 0.0, a14_15 = 0.0;
+    float a15_0 = 0.0, a15_1 = 0.0, a15_2 = 0.0, a15_3 = 0.0, a15_4 = 0.0, a15_5 = 0.0, a15_6 = 0.0, a15_7 = 0.0, a15_8 = 0.0, a15_9 = 0.0, a15_10 = 0.0, a15_11 = 0.0, a15_12 = 0.0, a15_13 = 0.0, a15_14 = 0.0, a15_15 = 0.0;
     if (gl_SubgroupSize >= 8u && WX % gl_SubgroupSize == 0u) {
         // Lane s of each subgroup reads shared indices u0+s and u0+8+s (s < 8).
         uint s8 = gl_SubgroupInvocationID & 7u;
         uint us0 = ubase(min(u0 + 0u + s8, U - 1u));
         uint us1 = ubase(min(u0 + 8u + s8, U - 1u));
-        for (uint kk = k0; kk < k1; kk += 2u) {
+        for (uint kk = k0; kk < k1; kk += KU) {
             uint oL0 = offL, oU0 = offU;
             float o0_0 = ldL(lb0 + oL0);
             float o0_1 = TL > 1u ? ldL(lb1 + oL0) : 0.0;
@@ -133,21 +144,37 @@ void main() {
             float o0_5 = TL > 5u ? ldL(lb5 + oL0) : 0.0;
             float o0_6 = TL > 6u ? ldL(lb6 + oL0) : 0.0;
             float o0_7 = TL > 7u ? ldL(lb7 + oL0) : 0.0;
+            float o0_8 = TL > 8u ? ldL(lb8 + oL0) : 0.0;
+            float o0_9 = TL > 9u ? ldL(lb9 + oL0) : 0.0;
+            float o0_10 = TL > 10u ? ldL(lb10 + oL0) : 0.0;
+            float o0_11 = TL > 11u ? ldL(lb11 + oL0) : 0.0;
+            float o0_12 = TL > 12u ? ldL(lb12 + oL0) : 0.0;
+            float o0_13 = TL > 13u ? ldL(lb13 + oL0) : 0.0;
+            float o0_14 = TL > 14u ? ldL(lb14 + oL0) : 0.0;
+            float o0_15 = TL > 15u ? ldL(lb15 + oL0) : 0.0;
             float x0_0 = ldU(us0 + oU0);
             float x0_1 = TU > 8u ? ldU(us1 + oU0) : 0.0;
-            bool h1 = kk + 1u < k1;
+            bool h1 = KU > 1u && kk + 1u < k1;
             uint oL1 = h1 ? offL + 1u * lstep : offL, oU1 = h1 ? offU + 1u * ustep : offU;
-            float o1_0 = ldL(lb0 + oL1);
-            float o1_1 = TL > 1u ? ldL(lb1 + oL1) : 0.0;
-            float o1_2 = TL > 2u ? ldL(lb2 + oL1) : 0.0;
-            float o1_3 = TL > 3u ? ldL(lb3 + oL1) : 0.0;
-            float o1_4 = TL > 4u ? ldL(lb4 + oL1) : 0.0;
-            float o1_5 = TL > 5u ? ldL(lb5 + oL1) : 0.0;
-            float o1_6 = TL > 6u ? ldL(lb6 + oL1) : 0.0;
-            float o1_7 = TL > 7u ? ldL(lb7 + oL1) : 0.0;
-            float x1_0 = ldU(us0 + oU1);
+            float o1_0 = KU > 1u && TL > 0u ? ldL(lb0 + oL1) : 0.0;
+            float o1_1 = KU > 1u && TL > 1u ? ldL(lb1 + oL1) : 0.0;
+            float o1_2 = KU > 1u && TL > 2u ? ldL(lb2 + oL1) : 0.0;
+            float o1_3 = KU > 1u && TL > 3u ? ldL(lb3 + oL1) : 0.0;
+            float o1_4 = KU > 1u && TL > 4u ? ldL(lb4 + oL1) : 0.0;
+            float o1_5 = KU > 1u && TL > 5u ? ldL(lb5 + oL1) : 0.0;
+            float o1_6 = KU > 1u && TL > 6u ? ldL(lb6 + oL1) : 0.0;
+            float o1_7 = KU > 1u && TL > 7u ? ldL(lb7 + oL1) : 0.0;
+            float o1_8 = KU > 1u && TL > 8u ? ldL(lb8 + oL1) : 0.0;
+            float o1_9 = KU > 1u && TL > 9u ? ldL(lb9 + oL1) : 0.0;
+            float o1_10 = KU > 1u && TL > 10u ? ldL(lb10 + oL1) : 0.0;
+            float o1_11 = KU > 1u && TL > 11u ? ldL(lb11 + oL1) : 0.0;
+            float o1_12 = KU > 1u && TL > 12u ? ldL(lb12 + oL1) : 0.0;
+            float o1_13 = KU > 1u && TL > 13u ? ldL(lb13 + oL1) : 0.0;
+            float o1_14 = KU > 1u && TL > 14u ? ldL(lb14 + oL1) : 0.0;
+            float o1_15 = KU > 1u && TL > 15u ? ldL(lb15 + oL1) : 0.0;
+            float x1_0 = KU > 1u && TU > 0u ? ldU(us0 + oU1) : 0.0;
             x1_0 = h1 ? x1_0 : 0.0;
-            float x1_1 = TU > 8u ? ldU(us1 + oU1) : 0.0;
+            float x1_1 = KU > 1u && TU > 8u ? ldU(us1 + oU1) : 0.0;
             x1_1 = h1 ? x1_1 : 0.0;
             o1_0 = h1 ? o1_0 : 0.0;
             o1_1 = h1 ? o1_1 : 0.0;
@@ -157,200 +184,1980 @@ void main() {
             o1_5 = h1 ? o1_5 : 0.0;
             o1_6 = h1 ? o1_6 : 0.0;
             o1_7 = h1 ? o1_7 : 0.0;
+            o1_8 = h1 ? o1_8 : 0.0;
+            o1_9 = h1 ? o1_9 : 0.0;
+            o1_10 = h1 ? o1_10 : 0.0;
+            o1_11 = h1 ? o1_11 : 0.0;
+            o1_12 = h1 ? o1_12 : 0.0;
+            o1_13 = h1 ? o1_13 : 0.0;
+            o1_14 = h1 ? o1_14 : 0.0;
+            o1_15 = h1 ? o1_15 : 0.0;
+            bool h2 = KU > 2u && kk + 2u < k1;
+            uint oL2 = h2 ? offL + 2u * lstep : offL, oU2 = h2 ? offU + 2u * ustep : offU;
+            float o2_0 = KU > 2u && TL > 0u ? ldL(lb0 + oL2) : 0.0;
+            float o2_1 = KU > 2u && TL > 1u ? ldL(lb1 + oL2) : 0.0;
+            float o2_2 = KU > 2u && TL > 2u ? ldL(lb2 + oL2) : 0.0;
+            float o2_3 = KU > 2u && TL > 3u ? ldL(lb3 + oL2) : 0.0;
+            float o2_4 = KU > 2u && TL > 4u ? ldL(lb4 + oL2) : 0.0;
+            float o2_5 = KU > 2u && TL > 5u ? ldL(lb5 + oL2) : 0.0;
+            float o2_6 = KU > 2u && TL > 6u ? ldL(lb6 + oL2) : 0.0;
+            float o2_7 = KU > 2u && TL > 7u ? ldL(lb7 + oL2) : 0.0;
+            float o2_8 = KU > 2u && TL > 8u ? ldL(lb8 + oL2) : 0.0;
+            float o2_9 = KU > 2u && TL > 9u ? ldL(lb9 + oL2) : 0.0;
+            float o2_10 = KU > 2u && TL > 10u ? ldL(lb10 + oL2) : 0.0;
+            float o2_11 = KU > 2u && TL > 11u ? ldL(lb11 + oL2) : 0.0;
+            float o2_12 = KU > 2u && TL > 12u ? ldL(lb12 + oL2) : 0.0;
+            float o2_13 = KU > 2u && TL > 13u ? ldL(lb13 + oL2) : 0.0;
+            float o2_14 = KU > 2u && TL > 14u ? ldL(lb14 + oL2) : 0.0;
+            float o2_15 = KU > 2u && TL > 15u ? ldL(lb15 + oL2) : 0.0;
+            float x2_0 = KU > 2u && TU > 0u ? ldU(us0 + oU2) : 0.0;
+            x2_0 = h2 ? x2_0 : 0.0;
+            float x2_1 = KU > 2u && TU > 8u ? ldU(us1 + oU2) : 0.0;
+            x2_1 = h2 ? x2_1 : 0.0;
+            o2_0 = h2 ? o2_0 : 0.0;
+            o2_1 = h2 ? o2_1 : 0.0;
+            o2_2 = h2 ? o2_2 : 0.0;
+            o2_3 = h2 ? o2_3 : 0.0;
+            o2_4 = h2 ? o2_4 : 0.0;
+            o2_5 = h2 ? o2_5 : 0.0;
+            o2_6 = h2 ? o2_6 : 0.0;
+            o2_7 = h2 ? o2_7 : 0.0;
+            o2_8 = h2 ? o2_8 : 0.0;
+            o2_9 = h2 ? o2_9 : 0.0;
+            o2_10 = h2 ? o2_10 : 0.0;
+            o2_11 = h2 ? o2_11 : 0.0;
+            o2_12 = h2 ? o2_12 : 0.0;
+            o2_13 = h2 ? o2_13 : 0.0;
+            o2_14 = h2 ? o2_14 : 0.0;
+            o2_15 = h2 ? o2_15 : 0.0;
+            bool h3 = KU > 3u && kk + 3u < k1;
+            uint oL3 = h3 ? offL + 3u * lstep : offL, oU3 = h3 ? offU + 3u * ustep : offU;
+            float o3_0 = KU > 3u && TL > 0u ? ldL(lb0 + oL3) : 0.0;
+            float o3_1 = KU > 3u && TL > 1u ? ldL(lb1 + oL3) : 0.0;
+            float o3_2 = KU > 3u && TL > 2u ? ldL(lb2 + oL3) : 0.0;
+            float o3_3 = KU > 3u && TL > 3u ? ldL(lb3 + oL3) : 0.0;
+            float o3_4 = KU > 3u && TL > 4u ? ldL(lb4 + oL3) : 0.0;
+            float o3_5 = KU > 3u && TL > 5u ? ldL(lb5 + oL3) : 0.0;
+            float o3_6 = KU > 3u && TL > 6u ? ldL(lb6 + oL3) : 0.0;
+            float o3_7 = KU > 3u && TL > 7u ? ldL(lb7 + oL3) : 0.0;
+            float o3_8 = KU > 3u && TL > 8u ? ldL(lb8 + oL3) : 0.0;
+            float o3_9 = KU > 3u && TL > 9u ? ldL(lb9 + oL3) : 0.0;
+            float o3_10 = KU > 3u && TL > 10u ? ldL(lb10 + oL3) : 0.0;
+            float o3_11 = KU > 3u && TL > 11u ? ldL(lb11 + oL3) : 0.0;
+            float o3_12 = KU > 3u && TL > 12u ? ldL(lb12 + oL3) : 0.0;
+            float o3_13 = KU > 3u && TL > 13u ? ldL(lb13 + oL3) : 0.0;
+            float o3_14 = KU > 3u && TL > 14u ? ldL(lb14 + oL3) : 0.0;
+            float o3_15 = KU > 3u && TL > 15u ? ldL(lb15 + oL3) : 0.0;
+            float x3_0 = KU > 3u && TU > 0u ? ldU(us0 + oU3) : 0.0;
+            x3_0 = h3 ? x3_0 : 0.0;
+            float x3_1 = KU > 3u && TU > 8u ? ldU(us1 + oU3) : 0.0;
+            x3_1 = h3 ? x3_1 : 0.0;
+            o3_0 = h3 ? o3_0 : 0.0;
+            o3_1 = h3 ? o3_1 : 0.0;
+            o3_2 = h3 ? o3_2 : 0.0;
+            o3_3 = h3 ? o3_3 : 0.0;
+            o3_4 = h3 ? o3_4 : 0.0;
+            o3_5 = h3 ? o3_5 : 0.0;
+            o3_6 = h3 ? o3_6 : 0.0;
+            o3_7 = h3 ? o3_7 : 0.0;
+            o3_8 = h3 ? o3_8 : 0.0;
+            o3_9 = h3 ? o3_9 : 0.0;
+            o3_10 = h3 ? o3_10 : 0.0;
+            o3_11 = h3 ? o3_11 : 0.0;
+            o3_12 = h3 ? o3_12 : 0.0;
+            o3_13 = h3 ? o3_13 : 0.0;
+            o3_14 = h3 ? o3_14 : 0.0;
+            o3_15 = h3 ? o3_15 : 0.0;
             {
                 float s0 = subgroupBroadcast(x0_0, 0u);
-                float s1 = subgroupBroadcast(x1_0, 0u);
-                a0_0 = fma(s1, o1_0, fma(s0, o0_0, a0_0));
-                if (TL > 1u) a0_1 = fma(s1, o1_1, fma(s0, o0_1, a0_1));
-                if (TL > 2u) a0_2 = fma(s1, o1_2, fma(s0, o0_2, a0_2));
-                if (TL > 3u) a0_3 = fma(s1, o1_3, fma(s0, o0_3, a0_3));
-                if (TL > 4u) a0_4 = fma(s1, o1_4, fma(s0, o0_4, a0_4));
-                if (TL > 5u) a0_5 = fma(s1, o1_5, fma(s0, o0_5, a0_5));
-                if (TL > 6u) a0_6 = fma(s1, o1_6, fma(s0, o0_6, a0_6));
-                if (TL > 7u) a0_7 = fma(s1, o1_7, fma(s0, o0_7, a0_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 0u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 0u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 0u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a0_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a0_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a0_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a0_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a0_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a0_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a0_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a0_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a0_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a0_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a0_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a0_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a0_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a0_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a0_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a0_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a0_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a0_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a0_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a0_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a0_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a0_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a0_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a0_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a0_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a0_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a0_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a0_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a0_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a0_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a0_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a0_15 = e;
+                }
             }
             if (TU > 1u) {
                 float s0 = subgroupBroadcast(x0_0, 1u);
-                float s1 = subgroupBroadcast(x1_0, 1u);
-                a1_0 = fma(s1, o1_0, fma(s0, o0_0, a1_0));
-                if (TL > 1u) a1_1 = fma(s1, o1_1, fma(s0, o0_1, a1_1));
-                if (TL > 2u) a1_2 = fma(s1, o1_2, fma(s0, o0_2, a1_2));
-                if (TL > 3u) a1_3 = fma(s1, o1_3, fma(s0, o0_3, a1_3));
-                if (TL > 4u) a1_4 = fma(s1, o1_4, fma(s0, o0_4, a1_4));
-                if (TL > 5u) a1_5 = fma(s1, o1_5, fma(s0, o0_5, a1_5));
-                if (TL > 6u) a1_6 = fma(s1, o1_6, fma(s0, o0_6, a1_6));
-                if (TL > 7u) a1_7 = fma(s1, o1_7, fma(s0, o0_7, a1_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 1u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 1u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 1u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a1_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a1_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a1_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a1_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a1_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a1_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a1_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a1_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a1_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a1_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a1_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a1_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a1_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a1_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a1_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a1_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a1_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a1_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a1_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a1_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a1_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a1_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a1_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a1_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a1_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a1_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a1_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a1_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a1_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a1_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a1_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a1_15 = e;
+                }
             }
             if (TU > 2u) {
                 float s0 = subgroupBroadcast(x0_0, 2u);
-                float s1 = subgroupBroadcast(x1_0, 2u);
-                a2_0 = fma(s1, o1_0, fma(s0, o0_0, a2_0));
-                if (TL > 1u) a2_1 = fma(s1, o1_1, fma(s0, o0_1, a2_1));
-                if (TL > 2u) a2_2 = fma(s1, o1_2, fma(s0, o0_2, a2_2));
-                if (TL > 3u) a2_3 = fma(s1, o1_3, fma(s0, o0_3, a2_3));
-                if (TL > 4u) a2_4 = fma(s1, o1_4, fma(s0, o0_4, a2_4));
-                if (TL > 5u) a2_5 = fma(s1, o1_5, fma(s0, o0_5, a2_5));
-                if (TL > 6u) a2_6 = fma(s1, o1_6, fma(s0, o0_6, a2_6));
-                if (TL > 7u) a2_7 = fma(s1, o1_7, fma(s0, o0_7, a2_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 2u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 2u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 2u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a2_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a2_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a2_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a2_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a2_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a2_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a2_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a2_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a2_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a2_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a2_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a2_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a2_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a2_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a2_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a2_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a2_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a2_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a2_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a2_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a2_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a2_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a2_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a2_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a2_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a2_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a2_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a2_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a2_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a2_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a2_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a2_15 = e;
+                }
             }
             if (TU > 3u) {
                 float s0 = subgroupBroadcast(x0_0, 3u);
-                float s1 = subgroupBroadcast(x1_0, 3u);
-                a3_0 = fma(s1, o1_0, fma(s0, o0_0, a3_0));
-                if (TL > 1u) a3_1 = fma(s1, o1_1, fma(s0, o0_1, a3_1));
-                if (TL > 2u) a3_2 = fma(s1, o1_2, fma(s0, o0_2, a3_2));
-                if (TL > 3u) a3_3 = fma(s1, o1_3, fma(s0, o0_3, a3_3));
-                if (TL > 4u) a3_4 = fma(s1, o1_4, fma(s0, o0_4, a3_4));
-                if (TL > 5u) a3_5 = fma(s1, o1_5, fma(s0, o0_5, a3_5));
-                if (TL > 6u) a3_6 = fma(s1, o1_6, fma(s0, o0_6, a3_6));
-                if (TL > 7u) a3_7 = fma(s1, o1_7, fma(s0, o0_7, a3_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 3u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 3u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 3u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a3_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a3_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a3_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a3_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a3_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a3_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a3_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a3_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a3_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a3_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a3_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a3_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a3_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a3_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a3_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a3_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a3_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a3_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a3_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a3_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a3_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a3_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a3_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a3_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a3_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a3_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a3_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a3_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a3_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a3_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a3_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a3_15 = e;
+                }
             }
             if (TU > 4u) {
                 float s0 = subgroupBroadcast(x0_0, 4u);
-                float s1 = subgroupBroadcast(x1_0, 4u);
-                a4_0 = fma(s1, o1_0, fma(s0, o0_0, a4_0));
-                if (TL > 1u) a4_1 = fma(s1, o1_1, fma(s0, o0_1, a4_1));
-                if (TL > 2u) a4_2 = fma(s1, o1_2, fma(s0, o0_2, a4_2));
-                if (TL > 3u) a4_3 = fma(s1, o1_3, fma(s0, o0_3, a4_3));
-                if (TL > 4u) a4_4 = fma(s1, o1_4, fma(s0, o0_4, a4_4));
-                if (TL > 5u) a4_5 = fma(s1, o1_5, fma(s0, o0_5, a4_5));
-                if (TL > 6u) a4_6 = fma(s1, o1_6, fma(s0, o0_6, a4_6));
-                if (TL > 7u) a4_7 = fma(s1, o1_7, fma(s0, o0_7, a4_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 4u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 4u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 4u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a4_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a4_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a4_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a4_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a4_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a4_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a4_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a4_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a4_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a4_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a4_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a4_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a4_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a4_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a4_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a4_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a4_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a4_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a4_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a4_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a4_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a4_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a4_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a4_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a4_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a4_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a4_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a4_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a4_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a4_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a4_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a4_15 = e;
+                }
             }
             if (TU > 5u) {
                 float s0 = subgroupBroadcast(x0_0, 5u);
-                float s1 = subgroupBroadcast(x1_0, 5u);
-                a5_0 = fma(s1, o1_0, fma(s0, o0_0, a5_0));
-                if (TL > 1u) a5_1 = fma(s1, o1_1, fma(s0, o0_1, a5_1));
-                if (TL > 2u) a5_2 = fma(s1, o1_2, fma(s0, o0_2, a5_2));
-                if (TL > 3u) a5_3 = fma(s1, o1_3, fma(s0, o0_3, a5_3));
-                if (TL > 4u) a5_4 = fma(s1, o1_4, fma(s0, o0_4, a5_4));
-                if (TL > 5u) a5_5 = fma(s1, o1_5, fma(s0, o0_5, a5_5));
-                if (TL > 6u) a5_6 = fma(s1, o1_6, fma(s0, o0_6, a5_6));
-                if (TL > 7u) a5_7 = fma(s1, o1_7, fma(s0, o0_7, a5_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 5u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 5u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 5u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a5_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a5_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a5_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a5_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a5_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a5_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a5_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a5_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a5_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a5_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a5_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a5_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a5_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a5_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a5_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a5_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a5_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a5_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a5_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a5_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a5_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a5_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a5_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a5_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a5_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a5_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a5_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a5_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a5_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a5_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a5_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a5_15 = e;
+                }
             }
             if (TU > 6u) {
                 float s0 = subgroupBroadcast(x0_0, 6u);
-                float s1 = subgroupBroadcast(x1_0, 6u);
-                a6_0 = fma(s1, o1_0, fma(s0, o0_0, a6_0));
-                if (TL > 1u) a6_1 = fma(s1, o1_1, fma(s0, o0_1, a6_1));
-                if (TL > 2u) a6_2 = fma(s1, o1_2, fma(s0, o0_2, a6_2));
-                if (TL > 3u) a6_3 = fma(s1, o1_3, fma(s0, o0_3, a6_3));
-                if (TL > 4u) a6_4 = fma(s1, o1_4, fma(s0, o0_4, a6_4));
-                if (TL > 5u) a6_5 = fma(s1, o1_5, fma(s0, o0_5, a6_5));
-                if (TL > 6u) a6_6 = fma(s1, o1_6, fma(s0, o0_6, a6_6));
-                if (TL > 7u) a6_7 = fma(s1, o1_7, fma(s0, o0_7, a6_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 6u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 6u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 6u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a6_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a6_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a6_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a6_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a6_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a6_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a6_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a6_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a6_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a6_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a6_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a6_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a6_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a6_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a6_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a6_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a6_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a6_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a6_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a6_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a6_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a6_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a6_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a6_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a6_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a6_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a6_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a6_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a6_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a6_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a6_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a6_15 = e;
+                }
             }
             if (TU > 7u) {
                 float s0 = subgroupBroadcast(x0_0, 7u);
-                float s1 = subgroupBroadcast(x1_0, 7u);
-                a7_0 = fma(s1, o1_0, fma(s0, o0_0, a7_0));
-                if (TL > 1u) a7_1 = fma(s1, o1_1, fma(s0, o0_1, a7_1));
-                if (TL > 2u) a7_2 = fma(s1, o1_2, fma(s0, o0_2, a7_2));
-                if (TL > 3u) a7_3 = fma(s1, o1_3, fma(s0, o0_3, a7_3));
-                if (TL > 4u) a7_4 = fma(s1, o1_4, fma(s0, o0_4, a7_4));
-                if (TL > 5u) a7_5 = fma(s1, o1_5, fma(s0, o0_5, a7_5));
-                if (TL > 6u) a7_6 = fma(s1, o1_6, fma(s0, o0_6, a7_6));
-                if (TL > 7u) a7_7 = fma(s1, o1_7, fma(s0, o0_7, a7_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_0, 7u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_0, 7u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_0, 7u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a7_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a7_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a7_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a7_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a7_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a7_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a7_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a7_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a7_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a7_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a7_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a7_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a7_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a7_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a7_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a7_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a7_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a7_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a7_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a7_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a7_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a7_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a7_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a7_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a7_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a7_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a7_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a7_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a7_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a7_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a7_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a7_15 = e;
+                }
             }
             if (TU > 8u) {
                 float s0 = subgroupBroadcast(x0_1, 0u);
-                float s1 = subgroupBroadcast(x1_1, 0u);
-                a8_0 = fma(s1, o1_0, fma(s0, o0_0, a8_0));
-                if (TL > 1u) a8_1 = fma(s1, o1_1, fma(s0, o0_1, a8_1));
-                if (TL > 2u) a8_2 = fma(s1, o1_2, fma(s0, o0_2, a8_2));
-                if (TL > 3u) a8_3 = fma(s1, o1_3, fma(s0, o0_3, a8_3));
-                if (TL > 4u) a8_4 = fma(s1, o1_4, fma(s0, o0_4, a8_4));
-                if (TL > 5u) a8_5 = fma(s1, o1_5, fma(s0, o0_5, a8_5));
-                if (TL > 6u) a8_6 = fma(s1, o1_6, fma(s0, o0_6, a8_6));
-                if (TL > 7u) a8_7 = fma(s1, o1_7, fma(s0, o0_7, a8_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 0u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 0u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 0u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a8_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a8_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a8_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a8_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a8_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a8_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a8_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a8_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a8_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a8_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a8_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a8_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a8_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a8_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a8_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a8_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a8_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a8_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a8_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a8_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a8_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a8_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a8_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a8_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a8_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a8_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a8_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a8_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a8_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a8_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a8_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a8_15 = e;
+                }
             }
             if (TU > 9u) {
                 float s0 = subgroupBroadcast(x0_1, 1u);
-                float s1 = subgroupBroadcast(x1_1, 1u);
-                a9_0 = fma(s1, o1_0, fma(s0, o0_0, a9_0));
-                if (TL > 1u) a9_1 = fma(s1, o1_1, fma(s0, o0_1, a9_1));
-                if (TL > 2u) a9_2 = fma(s1, o1_2, fma(s0, o0_2, a9_2));
-                if (TL > 3u) a9_3 = fma(s1, o1_3, fma(s0, o0_3, a9_3));
-                if (TL > 4u) a9_4 = fma(s1, o1_4, fma(s0, o0_4, a9_4));
-                if (TL > 5u) a9_5 = fma(s1, o1_5, fma(s0, o0_5, a9_5));
-                if (TL > 6u) a9_6 = fma(s1, o1_6, fma(s0, o0_6, a9_6));
-                if (TL > 7u) a9_7 = fma(s1, o1_7, fma(s0, o0_7, a9_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 1u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 1u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 1u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a9_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a9_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a9_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a9_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a9_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a9_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a9_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a9_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a9_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a9_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a9_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a9_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a9_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a9_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a9_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a9_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a9_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a9_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a9_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a9_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a9_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a9_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a9_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a9_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a9_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a9_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a9_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a9_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a9_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a9_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a9_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a9_15 = e;
+                }
             }
             if (TU > 10u) {
                 float s0 = subgroupBroadcast(x0_1, 2u);
-                float s1 = subgroupBroadcast(x1_1, 2u);
-                a10_0 = fma(s1, o1_0, fma(s0, o0_0, a10_0));
-                if (TL > 1u) a10_1 = fma(s1, o1_1, fma(s0, o0_1, a10_1));
-                if (TL > 2u) a10_2 = fma(s1, o1_2, fma(s0, o0_2, a10_2));
-                if (TL > 3u) a10_3 = fma(s1, o1_3, fma(s0, o0_3, a10_3));
-                if (TL > 4u) a10_4 = fma(s1, o1_4, fma(s0, o0_4, a10_4));
-                if (TL > 5u) a10_5 = fma(s1, o1_5, fma(s0, o0_5, a10_5));
-                if (TL > 6u) a10_6 = fma(s1, o1_6, fma(s0, o0_6, a10_6));
-                if (TL > 7u) a10_7 = fma(s1, o1_7, fma(s0, o0_7, a10_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 2u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 2u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 2u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a10_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a10_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a10_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a10_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a10_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a10_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a10_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a10_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a10_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a10_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a10_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a10_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a10_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a10_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a10_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a10_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a10_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a10_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a10_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a10_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a10_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a10_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a10_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a10_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a10_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a10_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a10_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a10_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a10_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a10_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a10_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a10_15 = e;
+                }
             }
             if (TU > 11u) {
                 float s0 = subgroupBroadcast(x0_1, 3u);
-                float s1 = subgroupBroadcast(x1_1, 3u);
-                a11_0 = fma(s1, o1_0, fma(s0, o0_0, a11_0));
-                if (TL > 1u) a11_1 = fma(s1, o1_1, fma(s0, o0_1, a11_1));
-                if (TL > 2u) a11_2 = fma(s1, o1_2, fma(s0, o0_2, a11_2));
-                if (TL > 3u) a11_3 = fma(s1, o1_3, fma(s0, o0_3, a11_3));
-                if (TL > 4u) a11_4 = fma(s1, o1_4, fma(s0, o0_4, a11_4));
-                if (TL > 5u) a11_5 = fma(s1, o1_5, fma(s0, o0_5, a11_5));
-                if (TL > 6u) a11_6 = fma(s1, o1_6, fma(s0, o0_6, a11_6));
-                if (TL > 7u) a11_7 = fma(s1, o1_7, fma(s0, o0_7, a11_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 3u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 3u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 3u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a11_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a11_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a11_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a11_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a11_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a11_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a11_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a11_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a11_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a11_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a11_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a11_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a11_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a11_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a11_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a11_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a11_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a11_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a11_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a11_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a11_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a11_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a11_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a11_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a11_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a11_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a11_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a11_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a11_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a11_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a11_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a11_15 = e;
+                }
             }
             if (TU > 12u) {
                 float s0 = subgroupBroadcast(x0_1, 4u);
-                float s1 = subgroupBroadcast(x1_1, 4u);
-                a12_0 = fma(s1, o1_0, fma(s0, o0_0, a12_0));
-                if (TL > 1u) a12_1 = fma(s1, o1_1, fma(s0, o0_1, a12_1));
-                if (TL > 2u) a12_2 = fma(s1, o1_2, fma(s0, o0_2, a12_2));
-                if (TL > 3u) a12_3 = fma(s1, o1_3, fma(s0, o0_3, a12_3));
-                if (TL > 4u) a12_4 = fma(s1, o1_4, fma(s0, o0_4, a12_4));
-                if (TL > 5u) a12_5 = fma(s1, o1_5, fma(s0, o0_5, a12_5));
-                if (TL > 6u) a12_6 = fma(s1, o1_6, fma(s0, o0_6, a12_6));
-                if (TL > 7u) a12_7 = fma(s1, o1_7, fma(s0, o0_7, a12_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 4u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 4u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 4u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a12_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a12_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a12_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a12_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a12_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a12_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a12_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a12_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a12_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a12_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a12_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a12_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a12_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a12_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a12_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a12_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a12_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a12_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a12_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a12_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a12_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a12_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a12_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a12_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a12_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a12_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a12_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a12_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a12_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a12_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a12_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a12_15 = e;
+                }
             }
             if (TU > 13u) {
                 float s0 = subgroupBroadcast(x0_1, 5u);
-                float s1 = subgroupBroadcast(x1_1, 5u);
-                a13_0 = fma(s1, o1_0, fma(s0, o0_0, a13_0));
-                if (TL > 1u) a13_1 = fma(s1, o1_1, fma(s0, o0_1, a13_1));
-                if (TL > 2u) a13_2 = fma(s1, o1_2, fma(s0, o0_2, a13_2));
-                if (TL > 3u) a13_3 = fma(s1, o1_3, fma(s0, o0_3, a13_3));
-                if (TL > 4u) a13_4 = fma(s1, o1_4, fma(s0, o0_4, a13_4));
-                if (TL > 5u) a13_5 = fma(s1, o1_5, fma(s0, o0_5, a13_5));
-                if (TL > 6u) a13_6 = fma(s1, o1_6, fma(s0, o0_6, a13_6));
-                if (TL > 7u) a13_7 = fma(s1, o1_7, fma(s0, o0_7, a13_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 5u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 5u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 5u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a13_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a13_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a13_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a13_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a13_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a13_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a13_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a13_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a13_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a13_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a13_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a13_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a13_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a13_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a13_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a13_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a13_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a13_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a13_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a13_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a13_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a13_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a13_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a13_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a13_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a13_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a13_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a13_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a13_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a13_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a13_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a13_15 = e;
+                }
             }
             if (TU > 14u) {
                 float s0 = subgroupBroadcast(x0_1, 6u);
-                float s1 = subgroupBroadcast(x1_1, 6u);
-                a14_0 = fma(s1, o1_0, fma(s0, o0_0, a14_0));
-                if (TL > 1u) a14_1 = fma(s1, o1_1, fma(s0, o0_1, a14_1));
-                if (TL > 2u) a14_2 = fma(s1, o1_2, fma(s0, o0_2, a14_2));
-                if (TL > 3u) a14_3 = fma(s1, o1_3, fma(s0, o0_3, a14_3));
-                if (TL > 4u) a14_4 = fma(s1, o1_4, fma(s0, o0_4, a14_4));
-                if (TL > 5u) a14_5 = fma(s1, o1_5, fma(s0, o0_5, a14_5));
-                if (TL > 6u) a14_6 = fma(s1, o1_6, fma(s0, o0_6, a14_6));
-                if (TL > 7u) a14_7 = fma(s1, o1_7, fma(s0, o0_7, a14_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 6u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 6u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 6u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a14_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a14_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a14_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a14_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a14_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a14_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a14_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a14_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a14_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a14_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a14_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a14_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a14_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a14_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a14_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a14_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a14_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a14_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a14_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a14_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a14_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a14_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a14_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a14_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a14_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a14_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a14_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a14_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a14_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a14_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a14_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a14_15 = e;
+                }
             }
             if (TU > 15u) {
                 float s0 = subgroupBroadcast(x0_1, 7u);
-                float s1 = subgroupBroadcast(x1_1, 7u);
-                a15_0 = fma(s1, o1_0, fma(s0, o0_0, a15_0));
-                if (TL > 1u) a15_1 = fma(s1, o1_1, fma(s0, o0_1, a15_1));
-                if (TL > 2u) a15_2 = fma(s1, o1_2, fma(s0, o0_2, a15_2));
-                if (TL > 3u) a15_3 = fma(s1, o1_3, fma(s0, o0_3, a15_3));
-                if (TL > 4u) a15_4 = fma(s1, o1_4, fma(s0, o0_4, a15_4));
-                if (TL > 5u) a15_5 = fma(s1, o1_5, fma(s0, o0_5, a15_5));
-                if (TL > 6u) a15_6 = fma(s1, o1_6, fma(s0, o0_6, a15_6));
-                if (TL > 7u) a15_7 = fma(s1, o1_7, fma(s0, o0_7, a15_7));
+                float s1 = KU > 1u ? subgroupBroadcast(x1_1, 7u) : 0.0;
+                float s2 = KU > 2u ? subgroupBroadcast(x2_1, 7u) : 0.0;
+                float s3 = KU > 3u ? subgroupBroadcast(x3_1, 7u) : 0.0;
+                {
+                    float e = fma(s0, o0_0, a15_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a15_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a15_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a15_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a15_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a15_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a15_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a15_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a15_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a15_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a15_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a15_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a15_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a15_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a15_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a15_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a15_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a15_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a15_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a15_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a15_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a15_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a15_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a15_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a15_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a15_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a15_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a15_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a15_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a15_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a15_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a15_15 = e;
+                }
             }
-            offL += 2u * lstep;
-            offU += 2u * ustep;
+            offL += KU * lstep;
+            offU += KU * ustep;
         }
     } else {
         uint ub0 = ubase(min(u0 + 0u, U - 1u));
@@ -369,7 +2176,7 @@ void main() {
         uint ub13 = ubase(min(u0 + 13u, U - 1u));
         uint ub14 = ubase(min(u0 + 14u, U - 1u));
         uint ub15 = ubase(min(u0 + 15u, U - 1u));
-        for (uint kk = k0; kk < k1; kk += 2u) {
+        for (uint kk = k0; kk < k1; kk += KU) {
             uint oL0 = offL, oU0 = offU;
             float o0_0 = ldL(lb0 + oL0);
             float o0_1 = TL > 1u ? ldL(lb1 + oL0) : 0.0;
@@ -379,16 +2186,32 @@ void main() {
             float o0_5 = TL > 5u ? ldL(lb5 + oL0) : 0.0;
             float o0_6 = TL > 6u ? ldL(lb6 + oL0) : 0.0;
             float o0_7 = TL > 7u ? ldL(lb7 + oL0) : 0.0;
-            bool h1 = kk + 1u < k1;
+            float o0_8 = TL > 8u ? ldL(lb8 + oL0) : 0.0;
+            float o0_9 = TL > 9u ? ldL(lb9 + oL0) : 0.0;
+            float o0_10 = TL > 10u ? ldL(lb10 + oL0) : 0.0;
+            float o0_11 = TL > 11u ? ldL(lb11 + oL0) : 0.0;
+            float o0_12 = TL > 12u ? ldL(lb12 + oL0) : 0.0;
+            float o0_13 = TL > 13u ? ldL(lb13 + oL0) : 0.0;
+            float o0_14 = TL > 14u ? ldL(lb14 + oL0) : 0.0;
+            float o0_15 = TL > 15u ? ldL(lb15 + oL0) : 0.0;
+            bool h1 = KU > 1u && kk + 1u < k1;
             uint oL1 = h1 ? offL + 1u * lstep : offL, oU1 = h1 ? offU + 1u * ustep : offU;
-            float o1_0 = ldL(lb0 + oL1);
-            float o1_1 = TL > 1u ? ldL(lb1 + oL1) : 0.0;
-            float o1_2 = TL > 2u ? ldL(lb2 + oL1) : 0.0;
-            float o1_3 = TL > 3u ? ldL(lb3 + oL1) : 0.0;
-            float o1_4 = TL > 4u ? ldL(lb4 + oL1) : 0.0;
-            float o1_5 = TL > 5u ? ldL(lb5 + oL1) : 0.0;
-            float o1_6 = TL > 6u ? ldL(lb6 + oL1) : 0.0;
-            float o1_7 = TL > 7u ? ldL(lb7 + oL1) : 0.0;
+            float o1_0 = KU > 1u && TL > 0u ? ldL(lb0 + oL1) : 0.0;
+            float o1_1 = KU > 1u && TL > 1u ? ldL(lb1 + oL1) : 0.0;
+            float o1_2 = KU > 1u && TL > 2u ? ldL(lb2 + oL1) : 0.0;
+            float o1_3 = KU > 1u && TL > 3u ? ldL(lb3 + oL1) : 0.0;
+            float o1_4 = KU > 1u && TL > 4u ? ldL(lb4 + oL1) : 0.0;
+            float o1_5 = KU > 1u && TL > 5u ? ldL(lb5 + oL1) : 0.0;
+            float o1_6 = KU > 1u && TL > 6u ? ldL(lb6 + oL1) : 0.0;
+            float o1_7 = KU > 1u && TL > 7u ? ldL(lb7 + oL1) : 0.0;
+            float o1_8 = KU > 1u && TL > 8u ? ldL(lb8 + oL1) : 0.0;
+            float o1_9 = KU > 1u && TL > 9u ? ldL(lb9 + oL1) : 0.0;
+            float o1_10 = KU > 1u && TL > 10u ? ldL(lb10 + oL1) : 0.0;
+            float o1_11 = KU > 1u && TL > 11u ? ldL(lb11 + oL1) : 0.0;
+            float o1_12 = KU > 1u && TL > 12u ? ldL(lb12 + oL1) : 0.0;
+            float o1_13 = KU > 1u && TL > 13u ? ldL(lb13 + oL1) : 0.0;
+            float o1_14 = KU > 1u && TL > 14u ? ldL(lb14 + oL1) : 0.0;
+            float o1_15 = KU > 1u && TL > 15u ? ldL(lb15 + oL1) : 0.0;
             o1_0 = h1 ? o1_0 : 0.0;
             o1_1 = h1 ? o1_1 : 0.0;
             o1_2 = h1 ? o1_2 : 0.0;
@@ -397,200 +2220,1972 @@ void main() {
             o1_5 = h1 ? o1_5 : 0.0;
             o1_6 = h1 ? o1_6 : 0.0;
             o1_7 = h1 ? o1_7 : 0.0;
+            o1_8 = h1 ? o1_8 : 0.0;
+            o1_9 = h1 ? o1_9 : 0.0;
+            o1_10 = h1 ? o1_10 : 0.0;
+            o1_11 = h1 ? o1_11 : 0.0;
+            o1_12 = h1 ? o1_12 : 0.0;
+            o1_13 = h1 ? o1_13 : 0.0;
+            o1_14 = h1 ? o1_14 : 0.0;
+            o1_15 = h1 ? o1_15 : 0.0;
+            bool h2 = KU > 2u && kk + 2u < k1;
+            uint oL2 = h2 ? offL + 2u * lstep : offL, oU2 = h2 ? offU + 2u * ustep : offU;
+            float o2_0 = KU > 2u && TL > 0u ? ldL(lb0 + oL2) : 0.0;
+            float o2_1 = KU > 2u && TL > 1u ? ldL(lb1 + oL2) : 0.0;
+            float o2_2 = KU > 2u && TL > 2u ? ldL(lb2 + oL2) : 0.0;
+            float o2_3 = KU > 2u && TL > 3u ? ldL(lb3 + oL2) : 0.0;
+            float o2_4 = KU > 2u && TL > 4u ? ldL(lb4 + oL2) : 0.0;
+            float o2_5 = KU > 2u && TL > 5u ? ldL(lb5 + oL2) : 0.0;
+            float o2_6 = KU > 2u && TL > 6u ? ldL(lb6 + oL2) : 0.0;
+            float o2_7 = KU > 2u && TL > 7u ? ldL(lb7 + oL2) : 0.0;
+            float o2_8 = KU > 2u && TL > 8u ? ldL(lb8 + oL2) : 0.0;
+            float o2_9 = KU > 2u && TL > 9u ? ldL(lb9 + oL2) : 0.0;
+            float o2_10 = KU > 2u && TL > 10u ? ldL(lb10 + oL2) : 0.0;
+            float o2_11 = KU > 2u && TL > 11u ? ldL(lb11 + oL2) : 0.0;
+            float o2_12 = KU > 2u && TL > 12u ? ldL(lb12 + oL2) : 0.0;
+            float o2_13 = KU > 2u && TL > 13u ? ldL(lb13 + oL2) : 0.0;
+            float o2_14 = KU > 2u && TL > 14u ? ldL(lb14 + oL2) : 0.0;
+            float o2_15 = KU > 2u && TL > 15u ? ldL(lb15 + oL2) : 0.0;
+            o2_0 = h2 ? o2_0 : 0.0;
+            o2_1 = h2 ? o2_1 : 0.0;
+            o2_2 = h2 ? o2_2 : 0.0;
+            o2_3 = h2 ? o2_3 : 0.0;
+            o2_4 = h2 ? o2_4 : 0.0;
+            o2_5 = h2 ? o2_5 : 0.0;
+            o2_6 = h2 ? o2_6 : 0.0;
+            o2_7 = h2 ? o2_7 : 0.0;
+            o2_8 = h2 ? o2_8 : 0.0;
+            o2_9 = h2 ? o2_9 : 0.0;
+            o2_10 = h2 ? o2_10 : 0.0;
+            o2_11 = h2 ? o2_11 : 0.0;
+            o2_12 = h2 ? o2_12 : 0.0;
+            o2_13 = h2 ? o2_13 : 0.0;
+            o2_14 = h2 ? o2_14 : 0.0;
+            o2_15 = h2 ? o2_15 : 0.0;
+            bool h3 = KU > 3u && kk + 3u < k1;
+            uint oL3 = h3 ? offL + 3u * lstep : offL, oU3 = h3 ? offU + 3u * ustep : offU;
+            float o3_0 = KU > 3u && TL > 0u ? ldL(lb0 + oL3) : 0.0;
+            float o3_1 = KU > 3u && TL > 1u ? ldL(lb1 + oL3) : 0.0;
+            float o3_2 = KU > 3u && TL > 2u ? ldL(lb2 + oL3) : 0.0;
+            float o3_3 = KU > 3u && TL > 3u ? ldL(lb3 + oL3) : 0.0;
+            float o3_4 = KU > 3u && TL > 4u ? ldL(lb4 + oL3) : 0.0;
+            float o3_5 = KU > 3u && TL > 5u ? ldL(lb5 + oL3) : 0.0;
+            float o3_6 = KU > 3u && TL > 6u ? ldL(lb6 + oL3) : 0.0;
+            float o3_7 = KU > 3u && TL > 7u ? ldL(lb7 + oL3) : 0.0;
+            float o3_8 = KU > 3u && TL > 8u ? ldL(lb8 + oL3) : 0.0;
+            float o3_9 = KU > 3u && TL > 9u ? ldL(lb9 + oL3) : 0.0;
+            float o3_10 = KU > 3u && TL > 10u ? ldL(lb10 + oL3) : 0.0;
+            float o3_11 = KU > 3u && TL > 11u ? ldL(lb11 + oL3) : 0.0;
+            float o3_12 = KU > 3u && TL > 12u ? ldL(lb12 + oL3) : 0.0;
+            float o3_13 = KU > 3u && TL > 13u ? ldL(lb13 + oL3) : 0.0;
+            float o3_14 = KU > 3u && TL > 14u ? ldL(lb14 + oL3) : 0.0;
+            float o3_15 = KU > 3u && TL > 15u ? ldL(lb15 + oL3) : 0.0;
+            o3_0 = h3 ? o3_0 : 0.0;
+            o3_1 = h3 ? o3_1 : 0.0;
+            o3_2 = h3 ? o3_2 : 0.0;
+            o3_3 = h3 ? o3_3 : 0.0;
+            o3_4 = h3 ? o3_4 : 0.0;
+            o3_5 = h3 ? o3_5 : 0.0;
+            o3_6 = h3 ? o3_6 : 0.0;
+            o3_7 = h3 ? o3_7 : 0.0;
+            o3_8 = h3 ? o3_8 : 0.0;
+            o3_9 = h3 ? o3_9 : 0.0;
+            o3_10 = h3 ? o3_10 : 0.0;
+            o3_11 = h3 ? o3_11 : 0.0;
+            o3_12 = h3 ? o3_12 : 0.0;
+            o3_13 = h3 ? o3_13 : 0.0;
+            o3_14 = h3 ? o3_14 : 0.0;
+            o3_15 = h3 ? o3_15 : 0.0;
             {
                 float s0 = ldU(ub0 + oU0);
-                float s1 = h1 ? ldU(ub0 + oU1) : 0.0;
-                a0_0 = fma(s1, o1_0, fma(s0, o0_0, a0_0));
-                if (TL > 1u) a0_1 = fma(s1, o1_1, fma(s0, o0_1, a0_1));
-                if (TL > 2u) a0_2 = fma(s1, o1_2, fma(s0, o0_2, a0_2));
-                if (TL > 3u) a0_3 = fma(s1, o1_3, fma(s0, o0_3, a0_3));
-                if (TL > 4u) a0_4 = fma(s1, o1_4, fma(s0, o0_4, a0_4));
-                if (TL > 5u) a0_5 = fma(s1, o1_5, fma(s0, o0_5, a0_5));
-                if (TL > 6u) a0_6 = fma(s1, o1_6, fma(s0, o0_6, a0_6));
-                if (TL > 7u) a0_7 = fma(s1, o1_7, fma(s0, o0_7, a0_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub0 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub0 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub0 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a0_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a0_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a0_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a0_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a0_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a0_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a0_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a0_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a0_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a0_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a0_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a0_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a0_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a0_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a0_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a0_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a0_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a0_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a0_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a0_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a0_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a0_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a0_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a0_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a0_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a0_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a0_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a0_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a0_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a0_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a0_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a0_15 = e;
+                }
             }
             if (TU > 1u) {
                 float s0 = ldU(ub1 + oU0);
-                float s1 = h1 ? ldU(ub1 + oU1) : 0.0;
-                a1_0 = fma(s1, o1_0, fma(s0, o0_0, a1_0));
-                if (TL > 1u) a1_1 = fma(s1, o1_1, fma(s0, o0_1, a1_1));
-                if (TL > 2u) a1_2 = fma(s1, o1_2, fma(s0, o0_2, a1_2));
-                if (TL > 3u) a1_3 = fma(s1, o1_3, fma(s0, o0_3, a1_3));
-                if (TL > 4u) a1_4 = fma(s1, o1_4, fma(s0, o0_4, a1_4));
-                if (TL > 5u) a1_5 = fma(s1, o1_5, fma(s0, o0_5, a1_5));
-                if (TL > 6u) a1_6 = fma(s1, o1_6, fma(s0, o0_6, a1_6));
-                if (TL > 7u) a1_7 = fma(s1, o1_7, fma(s0, o0_7, a1_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub1 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub1 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub1 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a1_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a1_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a1_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a1_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a1_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a1_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a1_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a1_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a1_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a1_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a1_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a1_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a1_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a1_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a1_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a1_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a1_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a1_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a1_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a1_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a1_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a1_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a1_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a1_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a1_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a1_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a1_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a1_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a1_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a1_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a1_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a1_15 = e;
+                }
             }
             if (TU > 2u) {
                 float s0 = ldU(ub2 + oU0);
-                float s1 = h1 ? ldU(ub2 + oU1) : 0.0;
-                a2_0 = fma(s1, o1_0, fma(s0, o0_0, a2_0));
-                if (TL > 1u) a2_1 = fma(s1, o1_1, fma(s0, o0_1, a2_1));
-                if (TL > 2u) a2_2 = fma(s1, o1_2, fma(s0, o0_2, a2_2));
-                if (TL > 3u) a2_3 = fma(s1, o1_3, fma(s0, o0_3, a2_3));
-                if (TL > 4u) a2_4 = fma(s1, o1_4, fma(s0, o0_4, a2_4));
-                if (TL > 5u) a2_5 = fma(s1, o1_5, fma(s0, o0_5, a2_5));
-                if (TL > 6u) a2_6 = fma(s1, o1_6, fma(s0, o0_6, a2_6));
-                if (TL > 7u) a2_7 = fma(s1, o1_7, fma(s0, o0_7, a2_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub2 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub2 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub2 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a2_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a2_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a2_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a2_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a2_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a2_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a2_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a2_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a2_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a2_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a2_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a2_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a2_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a2_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a2_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a2_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a2_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a2_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a2_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a2_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a2_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a2_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a2_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a2_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a2_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a2_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a2_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a2_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a2_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a2_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a2_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a2_15 = e;
+                }
             }
             if (TU > 3u) {
                 float s0 = ldU(ub3 + oU0);
-                float s1 = h1 ? ldU(ub3 + oU1) : 0.0;
-                a3_0 = fma(s1, o1_0, fma(s0, o0_0, a3_0));
-                if (TL > 1u) a3_1 = fma(s1, o1_1, fma(s0, o0_1, a3_1));
-                if (TL > 2u) a3_2 = fma(s1, o1_2, fma(s0, o0_2, a3_2));
-                if (TL > 3u) a3_3 = fma(s1, o1_3, fma(s0, o0_3, a3_3));
-                if (TL > 4u) a3_4 = fma(s1, o1_4, fma(s0, o0_4, a3_4));
-                if (TL > 5u) a3_5 = fma(s1, o1_5, fma(s0, o0_5, a3_5));
-                if (TL > 6u) a3_6 = fma(s1, o1_6, fma(s0, o0_6, a3_6));
-                if (TL > 7u) a3_7 = fma(s1, o1_7, fma(s0, o0_7, a3_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub3 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub3 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub3 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a3_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a3_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a3_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a3_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a3_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a3_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a3_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a3_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a3_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a3_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a3_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a3_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a3_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a3_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a3_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a3_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a3_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a3_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a3_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a3_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a3_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a3_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a3_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a3_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a3_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a3_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a3_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a3_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a3_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a3_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a3_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a3_15 = e;
+                }
             }
             if (TU > 4u) {
                 float s0 = ldU(ub4 + oU0);
-                float s1 = h1 ? ldU(ub4 + oU1) : 0.0;
-                a4_0 = fma(s1, o1_0, fma(s0, o0_0, a4_0));
-                if (TL > 1u) a4_1 = fma(s1, o1_1, fma(s0, o0_1, a4_1));
-                if (TL > 2u) a4_2 = fma(s1, o1_2, fma(s0, o0_2, a4_2));
-                if (TL > 3u) a4_3 = fma(s1, o1_3, fma(s0, o0_3, a4_3));
-                if (TL > 4u) a4_4 = fma(s1, o1_4, fma(s0, o0_4, a4_4));
-                if (TL > 5u) a4_5 = fma(s1, o1_5, fma(s0, o0_5, a4_5));
-                if (TL > 6u) a4_6 = fma(s1, o1_6, fma(s0, o0_6, a4_6));
-                if (TL > 7u) a4_7 = fma(s1, o1_7, fma(s0, o0_7, a4_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub4 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub4 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub4 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a4_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a4_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a4_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a4_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a4_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a4_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a4_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a4_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a4_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a4_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a4_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a4_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a4_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a4_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a4_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a4_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a4_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a4_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a4_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a4_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a4_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a4_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a4_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a4_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a4_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a4_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a4_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a4_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a4_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a4_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a4_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a4_15 = e;
+                }
             }
             if (TU > 5u) {
                 float s0 = ldU(ub5 + oU0);
-                float s1 = h1 ? ldU(ub5 + oU1) : 0.0;
-                a5_0 = fma(s1, o1_0, fma(s0, o0_0, a5_0));
-                if (TL > 1u) a5_1 = fma(s1, o1_1, fma(s0, o0_1, a5_1));
-                if (TL > 2u) a5_2 = fma(s1, o1_2, fma(s0, o0_2, a5_2));
-                if (TL > 3u) a5_3 = fma(s1, o1_3, fma(s0, o0_3, a5_3));
-                if (TL > 4u) a5_4 = fma(s1, o1_4, fma(s0, o0_4, a5_4));
-                if (TL > 5u) a5_5 = fma(s1, o1_5, fma(s0, o0_5, a5_5));
-                if (TL > 6u) a5_6 = fma(s1, o1_6, fma(s0, o0_6, a5_6));
-                if (TL > 7u) a5_7 = fma(s1, o1_7, fma(s0, o0_7, a5_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub5 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub5 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub5 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a5_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a5_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a5_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a5_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a5_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a5_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a5_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a5_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a5_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a5_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a5_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a5_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a5_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a5_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a5_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a5_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a5_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a5_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a5_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a5_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a5_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a5_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a5_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a5_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a5_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a5_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a5_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a5_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a5_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a5_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a5_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a5_15 = e;
+                }
             }
             if (TU > 6u) {
                 float s0 = ldU(ub6 + oU0);
-                float s1 = h1 ? ldU(ub6 + oU1) : 0.0;
-                a6_0 = fma(s1, o1_0, fma(s0, o0_0, a6_0));
-                if (TL > 1u) a6_1 = fma(s1, o1_1, fma(s0, o0_1, a6_1));
-                if (TL > 2u) a6_2 = fma(s1, o1_2, fma(s0, o0_2, a6_2));
-                if (TL > 3u) a6_3 = fma(s1, o1_3, fma(s0, o0_3, a6_3));
-                if (TL > 4u) a6_4 = fma(s1, o1_4, fma(s0, o0_4, a6_4));
-                if (TL > 5u) a6_5 = fma(s1, o1_5, fma(s0, o0_5, a6_5));
-                if (TL > 6u) a6_6 = fma(s1, o1_6, fma(s0, o0_6, a6_6));
-                if (TL > 7u) a6_7 = fma(s1, o1_7, fma(s0, o0_7, a6_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub6 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub6 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub6 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a6_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a6_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a6_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a6_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a6_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a6_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a6_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a6_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a6_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a6_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a6_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a6_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a6_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a6_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a6_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a6_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a6_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a6_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a6_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a6_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a6_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a6_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a6_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a6_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a6_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a6_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a6_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a6_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a6_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a6_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a6_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a6_15 = e;
+                }
             }
             if (TU > 7u) {
                 float s0 = ldU(ub7 + oU0);
-                float s1 = h1 ? ldU(ub7 + oU1) : 0.0;
-                a7_0 = fma(s1, o1_0, fma(s0, o0_0, a7_0));
-                if (TL > 1u) a7_1 = fma(s1, o1_1, fma(s0, o0_1, a7_1));
-                if (TL > 2u) a7_2 = fma(s1, o1_2, fma(s0, o0_2, a7_2));
-                if (TL > 3u) a7_3 = fma(s1, o1_3, fma(s0, o0_3, a7_3));
-                if (TL > 4u) a7_4 = fma(s1, o1_4, fma(s0, o0_4, a7_4));
-                if (TL > 5u) a7_5 = fma(s1, o1_5, fma(s0, o0_5, a7_5));
-                if (TL > 6u) a7_6 = fma(s1, o1_6, fma(s0, o0_6, a7_6));
-                if (TL > 7u) a7_7 = fma(s1, o1_7, fma(s0, o0_7, a7_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub7 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub7 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub7 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a7_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a7_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a7_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a7_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a7_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a7_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a7_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a7_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a7_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a7_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a7_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a7_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a7_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a7_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a7_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a7_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a7_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a7_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a7_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a7_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a7_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a7_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a7_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a7_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a7_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a7_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a7_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a7_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a7_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a7_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a7_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a7_15 = e;
+                }
             }
             if (TU > 8u) {
                 float s0 = ldU(ub8 + oU0);
-                float s1 = h1 ? ldU(ub8 + oU1) : 0.0;
-                a8_0 = fma(s1, o1_0, fma(s0, o0_0, a8_0));
-                if (TL > 1u) a8_1 = fma(s1, o1_1, fma(s0, o0_1, a8_1));
-                if (TL > 2u) a8_2 = fma(s1, o1_2, fma(s0, o0_2, a8_2));
-                if (TL > 3u) a8_3 = fma(s1, o1_3, fma(s0, o0_3, a8_3));
-                if (TL > 4u) a8_4 = fma(s1, o1_4, fma(s0, o0_4, a8_4));
-                if (TL > 5u) a8_5 = fma(s1, o1_5, fma(s0, o0_5, a8_5));
-                if (TL > 6u) a8_6 = fma(s1, o1_6, fma(s0, o0_6, a8_6));
-                if (TL > 7u) a8_7 = fma(s1, o1_7, fma(s0, o0_7, a8_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub8 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub8 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub8 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a8_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a8_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a8_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a8_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a8_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a8_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a8_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a8_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a8_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a8_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a8_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a8_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a8_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a8_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a8_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a8_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a8_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a8_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a8_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a8_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a8_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a8_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a8_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a8_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a8_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a8_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a8_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a8_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a8_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a8_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a8_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a8_15 = e;
+                }
             }
             if (TU > 9u) {
                 float s0 = ldU(ub9 + oU0);
-                float s1 = h1 ? ldU(ub9 + oU1) : 0.0;
-                a9_0 = fma(s1, o1_0, fma(s0, o0_0, a9_0));
-                if (TL > 1u) a9_1 = fma(s1, o1_1, fma(s0, o0_1, a9_1));
-                if (TL > 2u) a9_2 = fma(s1, o1_2, fma(s0, o0_2, a9_2));
-                if (TL > 3u) a9_3 = fma(s1, o1_3, fma(s0, o0_3, a9_3));
-                if (TL > 4u) a9_4 = fma(s1, o1_4, fma(s0, o0_4, a9_4));
-                if (TL > 5u) a9_5 = fma(s1, o1_5, fma(s0, o0_5, a9_5));
-                if (TL > 6u) a9_6 = fma(s1, o1_6, fma(s0, o0_6, a9_6));
-                if (TL > 7u) a9_7 = fma(s1, o1_7, fma(s0, o0_7, a9_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub9 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub9 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub9 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a9_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a9_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a9_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a9_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a9_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a9_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a9_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a9_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a9_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a9_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a9_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a9_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a9_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a9_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a9_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a9_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a9_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a9_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a9_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a9_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a9_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a9_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a9_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a9_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a9_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a9_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a9_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a9_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a9_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a9_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a9_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a9_15 = e;
+                }
             }
             if (TU > 10u) {
                 float s0 = ldU(ub10 + oU0);
-                float s1 = h1 ? ldU(ub10 + oU1) : 0.0;
-                a10_0 = fma(s1, o1_0, fma(s0, o0_0, a10_0));
-                if (TL > 1u) a10_1 = fma(s1, o1_1, fma(s0, o0_1, a10_1));
-                if (TL > 2u) a10_2 = fma(s1, o1_2, fma(s0, o0_2, a10_2));
-                if (TL > 3u) a10_3 = fma(s1, o1_3, fma(s0, o0_3, a10_3));
-                if (TL > 4u) a10_4 = fma(s1, o1_4, fma(s0, o0_4, a10_4));
-                if (TL > 5u) a10_5 = fma(s1, o1_5, fma(s0, o0_5, a10_5));
-                if (TL > 6u) a10_6 = fma(s1, o1_6, fma(s0, o0_6, a10_6));
-                if (TL > 7u) a10_7 = fma(s1, o1_7, fma(s0, o0_7, a10_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub10 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub10 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub10 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a10_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a10_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a10_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a10_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a10_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a10_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a10_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a10_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a10_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a10_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a10_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a10_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a10_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a10_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a10_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a10_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a10_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a10_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a10_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a10_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a10_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a10_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a10_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a10_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a10_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a10_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a10_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a10_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a10_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a10_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a10_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a10_15 = e;
+                }
             }
             if (TU > 11u) {
                 float s0 = ldU(ub11 + oU0);
-                float s1 = h1 ? ldU(ub11 + oU1) : 0.0;
-                a11_0 = fma(s1, o1_0, fma(s0, o0_0, a11_0));
-                if (TL > 1u) a11_1 = fma(s1, o1_1, fma(s0, o0_1, a11_1));
-                if (TL > 2u) a11_2 = fma(s1, o1_2, fma(s0, o0_2, a11_2));
-                if (TL > 3u) a11_3 = fma(s1, o1_3, fma(s0, o0_3, a11_3));
-                if (TL > 4u) a11_4 = fma(s1, o1_4, fma(s0, o0_4, a11_4));
-                if (TL > 5u) a11_5 = fma(s1, o1_5, fma(s0, o0_5, a11_5));
-                if (TL > 6u) a11_6 = fma(s1, o1_6, fma(s0, o0_6, a11_6));
-                if (TL > 7u) a11_7 = fma(s1, o1_7, fma(s0, o0_7, a11_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub11 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub11 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub11 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a11_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a11_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a11_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a11_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a11_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a11_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a11_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a11_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a11_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a11_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a11_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a11_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a11_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a11_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a11_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a11_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a11_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a11_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a11_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a11_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a11_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a11_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a11_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a11_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a11_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a11_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a11_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a11_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a11_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a11_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a11_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a11_15 = e;
+                }
             }
             if (TU > 12u) {
                 float s0 = ldU(ub12 + oU0);
-                float s1 = h1 ? ldU(ub12 + oU1) : 0.0;
-                a12_0 = fma(s1, o1_0, fma(s0, o0_0, a12_0));
-                if (TL > 1u) a12_1 = fma(s1, o1_1, fma(s0, o0_1, a12_1));
-                if (TL > 2u) a12_2 = fma(s1, o1_2, fma(s0, o0_2, a12_2));
-                if (TL > 3u) a12_3 = fma(s1, o1_3, fma(s0, o0_3, a12_3));
-                if (TL > 4u) a12_4 = fma(s1, o1_4, fma(s0, o0_4, a12_4));
-                if (TL > 5u) a12_5 = fma(s1, o1_5, fma(s0, o0_5, a12_5));
-                if (TL > 6u) a12_6 = fma(s1, o1_6, fma(s0, o0_6, a12_6));
-                if (TL > 7u) a12_7 = fma(s1, o1_7, fma(s0, o0_7, a12_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub12 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub12 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub12 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a12_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a12_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a12_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a12_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a12_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a12_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a12_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a12_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a12_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a12_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a12_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a12_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a12_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a12_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a12_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a12_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a12_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a12_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a12_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a12_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a12_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a12_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a12_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a12_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a12_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a12_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a12_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a12_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a12_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a12_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a12_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a12_15 = e;
+                }
             }
             if (TU > 13u) {
                 float s0 = ldU(ub13 + oU0);
-                float s1 = h1 ? ldU(ub13 + oU1) : 0.0;
-                a13_0 = fma(s1, o1_0, fma(s0, o0_0, a13_0));
-                if (TL > 1u) a13_1 = fma(s1, o1_1, fma(s0, o0_1, a13_1));
-                if (TL > 2u) a13_2 = fma(s1, o1_2, fma(s0, o0_2, a13_2));
-                if (TL > 3u) a13_3 = fma(s1, o1_3, fma(s0, o0_3, a13_3));
-                if (TL > 4u) a13_4 = fma(s1, o1_4, fma(s0, o0_4, a13_4));
-                if (TL > 5u) a13_5 = fma(s1, o1_5, fma(s0, o0_5, a13_5));
-                if (TL > 6u) a13_6 = fma(s1, o1_6, fma(s0, o0_6, a13_6));
-                if (TL > 7u) a13_7 = fma(s1, o1_7, fma(s0, o0_7, a13_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub13 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub13 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub13 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a13_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a13_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a13_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a13_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a13_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a13_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a13_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a13_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a13_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a13_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a13_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a13_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a13_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a13_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a13_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a13_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a13_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a13_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a13_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a13_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a13_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a13_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a13_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a13_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a13_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a13_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a13_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a13_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a13_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a13_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a13_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a13_15 = e;
+                }
             }
             if (TU > 14u) {
                 float s0 = ldU(ub14 + oU0);
-                float s1 = h1 ? ldU(ub14 + oU1) : 0.0;
-                a14_0 = fma(s1, o1_0, fma(s0, o0_0, a14_0));
-                if (TL > 1u) a14_1 = fma(s1, o1_1, fma(s0, o0_1, a14_1));
-                if (TL > 2u) a14_2 = fma(s1, o1_2, fma(s0, o0_2, a14_2));
-                if (TL > 3u) a14_3 = fma(s1, o1_3, fma(s0, o0_3, a14_3));
-                if (TL > 4u) a14_4 = fma(s1, o1_4, fma(s0, o0_4, a14_4));
-                if (TL > 5u) a14_5 = fma(s1, o1_5, fma(s0, o0_5, a14_5));
-                if (TL > 6u) a14_6 = fma(s1, o1_6, fma(s0, o0_6, a14_6));
-                if (TL > 7u) a14_7 = fma(s1, o1_7, fma(s0, o0_7, a14_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub14 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub14 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub14 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a14_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a14_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a14_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a14_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a14_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a14_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a14_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a14_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a14_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a14_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a14_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a14_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a14_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a14_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a14_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a14_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a14_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a14_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a14_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a14_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a14_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a14_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a14_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a14_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a14_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a14_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a14_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a14_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a14_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a14_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a14_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a14_15 = e;
+                }
             }
             if (TU > 15u) {
                 float s0 = ldU(ub15 + oU0);
-                float s1 = h1 ? ldU(ub15 + oU1) : 0.0;
-                a15_0 = fma(s1, o1_0, fma(s0, o0_0, a15_0));
-                if (TL > 1u) a15_1 = fma(s1, o1_1, fma(s0, o0_1, a15_1));
-                if (TL > 2u) a15_2 = fma(s1, o1_2, fma(s0, o0_2, a15_2));
-                if (TL > 3u) a15_3 = fma(s1, o1_3, fma(s0, o0_3, a15_3));
-                if (TL > 4u) a15_4 = fma(s1, o1_4, fma(s0, o0_4, a15_4));
-                if (TL > 5u) a15_5 = fma(s1, o1_5, fma(s0, o0_5, a15_5));
-                if (TL > 6u) a15_6 = fma(s1, o1_6, fma(s0, o0_6, a15_6));
-                if (TL > 7u) a15_7 = fma(s1, o1_7, fma(s0, o0_7, a15_7));
+                float s1 = KU > 1u ? h1 ? ldU(ub15 + oU1) : 0.0 : 0.0;
+                float s2 = KU > 2u ? h2 ? ldU(ub15 + oU2) : 0.0 : 0.0;
+                float s3 = KU > 3u ? h3 ? ldU(ub15 + oU3) : 0.0 : 0.0;
+                {
+                    float e = fma(s0, o0_0, a15_0);
+                    if (KU > 1u) e = fma(s1, o1_0, e);
+                    if (KU > 2u) e = fma(s2, o2_0, e);
+                    if (KU > 3u) e = fma(s3, o3_0, e);
+                    a15_0 = e;
+                }
+                if (TL > 1u) {
+                    float e = fma(s0, o0_1, a15_1);
+                    if (KU > 1u) e = fma(s1, o1_1, e);
+                    if (KU > 2u) e = fma(s2, o2_1, e);
+                    if (KU > 3u) e = fma(s3, o3_1, e);
+                    a15_1 = e;
+                }
+                if (TL > 2u) {
+                    float e = fma(s0, o0_2, a15_2);
+                    if (KU > 1u) e = fma(s1, o1_2, e);
+                    if (KU > 2u) e = fma(s2, o2_2, e);
+                    if (KU > 3u) e = fma(s3, o3_2, e);
+                    a15_2 = e;
+                }
+                if (TL > 3u) {
+                    float e = fma(s0, o0_3, a15_3);
+                    if (KU > 1u) e = fma(s1, o1_3, e);
+                    if (KU > 2u) e = fma(s2, o2_3, e);
+                    if (KU > 3u) e = fma(s3, o3_3, e);
+                    a15_3 = e;
+                }
+                if (TL > 4u) {
+                    float e = fma(s0, o0_4, a15_4);
+                    if (KU > 1u) e = fma(s1, o1_4, e);
+                    if (KU > 2u) e = fma(s2, o2_4, e);
+                    if (KU > 3u) e = fma(s3, o3_4, e);
+                    a15_4 = e;
+                }
+                if (TL > 5u) {
+                    float e = fma(s0, o0_5, a15_5);
+                    if (KU > 1u) e = fma(s1, o1_5, e);
+                    if (KU > 2u) e = fma(s2, o2_5, e);
+                    if (KU > 3u) e = fma(s3, o3_5, e);
+                    a15_5 = e;
+                }
+                if (TL > 6u) {
+                    float e = fma(s0, o0_6, a15_6);
+                    if (KU > 1u) e = fma(s1, o1_6, e);
+                    if (KU > 2u) e = fma(s2, o2_6, e);
+                    if (KU > 3u) e = fma(s3, o3_6, e);
+                    a15_6 = e;
+                }
+                if (TL > 7u) {
+                    float e = fma(s0, o0_7, a15_7);
+                    if (KU > 1u) e = fma(s1, o1_7, e);
+                    if (KU > 2u) e = fma(s2, o2_7, e);
+                    if (KU > 3u) e = fma(s3, o3_7, e);
+                    a15_7 = e;
+                }
+                if (TL > 8u) {
+                    float e = fma(s0, o0_8, a15_8);
+                    if (KU > 1u) e = fma(s1, o1_8, e);
+                    if (KU > 2u) e = fma(s2, o2_8, e);
+                    if (KU > 3u) e = fma(s3, o3_8, e);
+                    a15_8 = e;
+                }
+                if (TL > 9u) {
+                    float e = fma(s0, o0_9, a15_9);
+                    if (KU > 1u) e = fma(s1, o1_9, e);
+                    if (KU > 2u) e = fma(s2, o2_9, e);
+                    if (KU > 3u) e = fma(s3, o3_9, e);
+                    a15_9 = e;
+                }
+                if (TL > 10u) {
+                    float e = fma(s0, o0_10, a15_10);
+                    if (KU > 1u) e = fma(s1, o1_10, e);
+                    if (KU > 2u) e = fma(s2, o2_10, e);
+                    if (KU > 3u) e = fma(s3, o3_10, e);
+                    a15_10 = e;
+                }
+                if (TL > 11u) {
+                    float e = fma(s0, o0_11, a15_11);
+                    if (KU > 1u) e = fma(s1, o1_11, e);
+                    if (KU > 2u) e = fma(s2, o2_11, e);
+                    if (KU > 3u) e = fma(s3, o3_11, e);
+                    a15_11 = e;
+                }
+                if (TL > 12u) {
+                    float e = fma(s0, o0_12, a15_12);
+                    if (KU > 1u) e = fma(s1, o1_12, e);
+                    if (KU > 2u) e = fma(s2, o2_12, e);
+                    if (KU > 3u) e = fma(s3, o3_12, e);
+                    a15_12 = e;
+                }
+                if (TL > 13u) {
+                    float e = fma(s0, o0_13, a15_13);
+                    if (KU > 1u) e = fma(s1, o1_13, e);
+                    if (KU > 2u) e = fma(s2, o2_13, e);
+                    if (KU > 3u) e = fma(s3, o3_13, e);
+                    a15_13 = e;
+                }
+                if (TL > 14u) {
+                    float e = fma(s0, o0_14, a15_14);
+                    if (KU > 1u) e = fma(s1, o1_14, e);
+                    if (KU > 2u) e = fma(s2, o2_14, e);
+                    if (KU > 3u) e = fma(s3, o3_14, e);
+                    a15_14 = e;
+                }
+                if (TL > 15u) {
+                    float e = fma(s0, o0_15, a15_15);
+                    if (KU > 1u) e = fma(s1, o1_15, e);
+                    if (KU > 2u) e = fma(s2, o2_15, e);
+                    if (KU > 3u) e = fma(s3, o3_15, e);
+                    a15_15 = e;
+                }
             }
-            offL += 2u * lstep;
-            offU += 2u * ustep;
+            offL += KU * lstep;
+            offU += KU * ustep;
         }
     }
     {
@@ -602,6 +4197,14 @@ void main() {
         if (TL > 5u) store(u0 + 0u, l0 + 5u * WX, a0_5);
         if (TL > 6u) store(u0 + 0u, l0 + 6u * WX, a0_6);
         if (TL > 7u) store(u0 + 0u, l0 + 7u * WX, a0_7);
+        if (TL > 8u) store(u0 + 0u, l0 + 8u * WX, a0_8);
+        if (TL > 9u) store(u0 + 0u, l0 + 9u * WX, a0_9);
+        if (TL > 10u) store(u0 + 0u, l0 + 10u * WX, a0_10);
+        if (TL > 11u) store(u0 + 0u, l0 + 11u * WX, a0_11);
+        if (TL > 12u) store(u0 + 0u, l0 + 12u * WX, a0_12);
+        if (TL > 13u) store(u0 + 0u, l0 + 13u * WX, a0_13);
+        if (TL > 14u) store(u0 + 0u, l0 + 14u * WX, a0_14);
+        if (TL > 15u) store(u0 + 0u, l0 + 15u * WX, a0_15);
     }
     if (TU > 1u) {
         store(u0 + 1u, l0 + 0u * WX, a1_0);
@@ -612,6 +4215,14 @@ void main() {
         if (TL > 5u) store(u0 + 1u, l0 + 5u * WX, a1_5);
         if (TL > 6u) store(u0 + 1u, l0 + 6u * WX, a1_6);
         if (TL > 7u) store(u0 + 1u, l0 + 7u * WX, a1_7);
+        if (TL > 8u) store(u0 + 1u, l0 + 8u * WX, a1_8);
+        if (TL > 9u) store(u0 + 1u, l0 + 9u * WX, a1_9);
+        if (TL > 10u) store(u0 + 1u, l0 + 10u * WX, a1_10);
+        if (TL > 11u) store(u0 + 1u, l0 + 11u * WX, a1_11);
+        if (TL > 12u) store(u0 + 1u, l0 + 12u * WX, a1_12);
+        if (TL > 13u) store(u0 + 1u, l0 + 13u * WX, a1_13);
+        if (TL > 14u) store(u0 + 1u, l0 + 14u * WX, a1_14);
+        if (TL > 15u) store(u0 + 1u, l0 + 15u * WX, a1_15);
     }
     if (TU > 2u) {
         store(u0 + 2u, l0 + 0u * WX, a2_0);
@@ -622,6 +4233,14 @@ void main() {
         if (TL > 5u) store(u0 + 2u, l0 + 5u * WX, a2_5);
         if (TL > 6u) store(u0 + 2u, l0 + 6u * WX, a2_6);
         if (TL > 7u) store(u0 + 2u, l0 + 7u * WX, a2_7);
+        if (TL > 8u) store(u0 + 2u, l0 + 8u * WX, a2_8);
+        if (TL > 9u) store(u0 + 2u, l0 + 9u * WX, a2_9);
+        if (TL > 10u) store(u0 + 2u, l0 + 10u * WX, a2_10);
+        if (TL > 11u) store(u0 + 2u, l0 + 11u * WX, a2_11);
+        if (TL > 12u) store(u0 + 2u, l0 + 12u * WX, a2_12);
+        if (TL > 13u) store(u0 + 2u, l0 + 13u * WX, a2_13);
+        if (TL > 14u) store(u0 + 2u, l0 + 14u * WX, a2_14);
+        if (TL > 15u) store(u0 + 2u, l0 + 15u * WX, a2_15);
     }
     if (TU > 3u) {
         store(u0 + 3u, l0 + 0u * WX, a3_0);
@@ -632,6 +4251,14 @@ void main() {
         if (TL > 5u) store(u0 + 3u, l0 + 5u * WX, a3_5);
         if (TL > 6u) store(u0 + 3u, l0 + 6u * WX, a3_6);
         if (TL > 7u) store(u0 + 3u, l0 + 7u * WX, a3_7);
+        if (TL > 8u) store(u0 + 3u, l0 + 8u * WX, a3_8);
+        if (TL > 9u) store(u0 + 3u, l0 + 9u * WX, a3_9);
+        if (TL > 10u) store(u0 + 3u, l0 + 10u * WX, a3_10);
+        if (TL > 11u) store(u0 + 3u, l0 + 11u * WX, a3_11);
+        if (TL > 12u) store(u0 + 3u, l0 + 12u * WX, a3_12);
+        if (TL > 13u) store(u0 + 3u, l0 + 13u * WX, a3_13);
+        if (TL > 14u) store(u0 + 3u, l0 + 14u * WX, a3_14);
+        if (TL > 15u) store(u0 + 3u, l0 + 15u * WX, a3_15);
     }
     if (TU > 4u) {
         store(u0 + 4u, l0 + 0u * WX, a4_0);
@@ -642,6 +4269,14 @@ void main() {
         if (TL > 5u) store(u0 + 4u, l0 + 5u * WX, a4_5);
         if (TL > 6u) store(u0 + 4u, l0 + 6u * WX, a4_6);
         if (TL > 7u) store(u0 + 4u, l0 + 7u * WX, a4_7);
+        if (TL > 8u) store(u0 + 4u, l0 + 8u * WX, a4_8);
+        if (TL > 9u) store(u0 + 4u, l0 + 9u * WX, a4_9);
+        if (TL > 10u) store(u0 + 4u, l0 + 10u * WX, a4_10);
+        if (TL > 11u) store(u0 + 4u, l0 + 11u * WX, a4_11);
+        if (TL > 12u) store(u0 + 4u, l0 + 12u * WX, a4_12);
+        if (TL > 13u) store(u0 + 4u, l0 + 13u * WX, a4_13);
+        if (TL > 14u) store(u0 + 4u, l0 + 14u * WX, a4_14);
+        if (TL > 15u) store(u0 + 4u, l0 + 15u * WX, a4_15);
     }
     if (TU > 5u) {
         store(u0 + 5u, l0 + 0u * WX, a5_0);
@@ -652,6 +4287,14 @@ void main() {
         if (TL > 5u) store(u0 + 5u, l0 + 5u * WX, a5_5);
         if (TL > 6u) store(u0 + 5u, l0 + 6u * WX, a5_6);
         if (TL > 7u) store(u0 + 5u, l0 + 7u * WX, a5_7);
+        if (TL > 8u) store(u0 + 5u, l0 + 8u * WX, a5_8);
+        if (TL > 9u) store(u0 + 5u, l0 + 9u * WX, a5_9);
+        if (TL > 10u) store(u0 + 5u, l0 + 10u * WX, a5_10);
+        if (TL > 11u) store(u0 + 5u, l0 + 11u * WX, a5_11);
+        if (TL > 12u) store(u0 + 5u, l0 + 12u * WX, a5_12);
+        if (TL > 13u) store(u0 + 5u, l0 + 13u * WX, a5_13);
+        if (TL > 14u) store(u0 + 5u, l0 + 14u * WX, a5_14);
+        if (TL > 15u) store(u0 + 5u, l0 + 15u * WX, a5_15);
     }
     if (TU > 6u) {
         store(u0 + 6u, l0 + 0u * WX, a6_0);
@@ -662,6 +4305,14 @@ void main() {
         if (TL > 5u) store(u0 + 6u, l0 + 5u * WX, a6_5);
         if (TL > 6u) store(u0 + 6u, l0 + 6u * WX, a6_6);
         if (TL > 7u) store(u0 + 6u, l0 + 7u * WX, a6_7);
+        if (TL > 8u) store(u0 + 6u, l0 + 8u * WX, a6_8);
+        if (TL > 9u) store(u0 + 6u, l0 + 9u * WX, a6_9);
+        if (TL > 10u) store(u0 + 6u, l0 + 10u * WX, a6_10);
+        if (TL > 11u) store(u0 + 6u, l0 + 11u * WX, a6_11);
+        if (TL > 12u) store(u0 + 6u, l0 + 12u * WX, a6_12);
+        if (TL > 13u) store(u0 + 6u, l0 + 13u * WX, a6_13);
+        if (TL > 14u) store(u0 + 6u, l0 + 14u * WX, a6_14);
+        if (TL > 15u) store(u0 + 6u, l0 + 15u * WX, a6_15);
     }
     if (TU > 7u) {
         store(u0 + 7u, l0 + 0u * WX, a7_0);
@@ -672,6 +4323,14 @@ void main() {
         if (TL > 5u) store(u0 + 7u, l0 + 5u * WX, a7_5);
         if (TL > 6u) store(u0 + 7u, l0 + 6u * WX, a7_6);
         if (TL > 7u) store(u0 + 7u, l0 + 7u * WX, a7_7);
+        if (TL > 8u) store(u0 + 7u, l0 + 8u * WX, a7_8);
+        if (TL > 9u) store(u0 + 7u, l0 + 9u * WX, a7_9);
+        if (TL > 10u) store(u0 + 7u, l0 + 10u * WX, a7_10);
+        if (TL > 11u) store(u0 + 7u, l0 + 11u * WX, a7_11);
+        if (TL > 12u) store(u0 + 7u, l0 + 12u * WX, a7_12);
+        if (TL > 13u) store(u0 + 7u, l0 + 13u * WX, a7_13);
+        if (TL > 14u) store(u0 + 7u, l0 + 14u * WX, a7_14);
+        if (TL > 15u) store(u0 + 7u, l0 + 15u * WX, a7_15);
     }
     if (TU > 8u) {
         store(u0 + 8u, l0 + 0u * WX, a8_0);
@@ -682,6 +4341,14 @@ void main() {
         if (TL > 5u) store(u0 + 8u, l0 + 5u * WX, a8_5);
         if (TL > 6u) store(u0 + 8u, l0 + 6u * WX, a8_6);
         if (TL > 7u) store(u0 + 8u, l0 + 7u * WX, a8_7);
+        if (TL > 8u) store(u0 + 8u, l0 + 8u * WX, a8_8);
+        if (TL > 9u) store(u0 + 8u, l0 + 9u * WX, a8_9);
+        if (TL > 10u) store(u0 + 8u, l0 + 10u * WX, a8_10);
+        if (TL > 11u) store(u0 + 8u, l0 + 11u * WX, a8_11);
+        if (TL > 12u) store(u0 + 8u, l0 + 12u * WX, a8_12);
+        if (TL > 13u) store(u0 + 8u, l0 + 13u * WX, a8_13);
+        if (TL > 14u) store(u0 + 8u, l0 + 14u * WX, a8_14);
+        if (TL > 15u) store(u0 + 8u, l0 + 15u * WX, a8_15);
     }
     if (TU > 9u) {
         store(u0 + 9u, l0 + 0u * WX, a9_0);
@@ -692,6 +4359,14 @@ void main() {
         if (TL > 5u) store(u0 + 9u, l0 + 5u * WX, a9_5);
         if (TL > 6u) store(u0 + 9u, l0 + 6u * WX, a9_6);
         if (TL > 7u) store(u0 + 9u, l0 + 7u * WX, a9_7);
+        if (TL > 8u) store(u0 + 9u, l0 + 8u * WX, a9_8);
+        if (TL > 9u) store(u0 + 9u, l0 + 9u * WX, a9_9);
+        if (TL > 10u) store(u0 + 9u, l0 + 10u * WX, a9_10);
+        if (TL > 11u) store(u0 + 9u, l0 + 11u * WX, a9_11);
+        if (TL > 12u) store(u0 + 9u, l0 + 12u * WX, a9_12);
+        if (TL > 13u) store(u0 + 9u, l0 + 13u * WX, a9_13);
+        if (TL > 14u) store(u0 + 9u, l0 + 14u * WX, a9_14);
+        if (TL > 15u) store(u0 + 9u, l0 + 15u * WX, a9_15);
     }
     if (TU > 10u) {
         store(u0 + 10u, l0 + 0u * WX, a10_0);
@@ -702,6 +4377,14 @@ void main() {
         if (TL > 5u) store(u0 + 10u, l0 + 5u * WX, a10_5);
         if (TL > 6u) store(u0 + 10u, l0 + 6u * WX, a10_6);
         if (TL > 7u) store(u0 + 10u, l0 + 7u * WX, a10_7);
+        if (TL > 8u) store(u0 + 10u, l0 + 8u * WX, a10_8);
+        if (TL > 9u) store(u0 + 10u, l0 + 9u * WX, a10_9);
+        if (TL > 10u) store(u0 + 10u, l0 + 10u * WX, a10_10);
+        if (TL > 11u) store(u0 + 10u, l0 + 11u * WX, a10_11);
+        if (TL > 12u) store(u0 + 10u, l0 + 12u * WX, a10_12);
+        if (TL > 13u) store(u0 + 10u, l0 + 13u * WX, a10_13);
+        if (TL > 14u) store(u0 + 10u, l0 + 14u * WX, a10_14);
+        if (TL > 15u) store(u0 + 10u, l0 + 15u * WX, a10_15);
     }
     if (TU > 11u) {
         store(u0 + 11u, l0 + 0u * WX, a11_0);
@@ -712,6 +4395,14 @@ void main() {
         if (TL > 5u) store(u0 + 11u, l0 + 5u * WX, a11_5);
         if (TL > 6u) store(u0 + 11u, l0 + 6u * WX, a11_6);
         if (TL > 7u) store(u0 + 11u, l0 + 7u * WX, a11_7);
+        if (TL > 8u) store(u0 + 11u, l0 + 8u * WX, a11_8);
+        if (TL > 9u) store(u0 + 11u, l0 + 9u * WX, a11_9);
+        if (TL > 10u) store(u0 + 11u, l0 + 10u * WX, a11_10);
+        if (TL > 11u) store(u0 + 11u, l0 + 11u * WX, a11_11);
+        if (TL > 12u) store(u0 + 11u, l0 + 12u * WX, a11_12);
+        if (TL > 13u) store(u0 + 11u, l0 + 13u * WX, a11_13);
+        if (TL > 14u) store(u0 + 11u, l0 + 14u * WX, a11_14);
+        if (TL > 15u) store(u0 + 11u, l0 + 15u * WX, a11_15);
     }
     if (TU > 12u) {
         store(u0 + 12u, l0 + 0u * WX, a12_0);
@@ -722,6 +4413,14 @@ void main() {
         if (TL > 5u) store(u0 + 12u, l0 + 5u * WX, a12_5);
         if (TL > 6u) store(u0 + 12u, l0 + 6u * WX, a12_6);
         if (TL > 7u) store(u0 + 12u, l0 + 7u * WX, a12_7);
+        if (TL > 8u) store(u0 + 12u, l0 + 8u * WX, a12_8);
+        if (TL > 9u) store(u0 + 12u, l0 + 9u * WX, a12_9);
+        if (TL > 10u) store(u0 + 12u, l0 + 10u * WX, a12_10);
+        if (TL > 11u) store(u0 + 12u, l0 + 11u * WX, a12_11);
+        if (TL > 12u) store(u0 + 12u, l0 + 12u * WX, a12_12);
+        if (TL > 13u) store(u0 + 12u, l0 + 13u * WX, a12_13);
+        if (TL > 14u) store(u0 + 12u, l0 + 14u * WX, a12_14);
+        if (TL > 15u) store(u0 + 12u, l0 + 15u * WX, a12_15);
     }
     if (TU > 13u) {
         store(u0 + 13u, l0 + 0u * WX, a13_0);
@@ -732,6 +4431,14 @@ void main() {
         if (TL > 5u) store(u0 + 13u, l0 + 5u * WX, a13_5);
         if (TL > 6u) store(u0 + 13u, l0 + 6u * WX, a13_6);
         if (TL > 7u) store(u0 + 13u, l0 + 7u * WX, a13_7);
+        if (TL > 8u) store(u0 + 13u, l0 + 8u * WX, a13_8);
+        if (TL > 9u) store(u0 + 13u, l0 + 9u * WX, a13_9);
+        if (TL > 10u) store(u0 + 13u, l0 + 10u * WX, a13_10);
+        if (TL > 11u) store(u0 + 13u, l0 + 11u * WX, a13_11);
+        if (TL > 12u) store(u0 + 13u, l0 + 12u * WX, a13_12);
+        if (TL > 13u) store(u0 + 13u, l0 + 13u * WX, a13_13);
+        if (TL > 14u) store(u0 + 13u, l0 + 14u * WX, a13_14);
+        if (TL > 15u) store(u0 + 13u, l0 + 15u * WX, a13_15);
     }
     if (TU > 14u) {
         store(u0 + 14u, l0 + 0u * WX, a14_0);
@@ -742,6 +4449,14 @@ void main() {
         if (TL > 5u) store(u0 + 14u, l0 + 5u * WX, a14_5);
         if (TL > 6u) store(u0 + 14u, l0 + 6u * WX, a14_6);
         if (TL > 7u) store(u0 + 14u, l0 + 7u * WX, a14_7);
+        if (TL > 8u) store(u0 + 14u, l0 + 8u * WX, a14_8);
+        if (TL > 9u) store(u0 + 14u, l0 + 9u * WX, a14_9);
+        if (TL > 10u) store(u0 + 14u, l0 + 10u * WX, a14_10);
+        if (TL > 11u) store(u0 + 14u, l0 + 11u * WX, a14_11);
+        if (TL > 12u) store(u0 + 14u, l0 + 12u * WX, a14_12);
+        if (TL > 13u) store(u0 + 14u, l0 + 13u * WX, a14_13);
+        if (TL > 14u) store(u0 + 14u, l0 + 14u * WX, a14_14);
+        if (TL > 15u) store(u0 + 14u, l0 + 15u * WX, a14_15);
     }
     if (TU > 15u) {
         store(u0 + 15u, l0 + 0u * WX, a15_0);
@@ -752,5 +4467,13 @@ void main() {
         if (TL > 5u) store(u0 + 15u, l0 + 5u * WX, a15_5);
         if (TL > 6u) store(u0 + 15u, l0 + 6u * WX, a15_6);
         if (TL > 7u) store(u0 + 15u, l0 + 7u * WX, a15_7);
+        if (TL > 8u) store(u0 + 15u, l0 + 8u * WX, a15_8);
+        if (TL > 9u) store(u0 + 15u, l0 + 9u * WX, a15_9);
+        if (TL > 10u) store(u0 + 15u, l0 + 10u * WX, a15_10);
+        if (TL > 11u) store(u0 + 15u, l0 + 11u * WX, a15_11);
+        if (TL > 12u) store(u0 + 15u, l0 + 12u * WX, a15_12);
+        if (TL > 13u) store(u0 + 15u, l0 + 13u * WX, a15_13);
+        if (TL > 14u) store(u0 + 15u, l0 + 14u * WX, a15_14);
+        if (TL > 15u) store(u0 + 15u, l0 + 15u * WX, a15_15);
     }
 }

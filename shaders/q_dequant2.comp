@@ -5,17 +5,19 @@
 // on CPU drivers such as lavapipe a 64-bit load or store costs about what a 32-bit one does,
 // and sa[m] is loaded once per pair. The same results as q_dequant. Needs shaderInt64.
 // prm[off + n] = scale bits, prm[off + N + n] = zb, prm[off + 2N + n] = kzz.
-// Invocation x is a column pair (its constants loaded once); y walks the rows with a stride
-// of the dispatch's height.
+//
+// Launch of f_perchan.glsl over the matrix of column pairs [M, N/2] (nn/vk perChanRows:
+// workgroups of whole rows): an invocation owns column pair j at a time (its constants
+// loaded once) and walks the rows, two per loop iteration.
 // acc, sa, sb, bias and prm are read through io.glsl: in the texel build acc is read as two
 // 32-bit texels per pair (a texel fetch is cheap on CPU drivers, a storage load is not);
 // y is always written as 64-bit words.
 //
 // Bindings: 0 = acc, 1 = sa, 2 = sb, 3 = bias, 4 = y, 5 = prm. Push constants {M, N, za, off}.
-// Specialization: 0, 1 = workgroup size x, y; 2 = HAS_BIAS.
+// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = HAS_BIAS.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
-layout(local_size_x_id = 0, local_size_y_id = 1) in;
+#include "f_perchan.glsl"
 layout(constant_id = 2) const uint HAS_BIAS = 0u;
 
 #ifdef VKT_TEXEL
@@ -38,34 +40,43 @@ layout(push_constant) uniform Push {
     uint off;
 } p;
 
-void main() {
-    uint np = gl_GlobalInvocationID.x;
-    uint cp = p.N / 2u;
-    if (np >= cp) {
-        return;
+// f returns y's pair i of row m: zb, c and scale of the two columns, bias bn.
+uint64_t f(uint i, uint m, ivec2 zb, ivec2 c, vec2 scale, vec2 bn) {
+    ivec2 a = accPair(i);
+    int s = sa(m);
+    int v0 = a.x - zb.x * s + c.x;
+    int v1 = a.y - zb.y * s + c.y;
+    precise float f0 = scale.x * float(v0);
+    precise float f1 = scale.y * float(v1);
+    if (HAS_BIAS != 0u) {
+        precise float fb0 = f0 + bn.x;
+        precise float fb1 = f1 + bn.y;
+        f0 = fb0;
+        f1 = fb1;
     }
-    uint n0 = 2u * np, n1 = n0 + 1u;
-    float scale0 = uintBitsToFloat(prm(p.off + n0)), scale1 = uintBitsToFloat(prm(p.off + n1));
-    int zb0 = int(prm(p.off + p.N + n0)), zb1 = int(prm(p.off + p.N + n1));
-    int c0 = int(prm(p.off + 2u * p.N + n0)) - p.za * sb(n0);
-    int c1 = int(prm(p.off + 2u * p.N + n1)) - p.za * sb(n1);
-    float bn0 = HAS_BIAS != 0u ? bias(n0) : 0.0;
-    float bn1 = HAS_BIAS != 0u ? bias(n1) : 0.0;
-    uint step = gl_NumWorkGroups.y * gl_WorkGroupSize.y;
-    for (uint m = gl_GlobalInvocationID.y; m < p.M; m += step) {
-        uint i = m * cp + np;
-        ivec2 a = accPair(i);
-        int s = sa(m);
-        int v0 = a.x - zb0 * s + c0;
-        int v1 = a.y - zb1 * s + c1;
-        precise float f0 = scale0 * float(v0);
-        precise float f1 = scale1 * float(v1);
-        if (HAS_BIAS != 0u) {
-            precise float fb0 = f0 + bn0;
-            precise float fb1 = f1 + bn1;
-            f0 = fb0;
-            f1 = fb1;
+    return packUint2x32(floatBitsToUint(vec2(f0, f1)));
+}
+
+void main() {
+    uint cp = p.N / 2u;
+    uint ms = pcRowStep();
+    for (uint j = pcCol0(); j < cp; j += pcColStep()) {
+        uint n0 = 2u * j, n1 = n0 + 1u;
+        vec2 scale = uintBitsToFloat(uvec2(prm(p.off + n0), prm(p.off + n1)));
+        ivec2 zb = ivec2(prm(p.off + p.N + n0), prm(p.off + p.N + n1));
+        ivec2 c = ivec2(prm(p.off + 2u * p.N + n0), prm(p.off + 2u * p.N + n1)) - p.za * ivec2(sb(n0), sb(n1));
+        vec2 bn = HAS_BIAS != 0u ? vec2(bias(n0), bias(n1)) : vec2(0.0);
+        // Two rows per iteration (m, m + ms); only m is carried (see f_perchan.glsl).
+        uint m = pcRow0();
+        for (; m + ms < p.M; m += 2u * ms) {
+            uint i = m * cp + j, i1 = i + ms * cp;
+            uint64_t v0 = f(i, m, zb, c, scale, bn), v1 = f(i1, m + ms, zb, c, scale, bn);
+            y[i] = v0;
+            y[i1] = v1;
         }
-        y[i] = packUint2x32(floatBitsToUint(vec2(f0, f1)));
+        if (m < p.M) {
+            uint i = m * cp + j;
+            y[i] = f(i, m, zb, c, scale, bn);
+        }
     }
 }

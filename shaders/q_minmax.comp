@@ -1,10 +1,11 @@
 #version 450
 // q_minmax: [min, max, non-finite count] of x, min and max over the finite values (0, 0 when
 // there are none), -0 ordered below +0 (Go's min and max). PASS 0: each workgroup reduces a
-// grid-stride share of x into part[4*g..] (min key, max key, non-finite count, finite
+// grid-stride share of x into part[g] (a uvec4: min key, max key, non-finite count, finite
 // count). PASS 1: one workgroup reduces the p.groups partials into d[0..2].
-// Floats are compared as order keys (q_common.glsl's f32key: integer min/max, no branches);
-// a workgroup's partials are combined by invocation 0 after one barrier (a barrier tree of
+// Floats are compared as order keys (q_common.glsl's f32key: integer min/max, no branches).
+// A workgroup's partials are combined in two steps after barriers: invocations 0..7 each
+// combine every eighth entry, then invocation 0 the eight (a deeper barrier tree of
 // shared-memory steps is slow on CPU drivers).
 // x is read through io.glsl (a texel buffer in the texel build); part stays a storage buffer
 // (written by PASS 0, read by PASS 1).
@@ -17,7 +18,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint PASS = 0u;
 
 IN_F32(0, x)
-layout(std430, set = 0, binding = 1) buffer Part { uint part[]; };
+layout(std430, set = 0, binding = 1) buffer Part { uvec4 part[]; };
 layout(std430, set = 0, binding = 2) writeonly buffer D { float d[]; };
 
 layout(push_constant) uniform Push {
@@ -25,10 +26,13 @@ layout(push_constant) uniform Push {
     uint groups;
 } p;
 
-shared int slo[gl_WorkGroupSize.x];
-shared int shi[gl_WorkGroupSize.x];
-shared uint sbad[gl_WorkGroupSize.x];
-shared uint sfin[gl_WorkGroupSize.x];
+// One (lo, hi, bad, fin) entry per invocation: a vector, so that a shared-memory load (a
+// loop over the SIMD lanes on CPU drivers) fetches all four at once.
+shared uvec4 sh[gl_WorkGroupSize.x];
+
+// R invocations combine the entries in a first step (R = 8: one SIMD batch of lavapipe,
+// whose shared-memory loads cost as much for one active lane as for eight).
+const uint R = gl_WorkGroupSize.x < 8u ? gl_WorkGroupSize.x : 8u;
 
 // Running reduction of one invocation.
 int lo = 0x7fffffff, hi = int(0x80000000u);
@@ -41,6 +45,14 @@ void add(float v) {
     hi = ok ? max(hi, k) : hi;
     fin += ok ? 1u : 0u;
     bad += ok ? 0u : 1u;
+}
+
+// combine adds an entry of another invocation to this one's.
+void combine(uvec4 e) {
+    lo = min(lo, int(e.x));
+    hi = max(hi, int(e.y));
+    bad += e.z;
+    fin += e.w;
 }
 
 void main() {
@@ -61,32 +73,26 @@ void main() {
         }
     } else {
         for (uint g = lid; g < p.groups; g += gl_WorkGroupSize.x) {
-            lo = min(lo, int(part[4u * g]));
-            hi = max(hi, int(part[4u * g + 1u]));
-            bad += part[4u * g + 2u];
-            fin += part[4u * g + 3u];
+            combine(part[g]);
         }
     }
-    slo[lid] = lo;
-    shi[lid] = hi;
-    sbad[lid] = bad;
-    sfin[lid] = fin;
+    sh[lid] = uvec4(uint(lo), uint(hi), bad, fin);
+    barrier();
+    if (lid < R) {
+        for (uint j = lid + R; j < gl_WorkGroupSize.x; j += R) {
+            combine(sh[j]);
+        }
+        sh[lid] = uvec4(uint(lo), uint(hi), bad, fin);
+    }
     barrier();
     if (lid != 0u) {
         return;
     }
-    for (uint j = 1u; j < gl_WorkGroupSize.x; j++) {
-        lo = min(lo, slo[j]);
-        hi = max(hi, shi[j]);
-        bad += sbad[j];
-        fin += sfin[j];
+    for (uint j = 1u; j < R; j++) {
+        combine(sh[j]);
     }
     if (PASS == 0u) {
-        uint g = gl_WorkGroupID.x;
-        part[4u * g] = uint(lo);
-        part[4u * g + 1u] = uint(hi);
-        part[4u * g + 2u] = bad;
-        part[4u * g + 3u] = fin;
+        part[gl_WorkGroupID.x] = uvec4(uint(lo), uint(hi), bad, fin);
     } else {
         bool any = fin > 0u;
         d[0] = any ? f32unkey(lo) : 0.0;

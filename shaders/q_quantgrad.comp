@@ -6,8 +6,12 @@
 // prm[off + c] = inv bits, prm[off + nch + c] = zero point, prm[off + 2*nch + c] = scale bits.
 // x, g (dxhat) and prm are read through io.glsl (texel buffers in the texel build); part stays
 // a storage buffer (written by PASS 0, read by PASS 1). A workgroup's partial sums are added
-// by invocation 0 in invocation order after one barrier (a barrier tree of shared-memory
-// steps is slow on CPU drivers).
+// in two steps after barriers, in a fixed order: invocations 0..7 each add every eighth
+// partial, then invocation 0 the eight (a deeper barrier tree of shared-memory steps is slow
+// on CPU drivers).
+// PASS 0 takes two elements per loop iteration: on CPU drivers such as lavapipe each
+// assignment of a loop-carried variable (the index and the sums) costs a masked store.
+// (Quads of elements per invocation with vec4 stores of dx were slower there.)
 //
 // Bindings: 0 = x, 1 = g, 2 = dx, 3 = part, 4 = ds, 5 = dz, 6 = prm. Push constants as below.
 // Specialization: 0 = workgroup size, 1 = PASS, 2 = HAS_DX.
@@ -35,8 +39,37 @@ layout(push_constant) uniform Push {
     uint nch;
 } p;
 
-shared float ss[gl_WorkGroupSize.x];
-shared float sz[gl_WorkGroupSize.x];
+// Chan holds a channel's constants.
+struct Chan {
+    float inv, s, lowT, highT;
+    int z;
+};
+
+// elem returns dx of element i and adds its dScale and dZero terms to sumS and sumZ.
+float elem(uint i, Chan ch, inout float sumS, inout float sumZ) {
+    float gv = g(i);
+    precise float q = x(i) * ch.inv;
+    float r = roundAway(q);
+    precise float v = r + float(ch.z);
+    // Branch-free: below the range adds gv*lowT to the dScale sum, above it gv*highT,
+    // inside gv*(r-q); outside the range also -gv*s to the dZero sum and dx = 0.
+    bool low = v < float(p.qmin), high = v > float(p.qmax);
+    bool clipped = low || high;
+    precise float e = r - q;
+    precise float t = gv * (low ? ch.lowT : (high ? ch.highT : e));
+    precise float u = gv * ch.s;
+    sumS += t;
+    sumZ = clipped ? sumZ - u : sumZ;
+    return clipped ? 0.0 : gv;
+}
+
+// One (dScale, dZero) partial per invocation: a vector, so that a shared-memory load (a loop
+// over the SIMD lanes on CPU drivers) fetches both at once.
+shared vec2 sh[gl_WorkGroupSize.x];
+
+// R invocations add the partials in a first step (R = 8: one SIMD batch of lavapipe, whose
+// shared-memory loads cost as much for one active lane as for eight).
+const uint R = gl_WorkGroupSize.x < 8u ? gl_WorkGroupSize.x : 8u;
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
@@ -56,39 +89,46 @@ void main() {
     }
     uint c = gl_WorkGroupID.y;
     uint chunk = gl_WorkGroupID.x;
-    float inv = uintBitsToFloat(prm(p.off + c));
-    int z = int(prm(p.off + p.nch + c));
-    float s = uintBitsToFloat(prm(p.off + 2u * p.nch + c));
-    float lowT = float(p.qmin - z), highT = float(p.qmax - z);
+    Chan ch;
+    ch.inv = uintBitsToFloat(prm(p.off + c));
+    ch.z = int(prm(p.off + p.nch + c));
+    ch.s = uintBitsToFloat(prm(p.off + 2u * p.nch + c));
+    ch.lowT = float(p.qmin - ch.z);
+    ch.highT = float(p.qmax - ch.z);
     uint begin = c * p.slice + chunk * p.chunkLen;
     uint end = min(begin + p.chunkLen, (c + 1u) * p.slice);
     float sumS = 0.0, sumZ = 0.0;
-    for (uint i = begin + lid; i < end; i += gl_WorkGroupSize.x) {
-        float gv = g(i);
-        precise float q = x(i) * inv;
-        float r = roundAway(q);
-        precise float v = r + float(z);
-        // Branch-free: below the range adds gv*lowT to the dScale sum, above it gv*highT,
-        // inside gv*(r-q); outside the range also -gv*s to the dZero sum and dx = 0.
-        bool low = v < float(p.qmin), high = v > float(p.qmax);
-        bool clipped = low || high;
-        precise float e = r - q;
-        precise float t = gv * (low ? lowT : (high ? highT : e));
-        precise float u = gv * s;
-        sumS += t;
-        sumZ = clipped ? sumZ - u : sumZ;
-        float d = clipped ? 0.0 : gv;
+    // Two elements per loop iteration (i, i + workgroup size).
+    uint i = begin + lid;
+    for (; i + gl_WorkGroupSize.x < end; i += 2u * gl_WorkGroupSize.x) {
+        float a = elem(i, ch, sumS, sumZ), b = elem(i + gl_WorkGroupSize.x, ch, sumS, sumZ);
+        if (HAS_DX != 0u) {
+            dx[i] = a;
+            dx[i + gl_WorkGroupSize.x] = b;
+        }
+    }
+    if (i < end) {
+        float d = elem(i, ch, sumS, sumZ);
         if (HAS_DX != 0u) {
             dx[i] = d;
         }
     }
-    ss[lid] = sumS;
-    sz[lid] = sumZ;
+    sh[lid] = vec2(sumS, sumZ);
+    barrier();
+    if (lid < R) {
+        for (uint j = lid + R; j < gl_WorkGroupSize.x; j += R) {
+            vec2 e = sh[j];
+            sumS += e.x;
+            sumZ += e.y;
+        }
+        sh[lid] = vec2(sumS, sumZ);
+    }
     barrier();
     if (lid == 0u) {
-        for (uint j = 1u; j < gl_WorkGroupSize.x; j++) {
-            sumS += ss[j];
-            sumZ += sz[j];
+        for (uint j = 1u; j < R; j++) {
+            vec2 e = sh[j];
+            sumS += e.x;
+            sumZ += e.y;
         }
         part[2u * (c * p.chunks + chunk)] = sumS;
         part[2u * (c * p.chunks + chunk) + 1u] = sumZ;

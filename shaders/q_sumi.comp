@@ -17,8 +17,14 @@ layout(push_constant) uniform Push {
 void main() {
     uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint i = gl_GlobalInvocationID.x; i < p.n; i += step) {
+        // Two splits per loop iteration (on CPU drivers such as lavapipe each assignment of
+        // a loop-carried variable costs a masked store).
         int s = 0;
-        for (uint k = 0u; k < p.splits; k++) {
+        uint k = 0u;
+        for (; k + 1u < p.splits; k += 2u) {
+            s += part(k * p.n + i) + part((k + 1u) * p.n + i);
+        }
+        if (k < p.splits) {
             s += part(k * p.n + i);
         }
         acc[i] = s;

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"syscall"
 	"testing"
 
 	"github.com/vktrain/vktrain/gpu"
-	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
 )
@@ -105,9 +105,12 @@ func BenchmarkGemmI(b *testing.B) {
 // the reference. conv: the first convolution (a 64x28x28x1 input, 3x3
 // kernel, 32 channels: cols [64*26*26, 9], y [64*26*26, 32]; QuantGrad
 // without dx, as for a first layer). fc: the first dense layer (x [64,
-// 5408], weights [128, 5408] quantized per channel).
+// 5408], weights [128, 5408] quantized per channel). Without the
+// validation layer (which would distort timings); besides ns/op it reports
+// the process CPU time per op (cpu-ns/op, lavapipe's threads included),
+// steadier than wall time on a shared machine.
 func BenchmarkQuantOps(bm *testing.B) {
-	dev := gputest.Open(bm)
+	dev := benchDevice(bm)
 	vs, err := New(dev, Options{Reads: ReadsStorage})
 	if err != nil {
 		bm.Fatal(err)
@@ -131,18 +134,30 @@ func BenchmarkQuantOps(bm *testing.B) {
 					bm.Fatal(err)
 				}
 				bm.ResetTimer()
+				cpu0 := cpuTime()
 				for range bm.N {
 					op.f()
 					if err := bk.Sync(); err != nil {
 						bm.Fatal(err)
 					}
 				}
+				bm.ReportMetric(float64(cpuTime()-cpu0)/float64(bm.N), "cpu-ns/op")
 			})
 		}
 		for _, t := range all {
 			bk.Free(t)
 		}
 	}
+}
+
+// cpuTime returns the CPU time (user and system) of the process so far, in
+// nanoseconds.
+func cpuTime() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // quantBenchOp is one op of BenchmarkQuantOps.

@@ -399,12 +399,18 @@ func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, 
 	b.perChanRows(op, shader, extraSpec, push, r, c, ts...)
 }
 
-// elementwisePairs is elementwise for a kernel with a variant over pairs
-// of elements (shader+"2"), used where the device takes 64-bit words and n
-// is even.
+// elementwisePairs is elementwise for a kernel with a variant over groups
+// of eight elements (shader+"2": four 64-bit pairs per invocation step,
+// and the pairs after the last group), used where the device takes 64-bit
+// words and n is even. The grid gives an invocation about 6 steps: on
+// lavapipe long grid-stride walks of 32-byte lanes ran markedly slower
+// (about 1.8x at 21 steps).
 func (b *Backend) elementwisePairs(op, shader string, push any, n int, ts ...*Tensor) {
-	if b.floatTune().pairs && n%2 == 0 {
-		b.elementwise(op, shader+"2", nil, push, n/2, ts...)
+	if tu := b.floatTune(); tu.pairs && n%2 == 0 {
+		wg := int(b.wg())
+		items := max(n/8, 3) // invocations 0..2 also write the last pairs
+		g := countFor(items, wg, min(tu.maxGX, max(tu.groups, uint32(ceilDiv(items, 6*wg)))))
+		b.dispatch(op, shader+"2", []uint32{uint32(wg)}, push, g, 1, 1, ts...)
 		return
 	}
 	b.elementwise(op, shader, nil, push, n, ts...)
@@ -476,19 +482,43 @@ type rcPush struct{ R, C uint32 }
 
 // colPart records the first pass of a column reduction over the matrix
 // [r, c] (shaders/f_colpart.glsl): the kernel shader writes sets arrays of
-// lanes x c partial sums into a fresh tensor, which it returns with lanes;
-// the caller records the second pass (shaders/f_colfin.glsl) and frees it.
-// It returns nil after recording an error.
+// lanes x c partial sums into the backend's scratch tensor, which it
+// returns with lanes; the caller records the second pass
+// (shaders/f_colfin.glsl). It returns nil after recording an error.
 func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
+	return b.colPartSpec(op, shader, nil, r, c, sets, ins...)
+}
+
+// colPairs reports whether colPart takes the column-pair kernels
+// (f_colpart_*2) for c columns of the inputs ins: 64-bit storage loads
+// where the inputs are read through storage buffers on CPU drivers;
+// through texel buffers (when pickKernel will choose them: every input
+// fits) the scalar kernels with four columns per invocation were faster
+// on lavapipe.
+func (b *Backend) colPairs(c int, ins []*Tensor) bool {
+	texel := b.texel && b.texelFits(1<<len(ins)-1, ins)
+	return b.floatTune().pairs && c%2 == 0 && !texel
+}
+
+// colContig reports whether colPart launches the scalar kernel with
+// CONTIG runs of rows per lane (CPU drivers, no column pairs), where
+// extra specialization constants (from 4 on) may be given.
+func (b *Backend) colContig(c int, ins ...*Tensor) bool {
+	return b.dev.Info().Type == gpu.TypeCPU && !b.colPairs(c, ins)
+}
+
+// colPartSpec is colPart with extra specialization constants from
+// constant 4 on, for the CONTIG launch only (see colContig).
+func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
 	cpu := b.dev.Info().Type == gpu.TypeCPU
 	pc := c // columns (or column pairs) walked by invocations
-	// Column pairs as 64-bit storage loads (f_colpart_*2) where the
-	// inputs are read through storage buffers; through texel buffers (when
-	// pickKernel will choose them: every input fits) one column per
-	// invocation was faster on lavapipe.
-	texel := b.texel && b.texelFits(1<<len(ins)-1, ins)
-	if tu.pairs && c%2 == 0 && !texel {
+	pairs := b.colPairs(c, ins)
+	if extra != nil && !b.colContig(c, ins...) {
+		b.failf(op, "internal error: %s specialized for the CONTIG launch", shader)
+		return nil, 0
+	}
+	if pairs {
 		shader += "2"
 		pc = c / 2
 	}
@@ -499,23 +529,54 @@ func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*T
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 	// At most about 1024 row lanes: the second pass adds them serially.
 	maxLanes := 1024
+	spec := []uint32{0, 0}
+	ncol := 1
 	if cpu {
 		// Whole rows per workgroup where they fit (see perChanRows), 128
 		// row lanes (a few workgroups per thread is enough), more only to
 		// keep each lane under 16384 rows.
 		cw = max(1, min(pc, int(b.wg()), int(tu.maxWX)))
-		rw = max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 		maxLanes = max(128, ceilDiv(r, 1<<14))
+		if !pairs {
+			// Contiguous runs of rows per lane and, past 8 columns, four
+			// columns per invocation (f_colpart.glsl CONTIG, NCOL): a
+			// SIMD group of lavapipe streams through its rows, fetching
+			// four independent values per row. CW: enough columns for
+			// whole rows, at least the SIMD width.
+			if c > 8 {
+				ncol = 4
+			}
+			cw = 8
+			for cw*ncol < c && cw < int(b.wg()) {
+				cw *= 2
+			}
+			cw = min(cw, int(tu.maxWX))
+			spec = append(append(spec, 1, uint32(ncol)), extra...)
+		}
+		rw = max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 	}
+	spec[0], spec[1] = uint32(cw), uint32(rw)
 	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, maxLanes/rw))))
 	lanes := int(gy) * rw
 	pt := b.scratch(op, sets*lanes*c) // reused across ops and steps: no allocation per step
 	if pt == nil {
 		return nil, 0
 	}
-	b.dispatch(op, shader, []uint32{uint32(cw), uint32(rw)}, rcPush{R: uint32(r), C: uint32(c)},
-		countFor(pc, cw, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
+	b.dispatch(op, shader, spec, rcPush{R: uint32(r), C: uint32(c)},
+		countFor(pc, cw*ncol, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
 	return pt, lanes
+}
+
+// colSumPart is colPart for the column sums of x (f_colpart_sum). On CPU
+// drivers, for matrices of at most 512 rows, it records nothing and
+// returns x itself with lanes = r: the second pass then adds the rows of
+// x directly (its partial sums are laid out as a matrix [lanes, c]), one
+// dispatch instead of two, whose fixed cost dominates at these sizes.
+func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
+	if b.dev.Info().Type == gpu.TypeCPU && r <= 512 {
+		return x, r
+	}
+	return b.colPart(op, "f_colpart_sum", r, c, 1, x)
 }
 
 // colFin records the second pass of a column reduction: one invocation
@@ -543,7 +604,7 @@ func (b *Backend) ColSum(s, x backend.Tensor) {
 	if !o.done() {
 		return
 	}
-	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
+	part, lanes := b.colSumPart(o.name, r, c, xt)
 	if part == nil {
 		return
 	}
@@ -636,7 +697,18 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 		if (oh-1)*g.Stride+g.Size < g.H || (ow-1)*g.Stride+g.Size < g.W || g.Stride > g.Size {
 			b.Fill(dxt, 0) // elements in no window
 		}
-		b.perChanRows(o.name, "f_maxpoolgrad_tiled", []uint32{uint32(g.Size)}, newPoolPush(g), g.N*oh, g.C, dxt, dyt, at)
+		// V channels per invocation, one uvec2/uvec4 store per window
+		// position: on CPU drivers a store is a loop over the SIMD lanes.
+		v := 1
+		if b.dev.Info().Type == gpu.TypeCPU {
+			for _, w := range []int{4, 2} {
+				if g.C%w == 0 {
+					v = w
+					break
+				}
+			}
+		}
+		b.perChanRows(o.name, "f_maxpoolgrad_tiled", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, dxt, dyt, at)
 		return
 	}
 	b.perChanRows(o.name, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
@@ -662,11 +734,14 @@ const maxFloat32 = 3.40282346638528859811704183484516925440e+38
 type bnStatsPush struct {
 	C, Lanes                  uint32
 	RF, Unbias, Momentum, Eps float32
+	R                         uint32
 }
 
 // BatchNormTrain normalises x per channel with batch statistics (see
-// backend.Backend): one column-reduction dispatch for mean, invstd and the
-// running statistics, one elementwise dispatch for xhat and y.
+// backend.Backend): the column reductions for mean, invstd and the running
+// statistics (on CPU drivers one pass over x, Welford/Chan partials; else
+// the sum, then the squared deviations from the mean), then one
+// elementwise dispatch for xhat and y.
 func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
 	o := b.fbegin("BatchNormTrain")
 	xt := o.input("x", x, backend.F32)
@@ -693,17 +768,30 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	if r > 1 {
 		unbias = fr / float32(r-1)
 	}
-	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
-	if part == nil {
-		return
+	push := bnStatsPush{RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps, R: uint32(r)}
+	if b.colContig(c, xt, mt) {
+		// One pass over x: each lane's mean and squared deviations
+		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
+		// writes mean.
+		part, lanes := b.colPartSpec(o.name, "f_colpart_sqdev", []uint32{1}, r, c, 2, xt, mt)
+		if part == nil {
+			return
+		}
+		push.C, push.Lanes = uint32(c), uint32(lanes)
+		b.colFin(o.name, "f_bn_stats", []uint32{1}, push, c, part, it, rm, rv, part, mt)
+	} else {
+		part, lanes := b.colSumPart(o.name, r, c, xt)
+		if part == nil {
+			return
+		}
+		b.colFin(o.name, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
+		part, lanes = b.colPart(o.name, "f_colpart_sqdev", r, c, 1, xt, mt)
+		if part == nil {
+			return
+		}
+		push.C, push.Lanes = uint32(c), uint32(lanes)
+		b.colFin(o.name, "f_bn_stats", []uint32{0}, push, c, part, it, rm, rv, part, mt)
 	}
-	b.colFin(o.name, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
-	part, lanes = b.colPart(o.name, "f_colpart_sqdev", r, c, 1, xt, mt)
-	if part == nil {
-		return
-	}
-	b.colFin(o.name, "f_bn_stats", nil, bnStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps},
-		c, part, it, rm, rv, part, mt)
 	b.perChanPairs(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
 }
 
@@ -776,7 +864,7 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if !o.done() {
 		return
 	}
-	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, xt)
+	part, lanes := b.colSumPart(o.name, r, c, xt)
 	if part == nil {
 		return
 	}
@@ -818,7 +906,7 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !o.done() {
 		return
 	}
-	part, lanes := b.colPart(o.name, "f_colpart_sum", r, c, 1, dyt)
+	part, lanes := b.colSumPart(o.name, r, c, dyt)
 	if part == nil {
 		return
 	}

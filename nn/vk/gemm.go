@@ -56,11 +56,28 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 		Pad                 int32
 	}{uint32(g.H), uint32(g.W), uint32(g.C), uint32(g.KW), uint32(g.StrideH), uint32(g.StrideW), int32(g.PadH), int32(g.PadW),
 		uint32(oh), uint32(ow), uint32(g.K()), uint32(g.Rows()), uint32(ct.rowWords()), uint32(xt.cols()), uint32(xt.rowWords()), pad}
-	items := g.Rows() * ct.rowWords()
+	items := ct.rowWords()
 	if f == qWide {
-		items = g.Rows() * g.K()
+		items = g.K()
 	}
-	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, b.fewStride(items, int(b.wg())), 1, 1, xt, ct)
+	// q_im2coli: each invocation owns one item (word, or code when wide)
+	// of every row it visits. On GPUs a row per invocation; on CPU drivers
+	// about strideGroups workgroups, more where an invocation would walk
+	// over maxLoop/4 rows (llvmpipe ends longer loops).
+	wg, rows := int(b.wg()), g.Rows()
+	lim := int(b.dev.Info().Limits.MaxComputeWorkGroupCount[0])
+	gx := min(ceilDiv(items*rows, wg), lim)
+	if sg := b.tune.strideGroups; sg > 0 {
+		gx = max(sg, ceilDiv(items, wg))
+		for gx < lim && gx*wg/items*(maxLoop/4) < rows {
+			gx = min(2*gx, lim)
+		}
+	}
+	if gx*wg < items || (b.tune.strideGroups > 0 && gx*wg/items*(maxLoop/4) < rows) {
+		b.failf(op, "%d rows of %d items need more workgroups than the device's limit", rows, items)
+		return
+	}
+	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, uint32(gx), 1, 1, xt, ct)
 }
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32 for the Q8
@@ -253,17 +270,38 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 	if at.st.q == qWide {
 		items = at.cols()
 	}
-	ic := min(items, maxLoop)
-	splits := (items + ic - 1) / ic
-	push := struct{ M, K, RowWords, IC uint32 }{uint32(m), uint32(at.cols()), uint32(at.rowWords()), uint32(ic)}
-	spec := []uint32{b.wg(), uint32(at.st.q)}
-	if splits == 1 {
-		b.dispatch(op, "q_rowsumi", spec, push, b.stride(m, int(b.wg())), 1, 1, at, st)
+	// q_rowsumi splits each row sp ways (interleaved items, then q_sumi):
+	// few enough items per invocation that its loop stays short (llvmpipe
+	// ends loops after 65535 iterations) and, on GPUs, enough invocations
+	// for the device (tune.rowInvocations). On CPU drivers a second
+	// dispatch costs more than a few rows to an invocation.
+	wg := int(b.wg())
+	sp := ceilDiv(items, maxLoop/2)
+	if b.tune.strideGroups == 0 {
+		sp = max(sp, ceilDiv(b.tune.rowInvocations, m))
+	}
+	sp = max(1, min(sp, items))
+	ids := m * sp
+	gx := int(b.stride(ids, wg))
+	if sg := b.tune.strideGroups; sg > 0 {
+		// A few workgroups per thread, each invocation looping over
+		// several (row, split) pairs, but at most maxLoop/4 iterations.
+		per := ceilDiv(items, sp)/2 + 2
+		gx = min(gx, max(sg, ceilDiv(ids*per, wg*maxLoop/4)))
+	}
+	push := struct{ M, K, RowWords, S uint32 }{uint32(m), uint32(at.cols()), uint32(at.rowWords()), uint32(sp)}
+	short := uint32(0) // ITEMS: rows of at most four items, summed straight-line
+	if items <= 4 && sp == 1 {
+		short = uint32(items)
+	}
+	spec := []uint32{b.wg(), uint32(at.st.q), short}
+	if sp == 1 {
+		b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, st)
 		return
 	}
-	part := b.scratch(op, splits*m)
-	b.dispatch(op, "q_rowsumi", spec, push, b.stride(m, int(b.wg())), 1, uint32(splits), at, part)
-	sum := struct{ N, Splits uint32 }{uint32(m), uint32(splits)}
+	part := b.scratch(op, sp*m)
+	b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, part)
+	sum := struct{ N, Splits uint32 }{uint32(m), uint32(sp)}
 	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m, int(b.wg())), 1, 1, part, st)
 }
 
@@ -343,17 +381,18 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 		ZA   int32
 		Off  uint32
 	}{uint32(m), uint32(n), zA, off}
-	// Column pairs as 64-bit words where the device takes them cheaply.
-	shader, cols := "q_dequant", n
+	// Column pairs as 64-bit words where the device takes them cheaply
+	// (q_dequant2 has the launch of perChanRows: whole-row workgroups).
 	if b.floatTune().pairs && n%2 == 0 {
-		shader, cols = "q_dequant2", n/2
+		b.perChanRows(op, "q_dequant2", []uint32{hasBias}, push, m, n/2, ct, sat, sbt, bt, yt, prm)
+		return
 	}
-	wx, wy := b.tile2D(cols)
-	gx := b.groups(cols, int(wx))
+	wx, wy := b.tile2D(n)
+	gx := b.groups(n, int(wx))
 	gy := max(1, min((m+int(wy)-1)/int(wy), b.tune.rowInvocations/int(gx*wx*wy)))
 	gy = max(gy, (m+int(wy)*maxLoop-1)/(int(wy)*maxLoop)) // rows per invocation <= maxLoop
 	gy = min(gy, int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]))
-	b.dispatch(op, shader, []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
+	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
 }
 
 // tile2D returns a 2-D workgroup of b.wg() invocations whose width covers
@@ -370,21 +409,27 @@ func (b *Backend) tile2D(n int) (wx, wy uint32) {
 // rtPlan is the launch of f_gemm_rt: its specialization, grid and the
 // chunks k is split into.
 type rtPlan struct {
-	wx, tu, tl uint32
-	lanesM     bool
-	gx, gy     uint32
-	chunks, kc int
+	wx, tu, tl, ku uint32
+	lanesM         bool
+	gx, gy         uint32
+	chunks, kc     int
 }
 
 // planGemmRT chooses f_gemm_rt's launch for C [m, n] = op(A)·op(B) with
 // inner dimension k on a CPU driver with a fixed subgroup size: the
 // invocations walk the longer of m and n (L) in register tiles of up to
-// 8 indices, the workgroup the other (U) in blocks of up to 16 shared
-// indices, which whole subgroups read once and broadcast. A grid of few
-// workgroups with a long k is split into chunks of k. It reports false
-// where the grid does not fit the device.
+// 16 indices, the workgroup the other (U) in blocks of up to 16 shared
+// indices, which whole subgroups read once and broadcast; two steps of k
+// per iteration. On lavapipe every gather and broadcast costs tens of
+// multiply-adds, so the tiles are as large as the shader allows (16x16
+// beat 16x8 by about a quarter at the fc shapes although the accumulators
+// spill), in workgroups of at most 16 invocations (more workgroups, each
+// on a narrower strip of the lane operand). A grid of few workgroups with
+// a long k is split into chunks of k. It reports false where the grid
+// does not fit the device.
 func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
 	const minGroups, minChunk = 16, 256
+	const maxTU, maxTL, maxWX = 16, 16, 16
 	tu := b.floatTune()
 	sg := int(tu.gemmSG)
 	p := rtPlan{lanesM: m > n}
@@ -393,16 +438,16 @@ func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
 		u, l = n, m
 	}
 	// Blocks of U: all of a short U, else equal blocks of at most 16.
-	tU := ceilDiv(u, ceilDiv(u, 16))
-	// Lane tiles of 8; smaller where there are fewer tiles than a
+	tU := ceilDiv(u, ceilDiv(u, maxTU))
+	// Lane tiles of 16; smaller where there are fewer tiles than a
 	// subgroup has lanes (the lanes past them would load as much for
 	// nothing).
-	tL := 8
+	tL := maxTL
 	if ceilDiv(l, tL) < sg {
 		tL = max(1, ceilDiv(l, sg))
 	}
 	wx := sg
-	for wx < ceilDiv(l, tL) && wx*2 <= int(tu.gemmWX) {
+	for wx < ceilDiv(l, tL) && wx*2 <= min(maxWX, int(tu.gemmWX)) {
 		wx *= 2
 	}
 	gx, gy := ceilDiv(l, wx*tL), ceilDiv(u, tU)
@@ -410,6 +455,7 @@ func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
 		return p, false
 	}
 	p.wx, p.tu, p.tl = uint32(wx), uint32(tU), uint32(tL)
+	p.ku = 2
 	p.gx, p.gy = uint32(gx), uint32(gy)
 	p.chunks = 1
 	if wgs := gx * gy; wgs < minGroups && k >= 2*minChunk {
@@ -435,7 +481,7 @@ func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, tra
 	if !ok {
 		return false
 	}
-	spec := []uint32{p.wx, p.tu, p.tl, b2u(transA), b2u(transB), b2u(p.lanesM)}
+	spec := []uint32{p.wx, p.tu, p.tl, b2u(transA), b2u(transB), b2u(p.lanesM), p.ku}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	if p.chunks <= 1 {
 		b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, 1, ct, at, bt)

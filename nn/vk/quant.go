@@ -22,10 +22,15 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 	b.noAlias(op, d, "dst", xt)
 	wg := int(b.tune.red)
 	// At most redGroups workgroups (each ends in a barrier tree, which CPU
-	// drivers run slowly), more where an invocation would loop too long.
+	// drivers run slowly), more where an invocation would loop too long;
+	// on CPU drivers also at least 256 elements per invocation (a
+	// workgroup's own cost there is microseconds).
 	n := xt.Len()
 	groups := min(b.stride(n, wg*8), uint32(max(b.tune.redGroups, (n+wg*maxLoop-1)/(wg*maxLoop))), 1024)
-	part := b.scratch(op, 4*int(groups))
+	if b.tune.strideGroups > 0 {
+		groups = min(groups, max(b.stride(n, wg*256), uint32((n+wg*maxLoop-1)/(wg*maxLoop))))
+	}
+	part := b.scratch(op, 4*int(groups)) // a uvec4 per workgroup
 	push := struct{ N, Groups uint32 }{uint32(xt.Len()), groups}
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, push, groups, 1, 1, xt, part, d)
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, push, 1, 1, 1, xt, part, d)
@@ -121,8 +126,11 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	if b.failed() {
 		return
 	}
-	prm, off := b.quantParams(op, p, true, false)
+	// outQ8 first: growing q to one int per code runs the recorded work,
+	// which resets the parameter arena (an upload before it would be
+	// overwritten by later ones of the same batch).
 	f := b.outQ8(op, qt, p.QMin, p.QMax)
+	prm, off := b.quantParams(op, p, true, false)
 	if b.failed() {
 		return
 	}
@@ -131,14 +139,21 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 		QMin, QMax                      int32
 		Off, Nch, Inv0                  uint32
 		Z0                              int32
+		Rows, RPC                       uint32
 	}{uint32(xt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(qt.rows() * qt.rowWords()), uint32(slice), p.QMin, p.QMax,
-		off, uint32(len(p.Scale)), math.Float32bits(1 / p.Scale[0]), p.Zero[0]}
+		off, uint32(len(p.Scale)), math.Float32bits(1 / p.Scale[0]), p.Zero[0], 0, 0}
 	wide, items := uint32(0), int(push.Words)
 	if f == qWide {
 		wide, items = 1, xt.Len()
 	}
-	spec := []uint32{b.wg(), wide, perChannel(p), wordCodes(qt, f)}
-	b.dispatch(op, "q_quantize", spec, push, b.fewStride(items, int(b.wg())), 1, 1, xt, qt, prm)
+	flat := items // PERCH 0: words, or quads of one-code items
+	if f == qWide || qt.cols() == 1 {
+		flat = ceilDiv(items, 4)
+	}
+	l := b.quantLaunch(p, slice, qt, items, flat)
+	push.Rows, push.RPC = uint32(qt.rows()), uint32(l.rpc)
+	spec := []uint32{l.wx, wide, l.perch, wordCodes(qt, f), l.wy, b2u(f != qWide && qt.cols()%4 == 0)}
+	b.dispatch(op, "q_quantize", spec, push, l.gx, l.gy, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
@@ -158,18 +173,90 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 		return
 	}
 	prm, off := b.quantParams(op, p, false, false)
+	wide := qt.st.q == qWide
 	push := struct {
 		N, Cols, RowWords, Slice, Off, Nch, S0 uint32
 		Z0                                     int32
-		Words                                  uint32
+		Words, Rows, RPC                       uint32
 	}{uint32(qt.Len()), uint32(qt.cols()), uint32(qt.rowWords()), uint32(slice), off, uint32(len(p.Scale)),
-		math.Float32bits(p.Scale[0]), p.Zero[0], uint32(qt.rows() * qt.rowWords())}
+		math.Float32bits(p.Scale[0]), p.Zero[0], uint32(qt.rows() * qt.rowWords()), uint32(qt.rows()), 0}
 	items := int(push.Words)
-	if qt.st.q == qWide {
+	if wide {
 		items = qt.Len()
 	}
-	spec := []uint32{b.wg(), uint32(qt.st.q), perChannel(p), wordCodes(qt, qt.st.q)}
-	b.dispatch(op, "q_dequantize", spec, push, b.fewStride(items, int(b.wg())), 1, 1, qt, xt, prm)
+	l := b.quantLaunch(p, slice, qt, items, ceilDiv(qt.Len(), 4))
+	push.RPC = uint32(l.rpc)
+	spec := []uint32{l.wx, uint32(qt.st.q), l.perch, wordCodes(qt, qt.st.q), l.wy, b2u(!wide && qt.cols()%4 == 0)}
+	b.dispatch(op, "q_dequantize", spec, push, l.gx, l.gy, 1, qt, xt, prm)
+}
+
+// quantLaunch is the launch of q_quantize or q_dequantize (see their
+// headers) over the Q8 tensor q of items items (its words, or codes when
+// wide) for the spec p with slice elements per channel: the PERCH
+// specialization constant (0 for one channel, a grid-stride range over
+// flat items; 1, with rpc rows per channel, where every channel is whole
+// rows of q (on CPU drivers rows of at least 16 items); else 2), the
+// workgroup shape wx by wy and the grid gx by gy.
+type quantLaunch struct {
+	perch          uint32
+	rpc            int
+	wx, wy, gx, gy uint32
+}
+
+func (b *Backend) quantLaunch(p backend.QuantSpec, slice int, q *Tensor, items, flat int) quantLaunch {
+	l := quantLaunch{perch: 2, rpc: 1, wx: b.wg(), wy: 1}
+	switch {
+	case len(p.Scale) == 1:
+		l.perch, l.gx, l.gy = 0, b.fewStride(flat, int(b.wg())), 1
+		return l
+	case slice%q.cols() == 0:
+		perRow := q.rowWords()
+		if q.st.q == qWide {
+			perRow = q.cols()
+		}
+		// Short rows would make 2-D workgroups of many rows, which CPU
+		// drivers run slowly (lavapipe: about half speed); those take the
+		// 1-D form.
+		if perRow < 16 && b.tune.strideGroups > 0 {
+			break
+		}
+		if wx, wy, gx, gy, ok := b.rowGrid(perRow, q.rows()); ok {
+			return quantLaunch{perch: 1, rpc: slice / q.cols(), wx: wx, wy: wy, gx: gx, gy: gy}
+		}
+	}
+	// One grid-stride range over the items.
+	l.gx, l.gy = b.fewStride(items, int(b.wg())), 1
+	return l
+}
+
+// rowGrid is the launch shape of the row-walking q_* kernels over rows
+// rows of items items (words or codes) each: workgroups of wx items by wy
+// rows, gx by gy of them. On CPU drivers (tune.strideGroups) about
+// strideGroups workgroups in all, each invocation looping over its share of
+// rows and items, but enough that none loops more than maxLoop/4 times
+// (llvmpipe ends longer loops); elsewhere one item per invocation as far
+// as the device's limits allow. ok is false when the grid cannot keep the
+// loops that short (then the caller takes the 1-D form).
+func (b *Backend) rowGrid(items, rows int) (wx, wy, gx, gy uint32, ok bool) {
+	l := b.dev.Info().Limits
+	x := max(1, min(items, int(b.wg()), int(l.MaxComputeWorkGroupSize[0])))
+	y := max(1, min(int(b.wg())/x, rows, int(l.MaxComputeWorkGroupSize[1])))
+	cx, cy := ceilDiv(items, x), ceilDiv(rows, y)
+	ok = true
+	if sg := b.tune.strideGroups; sg > 0 {
+		const most = maxLoop / 4
+		// Few workgroups along the row (an invocation's row setup, its
+		// channel's constants, is paid per row): more only where the rows
+		// are too few to give sg workgroups, or too long for one loop.
+		cx = min(cx, max(ceilDiv(sg, cy), ceilDiv(items, x*most/2)))
+		per := ceilDiv(items, x*cx) + 1 // loop iterations per row of an invocation
+		need := ceilDiv(rows, y*max(1, most/per))
+		cy = min(cy, max(sg/cx, need))
+		ok = need <= int(l.MaxComputeWorkGroupCount[1]) && cx <= int(l.MaxComputeWorkGroupCount[0])
+	}
+	cx = min(cx, int(l.MaxComputeWorkGroupCount[0]))
+	cy = min(cy, int(l.MaxComputeWorkGroupCount[1]))
+	return uint32(x), uint32(y), uint32(cx), uint32(cy), ok
 }
 
 // QuantGrad is the straight-through backward of fake quantization, see
@@ -247,15 +334,6 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	}{uint32(slice), uint32(chunks), uint32(chunkLen), p.QMin, p.QMax, off, uint32(nch)}
 	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, push, uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, push, b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
-}
-
-// perChannel is the PERCH specialization constant: 1 for a spec with one
-// scale per slice, 0 for one per tensor (passed in push constants).
-func perChannel(p backend.QuantSpec) uint32 {
-	if len(p.Scale) > 1 {
-		return 1
-	}
-	return 0
 }
 
 // wordCodes is the JMAX specialization constant of the kernels over packed
