@@ -545,3 +545,44 @@ func TestReadsChoice(t *testing.T) {
 		t.Errorf("aliased tensors: kernel %s, want the storage build f_relu2", k.Name())
 	}
 }
+
+// TestQuantizeWidenThenDequantize records, without a sync between them, a
+// per-channel Quantize whose range has codes of both signs (so q is
+// re-stored one int per code, which runs the recorded work mid-op) and a
+// Dequantize with other parameters: the quantizer's scales and zero points
+// must survive the recycled parameter arena (they once did not, and every
+// code came out as the zero point).
+func TestQuantizeWidenThenDequantize(t *testing.T) {
+	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+	const rows, cols = 6, 37
+	p := backend.QuantSpec{Scale: make([]float32, rows), Zero: make([]int32, rows), QMin: -50, QMax: 200}
+	pq := backend.QuantSpec{Scale: make([]float32, rows), Zero: make([]int32, rows), QMin: -50, QMax: 200}
+	for i := range rows {
+		p.Scale[i], p.Zero[i] = 0.02*float32(i+1), int32(7*i-20)
+		pq.Scale[i], pq.Zero[i] = 0.5/float32(i+1), int32(i-3)
+	}
+	xv := make([]float32, rows*cols)
+	for i := range xv {
+		xv[i] = float32(i%23)*0.31 - 3.5
+	}
+	x := s.newT(backend.F32, rows, cols)
+	q := s.q8("q", nil, rows, cols)
+	y := s.newT(backend.F32, rows, cols)
+	got := [2][]float32{make([]float32, len(xv)), make([]float32, len(xv))}
+	for i, b := range s.bk {
+		if err := b.WriteF32(x[i], xv); err != nil {
+			t.Fatal(err)
+		}
+		b.Quantize(q[i], x[i], p)
+		b.Dequantize(y[i], q[i], pq)
+		if err := b.ReadF32(y[i], got[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for j := range got[0] {
+		if math.Float32bits(got[0][j]) != math.Float32bits(got[1][j]) {
+			t.Fatalf("y[%d] = %v on Vulkan, %v on the reference", j, got[0][j], got[1][j])
+		}
+	}
+	s.same("q", q)
+}
