@@ -43,7 +43,7 @@ func bestReason(info gpu.Info, infos []gpu.Info) string {
 	case gpu.TypeVirtual:
 		return "a virtual GPU (no discrete or integrated GPU found)"
 	case gpu.TypeCPU:
-		return fmt.Sprintf("a CPU driver, the only kind among %d device(s): expect it to be slower than the pure-Go path on few cores", len(infos))
+		return fmt.Sprintf("a CPU driver, the only kind among %d device(s)", len(infos))
 	}
 	return "the best of the listed devices"
 }
