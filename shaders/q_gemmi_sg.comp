@@ -11,12 +11,18 @@
 // spreads them: per word an invocation reads 4 words of b and 1 or 2 of a for 16*TM products.
 // Elsewhere every invocation reads its TM rows itself (the same results, slower): the kernel
 // is correct whatever the driver's subgroups.
+// Where KS > 0 (k is exactly KS <= 4 words, a first convolution) there is no loop over k: an
+// invocation reads its 4 columns of b once for all its blocks of m, and one step takes all KS
+// words, assigning each accumulator once (lavapipe stores every assignment of a
+// loop-carried variable).
 //
-// Split k as q_gemmi: workgroup z sums the words [z*KC, (z+1)*KC) of k into slice z of acc.
+// Split k as q_gemmi: workgroup z sums the words [z*KC, (z+1)*KC) of k into slice z of acc
+// (KS > 0: no split).
 // Bindings: 0 = a [M, KW words], 1 = b [N, KW words] (io.glsl inputs), 2 = acc, 3 = acc as
 // ivec4 (VEC4; the same buffer). Push constants {uint M, N, K, KW, KC}.
 // Specialization: 0 = WX, 6 = WY (workgroup size), 1 = FA, 2 = FB (0 or 1: packed formats
-// only), 3 = VEC4 (N % 4 == 0), 4 = SG (the subgroup size the host expects), 5 = TM (1..16).
+// only), 3 = VEC4 (N % 4 == 0), 4 = SG (the subgroup size the host expects), 5 = TM (1..16),
+// 7 = KS (0, or KW when it is 1..4).
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #include "q_common.glsl"
@@ -28,6 +34,7 @@ layout(constant_id = 2) const uint FB = 0u;
 layout(constant_id = 3) const uint VEC4 = 0u;
 layout(constant_id = 4) const uint SG = 8u;
 layout(constant_id = 5) const uint TM = 16u;
+layout(constant_id = 7) const uint KS = 0u;
 
 IN_U32(0, a)
 IN_U32(1, b)
@@ -77,6 +84,32 @@ void store(uint m, uint n0, ivec4 v) {
     ivec4 b0 = q8word(b(ob0 + w), FB), b1 = q8word(b(ob1 + w), FB);              \
     ivec4 b2 = q8word(b(ob2 + w), FB), b3 = q8word(b(ob3 + w), FB);
 
+// KS > 0: the codes of column C, word J (compiled out past KS), read once per invocation.
+#define SLB(C, J, OB) ivec4 s##C##J = KS > J ? q8word(b(OB + J), FB) : ivec4(0);
+#define SLBC(C, OB) SLB(C, 0, OB) SLB(C, 1, OB) SLB(C, 2, OB) SLB(C, 3, OB)
+// Column C of a row whose words are u0..u3.
+#define SD(C, J) (KS > J ? dot4(u##J, s##C##J) : 0)
+#define SCOL(C) (SD(C, 0) + SD(C, 1) + SD(C, 2) + SD(C, 3))
+#define SWB(X, ID) q8word(subgroupBroadcast(X, ID), FA)
+// Row T (accumulator C) from lane ID of the words X0..X3 (KS > 0, subgroup).
+#define SROWB(C, T, X0, X1, X2, X3, ID)                                          \
+    if (TM > T) {                                                                \
+        ivec4 u0 = SWB(X0, ID), u1 = ivec4(0), u2 = ivec4(0), u3 = ivec4(0);     \
+        if (KS > 1u) u1 = SWB(X1, ID);                                           \
+        if (KS > 2u) u2 = SWB(X2, ID);                                           \
+        if (KS > 3u) u3 = SWB(X3, ID);                                           \
+        C = ivec4(SCOL(0), SCOL(1), SCOL(2), SCOL(3));                           \
+    }
+// The same, read by this invocation.
+#define SAW(AR, J) (KS > J ? a(AR + J) : 0u)
+#define SROWP(C, T)                                                              \
+    if (TM > T) {                                                                \
+        uint ar = min(m0 + T, p.M - 1u) * p.KW;                                  \
+        ivec4 u0 = q8word(SAW(ar, 0), FA), u1 = q8word(SAW(ar, 1), FA);          \
+        ivec4 u2 = q8word(SAW(ar, 2), FA), u3 = q8word(SAW(ar, 3), FA);          \
+        C = ivec4(SCOL(0), SCOL(1), SCOL(2), SCOL(3));                           \
+    }
+
 void main() {
     uint n0 = gl_GlobalInvocationID.x * 4u;
     // Columns past N are clamped for loads and not stored; such invocations still take part
@@ -88,12 +121,36 @@ void main() {
     uint stepM = gl_NumWorkGroups.y * gl_WorkGroupSize.y * TM;
     bool sgLoad = SG >= 8u && gl_SubgroupSize == SG && WX % SG == 0u;
     uint s8 = gl_SubgroupInvocationID & 7u;
+    // KS > 0: the block's columns of b, for all its blocks of m.
+    SLBC(0, ob0) SLBC(1, ob1) SLBC(2, ob2) SLBC(3, ob3)
     for (uint m0 = gl_GlobalInvocationID.y * TM; m0 < p.M; m0 += stepM) {
         ivec4 c0 = ivec4(0), c1 = ivec4(0), c2 = ivec4(0), c3 = ivec4(0);
         ivec4 c4 = ivec4(0), c5 = ivec4(0), c6 = ivec4(0), c7 = ivec4(0);
         ivec4 c8 = ivec4(0), c9 = ivec4(0), c10 = ivec4(0), c11 = ivec4(0);
         ivec4 c12 = ivec4(0), c13 = ivec4(0), c14 = ivec4(0), c15 = ivec4(0);
-        if (sgLoad) {
+        if (KS > 0u) {
+            if (sgLoad) {
+                uint ar0 = min(m0 + s8, p.M - 1u) * p.KW;
+                uint ar1 = min(m0 + 8u + s8, p.M - 1u) * p.KW;
+                uint x0 = SAW(ar0, 0), x1 = SAW(ar0, 1), x2 = SAW(ar0, 2), x3 = SAW(ar0, 3);
+                SROWB(c0, 0u, x0, x1, x2, x3, 0u) SROWB(c1, 1u, x0, x1, x2, x3, 1u)
+                SROWB(c2, 2u, x0, x1, x2, x3, 2u) SROWB(c3, 3u, x0, x1, x2, x3, 3u)
+                SROWB(c4, 4u, x0, x1, x2, x3, 4u) SROWB(c5, 5u, x0, x1, x2, x3, 5u)
+                SROWB(c6, 6u, x0, x1, x2, x3, 6u) SROWB(c7, 7u, x0, x1, x2, x3, 7u)
+                if (TM > 8u) {
+                    uint y0 = SAW(ar1, 0), y1 = SAW(ar1, 1), y2 = SAW(ar1, 2), y3 = SAW(ar1, 3);
+                    SROWB(c8, 8u, y0, y1, y2, y3, 0u) SROWB(c9, 9u, y0, y1, y2, y3, 1u)
+                    SROWB(c10, 10u, y0, y1, y2, y3, 2u) SROWB(c11, 11u, y0, y1, y2, y3, 3u)
+                    SROWB(c12, 12u, y0, y1, y2, y3, 4u) SROWB(c13, 13u, y0, y1, y2, y3, 5u)
+                    SROWB(c14, 14u, y0, y1, y2, y3, 6u) SROWB(c15, 15u, y0, y1, y2, y3, 7u)
+                }
+            } else {
+                SROWP(c0, 0u) SROWP(c1, 1u) SROWP(c2, 2u) SROWP(c3, 3u)
+                SROWP(c4, 4u) SROWP(c5, 5u) SROWP(c6, 6u) SROWP(c7, 7u)
+                SROWP(c8, 8u) SROWP(c9, 9u) SROWP(c10, 10u) SROWP(c11, 11u)
+                SROWP(c12, 12u) SROWP(c13, 13u) SROWP(c14, 14u) SROWP(c15, 15u)
+            }
+        } else if (sgLoad) {
             uint ar0 = min(m0 + s8, p.M - 1u) * p.KW;
             uint ar1 = min(m0 + 8u + s8, p.M - 1u) * p.KW;
             for (uint w = w0; w < wEnd; w++) {

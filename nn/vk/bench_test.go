@@ -28,9 +28,9 @@ func benchDevice(b *testing.B) *gpu.Device {
 }
 
 // gemmIShapes are the benchmark shapes: the first convolution of a small
-// CNN over a 208x208 image (M = 43264 rows, K = 9, N = 32) and a deep one
-// (M = 64, K = 5408, N = 128).
-var gemmIShapes = [][3]int{{43264, 9, 32}, {64, 5408, 128}}
+// CNN over a 208x208 image (M = 43264 rows, K = 9, N = 32), a deep one
+// (M = 64, K = 5408, N = 128) and a small last layer (M = 64, K = 128, N = 10).
+var gemmIShapes = [][3]int{{43264, 9, 32}, {64, 5408, 128}, {64, 128, 10}}
 
 func benchGemmI(b *testing.B, bk backend.Backend, m, k, n int) {
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -59,6 +59,7 @@ func benchGemmI(b *testing.B, bk backend.Backend, m, k, n int) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		bk.GemmI(acc, a, w)
 		if err := bk.Sync(); err != nil {
@@ -66,6 +67,7 @@ func benchGemmI(b *testing.B, bk backend.Backend, m, k, n int) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
 }
 

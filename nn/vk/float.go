@@ -674,7 +674,18 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 		return
 	}
 	oh, _ := g.Out()
-	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size)}, newPoolPush(g), g.N*oh, g.C, yt, at, xt)
+	// V channels per invocation, one uvec2/uvec4 store of y and of arg per
+	// output position: on CPU drivers a store is a loop over the SIMD lanes.
+	v := 1
+	if b.dev.Info().Type == gpu.TypeCPU {
+		for _, w := range []int{4, 2} {
+			if g.C%w == 0 {
+				v = w
+				break
+			}
+		}
+	}
+	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, yt, at, xt)
 }
 
 // MaxPoolGrad writes dx with dy routed to the recorded maxima: scattered
