@@ -112,17 +112,7 @@ func BenchmarkGemmI(b *testing.B) {
 // the process CPU time per op (cpu-ns/op, lavapipe's threads included),
 // steadier than wall time on a shared machine.
 func BenchmarkQuantOps(bm *testing.B) {
-	dev := benchDevice(bm)
-	vs, err := New(dev, Options{Reads: ReadsStorage})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vs.Close()
-	vt, err := New(dev, Options{Reads: ReadsTexel})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vt.Close()
+	vs, vt := readModes(bm, benchDevice(bm))
 	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
 		name := "ref"
 		if v, ok := bk.(*Backend); ok {

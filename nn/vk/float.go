@@ -675,17 +675,24 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 	}
 	oh, _ := g.Out()
 	// V channels per invocation, one uvec2/uvec4 store of y and of arg per
-	// output position: on CPU drivers a store is a loop over the SIMD lanes.
-	v := 1
+	// output position.
+	v := b.storeChannels(g.C)
+	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, yt, at, xt)
+}
+
+// storeChannels returns how many neighbouring channels (of c) one
+// invocation of the pooling kernels owns, storing them as one vector: 4 or
+// 2 on CPU drivers, where a store is a loop over the SIMD lanes and one
+// pass stores a whole vector; 1 elsewhere.
+func (b *Backend) storeChannels(c int) int {
 	if b.dev.Info().Type == gpu.TypeCPU {
 		for _, w := range []int{4, 2} {
-			if g.C%w == 0 {
-				v = w
-				break
+			if c%w == 0 {
+				return w
 			}
 		}
 	}
-	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, yt, at, xt)
+	return 1
 }
 
 // MaxPoolGrad writes dx with dy routed to the recorded maxima: scattered
@@ -709,16 +716,8 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 			b.Fill(dxt, 0) // elements in no window
 		}
 		// V channels per invocation, one uvec2/uvec4 store per window
-		// position: on CPU drivers a store is a loop over the SIMD lanes.
-		v := 1
-		if b.dev.Info().Type == gpu.TypeCPU {
-			for _, w := range []int{4, 2} {
-				if g.C%w == 0 {
-					v = w
-					break
-				}
-			}
-		}
+		// position.
+		v := b.storeChannels(g.C)
 		b.perChanRows(o.name, "f_maxpoolgrad_tiled", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, dxt, dyt, at)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/backend/backendtest"
@@ -138,17 +139,7 @@ var floatGemmShapes = []struct {
 // reading inputs through storage buffers (vk-storage) and texel buffers
 // (vk-texel), and on the reference (nn/ref, the baseline).
 func BenchmarkGemm(bm *testing.B) {
-	dev := gputest.Open(bm)
-	vs, err := New(dev, Options{Reads: ReadsStorage})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vs.Close()
-	vt, err := New(dev, Options{Reads: ReadsTexel})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vt.Close()
+	vs, vt := readModes(bm, gputest.Open(bm))
 	backs := []struct {
 		name string
 		b    backend.Backend
@@ -248,17 +239,7 @@ func TestMaxPoolGradGaps(t *testing.T) {
 // backend, reading inputs through storage buffers (vk-storage) and texel
 // buffers (vk-texel), and on the reference.
 func BenchmarkFloatOps(bm *testing.B) {
-	dev := gputest.Open(bm)
-	vs, err := New(dev, Options{Reads: ReadsStorage})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vs.Close()
-	vt, err := New(dev, Options{Reads: ReadsTexel})
-	if err != nil {
-		bm.Fatal(err)
-	}
-	defer vt.Close()
+	vs, vt := readModes(bm, gputest.Open(bm))
 	pg := backend.PoolGeom{N: 64, H: 26, W: 26, C: 32, Size: 2, Stride: 2}
 	cg := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
 	const r, c = 64 * 26 * 26, 32
@@ -323,4 +304,20 @@ func BenchmarkFloatOps(bm *testing.B) {
 			bk.Free(t)
 		}
 	}
+}
+
+// readModes returns two backends on dev, reading inputs through storage
+// buffers and through texel buffers, closed when the benchmark ends.
+func readModes(tb testing.TB, dev *gpu.Device) (storage, texel *Backend) {
+	tb.Helper()
+	var bs [2]*Backend
+	for i, r := range []string{ReadsStorage, ReadsTexel} {
+		b, err := New(dev, Options{Reads: r})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { b.Close() })
+		bs[i] = b
+	}
+	return bs[0], bs[1]
 }
