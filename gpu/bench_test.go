@@ -86,3 +86,43 @@ func BenchmarkRecord100Timed(b *testing.B) { benchDispatches(b, 64, 100, true, f
 
 // BenchmarkSaxpy1M: y = a*x + y over 2^20 floats.
 func BenchmarkSaxpy1M(b *testing.B) { benchDispatches(b, 1<<20, 1, false, false) }
+
+// BenchmarkCopy times y = 2*x over 4M floats with x read through a storage
+// buffer (test_copy) and through a uniform texel buffer (test_copy_tex), in
+// ns per element: on lavapipe a storage-buffer load is a loop over the SIMD
+// lanes, a texel fetch one gather (see nn/vk's Options.Reads).
+//
+//	go test -run - -bench Copy ./gpu/
+func BenchmarkCopy(b *testing.B) {
+	const n = 1 << 22
+	for _, name := range []string{"test_copy", "test_copy_tex"} {
+		b.Run(name, func(b *testing.B) {
+			d := openBench(b)
+			k, err := d.NewKernel(spirv(b, name), gpu.KernelSpec{Name: name, Bindings: 2, PushSize: 4, Spec: []uint32{256}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := newBuf(b, d, 4*n, gpu.Storage)
+			y := newBuf(b, d, 4*n, gpu.Storage)
+			seq, err := d.NewSequence()
+			if err != nil {
+				b.Fatal(err)
+			}
+			seq.SetTiming(false)
+			// A grid of 8 elements per invocation (the grid-stride loop does the rest).
+			if err := seq.Dispatch(k, []*gpu.Buffer{y, x}, gpu.Push(uint32(n)), n/8/256, 1, 1); err != nil {
+				b.Fatal(err)
+			}
+			if err := seq.Run(); err != nil { // the first run compiles the pipeline
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := seq.Run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/element")
+		})
+	}
+}

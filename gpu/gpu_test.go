@@ -712,3 +712,45 @@ func TestTexelBindingRefused(t *testing.T) {
 		t.Fatalf("NewKernel(float samplerBuffer) = %v, want an error naming binding 1 and usamplerBuffer", err)
 	}
 }
+
+// TestCopyBuilds checks both builds of test_copy against the host.
+func TestCopyBuilds(t *testing.T) {
+	d := gputest.Open(t)
+	const n = 10_007
+	xv := make([]float32, n)
+	for i := range xv {
+		xv[i] = float32(i)*0.25 - 100
+	}
+	for _, name := range []string{"test_copy", "test_copy_tex"} {
+		k, err := d.NewKernel(spirv(t, name), gpu.KernelSpec{Name: name, Bindings: 2, PushSize: 4, Spec: []uint32{64}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]uint32{"test_copy": 0, "test_copy_tex": 2}[name]; k.TexelBindings() != want {
+			t.Errorf("%s: TexelBindings = %b, want %b", name, k.TexelBindings(), want)
+		}
+		x, y := newBuf(t, d, 4*n, gpu.Storage), newBuf(t, d, 4*n, gpu.Storage)
+		if err := x.Write(0, gpu.AsBytes(xv)); err != nil {
+			t.Fatal(err)
+		}
+		seq, err := d.NewSequence()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := seq.Dispatch(k, []*gpu.Buffer{y, x}, gpu.Push(uint32(n)), 7, 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := seq.Run(); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, n)
+		if err := y.Read(0, gpu.AsBytes(got)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != 2*xv[i] {
+				t.Fatalf("%s: y[%d] = %v, want %v", name, i, got[i], 2*xv[i])
+			}
+		}
+	}
+}
