@@ -1,30 +1,16 @@
 package gpu_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/gpu/gputest"
 )
-
-// openBench opens the best device without validation (benchmarks measure speed).
-func openBench(b *testing.B) *gpu.Device {
-	b.Helper()
-	d, err := gpu.Open(gpu.Options{DeviceIndex: -1})
-	if errors.Is(err, gpu.ErrNoVulkan) || errors.Is(err, gpu.ErrNoDevice) {
-		b.Skip(err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
-	return d
-}
 
 // benchDispatches times Reset + perStep saxpy dispatches over n floats + Run, or
 // only Run again when rerun is set.
 func benchDispatches(b *testing.B, n, perStep int, timing, rerun bool) {
-	d := openBench(b)
+	d := gputest.OpenBench(b)
 	k := saxpyKernel(b, d)
 	size := int64(4 * max(n, 1))
 	x := newBuf(b, d, size, gpu.Storage)
@@ -97,7 +83,7 @@ func BenchmarkCopy(b *testing.B) {
 	const n = 1 << 22
 	for _, name := range []string{"test_copy", "test_copy_tex"} {
 		b.Run(name, func(b *testing.B) {
-			d := openBench(b)
+			d := gputest.OpenBench(b)
 			k, err := d.NewKernel(spirv(b, name), gpu.KernelSpec{Name: name, Bindings: 2, PushSize: 4, Spec: []uint32{256}})
 			if err != nil {
 				b.Fatal(err)

@@ -49,3 +49,19 @@ func Check(t testing.TB, d *gpu.Device) {
 		t.Errorf("%d validation message(s):\n%s", len(msgs), strings.Join(msgs, "\n"))
 	}
 }
+
+// OpenBench opens the best device for a benchmark: without validation (which
+// would distort timings), skipping when there is no Vulkan, closed when the
+// benchmark ends.
+func OpenBench(b *testing.B) *gpu.Device {
+	b.Helper()
+	d, err := gpu.Open(gpu.Options{DeviceIndex: -1})
+	if errors.Is(err, gpu.ErrNoVulkan) || errors.Is(err, gpu.ErrNoDevice) {
+		b.Skip(err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}

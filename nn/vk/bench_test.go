@@ -1,31 +1,15 @@
 package vk
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"syscall"
 	"testing"
 
-	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
 )
-
-// benchDevice opens the best device without validation (which would
-// distort timings), skipping when there is no Vulkan.
-func benchDevice(b *testing.B) *gpu.Device {
-	b.Helper()
-	d, err := gpu.Open(gpu.Options{DeviceIndex: -1})
-	if errors.Is(err, gpu.ErrNoVulkan) || errors.Is(err, gpu.ErrNoDevice) {
-		b.Skip(err)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { d.Close() })
-	return d
-}
 
 // gemmIShapes are the benchmark shapes: the first convolution of a small
 // CNN over a 208x208 image (M = 43264 rows, K = 9, N = 32), a deep one
@@ -74,7 +58,7 @@ func benchGemmI(b *testing.B, bk backend.Backend, m, k, n int) {
 // BenchmarkGemmI times GemmI (recording, submit and wait) per variant,
 // with and without the shared-memory tiles, and the reference backend.
 func BenchmarkGemmI(b *testing.B) {
-	dev := benchDevice(b)
+	dev := gputest.OpenBench(b)
 	for _, sh := range gemmIShapes {
 		m, k, n := sh[0], sh[1], sh[2]
 		b.Run(fmt.Sprintf("%dx%dx%d/ref", m, k, n), func(b *testing.B) { benchGemmI(b, ref.New(), m, k, n) })
@@ -112,7 +96,7 @@ func BenchmarkGemmI(b *testing.B) {
 // the process CPU time per op (cpu-ns/op, lavapipe's threads included),
 // steadier than wall time on a shared machine.
 func BenchmarkQuantOps(bm *testing.B) {
-	vs, vt := readModes(bm, benchDevice(bm))
+	vs, vt := readModes(bm, gputest.OpenBench(bm))
 	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
 		name := "ref"
 		if v, ok := bk.(*Backend); ok {

@@ -99,7 +99,7 @@ func bnElementwiseCheck(t *testing.T, b *Backend, r, c int) {
 // kernels of BatchNormTrain and BatchNormGrad (f_bn_apply*, f_bn_gradx*)
 // at the shape of a training step, texel reads, from the profiler.
 func BenchmarkBatchNormKernels(bm *testing.B) {
-	dev := gputest.Open(bm)
+	dev := gputest.OpenBench(bm)
 	b, err := New(dev, Options{Reads: ReadsTexel})
 	if err != nil {
 		bm.Fatal(err)

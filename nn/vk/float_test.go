@@ -10,7 +10,6 @@ import (
 	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
-	"github.com/vktrain/vktrain/nn/backend/backendtest"
 	"github.com/vktrain/vktrain/nn/ref"
 )
 
@@ -23,23 +22,7 @@ var floatGroups = map[string]bool{
 // TestFloatOps runs the shared op suite's float groups on one validated
 // device (pipelines are compiled once per test binary, not per group).
 func TestFloatOps(t *testing.T) {
-	dev := gputest.Open(t)
-	for _, g := range backendtest.Groups() {
-		if !floatGroups[g.Name] {
-			continue
-		}
-		t.Run(g.Name, func(t *testing.T) {
-			b, err := New(dev, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			g.Test(t, b)
-			if err := b.Close(); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	runGroups(t, gputest.Open(t), Options{}, func(name string) bool { return floatGroups[name] })
 }
 
 // TestGemmPaths checks the GEMM launches (invocations along m or n,
@@ -139,7 +122,7 @@ var floatGemmShapes = []struct {
 // reading inputs through storage buffers (vk-storage) and texel buffers
 // (vk-texel), and on the reference (nn/ref, the baseline).
 func BenchmarkGemm(bm *testing.B) {
-	vs, vt := readModes(bm, gputest.Open(bm))
+	vs, vt := readModes(bm, gputest.OpenBench(bm))
 	backs := []struct {
 		name string
 		b    backend.Backend
@@ -239,7 +222,7 @@ func TestMaxPoolGradGaps(t *testing.T) {
 // backend, reading inputs through storage buffers (vk-storage) and texel
 // buffers (vk-texel), and on the reference.
 func BenchmarkFloatOps(bm *testing.B) {
-	vs, vt := readModes(bm, gputest.Open(bm))
+	vs, vt := readModes(bm, gputest.OpenBench(bm))
 	pg := backend.PoolGeom{N: 64, H: 26, W: 26, C: 32, Size: 2, Stride: 2}
 	cg := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1}
 	const r, c = 64 * 26 * 26, 32

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/vktrain/vktrain/data"
-	"github.com/vktrain/vktrain/gpu"
+	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
@@ -19,12 +19,7 @@ import (
 func BenchmarkTrainStep(b *testing.B) {
 	b.Run("cpu", func(b *testing.B) { benchTrainStep(b, ref.New()) })
 	b.Run("vulkan", func(b *testing.B) {
-		d, err := gpu.Open(gpu.Options{DeviceIndex: -1})
-		if err != nil {
-			b.Skip(err)
-		}
-		defer d.Close()
-		vb, err := vk.New(d, vk.Options{})
+		vb, err := vk.New(gputest.OpenBench(b), vk.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -35,13 +35,22 @@ var quantGroups = map[string]bool{
 // TestOps runs the shared op suite's quantized groups on a validated
 // device with the default GemmI variant.
 func TestOps(t *testing.T) {
-	dev := gputest.Open(t)
+	runGroups(t, gputest.Open(t), Options{}, func(name string) bool { return quantGroups[name] })
+}
+
+// runGroups runs the op suite's groups that want selects, each on a new
+// backend with opts on dev, closed (and checked for an error) at its end.
+func runGroups(t *testing.T, dev *gpu.Device, opts Options, want func(string) bool) {
 	for _, g := range backendtest.Groups() {
-		if !quantGroups[g.Name] {
+		if !want(g.Name) {
 			continue
 		}
 		t.Run(g.Name, func(t *testing.T) {
-			b := newOn(t, dev, "")
+			b, err := New(dev, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
 			g.Test(t, b)
 			if err := b.Close(); err != nil {
 				t.Fatal(err)
@@ -478,27 +487,18 @@ func TestLongRows(t *testing.T) {
 func TestOpsOtherReads(t *testing.T) {
 	dev := gputest.Open(t)
 	other := ReadsStorage
-	if dev.Info().Type != gpu.TypeCPU {
+	if AutoReads(dev.Info()) == ReadsStorage {
 		other = ReadsTexel
 	}
-	for _, g := range backendtest.Groups() {
-		if !quantGroups[g.Name] && !floatGroups[g.Name] {
-			continue
-		}
-		t.Run(g.Name, func(t *testing.T) {
-			b, err := New(dev, Options{Reads: other})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if b.Reads() != other {
-				t.Fatalf("Reads() = %s, want %s", b.Reads(), other)
-			}
-			g.Test(t, b)
-			if err := b.Close(); err != nil {
-				t.Fatal(err)
-			}
-		})
+	b, err := New(dev, Options{Reads: other})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if b.Reads() != other {
+		t.Fatalf("Reads() = %s, want %s", b.Reads(), other)
+	}
+	b.Close()
+	runGroups(t, dev, Options{Reads: other}, func(name string) bool { return quantGroups[name] || floatGroups[name] })
 }
 
 // TestReadsChoice checks the read-mode option: auto picks texel buffers on
