@@ -66,8 +66,10 @@ type Backend struct {
 	ownDev  bool
 	opts    Options
 	variant string
-	texel   bool            // read inputs through texel buffers where a kernel has a texel build
-	hasTex  map[string]bool // shader -> it has a NAME_tex build
+	texel   bool              // read inputs through texel buffers where a kernel has a texel build
+	texName map[string]string // shader -> its texel build NAME_tex, "" when it has none
+	keyBuf  []byte            // kernel's cache-key scratch
+	bufs    []*gpu.Buffer     // dispatch's binding scratch
 	seq     *gpu.Sequence
 	pending int           // operations recorded since the last flush
 	dead    []*gpu.Buffer // freed while recorded work may still use them
@@ -227,7 +229,7 @@ func New(dev *gpu.Device, opts Options) (*Backend, error) {
 	default:
 		return nil, fmt.Errorf("vk: unknown Reads %q (want auto, storage or texel)", opts.Reads)
 	}
-	b.hasTex = map[string]bool{}
+	b.texName = map[string]string{}
 	b.tune = chooseTuning(dev.Info())
 	seq, err := dev.NewSequence()
 	if err != nil {
@@ -454,24 +456,25 @@ func (b *Backend) noAlias(op string, out *Tensor, outName string, ins ...*Tensor
 	}
 }
 
-func kernelKey(shader string, spec []uint32, push, binds int) string {
-	var sb strings.Builder
-	sb.WriteString(shader)
+// appendKernelKey appends the cache key of a kernel: shader, specialization,
+// push-constant size and binding count.
+func appendKernelKey(dst []byte, shader string, spec []uint32, push, binds int) []byte {
+	dst = append(dst, shader...)
 	for _, s := range spec {
-		sb.WriteByte(',')
-		sb.WriteString(strconv.FormatUint(uint64(s), 10))
+		dst = append(dst, ',')
+		dst = strconv.AppendUint(dst, uint64(s), 10)
 	}
-	sb.WriteByte('/')
-	sb.WriteString(strconv.Itoa(push))
-	sb.WriteByte('/')
-	sb.WriteString(strconv.Itoa(binds))
-	return sb.String()
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, int64(push), 10)
+	dst = append(dst, '/')
+	return strconv.AppendInt(dst, int64(binds), 10)
 }
 
-// kernel returns the cached kernel of shader with spec.
+// kernel returns the cached kernel of shader with spec. The lookup builds
+// its key in a reused buffer, so a cached kernel costs no allocation.
 func (b *Backend) kernel(shader string, spec []uint32, push, binds int) (*gpu.Kernel, error) {
-	key := kernelKey(shader, spec, push, binds)
-	if k := b.kernels[key]; k != nil {
+	b.keyBuf = appendKernelKey(b.keyBuf[:0], shader, spec, push, binds)
+	if k := b.kernels[string(b.keyBuf)]; k != nil {
 		return k, nil
 	}
 	code, err := shaders.SPIRV(shader)
@@ -482,7 +485,7 @@ func (b *Backend) kernel(shader string, spec []uint32, push, binds int) (*gpu.Ke
 	if err != nil {
 		return nil, err
 	}
-	b.kernels[key] = k
+	b.kernels[string(b.keyBuf)] = k
 	return k, nil
 }
 
@@ -493,14 +496,15 @@ func (b *Backend) kernel(shader string, spec []uint32, push, binds int) (*gpu.Ke
 // of the same dispatch); otherwise the storage-buffer build.
 func (b *Backend) pickKernel(shader string, spec []uint32, push int, ts []*Tensor) (*gpu.Kernel, error) {
 	if b.texel {
-		has, ok := b.hasTex[shader]
+		tex, ok := b.texName[shader]
 		if !ok {
-			_, err := shaders.SPIRV(shader + "_tex")
-			has = err == nil
-			b.hasTex[shader] = has
+			if _, err := shaders.SPIRV(shader + "_tex"); err == nil {
+				tex = shader + "_tex"
+			}
+			b.texName[shader] = tex
 		}
-		if has {
-			k, err := b.kernel(shader+"_tex", spec, push, len(ts))
+		if tex != "" {
+			k, err := b.kernel(tex, spec, push, len(ts))
 			if err != nil {
 				return nil, err
 			}
@@ -553,19 +557,19 @@ func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, g
 			return
 		}
 	}
-	bufs := make([]*gpu.Buffer, len(ts))
-	for i, t := range ts {
+	b.bufs = b.bufs[:0]
+	for _, t := range ts {
 		if t == nil {
 			return
 		}
-		bufs[i] = t.st.buf
+		b.bufs = append(b.bufs, t.st.buf)
 	}
 	k, err := b.pickKernel(shader, spec, len(pb), ts)
 	if err != nil {
 		b.failf(op, "%v", err)
 		return
 	}
-	if err := b.seq.Dispatch(k, bufs, pb, gx, gy, gz); err != nil {
+	if err := b.seq.Dispatch(k, b.bufs, pb, gx, gy, gz); err != nil {
 		b.failf(op, "%v", err)
 		return
 	}
