@@ -98,31 +98,8 @@ func BenchmarkGemmI(b *testing.B) {
 func BenchmarkQuantOps(bm *testing.B) {
 	vs, vt := readModes(bm, gputest.OpenBench(bm))
 	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
-		name := "ref"
-		if v, ok := bk.(*Backend); ok {
-			name = "vk-" + v.Reads()
-		}
 		all, ops := quantBenchOps(bm, bk)
-		for _, op := range ops {
-			bm.Run(op.name+"/"+name, func(bm *testing.B) {
-				op.f() // warm up (pipeline compile)
-				if err := bk.Sync(); err != nil {
-					bm.Fatal(err)
-				}
-				bm.ResetTimer()
-				cpu0 := cpuTime()
-				for range bm.N {
-					op.f()
-					if err := bk.Sync(); err != nil {
-						bm.Fatal(err)
-					}
-				}
-				bm.ReportMetric(float64(cpuTime()-cpu0)/float64(bm.N), "cpu-ns/op")
-			})
-		}
-		for _, t := range all {
-			bk.Free(t)
-		}
+		runBenchOps(bm, bk, ops, all)
 	}
 }
 
@@ -136,15 +113,47 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-// quantBenchOp is one op of BenchmarkQuantOps.
-type quantBenchOp struct {
+// benchOp is one op of the side-by-side op benchmarks.
+type benchOp struct {
 	name string
 	f    func()
 }
 
+// runBenchOps times each op on bk as the sub-benchmark OP/BACKEND (ref,
+// vk-storage or vk-texel) after one warm-up call (pipeline compile),
+// reporting besides ns/op the process CPU time per op (cpu-ns/op,
+// lavapipe's threads included, steadier than wall time on a shared
+// machine), then frees the tensors all.
+func runBenchOps(bm *testing.B, bk backend.Backend, ops []benchOp, all []backend.Tensor) {
+	name := "ref"
+	if v, ok := bk.(*Backend); ok {
+		name = "vk-" + v.Reads()
+	}
+	for _, op := range ops {
+		bm.Run(op.name+"/"+name, func(bm *testing.B) {
+			op.f()
+			if err := bk.Sync(); err != nil {
+				bm.Fatal(err)
+			}
+			bm.ResetTimer()
+			cpu0 := cpuTime()
+			for range bm.N {
+				op.f()
+				if err := bk.Sync(); err != nil {
+					bm.Fatal(err)
+				}
+			}
+			bm.ReportMetric(float64(cpuTime()-cpu0)/float64(bm.N), "cpu-ns/op")
+		})
+	}
+	for _, t := range all {
+		bk.Free(t)
+	}
+}
+
 // quantBenchOps makes the tensors of BenchmarkQuantOps on bk (returned for
 // freeing) and the ops to time.
-func quantBenchOps(bm *testing.B, bk backend.Backend) ([]backend.Tensor, []quantBenchOp) {
+func quantBenchOps(bm *testing.B, bk backend.Backend) ([]backend.Tensor, []benchOp) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	var all []backend.Tensor
 	mk := func(dt backend.DType, shape ...int) backend.Tensor {
@@ -207,7 +216,7 @@ func quantBenchOps(bm *testing.B, bk backend.Backend) ([]backend.Tensor, []quant
 	bk.RowSumI(fsa, fqx)
 	bk.RowSumI(fsw, fqw)
 
-	return all, []quantBenchOp{
+	return all, []benchOp{
 		{"conv/MinMax", func() { bk.MinMax(stats, x) }},
 		{"conv/Quantize", func() { bk.Quantize(qx, x, xs) }},
 		{"conv/QuantizeW", func() { bk.Quantize(qw, w, ws) }},

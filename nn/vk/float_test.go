@@ -247,10 +247,7 @@ func BenchmarkFloatOps(bm *testing.B) {
 		py, pa := mk(backend.F32, 64, 13, 13, c), mk(backend.I32, 64, 13, 13, c)
 		img, cols := mk(backend.F32, 64, 28, 28, 1), mk(backend.F32, cg.Rows(), cg.K())
 		bk.MaxPool(py, pa, x, pg) // valid indices for MaxPoolGrad
-		ops := []struct {
-			name string
-			f    func()
-		}{
+		ops := []benchOp{
 			{"ColSum", func() { bk.ColSum(s, x) }},
 			{"ReLU", func() { bk.ReLU(y, x) }},
 			{"ReLUGrad", func() { bk.ReLUGrad(dx, dy, y) }},
@@ -264,28 +261,7 @@ func BenchmarkFloatOps(bm *testing.B) {
 			{"Im2Col", func() { bk.Im2Col(cols, img, cg) }},
 			{"Col2Im", func() { bk.Col2Im(img, cols, cg) }},
 		}
-		name := "ref"
-		if v, ok := bk.(*Backend); ok {
-			name = "vk-" + v.Reads()
-		}
-		for _, op := range ops {
-			bm.Run(op.name+"/"+name, func(bm *testing.B) {
-				op.f() // warm up (pipeline compile)
-				if err := bk.Sync(); err != nil {
-					bm.Fatal(err)
-				}
-				bm.ResetTimer()
-				for range bm.N {
-					op.f()
-					if err := bk.Sync(); err != nil {
-						bm.Fatal(err)
-					}
-				}
-			})
-		}
-		for _, t := range all {
-			bk.Free(t)
-		}
+		runBenchOps(bm, bk, ops, all)
 	}
 }
 
