@@ -123,19 +123,48 @@ func (g ConvGeom) Validate() error {
 	return nil
 }
 
-// PoolGeom is the geometry of a max-pool over an NHWC input with a square
-// window Size, step Stride and no padding: OH = (H-Size)/Stride+1.
+// PoolGeom is the geometry of a pooling window over an NHWC input, without
+// padding: a window Size high (and SizeW wide; 0 means Size) moved Stride
+// rows (and StrideW columns; 0 means Stride) at a time, so
+// OH = (H-Size)/Stride+1 and OW = (W-SizeW)/StrideW+1. Max-pooling takes
+// square windows only (SizeW and StrideW 0 or equal to Size and Stride);
+// average pooling also rectangular ones (global average pooling is
+// Size = H, SizeW = W).
 type PoolGeom struct {
-	N, H, W, C   int
-	Size, Stride int
+	N, H, W, C     int
+	Size, Stride   int
+	SizeW, StrideW int
+}
+
+// Window returns the window's height and width and the steps between
+// windows vertically and horizontally.
+func (g PoolGeom) Window() (kh, kw, sh, sw int) {
+	kh, kw, sh, sw = g.Size, g.SizeW, g.Stride, g.StrideW
+	if kw == 0 {
+		kw = kh
+	}
+	if sw == 0 {
+		sw = sh
+	}
+	return
+}
+
+// Square reports whether the window is square with equal steps.
+func (g PoolGeom) Square() bool {
+	kh, kw, sh, sw := g.Window()
+	return kh == kw && sh == sw
 }
 
 // Out returns the output height and width.
-func (g PoolGeom) Out() (oh, ow int) { return (g.H-g.Size)/g.Stride + 1, (g.W-g.Size)/g.Stride + 1 }
+func (g PoolGeom) Out() (oh, ow int) {
+	kh, kw, sh, sw := g.Window()
+	return (g.H-kh)/sh + 1, (g.W-kw)/sw + 1
+}
 
 // Validate reports an impossible geometry.
 func (g PoolGeom) Validate() error {
-	if g.N <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || g.Size <= 0 || g.Stride <= 0 || g.Size > g.H || g.Size > g.W {
+	kh, kw, sh, sw := g.Window()
+	if g.N <= 0 || g.H <= 0 || g.W <= 0 || g.C <= 0 || kh <= 0 || sh <= 0 || kw <= 0 || sw <= 0 || g.SizeW < 0 || g.StrideW < 0 || kh > g.H || kw > g.W {
 		return fmt.Errorf("pool geometry %+v: sizes must be positive and the window must fit", g)
 	}
 	return nil
@@ -283,6 +312,40 @@ type Backend interface {
 	// dgamma = mean·s, and dx = dy + gamma·s/R when train (the gradient
 	// through the batch mean), dx = dy otherwise. dx may alias dy.
 	CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma Tensor, train bool)
+
+	// Add writes y = a + b elementwise (F32, same length): the residual
+	// add, and the sum of the gradients of a tensor read twice. y may
+	// alias a.
+	Add(y, a, b Tensor)
+	// AvgPool writes y [N, OH, OW, C] = the mean of each window of x
+	// [N, H, W, C]: the float32 sum in window order (row-major) times the
+	// float32 1/(window height·width). Global average pooling is a window
+	// of the whole image.
+	AvgPool(y, x Tensor, g PoolGeom)
+	// AvgPoolGrad writes dx (x's shape, zeroed first) = Σ over the windows
+	// containing each element of dy·(1/(window height·width)), the terms
+	// added in increasing output order.
+	AvgPoolGrad(dx, dy Tensor, g PoolGeom)
+	// DWConvI is the integer depthwise convolution: channel c of the Q8
+	// image x [N, H, W, C] convolved with its own filter of the Q8 tensor w
+	// [C, KH, KW] (g.C = C; g.KH, g.KW, strides and padding as for Conv),
+	// with the zero points subtracted first:
+	//   acc[n,oh,ow,c] = Σ_{kh,kw} (x[n,iy,ix,c]-pa.Zero[0])·(w[c,kh,kw]-pb.Zero[c])
+	// in wrapping int32, where a tap outside the image adds nothing (the
+	// zero-padded x̂ is 0 there). acc is I32 [N, OH, OW, C]. Only the zero
+	// points of pa (per tensor) and pb (per tensor or per channel) are
+	// used; Dequant with zero points 0 and zero row sums then gives x̂∗ŵ.
+	DWConvI(acc, x, w Tensor, g ConvGeom, pa, pb QuantSpec)
+	// DWConv is the float depthwise convolution: y [N, OH, OW, C], each
+	// output the float32 sum over (kh, kw) in row-major order of
+	// x[n,iy,ix,c]·w[c,kh,kw], taps outside the image skipped.
+	DWConv(y, x, w Tensor, g ConvGeom)
+	// DWConvGradX writes dx [N, H, W, C] = Σ dy[n,oh,ow,c]·w[c,kh,kw] over
+	// the outputs whose window reads x[n,iy,ix,c].
+	DWConvGradX(dx, dy, w Tensor, g ConvGeom)
+	// DWConvGradW writes dw [C, KH, KW] = Σ_{n,oh,ow} dy[n,oh,ow,c]·
+	// x[n,iy,ix,c] (taps outside the image add nothing).
+	DWConvGradW(dw, dy, x Tensor, g ConvGeom)
 }
 
 // HostAccess is an optional ability of backends whose tensors live in
