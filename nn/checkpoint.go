@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Checkpoints use the safetensors layout: an 8-byte little-endian header
@@ -25,8 +26,31 @@ import (
 // ranges) and whatever the caller adds (epoch, step, data normalisation,
 // the training position under TrainStateKey; see resume.go).
 
-// CheckpointFormat identifies vktrain checkpoints in their metadata.
-const CheckpointFormat = "vktrain/1"
+// CheckpointFormat identifies vktrain checkpoints in their metadata. The
+// model metadata of format 2 is a graph: every layer named, with inputs
+// where a layer does not read the one before it, blocks expanded. Format 1
+// (chains of unnamed layers) still loads.
+const CheckpointFormat = "vktrain/2"
+
+// formatPrefix starts every vktrain checkpoint format.
+const formatPrefix = "vktrain/"
+
+// checkFormat accepts the metadata of checkpoints this vktrain reads
+// (formats 1 and 2). An unknown format is ErrNotCheckpoint; a newer
+// vktrain format is refused naming both versions.
+func checkFormat(meta map[string]string) error {
+	f := meta["format"]
+	switch f {
+	case CheckpointFormat, formatPrefix + "1":
+		return nil
+	}
+	if v, ok := strings.CutPrefix(f, formatPrefix); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 2 {
+			return fmt.Errorf("%w: format %q is newer than this vktrain reads (%q and %s1); use a newer vktrain", ErrNotCheckpoint, f, CheckpointFormat, formatPrefix)
+		}
+	}
+	return fmt.Errorf("%w (format %q, want %q)", ErrNotCheckpoint, f, CheckpointFormat)
+}
 
 type stEntry struct {
 	DType   string   `json:"dtype"`
@@ -230,7 +254,7 @@ func remaining(r io.Reader) int64 {
 
 // ReadMetadata reads only the header of the checkpoint at path and
 // returns its metadata. It fails with ErrNotCheckpoint for a file that is
-// not safetensors or whose format is not CheckpointFormat.
+// not safetensors or whose format this vktrain does not read.
 func ReadMetadata(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -242,8 +266,8 @@ func ReadMetadata(path string) (map[string]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if meta["format"] != CheckpointFormat {
-		return nil, fmt.Errorf("%s: %w (format %q, want %q)", path, ErrNotCheckpoint, meta["format"], CheckpointFormat)
+	if err := checkFormat(meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return meta, nil
 }
@@ -338,58 +362,38 @@ func readCheckpoint(r io.Reader, size int64) (meta map[string]string, tensors ma
 	return meta, tensors, shapes, nil
 }
 
-// checkSpecSize refuses model metadata whose weights could not be in the
-// file: the weights Build would allocate for spec (conv and fc weight
-// elements, computed with saturating arithmetic) must not exceed have,
-// the number of values the checkpoint holds. It keeps a hostile header
-// from making Build allocate more than the file's size.
+// checkSpecSize refuses model metadata whose parameters could not be in
+// the file: the parameter and buffer elements Build would allocate for
+// spec (counted by each layer kind from the inferred shapes, with
+// saturating arithmetic, before anything is allocated) must not exceed
+// have, the number of values the checkpoint holds. It keeps a hostile
+// header from making Build allocate more than the file's size. A spec that
+// does not resolve is left to Build to report.
 func checkSpecSize(spec ModelSpec, have int64) error {
-	const huge = int64(1) << 40
-	mul := func(a, b int64) int64 {
-		if a <= 0 || b <= 0 {
-			return 0
-		}
-		if a > huge/b {
-			return huge
-		}
-		return a * b
-	}
 	if len(spec.Input) != 3 {
 		return nil // Build reports it
 	}
-	h, w, c := int64(spec.Input[0]), int64(spec.Input[1]), int64(spec.Input[2])
-	if h <= 0 || w <= 0 || c <= 0 || h > 1<<20 || w > 1<<20 || c > 1<<20 {
-		return fmt.Errorf("model input %v is implausible", spec.Input)
-	}
-	flat := false // after an fc layer the shape is [features]
-	var need int64
-	for i, l := range spec.Layers {
-		out, k, s, p, size := int64(l.Out), int64(l.Kernel), int64(l.Stride), int64(l.Pad), int64(l.Size)
-		switch l.Type {
-		case "conv":
-			if flat || out <= 0 || k <= 0 || s <= 0 || p < 0 || out > huge || k > huge || p > huge {
-				return nil // Build reports it before allocating
-			}
-			need += mul(mul(out, mul(k, k)), c)
-			if oh, ow := (h+2*p-k)/s+1, (w+2*p-k)/s+1; oh > 0 && ow > 0 {
-				h, w, c = oh, ow, out
-			} else {
-				return nil
-			}
-		case "fc":
-			if out <= 0 || out > huge {
-				return nil
-			}
-			need += mul(out, mul(mul(h, w), c))
-			h, w, c, flat = 1, 1, out, true
-		case "pool":
-			if flat || size <= 0 || s <= 0 || size > h || size > w {
-				return nil
-			}
-			h, w = (h-size)/s+1, (w-size)/s+1
+	for _, d := range spec.Input {
+		if d <= 0 || d > 1<<20 {
+			return fmt.Errorf("model input %v is implausible", spec.Input)
 		}
+	}
+	nodes, err := compile(spec.Input, spec.Layers, Options{})
+	if err != nil {
+		return nil // Build reports it before allocating
+	}
+	var need int64
+	for _, n := range nodes {
+		in := make([][]int, len(n.in))
+		for j, r := range n.in {
+			in[j] = spec.Input
+			if r >= 0 {
+				in[j] = nodes[r].shape
+			}
+		}
+		need = min(need+n.kind.params(n.spec, in), hugeCount)
 		if need > have {
-			return fmt.Errorf("model metadata: layer %d (%s) takes the weights to %d values, the file holds %d", i+1, l, need, have)
+			return fmt.Errorf("model metadata: layer %s (%s) takes the parameters to %d values, the file holds %d", n.spec.Name, n.spec, need, have)
 		}
 	}
 	return nil
@@ -408,8 +412,8 @@ func LoadCheckpoint(path string) (*Model, map[string]string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if meta["format"] != CheckpointFormat {
-		return nil, nil, fmt.Errorf("%s: %w (format %q, want %q)", path, ErrNotCheckpoint, meta["format"], CheckpointFormat)
+	if err := checkFormat(meta); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var spec ModelSpec
 	var opts Options

@@ -32,6 +32,16 @@ type Layer interface {
 	Release()
 }
 
+// MergeLayer is a layer with two inputs (the residual add). Its Forward/Backward
+// of Layer are not used; the model calls these.
+type MergeLayer interface {
+	Layer
+	Forward2(c *Context, a, b backend.Tensor) (backend.Tensor, error)
+	// Backward2 returns the gradients with respect to a and b; they must be distinct
+	// tensors that the caller may overwrite (layers' Backward may work in place on dy).
+	Backward2(c *Context, dy backend.Tensor) (da, db backend.Tensor, err error)
+}
+
 // Context carries the state of one pass through the model.
 type Context struct {
 	B     backend.Backend

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -17,28 +18,35 @@ import (
 // ReLU after every layer but the last.
 const DefaultSpec = "conv:32:3,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp"
 
-// LayerSpec describes one layer of a model.
+// LayerSpec describes one layer of a model (see LayerSyntax for the
+// kinds). A layer reads the previous layer of the spec unless Inputs names
+// others.
 type LayerSpec struct {
-	// Type is conv, fc, comp, bn, relu, pool or flatten.
+	// Type is the layer kind: conv, fc, dw, pool, avgpool, gap, add, comp,
+	// bn, relu, flatten, or the block res.
 	Type string `json:"type"`
-	// Out is the number of filters (conv) or features (fc).
+	// Name identifies the layer (its parameters are NAME.weight, …) and
+	// lets later layers read it. Empty: TYPE1, TYPE2, … in spec order.
+	Name string `json:"name,omitempty"`
+	// Inputs names the layers read (InputName for the model input);
+	// empty means the previous layer. add reads two (one name: the
+	// previous layer and that one).
+	Inputs []string `json:"inputs,omitempty"`
+	// Out is the number of filters (conv, res) or features (fc).
 	Out int `json:"out,omitempty"`
-	// Kernel, Stride and Pad describe conv; Size and Stride describe pool.
+	// Kernel, Stride and Pad describe conv and dw; Size and Stride the
+	// pools; Stride res.
 	Kernel int `json:"kernel,omitempty"`
 	Stride int `json:"stride,omitempty"`
 	Pad    int `json:"pad,omitempty"`
 	Size   int `json:"size,omitempty"`
 }
 
-// String renders the layer in the short spec syntax.
+// String renders the layer in the short spec syntax (without its name
+// and inputs).
 func (s LayerSpec) String() string {
-	switch s.Type {
-	case "conv":
-		return fmt.Sprintf("conv:%d:%d:%d:%d", s.Out, s.Kernel, s.Stride, s.Pad)
-	case "fc":
-		return fmt.Sprintf("fc:%d", s.Out)
-	case "pool":
-		return fmt.Sprintf("pool:%d:%d", s.Size, s.Stride)
+	if k := kindOf(s.Type); k != nil {
+		return k.format(s)
 	}
 	return s.Type
 }
@@ -50,44 +58,47 @@ type ModelSpec struct {
 	Layers []LayerSpec `json:"layers"`
 }
 
-// String renders the layers in the short spec syntax.
+// String renders the layers in the short syntax when that describes the
+// same graph (chains, and residual blocks as res:OUT:STRIDE), else as a
+// JSON layer list. Either way ParseLayers reads it back to the same model.
 func (m ModelSpec) String() string {
-	parts := make([]string, len(m.Layers))
-	for i, l := range m.Layers {
-		parts[i] = l.String()
+	if s, ok := m.compact(); ok {
+		return s
 	}
-	return strings.Join(parts, ",")
+	ls := m.Layers
+	if nodes, err := compile(nil, m.Layers, Options{}); err == nil {
+		ls = normalSpecs(nodes)
+	}
+	b, err := json.Marshal(ls)
+	if err != nil {
+		return fmt.Sprint(m.Layers)
+	}
+	return string(b)
 }
 
-// ParseLayers parses the short syntax: comma-separated layers
-// conv:OUT:K[:STRIDE[:PAD]], fc:OUT, pool:SIZE[:STRIDE], comp, bn, relu,
-// flatten. A value that names a readable file is read as JSON: either a
-// ModelSpec or a list of LayerSpec.
+// ParseLayers parses a model: the name of a named model (NamedModels), the
+// short syntax (comma-separated layers, see LayerSyntax), or JSON — a
+// ModelSpec object or a list of LayerSpec, inline or in a file whose name
+// ends in .json. JSON describes arbitrary graphs with "name" and
+// "inputs". Blocks (res) stay unexpanded until Build knows the shapes.
 func ParseLayers(s string) ([]LayerSpec, error) {
 	s = strings.TrimSpace(s)
+	for _, nm := range NamedModels() {
+		if s == nm.Name {
+			return ParseLayers(nm.Spec)
+		}
+	}
 	if strings.HasSuffix(s, ".json") || strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{") {
-		raw := []byte(s)
-		if !strings.HasPrefix(s, "[") && !strings.HasPrefix(s, "{") {
-			b, err := os.ReadFile(s)
-			if err != nil {
-				return nil, fmt.Errorf("model spec: %w", err)
-			}
-			raw = b
-		}
-		var ms ModelSpec
-		if err := json.Unmarshal(raw, &ms); err == nil && len(ms.Layers) > 0 {
-			return ms.Layers, validateLayers(ms.Layers)
-		}
-		var ls []LayerSpec
-		if err := json.Unmarshal(raw, &ls); err != nil {
-			return nil, fmt.Errorf("model spec %s: not a JSON layer list or model: %w", s, err)
-		}
-		return ls, validateLayers(ls)
+		return parseJSON(s)
 	}
 	var out []LayerSpec
 	for i, tok := range strings.Split(s, ",") {
 		tok = strings.TrimSpace(tok)
 		f := strings.Split(tok, ":")
+		k := kindOf(f[0])
+		if k == nil {
+			return nil, fmt.Errorf("model spec: layer %d %q: unknown layer type %q (want %s, or a named model: %s)", i+1, tok, f[0], kindNamesList(), namedList())
+		}
 		nums := make([]int, len(f)-1)
 		for j, v := range f[1:] {
 			n, err := strconv.Atoi(v)
@@ -96,66 +107,55 @@ func ParseLayers(s string) ([]LayerSpec, error) {
 			}
 			nums[j] = n
 		}
-		arg := func(j, def int) int {
-			if j < len(nums) {
-				return nums[j]
-			}
-			return def
-		}
-		var l LayerSpec
-		switch f[0] {
-		case "conv":
-			if len(nums) < 2 || len(nums) > 4 {
-				return nil, fmt.Errorf("model spec: layer %d %q: want conv:OUT:KERNEL[:STRIDE[:PAD]]", i+1, tok)
-			}
-			l = LayerSpec{Type: "conv", Out: nums[0], Kernel: nums[1], Stride: arg(2, 1), Pad: arg(3, 0)}
-		case "fc", "linear":
-			if len(nums) != 1 {
-				return nil, fmt.Errorf("model spec: layer %d %q: want fc:OUT", i+1, tok)
-			}
-			l = LayerSpec{Type: "fc", Out: nums[0]}
-		case "pool", "maxpool":
-			if len(nums) < 1 || len(nums) > 2 {
-				return nil, fmt.Errorf("model spec: layer %d %q: want pool:SIZE[:STRIDE]", i+1, tok)
-			}
-			l = LayerSpec{Type: "pool", Size: nums[0], Stride: arg(1, nums[0])}
-		case "comp", "bn", "relu", "flatten":
-			if len(nums) != 0 {
-				return nil, fmt.Errorf("model spec: layer %d %q takes no arguments", i+1, tok)
-			}
-			l = LayerSpec{Type: f[0]}
-		default:
-			return nil, fmt.Errorf("model spec: layer %d %q: unknown layer type %q (want conv, fc, pool, comp, bn, relu, flatten)", i+1, tok, f[0])
+		l, err := k.parse(nums)
+		if err != nil {
+			return nil, fmt.Errorf("model spec: layer %d %q: %w", i+1, tok, err)
 		}
 		out = append(out, l)
 	}
 	return out, validateLayers(out)
 }
 
-func validateLayers(ls []LayerSpec) error {
-	if len(ls) == 0 {
-		return fmt.Errorf("model spec: no layers")
+func namedList() string {
+	var s []string
+	for _, nm := range NamedModels() {
+		s = append(s, nm.Name)
 	}
-	for i, l := range ls {
-		switch l.Type {
-		case "conv":
-			if l.Out <= 0 || l.Kernel <= 0 || l.Stride <= 0 || l.Pad < 0 {
-				return fmt.Errorf("model spec: layer %d (%s): out, kernel and stride must be positive", i+1, l)
-			}
-		case "fc":
-			if l.Out <= 0 {
-				return fmt.Errorf("model spec: layer %d (%s): out must be positive", i+1, l)
-			}
-		case "pool":
-			if l.Size <= 0 || l.Stride <= 0 {
-				return fmt.Errorf("model spec: layer %d (%s): size and stride must be positive", i+1, l)
-			}
-		case "comp", "bn", "relu", "flatten":
-		default:
-			return fmt.Errorf("model spec: layer %d: unknown type %q", i+1, l.Type)
+	return strings.Join(s, ", ")
+}
+
+// parseJSON reads a ModelSpec object or a LayerSpec list, inline or from
+// a file; unknown fields are refused (a misspelt "inputs" would otherwise
+// silently make a chain).
+func parseJSON(s string) ([]LayerSpec, error) {
+	raw := []byte(s)
+	if !strings.HasPrefix(s, "[") && !strings.HasPrefix(s, "{") {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			return nil, fmt.Errorf("model spec: %w", err)
 		}
+		raw = bytes.TrimSpace(b)
 	}
-	return nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var ls []LayerSpec
+	if bytes.HasPrefix(raw, []byte("{")) {
+		var ms ModelSpec
+		if err := dec.Decode(&ms); err != nil {
+			return nil, fmt.Errorf("model spec %s: not a JSON model {\"input\": …, \"layers\": […]}: %w", s, err)
+		}
+		ls = ms.Layers
+	} else if err := dec.Decode(&ls); err != nil {
+		return nil, fmt.Errorf("model spec %s: not a JSON layer list or model: %w", s, err)
+	}
+	return ls, validateLayers(ls)
+}
+
+// validateLayers checks the structure of a spec: kinds, fields, names,
+// inputs and their order.
+func validateLayers(ls []LayerSpec) error {
+	_, err := compile(nil, ls, Options{})
+	return err
 }
 
 // Options choose how a spec is built.
@@ -168,13 +168,19 @@ type Options struct {
 	Seed uint64
 }
 
-// Model is a sequential stack of layers.
+// Model is a graph of layers (a chain in the simplest case).
 type Model struct {
-	Spec    ModelSpec
-	Opts    Options
+	// Spec is the resolved graph: blocks expanded, ablated layers
+	// removed, every layer named; Inputs are given where a layer does not
+	// read the one before it.
+	Spec ModelSpec
+	Opts Options
+	// Layers are the layers in Spec order (topological).
 	Layers  []Layer
 	Classes int
 	b       backend.Backend
+	g       graph
+	shapes  [][]int // output shape of one example, per layer
 }
 
 // Build constructs a model for examples of shape input [H, W, C] and
@@ -184,56 +190,43 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 	if len(input) != 3 || input[0] <= 0 || input[1] <= 0 || input[2] <= 0 {
 		return nil, fmt.Errorf("model: input shape %v, want [H W C] with positive sizes", input)
 	}
-	if err := validateLayers(layers); err != nil {
-		return nil, err
-	}
 	opts.Quant = opts.Quant.withDefaults()
 	if err := opts.Quant.Validate(); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
+	nodes, err := compile(input, layers, opts)
+	if err != nil {
+		return nil, err
+	}
+	if out := nodes[len(nodes)-1].shape; len(out) != 1 || out[0] != classes {
+		return nil, fmt.Errorf("model: output shape %v per batch, want [N %d] for %d classes (end the spec with fc:%d)", withBatch(out), classes, classes, classes)
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x766b747261696e))
-	m := &Model{Spec: ModelSpec{Input: append([]int(nil), input...)}, Opts: opts, Classes: classes}
-	shape := append([]int{1}, input...)
-	count := map[string]int{}
-	for _, ls := range layers {
-		if (ls.Type == "comp" && opts.NoCompensation) || (ls.Type == "bn" && opts.NoNorm) {
-			continue
-		}
-		m.Spec.Layers = append(m.Spec.Layers, ls)
-		count[ls.Type]++
-		name := fmt.Sprintf("%s%d", ls.Type, count[ls.Type])
-		var l Layer
-		var err error
-		last := shape[len(shape)-1]
-		switch ls.Type {
-		case "conv":
-			if len(shape) != 4 {
-				return nil, fmt.Errorf("model: %s needs an image input, got shape %v", name, shape[1:])
+	m := &Model{Spec: ModelSpec{Input: append([]int(nil), input...), Layers: normalSpecs(nodes)}, Opts: opts, Classes: classes}
+	for _, n := range nodes {
+		in := make([][]int, len(n.in))
+		for j, r := range n.in {
+			in[j] = input
+			if r >= 0 {
+				in[j] = nodes[r].shape
 			}
-			l, err = NewConv2D(name, last, ls.Out, ls.Kernel, ls.Stride, ls.Pad, opts.Quant, rng)
-		case "fc":
-			l, err = NewLinear(name, shapeLen(shape[1:]), ls.Out, opts.Quant, rng)
-		case "pool":
-			l, err = NewMaxPool(name, ls.Size, ls.Stride)
-		case "comp":
-			l = NewCompensation(name, last)
-		case "bn":
-			l = NewBatchNorm(name, last)
-		case "relu":
-			l = NewReLU(name)
-		case "flatten":
-			l = NewFlatten(name)
 		}
+		l, err := n.kind.build(n.spec, in, opts, rng)
 		if err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
-		if shape, err = l.OutShape(shape); err != nil {
+		got, err := l.OutShape(withBatch(in[0]))
+		if err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
+		if !equalShape(got[1:], n.shape) {
+			return nil, fmt.Errorf("model: %s: the layer gives %v per example, its kind %v", n.spec.Name, got[1:], n.shape)
+		}
 		m.Layers = append(m.Layers, l)
+		m.shapes = append(m.shapes, n.shape)
 	}
-	if len(shape) != 2 || shape[1] != classes {
-		return nil, fmt.Errorf("model: output shape %v per batch, want [N %d] for %d classes (end the spec with fc:%d)", shape, classes, classes, classes)
+	if m.g, err = newGraph(nodes, m.Layers); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -262,6 +255,7 @@ func (m *Model) NumParams() int {
 // state on a previous backend.
 func (m *Model) Bind(b backend.Backend) error {
 	m.Release()
+	m.g.release()
 	for _, l := range m.Layers {
 		if err := l.Bind(b); err != nil {
 			return fmt.Errorf("%s: %w", l.Name(), err)
@@ -282,33 +276,8 @@ func (m *Model) Release() {
 	for _, l := range m.Layers {
 		l.Release()
 	}
+	m.g.release()
 	m.b = nil
-}
-
-// Forward runs the layers; the result is the logits [N, Classes].
-func (m *Model) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
-	if m.b == nil {
-		return nil, fmt.Errorf("model: not bound to a backend")
-	}
-	var err error
-	for _, l := range m.Layers {
-		if x, err = l.Forward(c, x); err != nil {
-			return nil, fmt.Errorf("%s: %w", l.Name(), err)
-		}
-	}
-	return x, nil
-}
-
-// Backward propagates dlogits back through the layers.
-func (m *Model) Backward(c *Context, dy backend.Tensor) error {
-	var err error
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		l := m.Layers[i]
-		if dy, err = l.Backward(c, dy, i > 0); err != nil {
-			return fmt.Errorf("%s: %w", l.Name(), err)
-		}
-	}
-	return nil
 }
 
 // SyncBuffers copies state the backend updates (running statistics) back
@@ -345,20 +314,24 @@ type quantLayer interface {
 
 func (d *dense) quantizers() (w, x *Quantizer) { return d.wq, d.xq }
 
-// Describe returns a one-line-per-layer summary with output shapes.
+// Describe returns a one-line-per-layer summary: name, kind, inputs
+// (where a layer does not read the one before it), output shape and
+// trainable parameter count.
 func (m *Model) Describe() string {
 	var sb strings.Builder
-	shape := append([]int{1}, m.Spec.Input...)
-	fmt.Fprintf(&sb, "input %v\n", shape[1:])
-	for _, l := range m.Layers {
-		shape, _ = l.OutShape(shape)
+	fmt.Fprintf(&sb, "input %v\n", m.Spec.Input)
+	for i, l := range m.Layers {
 		n := 0
 		for _, p := range l.Params() {
 			if p.Trainable() {
 				n += len(p.Data)
 			}
 		}
-		fmt.Fprintf(&sb, "  %-8s -> %v", l.Name(), shape[1:])
+		ls := m.Spec.Layers[i]
+		fmt.Fprintf(&sb, "  %-12s %-16s -> %v", l.Name(), ls.String(), m.shapes[i])
+		if len(ls.Inputs) > 0 {
+			fmt.Fprintf(&sb, "  <- %s", strings.Join(ls.Inputs, " + "))
+		}
 		if n > 0 {
 			fmt.Fprintf(&sb, "  (%d params)", n)
 		}

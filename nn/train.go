@@ -215,7 +215,7 @@ func (t *Trainer) checkStats(q quantLayer) error {
 }
 
 // locateNonFinite reruns the forward pass of the last batch layer by layer
-// and returns the first layer whose output holds NaN or Inf, with the count
+// (in graph order) and returns the first layer whose output holds NaN or Inf, with the count
 // (a diagnosis run only after a step failed; it updates running statistics
 // again, but the failed step is not applied anyway).
 func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
@@ -229,21 +229,19 @@ func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
 	}
 	defer t.b.Free(st)
 	var v [3]float32
-	for _, l := range t.Model.Layers {
-		y, err := l.Forward(c, x)
-		if err != nil {
-			return "", 0
-		}
+	name, count := "", 0
+	_, _ = t.Model.forward(c, x, func(i int, y backend.Tensor) bool {
 		t.b.MinMax(st, y)
 		if err := t.b.ReadF32(st, v[:]); err != nil {
-			return "", 0
+			return false
 		}
 		if v[2] > 0 {
-			return l.Name(), int(v[2])
+			name, count = t.Model.Layers[i].Name(), int(v[2])
+			return false
 		}
-		x = y
-	}
-	return "", 0
+		return true
+	})
+	return name, count
 }
 
 // ParamsChanged tells the trainer that the parameters were changed

@@ -41,19 +41,19 @@ func BenchmarkPack4(b *testing.B) {
 	for i := range q {
 		q[i] = int32(i%255 - 127)
 	}
-	w := make([]uint32, PackedLen(len(q)))
+	w := make([]uint32, PackedLen(len(q), 256))
 	b.SetBytes(int64(4 * len(q)))
 	for b.Loop() {
-		Pack4(w, q, 0)
+		Pack4(w, q, 256)
 	}
 }
 
 func BenchmarkUnpack4(b *testing.B) {
 	q := make([]int32, 1<<16)
-	w := make([]uint32, PackedLen(len(q)))
+	w := make([]uint32, PackedLen(len(q), 256))
 	b.SetBytes(int64(4 * len(q)))
 	for b.Loop() {
-		Unpack4(q, w, true)
+		Unpack4(q, w, 256, true)
 	}
 }
 

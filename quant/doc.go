@@ -13,13 +13,19 @@
 //
 // Params{Scale, Zero} maps reals to codes and back:
 //
-//	q  = clamp(round(x/Scale) + Zero, qmin, qmax)
+//	q  = clamp(round(x·fl32(1/Scale)) + Zero, qmin, qmax)
 //	x̂ = Scale * (q - Zero)
 //
-// The quotient x/Scale is an IEEE float32 division. round is half away from
-// zero (math.Round: 0.5 -> 1, -0.5 -> -1, 2.5 -> 3); the shaders do the same.
-// NaN input quantizes to Zero (so it fake-quantizes to exactly 0), +Inf to
-// qmax and -Inf to qmin. x̂ is a float32 product with q-Zero formed exactly.
+// Code is the one definition of the forward map; every function here that
+// quantizes calls it, package nn/ref calls it, and the Vulkan shaders
+// compute the same value bit for bit. fl32(1/Scale) is the float32 reciprocal of
+// Scale (a correctly rounded float32 division) and x·fl32(1/Scale) its
+// float32 product with x (Scaled); this is not always the float32 quotient
+// x/Scale, and it is used because GPUs guarantee correctly rounded
+// multiplication but not division. round is half away from zero
+// (math.Round: 0.5 -> 1, -0.5 -> -1, 2.5 -> 3). NaN input quantizes to Zero
+// (so it fake-quantizes to exactly 0), +Inf to qmax and -Inf to qmin. x̂ is
+// a float32 product with q-Zero formed exactly.
 //
 // FromMinMax builds Params from a range: it widens [lo, hi] to include 0, so
 // that 0.0 quantizes exactly to Zero and dequantizes to exactly 0 (padding and
@@ -64,25 +70,32 @@
 // # Trainable scale and zero point
 //
 // Scale and zero point can be trained (LSQ, Esser et al. 2020; LSQ+, Bhalgat
-// et al. 2020). The forward is x̂ = s*(clamp(round(x/s)+z, qmin, qmax) - z)
-// with z = round(zf) of a continuous zf. Grad differentiates it with the
-// straight-through estimator (round treated as the identity):
+// et al. 2020). The forward is x̂ = s*(clamp(round(v)+z, qmin, qmax) - z)
+// with v = x·fl32(1/s) as in Code and z = round(zf) of a continuous zf.
+// Grad differentiates it with the straight-through estimator (round treated
+// as the identity, v as x/s):
 //
-//	inside the range: dx̂/dx = 1, dx̂/ds = round(x/s) - x/s, dx̂/dz = 0
-//	below qmin:       dx̂/dx = 0, dx̂/ds = qmin - z,         dx̂/dz = -s
-//	above qmax:       dx̂/dx = 0, dx̂/ds = qmax - z,         dx̂/dz = -s
+//	inside the range: dx̂/dx = 1, dx̂/ds = round(v) - v, dx̂/dz = 0
+//	below qmin:       dx̂/dx = 0, dx̂/ds = qmin - z,     dx̂/dz = -s
+//	above qmax:       dx̂/dx = 0, dx̂/ds = qmax - z,     dx̂/dz = -s
 //
 // In the clamped regions these are the true derivatives of the forward; in
 // range the scale gradient is the derivative of the surrogate
-// s*(x/s + c) with c = round(x/s)-x/s held constant. GradScale gives LSQ's
+// s*(x/s + c) with c = round(v)-v held constant. GradScale gives LSQ's
 // factor 1/sqrt(n*qmax) for a quantizer shared by n elements.
 //
 // # Packing
 //
-// Pack4 stores four one-byte codes per uint32 word (element i in word i/4,
-// byte i%4, little endian, two's complement for signed codes), the layout the
-// shaders read; the tail of the last word holds a pad code, normally the zero
-// point. Unpack4 reverses it.
+// Codes are packed four to a uint32 word in rows: a tensor of codes is a
+// matrix of rows of cols codes (cols is its last dimension) and each row
+// starts on a word and is padded to a whole word, so a row takes
+// RowWords(cols) = ceil(cols/4) words. Code j of a row goes to word j/4
+// of the row, byte j%4, byte 0 in bits 0..7 (little endian), as its low 8
+// bits (two's complement for signed codes). The padding bytes hold code 0,
+// so a kernel that sums codes or products of codes over whole words gets
+// the sums over the real codes. This is the layout of packed Q8 tensors
+// in the Vulkan backend (nn/vk) and the one its shaders read; Pack4 writes
+// it and Unpack4 reads it.
 //
 // # Errors and panics
 //

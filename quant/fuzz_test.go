@@ -6,10 +6,12 @@ import (
 )
 
 func FuzzPack(f *testing.F) {
-	f.Add([]byte{1, 2, 3, 4, 5}, true, int8(-3))
-	f.Add([]byte{}, false, int8(0))
-	f.Add([]byte{0x80, 0x7f, 0xff}, true, int8(127))
-	f.Fuzz(func(t *testing.T, data []byte, signed bool, pad int8) {
+	f.Add([]byte{1, 2, 3, 4, 5}, true, uint8(5))
+	f.Add([]byte{}, false, uint8(0))
+	f.Add([]byte{0x80, 0x7f, 0xff, 1, 2, 3}, true, uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, signed bool, c uint8) {
+		cols := 1 + int(c)%9
+		data = data[:len(data)/cols*cols]
 		q := make([]int32, len(data))
 		for i, b := range data {
 			if signed {
@@ -18,21 +20,20 @@ func FuzzPack(f *testing.F) {
 				q[i] = int32(b)
 			}
 		}
-		padCode := int32(pad)
-		if !signed {
-			padCode = int32(uint8(pad))
-		}
-		words := make([]uint32, PackedLen(len(q)))
-		Pack4(words, q, padCode)
-		all := make([]int32, 4*len(words))
-		Unpack4(all, words, signed)
+		words := make([]uint32, PackedLen(len(q), cols))
+		Pack4(words, q, cols)
+		// Read each row as whole words: the codes, then code 0 as padding.
+		rw := RowWords(cols)
+		all := make([]int32, len(words)*4)
+		Unpack4(all, words, 4*rw, signed)
 		for i := range all {
-			want := padCode
-			if i < len(q) {
-				want = q[i]
+			r, j := i/(4*rw), i%(4*rw)
+			want := int32(0)
+			if j < cols {
+				want = q[r*cols+j]
 			}
 			if all[i] != want {
-				t.Fatalf("element %d: %d, want %d", i, all[i], want)
+				t.Fatalf("cols %d: row %d byte %d: %d, want %d", cols, r, j, all[i], want)
 			}
 		}
 	})

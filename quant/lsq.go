@@ -7,9 +7,9 @@ import (
 
 // Grad is the backward pass of FakeQuantize with a trainable scale and zero
 // point (LSQ+), using the straight-through estimator: round is treated as the
-// identity when differentiating. With v = x/s (the same float32 quotient as
-// the forward) and z = p.Zero, each element is in one of three regions,
-// decided exactly as Quantize decides the clamp:
+// identity when differentiating. With v = x·fl32(1/s) (Scaled, the same
+// float32 value the forward rounds, see Code) and z = p.Zero, each element
+// is in one of three regions, decided exactly as Code decides the clamp:
 //
 //	inside  (qmin <= round(v)+z <= qmax): dx̂/dx = 1, dx̂/ds = round(v) - v, dx̂/dz = 0
 //	below   (round(v)+z < qmin):          dx̂/dx = 0, dx̂/ds = qmin - z,     dx̂/dz = -s
@@ -32,13 +32,13 @@ func Grad(dx []float32, x, dxhat []float32, p Params, s Scheme) (dScale, dZero f
 		panic(fmt.Sprintf("quant: Grad: lengths differ: dx %d, x %d, dxhat %d", len(dx), len(x), len(dxhat)))
 	}
 	qmin, qmax := s.Range()
-	sc, z := p.Scale, float64(p.Zero)
+	sc, inv, z := p.Scale, 1/p.Scale, float64(p.Zero)
 	belowS := float64(qmin) - z
 	aboveS := float64(qmax) - z
 	minusS := -float64(sc)
 	for i, xv := range x {
 		g := float64(dxhat[i])
-		v := float64(xv / sc)
+		v := float64(scaled(xv, inv))
 		var gx float32
 		switch {
 		case v != v:

@@ -6,8 +6,11 @@ import (
 	"testing"
 )
 
-// fq64 is the real forward in float64 with a continuous zero point:
-// s*(clamp(round(x/s)+z, qmin, qmax) - z).
+// fq64 is the real-valued function that Grad's clamped-region gradients
+// are the true derivatives of, for finite differences in float64 with a
+// continuous scale and zero point: s*(clamp(round(x/s)+z, qmin, qmax) - z).
+// It is not the quantizer (Code); it is only evaluated at points far from
+// rounding ties, where x/s and x·fl32(1/s) round alike.
 func fq64(x, s, z float64, qmin, qmax int32) float64 {
 	q := math.Round(x/s) + z
 	q = math.Max(float64(qmin), math.Min(float64(qmax), q))
@@ -30,7 +33,7 @@ func TestGradFiniteDifferences(t *testing.T) {
 			for range 300 {
 				span := float64(b - a)
 				x := float32(float64(a) - span + 3*span*r.Float64())
-				v := float64(x) / sc
+				v := float64(Scaled(x, p.Scale))
 				if math.Abs(v-math.Floor(v)-0.5) < 1e-3 {
 					continue // too close to a rounding tie for a stable region
 				}

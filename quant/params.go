@@ -14,7 +14,7 @@ const MinScale float32 = 1e-30
 
 // Params is an affine quantizer for one tensor or one channel:
 //
-//	q  = clamp(round(x/Scale) + Zero, qmin, qmax)
+//	q  = clamp(round(x·fl32(1/Scale)) + Zero, qmin, qmax)   (Code)
 //	x̂ = Scale * (q - Zero)
 //
 // Scale must be finite and positive and Zero must lie in the scheme's range;
@@ -126,16 +126,39 @@ func FromMinMaxSymmetric(lo, hi float32, s Scheme) Params {
 	return Params{Scale: scaleFor(m / float64(qmax)), Zero: 0}
 }
 
-// quantizeOne is the single definition of the forward map used by every
-// function in the package. The quotient is an IEEE float32 division; the
-// rounding is math.Round (half away from zero) on the exact float64 value of
-// that quotient.
-func quantizeOne(x, scale float32, zero, qmin, qmax int32) int32 {
-	v := float64(x / scale)
-	if v != v { // NaN input (or 0/0): the zero point
-		return clampCode(zero, qmin, qmax)
+// Scaled returns x·fl32(1/s): the float32 reciprocal of s (a correctly
+// rounded float32 division) times x, the product rounded to float32. It is
+// the value the quantizer rounds to a code (see Code) and the one Grad
+// differentiates at. A reciprocal and a multiplication are used instead of
+// x/s because Vulkan guarantees correctly rounded multiplication but not
+// division, so GPU kernels can compute the same value bit for bit (with
+// the reciprocal computed on the host).
+func Scaled(x, s float32) float32 { return scaled(x, 1/s) }
+
+// scaled is Scaled given the float32 reciprocal inv = 1/s (hoisted out of
+// loops over one slice).
+func scaled(x, inv float32) float32 { return float32(x * inv) }
+
+// Code is the one definition of the quantizer's forward map, used by
+// every function of this package that quantizes and by every backend:
+//
+//	q = clamp(round(x·fl32(1/s)) + z, qmin, qmax)
+//
+// x·fl32(1/s) is Scaled(x, s); round is half away from zero (math.Round:
+// 0.5 -> 1, -0.5 -> -1, 2.5 -> 3) on that float32 value, and z is added
+// exactly (in float64) before the clamp, which is applied before any
+// conversion to an integer: +Inf and huge values give qmax, -Inf qmin. A
+// NaN x (or a NaN x·fl32(1/s), such as 0·Inf for a subnormal s) gives z,
+// clamped into [qmin, qmax], so it fake-quantizes to exactly 0.
+func Code(x, s float32, z, qmin, qmax int32) int32 { return code(x, 1/s, z, qmin, qmax) }
+
+// code is Code given the float32 reciprocal inv = 1/s.
+func code(x, inv float32, z, qmin, qmax int32) int32 {
+	v := scaled(x, inv)
+	if v != v {
+		return clampCode(z, qmin, qmax)
 	}
-	r := math.Round(v) + float64(zero)
+	r := math.Round(float64(v)) + float64(z)
 	if r <= float64(qmin) {
 		return qmin
 	}
@@ -155,11 +178,11 @@ func clampCode(q, qmin, qmax int32) int32 {
 	return q
 }
 
-// QuantizeValue quantizes one value; see Quantize for the rules.
-// It panics if s is invalid.
+// QuantizeValue quantizes one value with p under scheme s: Code(x,
+// p.Scale, p.Zero, qmin, qmax). It panics if s is invalid.
 func QuantizeValue(x float32, p Params, s Scheme) int32 {
 	qmin, qmax := s.Range()
-	return quantizeOne(x, p.Scale, p.Zero, qmin, qmax)
+	return Code(x, p.Scale, p.Zero, qmin, qmax)
 }
 
 // DequantizeValue returns Scale*(q-Zero), computed as a float32 product
@@ -168,13 +191,14 @@ func DequantizeValue(q int32, p Params) float32 {
 	return p.Scale * float32(int64(q)-int64(p.Zero))
 }
 
-// Quantize writes q = clamp(round(x/Scale) + Zero, qmin, qmax) for every
-// element into dst.
+// Quantize writes q = clamp(round(x·fl32(1/Scale)) + Zero, qmin, qmax) for
+// every element into dst, each code computed by Code:
 //
-//   - x/Scale is an IEEE float32 division; round is half away from zero
-//     (math.Round semantics: 2.5 -> 3, -2.5 -> -3). The GPU shaders use the
-//     same rule; a GPU whose division is not correctly rounded may differ by
-//     one code on values that fall within a rounding error of a tie.
+//   - x·fl32(1/Scale) is the float32 product of x and the float32
+//     reciprocal of Scale (see Scaled); round is half away from zero
+//     (math.Round semantics: 2.5 -> 3, -2.5 -> -3). The backends (the
+//     reference and the GPU shaders) compute the same float32 value, so
+//     their codes agree bit for bit.
 //   - NaN input quantizes to Zero (clamped into range); +Inf to qmax; -Inf to
 //     qmin.
 //
@@ -186,9 +210,9 @@ func Quantize(dst []int32, x []float32, p Params, s Scheme) {
 		panic(fmt.Sprintf("quant: Quantize: len(dst)=%d != len(x)=%d", len(dst), len(x)))
 	}
 	qmin, qmax := s.Range()
-	sc, z := p.Scale, p.Zero
+	inv, z := 1/p.Scale, p.Zero
 	for i, v := range x {
-		dst[i] = quantizeOne(v, sc, z, qmin, qmax)
+		dst[i] = code(v, inv, z, qmin, qmax)
 	}
 }
 
@@ -213,9 +237,9 @@ func FakeQuantize(dst, x []float32, p Params, s Scheme) {
 		panic(fmt.Sprintf("quant: FakeQuantize: len(dst)=%d != len(x)=%d", len(dst), len(x)))
 	}
 	qmin, qmax := s.Range()
-	sc, z := p.Scale, p.Zero
+	sc, inv, z := p.Scale, 1/p.Scale, p.Zero
 	for i, v := range x {
-		q := quantizeOne(v, sc, z, qmin, qmax)
+		q := code(v, inv, z, qmin, qmax)
 		dst[i] = sc * float32(int64(q)-int64(z))
 	}
 }

@@ -98,6 +98,59 @@ func TestRoundingHalfAwayFromZero(t *testing.T) {
 	}
 }
 
+// TestCodeUsesReciprocal pins the rule q = round(x·fl32(1/s)) on values
+// where it differs from rounding the float32 quotient x/s, and checks
+// that every function that quantizes follows Code.
+func TestCodeUsesReciprocal(t *testing.T) {
+	cases := []struct {
+		x, s       uint32 // float32 bits
+		want, quot int32  // round(x·fl32(1/s)), round(x/s)
+	}{
+		{0x445e9fff, 0x41500000, 69, 68},   // 890.49994/13: x/s = 68.49999, x·fl32(1/13) = 68.5
+		{0xc37d7fff, 0x41500000, -20, -19}, // -253.49998/13
+		{0xc46fa000, 0x41224925, -94, -95}, // -958.5/10.142858: x/s = -94.5, product -94.49999
+		{0x433b1248, 0x415db6db, 14, 13},
+	}
+	for _, c := range cases {
+		x, s := math.Float32frombits(c.x), math.Float32frombits(c.s)
+		if q := int32(math.Round(float64(x / s))); q != c.quot {
+			t.Fatalf("test case %v/%v: round(x/s) = %d, want %d", x, s, q, c.quot)
+		}
+		if got := Code(x, s, 0, -128, 127); got != c.want {
+			t.Errorf("Code(%v, %v) = %d, want %d (x/s would give %d)", x, s, got, c.want, c.quot)
+		}
+		p, sch := Params{Scale: s}, Weights(8)
+		q := make([]int32, 1)
+		Quantize(q, []float32{x}, p, sch)
+		xh := make([]float32, 1)
+		FakeQuantize(xh, []float32{x}, p, sch)
+		if v := QuantizeValue(x, p, sch); v != c.want || q[0] != c.want || xh[0] != DequantizeValue(c.want, p) {
+			t.Errorf("x=%v s=%v: QuantizeValue %d, Quantize %d, FakeQuantize %v; want code %d", x, s, v, q[0], xh[0], c.want)
+		}
+		// Grad decides the region and the rounding residual from the same value.
+		_, qmax := sch.Range()
+		for _, z := range []int32{0, qmax - c.want, qmax - c.want + 1} {
+			dS, _ := Grad(nil, []float32{x}, []float32{1}, Params{Scale: s, Zero: z}, sch)
+			v := float64(Scaled(x, s))
+			want := math.Round(v) - v
+			if c.want+z > qmax {
+				want = float64(qmax - z)
+			}
+			if dS != want {
+				t.Errorf("x=%v s=%v z=%d: Grad dScale %g, want %g", x, s, z, dS, want)
+			}
+		}
+	}
+	// Scaled is the float32 product with the float32 reciprocal.
+	x := math.Float32frombits(0x445e9fff)
+	if got := Scaled(x, 13); got != 68.5 || x/13 == 68.5 {
+		t.Errorf("Scaled(%v, 13) = %v, want 68.5 (x/13 = %v)", x, got, x/13)
+	}
+	if got := Code(0, 1e-40, 5, 0, 255); got != 5 { // 0·Inf is NaN: the zero point
+		t.Errorf("Code(0, subnormal) = %d, want the zero point 5", got)
+	}
+}
+
 func TestNonFiniteInputs(t *testing.T) {
 	for _, s := range allSchemes() {
 		qmin, qmax := s.Range()

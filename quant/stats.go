@@ -236,7 +236,7 @@ func (h *Histogram) ExpectedMSE(p Params, s Scheme) float64 {
 	if !(w > 0) {
 		// All mass at Lo.
 		x := float64(h.Lo)
-		q := float64(quantizeOne(h.Lo, p.Scale, p.Zero, qmin, qmax))
+		q := float64(Code(h.Lo, p.Scale, p.Zero, qmin, qmax))
 		e := x - d*(q-float64(z))
 		return e * e
 	}

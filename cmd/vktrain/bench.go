@@ -60,7 +60,7 @@ Examples:
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			devs := fs.String("devices", "cpu,vulkan", "comma-separated devices to compare (cpu, vulkan, vulkan:N, vulkan/dot, vulkan/storage, ...); the first is the baseline")
 			dataSpec := fs.String("data", "mini", "data set whose training images feed the steps")
-			model := fs.String("model", nn.DefaultSpec, "model spec")
+			model := fs.String("model", nn.DefaultSpec, "model: "+modelFlagHelp)
 			steps := fs.Int("steps", 20, "timed training steps per device and round (after 3 warm-up steps)")
 			rounds := fs.Int("rounds", 3, "rounds of timed steps, alternating between the devices")
 			batch := fs.Int("batch", 64, "training batch size")

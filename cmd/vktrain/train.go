@@ -113,7 +113,7 @@ type trainFlags struct {
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, mini, shapes, cifar10:DIR, or a directory (IDX, CIFAR-10 batches or one folder per class)")
-	fs.StringVar(&f.model, "model", nn.DefaultSpec, "model: layer spec (conv:OUT:K[:S[:P]], fc:OUT, pool:S, comp, bn, relu, flatten) or a JSON file")
+	fs.StringVar(&f.model, "model", nn.DefaultSpec, "model: "+modelFlagHelp)
 	fs.StringVar(&f.device, "device", "auto", "device: auto, vulkan, vulkan:N or cpu; /packed, /int8 or /dot after a Vulkan device forces its integer GEMM")
 	fs.StringVar(&f.name, "name", "", "run name: the checkpoint goes to runs/NAME/model.safetensors (default DATA-MODE-TIME)")
 	fs.StringVar(&f.out, "out", "", "checkpoint written after every epoch and on interruption, atomically (default runs/NAME/model.safetensors)")
@@ -257,7 +257,10 @@ Examples:
 	vktrain train --data cifar10:DIR --crop-pad 4 --flip   # random crops and flips
 	vktrain train --config long-run.json --epochs 20     # flags from a JSON file, explicit ones win
 	vktrain train --resume runs/mnist-int8/model.safetensors
-	vktrain train --resume runs/mnist-int8/model.safetensors --epochs 10   # train further`,
+	vktrain train --resume runs/mnist-int8/model.safetensors --epochs 10   # train further
+	vktrain train --data cifar10:DIR --model res8 --crop-pad 4 --flip   # a residual network
+
+` + modelHelp(),
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
 			f := &trainFlags{}
 			f.register(fs)
@@ -269,6 +272,44 @@ Examples:
 			}
 		},
 	}
+}
+
+// modelFlagHelp describes the --model flag in one line.
+const modelFlagHelp = "a named model (patent, res8, mobile), a layer spec such as conv:16:3:1:1,bn,relu,res:32:2,gap,fc:10,comp, or a JSON graph (file or inline); see vktrain help train"
+
+// graphExample is the JSON graph of the help (a test builds it).
+const graphExample = `	[{"type": "conv", "name": "stem", "out": 16, "kernel": 3, "pad": 1},
+	 {"type": "conv", "out": 16, "kernel": 3, "pad": 1}, {"type": "bn"},
+	 {"type": "add", "inputs": ["bn1", "stem"]}, {"type": "relu"},
+	 {"type": "gap"}, {"type": "fc", "out": 10}, {"type": "comp"}]`
+
+// modelHelp describes the models --model accepts: the named models, the
+// short syntax of every layer kind and the JSON form of graphs.
+func modelHelp() string {
+	var sb strings.Builder
+	sb.WriteString("Models (--model): a named model, a layer spec in the short syntax (comma-\n" +
+		"separated layers, each reading the one before it) or a JSON graph.\n\nNamed models:\n\n")
+	for _, nm := range nn.NamedModels() {
+		fmt.Fprintf(&sb, "\t%-7s %s\n\t        %s\n", nm.Name, nm.Doc, nm.Spec)
+	}
+	sb.WriteString("\nLayers of the short syntax:\n\n")
+	for _, k := range nn.LayerKinds() {
+		fmt.Fprintf(&sb, "\t%s\n\t        %s\n", k.Syntax, k.Doc)
+	}
+	sb.WriteString(`
+Graphs: a JSON file (name ending in .json) or inline JSON, either
+{"input": [H, W, C], "layers": [...]} or just the layer list. Each layer is
+{"type": KIND, "name": ..., "inputs": [...], "out", "kernel", "stride",
+"pad", "size"}; a layer reads the previous one unless "inputs" names
+others ("input" is the image); layers must be listed so that each reads
+only earlier ones; add takes two inputs of one shape. Unnamed layers are
+called KIND1, KIND2, ... For example a residual connection:
+
+` + graphExample + `
+
+Checkpoints store the resolved graph, so eval, predict, --resume and
+bench take any model.`)
+	return sb.String()
 }
 
 // newRunID returns a random identifier for a run.

@@ -81,6 +81,9 @@ var (
 				c.wantMatrix(0, g.Rows(), g.K())
 				c.D.R, c.D.C = g.Rows(), g.K()
 			}
+			if pad := c.P.Pad; pad < -128 || pad > 255 {
+				c.Failf("pad %d outside [-128, 255] (a q8 code)", pad)
+			}
 		}}
 	// OpGemmI declares Backend.GemmI.
 	OpGemmI = &Op{Name: "GemmI", Doc: "acc = a·bᵀ in wrapping int32",

@@ -11,34 +11,45 @@
 // views. Ops run synchronously on the calling goroutine (using helper
 // goroutines for the heavy ones); a Backend is not safe for concurrent use.
 //
-// Every op validates its arguments (dtypes, shapes, tensors of this
-// backend, outputs that do not alias inputs) and, on a mismatch, records a
-// sticky error naming the op and the mismatch, for example
+// Every op begins with its declaration's check in the op contract of
+// package backend (backend.OpXxx.Check, with Backend as the
+// backend.Resolver): dtypes, shapes, tensors of this backend, outputs that
+// do not alias inputs. On a mismatch it records a sticky error naming the
+// op and the mismatch, for example
 //
 //	GemmI: a is [64 9], b is [32 8]: inner dimensions differ
 //
 // after which every op is skipped and Err, Sync and the Reads return that
-// first error.
+// first error. The only check an op adds is one that depends on data:
+// MaxPoolGrad rejects an index of arg outside dx. OpCounts reports how
+// many calls of each op passed the checks.
 //
 // # Arithmetic (what other backends must reproduce)
 //
-// Integer ops (Im2ColI, GemmI, RowSumI and the integer part of Dequant)
-// use wrapping int32 arithmetic, so their results do not depend on the
-// order of summation; other backends must match them bit for bit.
+// Integer ops (Im2ColI, GemmI, RowSumI, DWConvI and the integer part of
+// Dequant) use wrapping int32 arithmetic, so their results do not depend
+// on the order of summation; other backends must match them bit for bit.
 //
-// Quantize computes q = clamp(round(x/s) + z, QMin, QMax) where x/s is a
-// float32 division (correctly rounded, as IEEE 754 and Go define it), round
-// is math.Round (half away from zero), the clamp is applied before any
-// conversion to an integer (so ±Inf and huge x/s clamp to the range ends),
-// and NaN x gives the zero point z. Histogram computes its bin as
-// floor(((v-lo)/(hi-lo))·bins) with each operation rounded to float32,
-// clamped to [0, bins-1]. Because these float computations decide integer
+// Quantize computes q = clamp(round(x·fl32(1/s)) + z, QMin, QMax), the
+// rule defined once by quant.Code (QuantizeValue): fl32(1/s) is the
+// float32 reciprocal of the scale (a correctly rounded float32 division,
+// done once per scale, on the host for a GPU) and x·fl32(1/s) its float32
+// product with x, which is not always the float32 quotient x/s; round is
+// math.Round (half away from zero), the clamp is applied before any
+// conversion to an integer (so ±Inf and huge values clamp to the range
+// ends), and NaN x gives the zero point z. Histogram computes its bin as
+// floor((v-lo)·f) with f = bins/(hi-lo) computed once (on the host for a
+// GPU) and each operation rounded to float32, clamped to [0, bins-1]
+// (HistogramBin). Because these float computations decide integer
 // results, a GPU must perform the same float32 operations with correct
-// rounding (in particular an exact division, not a reciprocal multiply).
+// rounding; on the device they are only subtractions and
+// multiplications, which Vulkan rounds correctly, never a division.
 //
-// Float ops accumulate in float32 in the order a straightforward loop
-// gives (rows in increasing order for per-channel sums, elements in
-// increasing index order within a quantization slice); explicit float32
+// Float ops accumulate in float32, starting from 0, in the order each op
+// documents (rows in increasing order for per-channel sums, elements in
+// increasing index order within a quantization slice, window order for
+// AvgPool and DWConv, increasing output order for AvgPoolGrad,
+// DWConvGradX and DWConvGradW); explicit float32
 // conversions keep the Go compiler from fusing a multiply and an add into
 // an FMA, so the results are identical on every architecture. The float
 // GEMM is gonum's pure-Go parallel Sgemm (blas/gonum), whose summation

@@ -7,12 +7,6 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// convArgs validates the common arguments of Im2ColI, Im2Col and Col2Im:
-// the image img (read as [N, H, W, C]) and the matrix cols [Rows, K].
-func (o *op) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
-	o.Conv(g, imgName, shapeOf(img), shapeOf(cols))
-}
-
 // im2col fills rows [lo, hi) of cols from the NHWC image x, with pad
 // outside the image.
 func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
@@ -45,14 +39,12 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 // Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
 // outside the image.
 func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32) {
-	o := b.begin("Im2ColI")
-	xt := o.input("x", x, backend.Q8)
-	ct := o.output("cols", cols, backend.Q8)
-	o.convArgs(g, xt, ct, "x")
-	if !o.done() {
+	d, ok := backend.OpIm2ColI.Check(&b.err, b, backend.Params{Conv: g, Pad: pad}, cols, x)
+	if !ok {
 		return
 	}
-	b.parallel(g.Rows(), max(1, 4096/g.K()), func(lo, hi int) {
+	ct, xt := cols.(*Tensor), x.(*Tensor)
+	b.parallel(d.R, max(1, 4096/d.C), func(lo, hi int) {
 		im2col(ct.st.i, xt.st.i, g, pad, lo, hi)
 	})
 }
@@ -60,14 +52,12 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 // Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
 // outside the image.
 func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
-	o := b.begin("Im2Col")
-	xt := o.input("x", x, backend.F32)
-	ct := o.output("cols", cols, backend.F32)
-	o.convArgs(g, xt, ct, "x")
-	if !o.done() {
+	d, ok := backend.OpIm2Col.Check(&b.err, b, backend.Params{Conv: g}, cols, x)
+	if !ok {
 		return
 	}
-	b.parallel(g.Rows(), max(1, 4096/g.K()), func(lo, hi int) {
+	ct, xt := cols.(*Tensor), x.(*Tensor)
+	b.parallel(d.R, max(1, 4096/d.C), func(lo, hi int) {
 		im2col(ct.st.f, xt.st.f, g, 0, lo, hi)
 	})
 }
@@ -76,15 +66,13 @@ func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
 // element, accumulated in float32 over rows in increasing order and, within
 // a row, columns in increasing order.
 func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
-	o := b.begin("Col2Im")
-	ct := o.input("cols", cols, backend.F32)
-	xt := o.output("dx", dx, backend.F32)
-	o.convArgs(g, xt, ct, "dx")
-	if !o.done() {
+	d, ok := backend.OpCol2Im.Check(&b.err, b, backend.Params{Conv: g}, dx, cols)
+	if !ok {
 		return
 	}
+	xt, ct := dx.(*Tensor), cols.(*Tensor)
 	oh, ow := g.Out()
-	k := g.K()
+	k := d.C
 	img := g.H * g.W * g.C
 	// Rows of image n only touch image n: split by image.
 	b.parallel(g.N, 1, func(nlo, nhi int) {
@@ -116,23 +104,12 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32.
 func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
-	o := b.begin("GemmI")
-	at := o.input("a", a, backend.Q8)
-	bt := o.input("b", bm, backend.Q8)
-	ct := o.output("acc", acc, backend.I32)
-	if o.bad() {
-		o.done()
+	d, ok := backend.OpGemmI.Check(&b.err, b, backend.Params{}, acc, a, bm)
+	if !ok {
 		return
 	}
-	m, k := matrix(at)
-	n, kb := matrix(bt)
-	if k != kb {
-		o.failf("a is %v, b is %v: inner dimensions differ", at.shape, bt.shape)
-	}
-	o.wantMatrix("acc", ct, m, n)
-	if !o.done() {
-		return
-	}
+	ct, at, bt := acc.(*Tensor), a.(*Tensor), bm.(*Tensor)
+	m, n, k := d.M, d.N, d.K
 	// Wrapping int32 sums are exact modulo 2^32, so the result depends
 	// neither on the split over rows nor on the blocking of k.
 	if k >= gemmFloatMinK && b.gemmIFloat(ct.st.i, at.st.i, bt.st.i, m, n, k) {
@@ -275,17 +252,12 @@ func dot2x2(a0, a1, b0, b1 []int32) (s00, s01, s10, s11 int32) {
 
 // RowSumI writes s[m] = Σ_k a[m,k] in wrapping int32.
 func (b *Backend) RowSumI(s, a backend.Tensor) {
-	o := b.begin("RowSumI")
-	at := o.input("a", a, backend.Q8)
-	st := o.output("s", s, backend.I32)
-	var m, k int
-	if at != nil {
-		m, k = matrix(at)
-	}
-	o.wantLen("s", st, m, "rows of a "+shapeStr(at))
-	if !o.done() {
+	d, ok := backend.OpRowSumI.Check(&b.err, b, backend.Params{}, s, a)
+	if !ok {
 		return
 	}
+	st, at := s.(*Tensor), a.(*Tensor)
+	m, k := d.M, d.K
 	b.parallel(m, max(1, 1<<14/k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var sum int32
@@ -301,35 +273,16 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 // integer part v = acc - zb·sa - za·sb + k·za·zb is wrapping int32; then
 // y = float32(sa·sb)·float32(v) + bias, each product rounded to float32.
 func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.QuantSpec, bias backend.Tensor) {
-	o := b.begin("Dequant")
-	ct := o.input("acc", acc, backend.I32)
-	sat := o.input("sa", sa, backend.I32)
-	sbt := o.input("sb", sb, backend.I32)
-	var bt *Tensor
-	if !isNil(bias) {
-		bt = o.input("bias", bias, backend.F32)
-	}
-	yt := o.output("y", y, backend.F32)
-	var m, n int
-	if ct != nil {
-		m, n = matrix(ct)
-	}
-	o.wantMatrix("y", yt, m, n)
-	o.wantLen("sa", sat, m, "rows of acc "+shapeStr(ct))
-	o.wantLen("sb", sbt, n, "columns of acc "+shapeStr(ct))
-	o.wantLen("bias", bt, n, "columns of acc "+shapeStr(ct))
-	if !o.bad() {
-		if k <= 0 {
-			o.failf("k = %d, want > 0", k)
-		} else if err := pa.Validate(1); err != nil {
-			o.failf("pa must be per tensor: %v", err)
-		} else if err := pb.Validate(n); err != nil {
-			o.failf("pb for %d columns: %v", n, err)
-		}
-	}
-	if !o.done() {
+	d, ok := backend.OpDequant.Check(&b.err, b, backend.Params{K: k, P: pa, PB: pb}, y, acc, sa, sb, bias)
+	if !ok {
 		return
 	}
+	yt, ct, sat, sbt := y.(*Tensor), acc.(*Tensor), sa.(*Tensor), sb.(*Tensor)
+	var bt *Tensor
+	if !isNil(bias) {
+		bt = bias.(*Tensor)
+	}
+	m, n := d.M, d.N
 	sA, zA := pa.Scale[0], pa.Zero[0]
 	scale := make([]float32, n)
 	zb := make([]int32, n)
@@ -366,18 +319,12 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C with gonum's Sgemm.
 func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
-	o := b.begin("Gemm")
-	at := o.input("a", a, backend.F32)
-	bt := o.input("b", bm, backend.F32)
-	ct := o.output("c", c, backend.F32)
-	if o.bad() {
-		o.done()
+	d, ok := backend.OpGemm.Check(&b.err, b, backend.Params{TransA: transA, TransB: transB, Alpha: alpha, Beta: beta}, c, a, bm)
+	if !ok {
 		return
 	}
-	m, n, k := o.Gemm(shapeOf(ct), at.shape, bt.shape, transA, transB)
-	if !o.done() {
-		return
-	}
+	ct, at, bt := c.(*Tensor), a.(*Tensor), bm.(*Tensor)
+	m, n, k := d.M, d.N, d.K
 	ac, bc := at.shape[len(at.shape)-1], bt.shape[len(bt.shape)-1]
 	tA, tB := blas.NoTrans, blas.NoTrans
 	if transA {

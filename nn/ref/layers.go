@@ -1,17 +1,11 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/vktrain/vktrain/nn/backend"
 )
-
-// channels checks that each of ts (named by names) has c elements.
-func (o *op) channels(c int, what string, names []string, ts ...*Tensor) {
-	for i, t := range ts {
-		o.wantLen(names[i], t, c, what)
-	}
-}
 
 // colSums returns Σ_r x[r,c] for columns [clo, chi) of the matrix x
 // [·, cols], accumulated in float32 over increasing r, into dst.
@@ -27,17 +21,12 @@ func colSums(dst, x []float32, cols, clo, chi int) {
 
 // AddBias adds bias[c] to every row of y, in place.
 func (b *Backend) AddBias(y, bias backend.Tensor) {
-	o := b.begin("AddBias")
-	bt := o.input("bias", bias, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	var r, c int
-	if yt != nil {
-		r, c = matrix(yt)
-	}
-	o.wantLen("bias", bt, c, "columns of y "+shapeStr(yt))
-	if !o.done() {
+	d, ok := backend.OpAddBias.Check(&b.err, b, backend.Params{}, y, bias)
+	if !ok {
 		return
 	}
+	yt, bt := y.(*Tensor), bias.(*Tensor)
+	r, c := d.R, d.C
 	b.parallel(r, max(1, 1<<14/c), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := yt.st.f[i*c : (i+1)*c]
@@ -50,31 +39,23 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 
 // ColSum writes s[c] = Σ_r x[r,c], summed over increasing r in float32.
 func (b *Backend) ColSum(s, x backend.Tensor) {
-	o := b.begin("ColSum")
-	xt := o.input("x", x, backend.F32)
-	st := o.output("s", s, backend.F32)
-	var c int
-	if xt != nil {
-		_, c = matrix(xt)
-	}
-	o.wantLen("s", st, c, "columns of x "+shapeStr(xt))
-	if !o.done() {
+	d, ok := backend.OpColSum.Check(&b.err, b, backend.Params{}, s, x)
+	if !ok {
 		return
 	}
+	st, xt := s.(*Tensor), x.(*Tensor)
+	c := d.C
 	b.parallel(c, 8, func(lo, hi int) { colSums(st.st.f, xt.st.f, c, lo, hi) })
 }
 
 // ReLU writes y = x where x > 0, else 0 (NaN gives 0). y may alias x.
 func (b *Backend) ReLU(y, x backend.Tensor) {
-	o := b.begin("ReLU")
-	xt := o.input("x", x, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	o.wantLen("y", yt, lenOf(xt), "x is "+shapeStr(xt))
-	o.mayAlias(yt, xt)
-	if !o.done() {
+	d, ok := backend.OpReLU.Check(&b.err, b, backend.Params{}, y, x)
+	if !ok {
 		return
 	}
-	b.parallel(xt.Len(), 1<<15, func(lo, hi int) {
+	yt, xt := y.(*Tensor), x.(*Tensor)
+	b.parallel(d.Len, 1<<15, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := xt.st.f[i]
 			if !(v > 0) {
@@ -87,17 +68,12 @@ func (b *Backend) ReLU(y, x backend.Tensor) {
 
 // ReLUGrad writes dx = dy where y > 0, else 0. dx may alias dy.
 func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
-	o := b.begin("ReLUGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	yt := o.input("y", y, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	o.wantLen("y", yt, lenOf(dyt), "dy is "+shapeStr(dyt))
-	o.wantLen("dx", dxt, lenOf(dyt), "dy is "+shapeStr(dyt))
-	o.mayAlias(dxt, dyt)
-	if !o.done() {
+	d, ok := backend.OpReLUGrad.Check(&b.err, b, backend.Params{}, dx, dy, y)
+	if !ok {
 		return
 	}
-	b.parallel(dyt.Len(), 1<<15, func(lo, hi int) {
+	dxt, dyt, yt := dx.(*Tensor), dy.(*Tensor), y.(*Tensor)
+	b.parallel(d.Len, 1<<15, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			v := dyt.st.f[i]
 			if !(yt.st.f[i] > 0) {
@@ -108,23 +84,14 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 	})
 }
 
-func (o *op) poolArgs(g backend.PoolGeom, x, y *Tensor, xName, yName string) {
-	o.Pool(g, xName, shapeOf(x), yName, shapeOf(y))
-}
-
 // MaxPool writes the window maxima of x into y and their flat indices into
 // arg. Within a window (row-major order) the first element is kept and
 // replaced only by a strictly greater one.
 func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
-	o := b.begin("MaxPool")
-	xt := o.input("x", x, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	at := o.output("arg", arg, backend.I32)
-	o.poolArgs(g, xt, yt, "x", "y")
-	o.wantLen("arg", at, lenOf(yt), "y is "+shapeStr(yt))
-	if !o.done() {
+	if _, ok := backend.OpMaxPool.Check(&b.err, b, backend.Params{Pool: g}, y, arg, x); !ok {
 		return
 	}
+	yt, at, xt := y.(*Tensor), arg.(*Tensor), x.(*Tensor)
 	oh, ow := g.Out()
 	b.parallel(g.N*oh, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -153,22 +120,16 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 // MaxPoolGrad zeroes dx and adds dy[i] to dx[arg[i]] for i in increasing
 // order. An index outside dx records an error (without touching dx).
 func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
-	o := b.begin("MaxPoolGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	at := o.input("arg", arg, backend.I32)
-	dxt := o.output("dx", dx, backend.F32)
-	o.poolArgs(g, dxt, dyt, "dx", "dy")
-	o.wantLen("arg", at, lenOf(dyt), "dy is "+shapeStr(dyt))
-	if !o.bad() {
-		for i, a := range at.st.i {
-			if a < 0 || int(a) >= dxt.Len() {
-				o.failf("arg[%d] = %d outside dx %v", i, a, dxt.shape)
-				break
-			}
-		}
-	}
-	if !o.done() {
+	if _, ok := backend.OpMaxPoolGrad.Check(&b.err, b, backend.Params{Pool: g}, dx, dy, arg); !ok {
 		return
+	}
+	dxt, dyt, at := dx.(*Tensor), dy.(*Tensor), arg.(*Tensor)
+	// The op-specific runtime check: indices are data, not shapes.
+	for i, a := range at.st.i {
+		if a < 0 || int(a) >= dxt.Len() {
+			b.record(fmt.Errorf("MaxPoolGrad: arg[%d] = %d outside dx %v", i, a, dxt.shape))
+			return
+		}
 	}
 	clear(dxt.st.f)
 	for i, a := range at.st.i {
@@ -180,33 +141,15 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 // backend.Backend. Sums run over increasing rows in float32; mean = sum/R,
 // var = Σ(x-mean)²/R, invstd = 1/float32(sqrt(var+eps)).
 func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
-	o := b.begin("BatchNormTrain")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	ht := o.output("xhat", xhat, backend.F32)
-	mt := o.output("mean", mean, backend.F32)
-	it := o.output("invstd", invstd, backend.F32)
-	rm := o.output("runMean", runMean, backend.F32)
-	rv := o.output("runVar", runVar, backend.F32)
-	var r, c int
-	if xt != nil {
-		r, c = matrix(xt)
-	}
-	o.wantMatrix("y", yt, r, c)
-	o.wantMatrix("xhat", ht, r, c)
-	o.channels(c, "channels of x "+shapeStr(xt),
-		[]string{"gamma", "beta", "mean", "invstd", "runMean", "runVar"}, gt, bt, mt, it, rm, rv)
-	if !(momentum >= 0 && momentum <= 1) {
-		o.failf("momentum = %v, want within [0, 1]", momentum)
-	}
-	if !(eps >= 0) || math.IsInf(float64(eps), 0) {
-		o.failf("eps = %v, want finite and >= 0", eps)
-	}
-	if !o.done() {
+	d, ok := backend.OpBatchNormTrain.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
+		y, xhat, mean, invstd, x, gamma, beta, runMean, runVar)
+	if !ok {
 		return
 	}
+	yt, ht, mt, it := y.(*Tensor), xhat.(*Tensor), mean.(*Tensor), invstd.(*Tensor)
+	xt, gt, bt := x.(*Tensor), gamma.(*Tensor), beta.(*Tensor)
+	rm, rv := runMean.(*Tensor), runVar.(*Tensor)
+	r, c := d.R, d.C
 	fr := float32(r)
 	unbias := float32(1)
 	if r > 1 {
@@ -249,25 +192,13 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta,
 // computed as float32(gamma·(x-m))/float32(sqrt(v+eps)) + beta.
 func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
-	o := b.begin("BatchNormInfer")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	rm := o.input("runMean", runMean, backend.F32)
-	rv := o.input("runVar", runVar, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	var r, c int
-	if xt != nil {
-		r, c = matrix(xt)
-	}
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeStr(xt), []string{"gamma", "beta", "runMean", "runVar"}, gt, bt, rm, rv)
-	if !(eps >= 0) || math.IsInf(float64(eps), 0) {
-		o.failf("eps = %v, want finite and >= 0", eps)
-	}
-	if !o.done() {
+	d, ok := backend.OpBatchNormInfer.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
+	if !ok {
 		return
 	}
+	yt, xt, gt, bt := y.(*Tensor), x.(*Tensor), gamma.(*Tensor), beta.(*Tensor)
+	rm, rv := runMean.(*Tensor), runVar.(*Tensor)
+	r, c := d.R, d.C
 	sd := make([]float32, c)
 	for j := range sd {
 		sd[j] = float32(math.Sqrt(float64(rv.st.f[j] + eps)))
@@ -284,24 +215,13 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat (float32,
 // increasing r) and dx = (gamma·invstd/R)·((R·dy - dbeta) - xhat·dgamma).
 func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backend.Tensor) {
-	o := b.begin("BatchNormGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	ht := o.input("xhat", xhat, backend.F32)
-	it := o.input("invstd", invstd, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	dg := o.output("dgamma", dgamma, backend.F32)
-	db := o.output("dbeta", dbeta, backend.F32)
-	var r, c int
-	if dyt != nil {
-		r, c = matrix(dyt)
-	}
-	o.wantMatrix("xhat", ht, r, c)
-	o.wantMatrix("dx", dxt, r, c)
-	o.channels(c, "channels of dy "+shapeStr(dyt), []string{"invstd", "gamma", "dgamma", "dbeta"}, it, gt, dg, db)
-	if !o.done() {
+	d, ok := backend.OpBatchNormGrad.Check(&b.err, b, backend.Params{}, dx, dgamma, dbeta, dy, xhat, invstd, gamma)
+	if !ok {
 		return
 	}
+	dxt, dg, db := dx.(*Tensor), dgamma.(*Tensor), dbeta.(*Tensor)
+	dyt, ht, it, gt := dy.(*Tensor), xhat.(*Tensor), invstd.(*Tensor), gamma.(*Tensor)
+	r, c := d.R, d.C
 	fr := float32(r)
 	b.parallel(c, 8, func(lo, hi int) {
 		colSums(db.st.f, dyt.st.f, c, lo, hi)
@@ -328,25 +248,13 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 // CompensateTrain writes mean = Σ_r x/R (float32, increasing r),
 // y = (x + gamma·mean) + beta and updates runMean, see backend.Backend.
 func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tensor, momentum float32) {
-	o := b.begin("CompensateTrain")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	mt := o.output("mean", mean, backend.F32)
-	rm := o.output("runMean", runMean, backend.F32)
-	var r, c int
-	if xt != nil {
-		r, c = matrix(xt)
-	}
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeStr(xt), []string{"gamma", "beta", "mean", "runMean"}, gt, bt, mt, rm)
-	if !(momentum >= 0 && momentum <= 1) {
-		o.failf("momentum = %v, want within [0, 1]", momentum)
-	}
-	if !o.done() {
+	d, ok := backend.OpCompensateTrain.Check(&b.err, b, backend.Params{Momentum: momentum}, y, mean, x, gamma, beta, runMean)
+	if !ok {
 		return
 	}
+	yt, mt, xt := y.(*Tensor), mean.(*Tensor), x.(*Tensor)
+	gt, bt, rm := gamma.(*Tensor), beta.(*Tensor), runMean.(*Tensor)
+	r, c := d.R, d.C
 	b.parallel(c, 8, func(lo, hi int) {
 		colSums(mt.st.f, xt.st.f, c, lo, hi)
 		for j := lo; j < hi; j++ {
@@ -369,21 +277,12 @@ func compensate(b *Backend, y, x, gamma, beta, mean []float32, r, c int) {
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
 func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
-	o := b.begin("CompensateInfer")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	rm := o.input("runMean", runMean, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	var r, c int
-	if xt != nil {
-		r, c = matrix(xt)
-	}
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeStr(xt), []string{"gamma", "beta", "runMean"}, gt, bt, rm)
-	if !o.done() {
+	d, ok := backend.OpCompensateInfer.Check(&b.err, b, backend.Params{}, y, x, gamma, beta, runMean)
+	if !ok {
 		return
 	}
+	yt, xt, gt, bt, rm := y.(*Tensor), x.(*Tensor), gamma.(*Tensor), beta.(*Tensor), runMean.(*Tensor)
+	r, c := d.R, d.C
 	compensate(b, yt.st.f, xt.st.f, gt.st.f, bt.st.f, rm.st.f, r, c)
 }
 
@@ -391,23 +290,13 @@ func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
 // dgamma = mean·s and dx = dy + (gamma·s)/R when train, else dx = dy.
 // dx may alias dy.
 func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tensor, train bool) {
-	o := b.begin("CompensateGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	mt := o.input("mean", mean, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	dg := o.output("dgamma", dgamma, backend.F32)
-	db := o.output("dbeta", dbeta, backend.F32)
-	var r, c int
-	if dyt != nil {
-		r, c = matrix(dyt)
-	}
-	o.wantMatrix("dx", dxt, r, c)
-	o.channels(c, "channels of dy "+shapeStr(dyt), []string{"mean", "gamma", "dgamma", "dbeta"}, mt, gt, dg, db)
-	o.mayAlias(dxt, dyt)
-	if !o.done() {
+	d, ok := backend.OpCompensateGrad.Check(&b.err, b, backend.Params{Train: train}, dx, dgamma, dbeta, dy, mean, gamma)
+	if !ok {
 		return
 	}
+	dxt, dg, db := dx.(*Tensor), dgamma.(*Tensor), dbeta.(*Tensor)
+	dyt, mt, gt := dy.(*Tensor), mean.(*Tensor), gamma.(*Tensor)
+	r, c := d.R, d.C
 	b.parallel(c, 8, func(lo, hi int) {
 		colSums(db.st.f, dyt.st.f, c, lo, hi)
 		for j := lo; j < hi; j++ {

@@ -1,21 +1,18 @@
 package ref
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/quant"
 )
 
 // MinMax writes [min, max, count of non-finite values] of x into dst.
 func (b *Backend) MinMax(dst, x backend.Tensor) {
-	o := b.begin("MinMax")
-	xt := o.input("x", x, backend.F32)
-	d := o.output("dst", dst, backend.F32)
-	o.wantLen("dst", d, 3, "min, max, non-finite count")
-	if !o.done() {
+	if _, ok := backend.OpMinMax.Check(&b.err, b, backend.Params{}, dst, x); !ok {
 		return
 	}
+	d, xt := dst.(*Tensor), x.(*Tensor)
 	lo, hi := float32(0), float32(0)
 	seen := false
 	bad := 0
@@ -54,16 +51,12 @@ func HistogramBin(v, lo, hi float32, bins int) int {
 
 // Histogram counts the finite values of x into counts, see HistogramBin.
 func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
-	o := b.begin("Histogram")
-	xt := o.input("x", x, backend.F32)
-	c := o.output("counts", counts, backend.I32)
-	if !(hi > lo) || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
-		o.failf("range [%v, %v]: want finite lo < hi", lo, hi)
-	}
-	if !o.done() {
+	d, ok := backend.OpHistogram.Check(&b.err, b, backend.Params{Lo: lo, Hi: hi}, counts, x)
+	if !ok {
 		return
 	}
-	bins := c.Len()
+	c, xt := counts.(*Tensor), x.(*Tensor)
+	bins := d.Bins
 	clear(c.st.i)
 	for _, v := range xt.st.f {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -73,47 +66,25 @@ func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
 	}
 }
 
-// QuantizeValue returns clamp(round(x·(1/s))+z, qmin, qmax), where 1/s
-// and the product are each rounded to float32, round is half away from
-// zero, and NaN gives z. It is the scalar definition of Quantize. The
-// reciprocal is used instead of a division because Vulkan guarantees
-// correctly rounded multiplication but not division, so GPU kernels can
-// match this bit for bit.
+// QuantizeValue returns the code of x: clamp(round(x·fl32(1/s))+z, qmin,
+// qmax), quant.Code, the one definition of the quantizer that Quantize
+// applies to every element (1/s and the product are each rounded to
+// float32, round is half away from zero, NaN gives z).
 func QuantizeValue(x, s float32, z, qmin, qmax int32) int32 {
-	if x != x {
-		return z
-	}
-	inv := 1 / s
-	v := math.Round(float64(float32(x*inv))) + float64(z)
-	if v < float64(qmin) {
-		return qmin
-	}
-	if v > float64(qmax) {
-		return qmax
-	}
-	return int32(v)
-}
-
-// checkSpec validates p for a tensor t (slices along dimension 0) and
-// returns the number of elements per slice of a per-channel spec (or the
-// tensor length for a per-tensor one).
-func (o *op) checkSpec(name string, p backend.QuantSpec, t *Tensor) int {
-	return o.Spec(name, p, shapeOf(t))
+	return quant.Code(x, s, z, qmin, qmax)
 }
 
 // Quantize writes the codes of x into q per p.
 func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
-	o := b.begin("Quantize")
-	xt := o.input("x", x, backend.F32)
-	qt := o.output("q", q, backend.Q8)
-	o.wantLen("q", qt, lenOf(xt), "x is "+shapeStr(xt))
-	slice := o.checkSpec("p", p, xt)
-	if !o.done() {
+	d, ok := backend.OpQuantize.Check(&b.err, b, backend.Params{P: p}, q, x)
+	if !ok {
 		return
 	}
+	qt, xt := q.(*Tensor), x.(*Tensor)
+	slice := d.Slice
 	scale := append([]float32(nil), p.Scale...)
 	zero := append([]int32(nil), p.Zero...)
-	b.parallel(xt.Len(), 1<<14, func(lo, hi int) {
+	b.parallel(d.Len, 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			c := i / slice
 			qt.st.i[i] = QuantizeValue(xt.st.f[i], scale[c], zero[c], p.QMin, p.QMax)
@@ -123,17 +94,15 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 
 // Dequantize writes x = Scale·(q-Zero), computed as s·float32(q-z).
 func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
-	o := b.begin("Dequantize")
-	qt := o.input("q", q, backend.Q8)
-	xt := o.output("x", x, backend.F32)
-	o.wantLen("x", xt, lenOf(qt), "q is "+shapeStr(qt))
-	slice := o.checkSpec("p", p, qt)
-	if !o.done() {
+	d, ok := backend.OpDequantize.Check(&b.err, b, backend.Params{P: p}, x, q)
+	if !ok {
 		return
 	}
+	xt, qt := x.(*Tensor), q.(*Tensor)
+	slice := d.Slice
 	scale := append([]float32(nil), p.Scale...)
 	zero := append([]int32(nil), p.Zero...)
-	b.parallel(qt.Len(), 1<<14, func(lo, hi int) {
+	b.parallel(d.Len, 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			c := i / slice
 			xt.st.f[i] = scale[c] * float32(qt.st.i[i]-zero[c])
@@ -143,27 +112,20 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 
 // QuantGrad is the straight-through backward of fake quantization, see
 // backend.Backend. Per slice, dScale and dZero are float32 sums in
-// increasing element order of the float32 terms dxhat·(round(x/s)-x/s)
-// (x/s computed as in QuantizeValue, x·(1/s)),
+// increasing element order of the float32 terms dxhat·(round(v)-v) with
+// v = x·fl32(1/s) (quant.Scaled, the value quant.Code rounds),
 // dxhat·(QMin-z) or dxhat·(QMax-z), and -(dxhat·s).
 func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backend.QuantSpec) {
-	o := b.begin("QuantGrad")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("dxhat", dxhat, backend.F32)
-	o.wantLen("dxhat", gt, lenOf(xt), "x is "+shapeStr(xt))
-	var dxt *Tensor
-	if !isNil(dx) {
-		dxt = o.output("dx", dx, backend.F32)
-		o.wantLen("dx", dxt, lenOf(xt), "x is "+shapeStr(xt))
-	}
-	ds := o.output("dScale", dScale, backend.F32)
-	dz := o.output("dZero", dZero, backend.F32)
-	o.wantLen("dScale", ds, len(p.Scale), "one per scale")
-	o.wantLen("dZero", dz, len(p.Scale), "one per scale")
-	slice := o.checkSpec("p", p, xt)
-	if !o.done() {
+	d, ok := backend.OpQuantGrad.Check(&b.err, b, backend.Params{P: p}, dx, dScale, dZero, x, dxhat)
+	if !ok {
 		return
 	}
+	xt, gt, ds, dz := x.(*Tensor), dxhat.(*Tensor), dScale.(*Tensor), dZero.(*Tensor)
+	var dxt *Tensor
+	if !isNil(dx) {
+		dxt = dx.(*Tensor)
+	}
+	slice := d.Slice
 	nch := len(p.Scale)
 	scale := append([]float32(nil), p.Scale...)
 	zero := append([]int32(nil), p.Zero...)
@@ -171,12 +133,11 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	b.parallel(nch, 1, func(clo, chi int) {
 		for c := clo; c < chi; c++ {
 			s, z := scale[c], zero[c]
-			inv := 1 / s
 			lowT, highT := float32(p.QMin-z), float32(p.QMax-z)
 			var sumS, sumZ float32
 			for i := c * slice; i < (c+1)*slice; i++ {
 				g := gt.st.f[i]
-				q := float32(xt.st.f[i] * inv)
+				q := quant.Scaled(xt.st.f[i], s)
 				r := math.Round(float64(q))
 				v := r + float64(z)
 				d := g
@@ -207,11 +168,4 @@ func isNil(t backend.Tensor) bool {
 	}
 	rt, ok := t.(*Tensor)
 	return ok && rt == nil
-}
-
-func shapeStr(t *Tensor) string {
-	if t == nil {
-		return "?"
-	}
-	return fmt.Sprint(t.shape)
 }

@@ -12,11 +12,12 @@ import (
 var (
 	_                  backend.Backend    = (*Backend)(nil)
 	_                  backend.HostAccess = (*Backend)(nil)
+	_                  backend.Resolver   = (*Backend)(nil)
+	_                  backend.OpCounter  = (*Backend)(nil)
 	_                  backend.Tensor     = (*Tensor)(nil)
 	errClosed                             = errors.New("backend is closed")
 	errForeign                            = errors.New("belongs to another backend")
 	errFreed                              = errors.New("was freed")
-	errNil                                = errors.New("is nil")
 	errNegativeThreads                    = errors.New("ref: Options.Threads must be >= 0")
 )
 
@@ -35,11 +36,12 @@ type Backend struct {
 	err     error
 	closed  bool
 	scratch []float32 // GemmI's float copies of its operands
+	ran     []int     // calls that passed their checks, by backend.Op ID
 }
 
 // New returns a reference backend using all available CPUs.
 func New() *Backend {
-	return &Backend{threads: runtime.GOMAXPROCS(0)}
+	return &Backend{threads: runtime.GOMAXPROCS(0), ran: make([]int, len(backend.Ops()))}
 }
 
 // NewWithOptions returns a reference backend configured by o, or an error
@@ -116,26 +118,58 @@ func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
 	return &Tensor{owner: b, shape: append([]int(nil), shape...), dt: dt, st: st}, nil
 }
 
-// own returns t as a tensor of b, or an error naming the argument.
-func (b *Backend) own(name string, t backend.Tensor) (*Tensor, error) {
+// own returns t as a usable tensor of b: an error wrapping backend.ErrNil
+// for nil (or a typed nil), errForeign for another backend's tensor and
+// errFreed for freed storage. The error does not name the argument.
+func (b *Backend) own(t backend.Tensor) (*Tensor, error) {
 	rt, ok := t.(*Tensor)
 	if t == nil || (ok && rt == nil) {
-		return nil, fmt.Errorf("%s %w", name, errNil)
+		return nil, backend.ErrNil
 	}
 	if !ok || rt.owner != b {
-		return nil, fmt.Errorf("%s %w", name, errForeign)
+		return nil, errForeign
 	}
 	if rt.st.freed {
-		return nil, fmt.Errorf("%s %w", name, errFreed)
+		return nil, errFreed
 	}
 	return rt, nil
 }
 
+// Resolve implements backend.Resolver for the op contract: t's shape,
+// dtype and storage identity (shared by t's views), or why t is not
+// usable: an error wrapping backend.ErrNil for a nil or typed-nil tensor,
+// "backend is closed", "belongs to another backend" or "was freed".
+func (b *Backend) Resolve(t backend.Tensor) (shape []int, dt backend.DType, store any, err error) {
+	rt, err := b.own(t)
+	if err == nil && b.closed {
+		err = errClosed
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	return rt.shape, rt.dt, rt.st, nil
+}
+
+// OpRan implements backend.OpCounter: the contract calls it for every op
+// call that passed its checks.
+func (b *Backend) OpRan(op *backend.Op) {
+	if op.ID >= 0 && op.ID < len(b.ran) {
+		b.ran[op.ID]++
+	}
+}
+
+// OpCounts returns, indexed by backend.Op ID (the order of backend.Ops),
+// how many calls of each op passed their checks on b since it was made
+// (including calls that then failed at run time, such as MaxPoolGrad with
+// an index outside dx). The test suite uses it to see that every op ran.
+// The slice is a copy.
+func (b *Backend) OpCounts() []int { return append([]int(nil), b.ran...) }
+
 // Reshape returns a view of t with another shape and the same length.
 func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error) {
-	rt, err := b.own("t", t)
+	rt, err := b.own(t)
 	if err != nil {
-		return nil, fmt.Errorf("Reshape: %w", err)
+		return nil, fmt.Errorf("Reshape: t %w", err)
 	}
 	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
@@ -168,8 +202,10 @@ func (b *Backend) WriteF32(t backend.Tensor, src []float32) error {
 	if b.err != nil {
 		return b.err
 	}
-	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.F32 {
+	rt, err := b.own(t)
+	if err != nil {
+		err = fmt.Errorf("t %w", err)
+	} else if rt.dt != backend.F32 {
 		err = fmt.Errorf("t is %v, want f32", rt.dt)
 	}
 	if err == nil && len(src) != rt.Len() {
@@ -187,8 +223,10 @@ func (b *Backend) WriteI32(t backend.Tensor, src []int32) error {
 	if b.err != nil {
 		return b.err
 	}
-	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.I32 && rt.dt != backend.Q8 {
+	rt, err := b.own(t)
+	if err != nil {
+		err = fmt.Errorf("t %w", err)
+	} else if rt.dt != backend.I32 && rt.dt != backend.Q8 {
 		err = fmt.Errorf("t is %v, want i32 or q8", rt.dt)
 	}
 	if err == nil && len(src) != rt.Len() {
@@ -215,8 +253,10 @@ func (b *Backend) ReadF32(t backend.Tensor, dst []float32) error {
 	if b.err != nil {
 		return b.err
 	}
-	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.F32 {
+	rt, err := b.own(t)
+	if err != nil {
+		err = fmt.Errorf("t %w", err)
+	} else if rt.dt != backend.F32 {
 		err = fmt.Errorf("t is %v, want f32", rt.dt)
 	}
 	if err == nil && len(dst) != rt.Len() {
@@ -235,8 +275,10 @@ func (b *Backend) ReadI32(t backend.Tensor, dst []int32) error {
 	if b.err != nil {
 		return b.err
 	}
-	rt, err := b.own("t", t)
-	if err == nil && rt.dt != backend.I32 && rt.dt != backend.Q8 {
+	rt, err := b.own(t)
+	if err != nil {
+		err = fmt.Errorf("t %w", err)
+	} else if rt.dt != backend.I32 && rt.dt != backend.Q8 {
 		err = fmt.Errorf("t is %v, want i32 or q8", rt.dt)
 	}
 	if err == nil && len(dst) != rt.Len() {
@@ -265,7 +307,7 @@ func (b *Backend) Close() error {
 
 // HostF32 returns the elements of an F32 tensor of b.
 func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
-	rt, err := b.own("t", t)
+	rt, err := b.own(t)
 	if err != nil || rt.dt != backend.F32 {
 		return nil, false
 	}
@@ -274,7 +316,7 @@ func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
 
 // HostI32 returns the elements of an I32 tensor of b.
 func (b *Backend) HostI32(t backend.Tensor) ([]int32, bool) {
-	rt, err := b.own("t", t)
+	rt, err := b.own(t)
 	if err != nil || (rt.dt != backend.I32 && rt.dt != backend.Q8) {
 		return nil, false
 	}
@@ -286,83 +328,6 @@ func (b *Backend) record(err error) {
 		b.err = err
 	}
 }
-
-// op validates the arguments of one op with backend.Check, which records
-// the first failure as b's sticky error; done reports whether to run.
-type op struct {
-	backend.Check
-	b *Backend
-}
-
-func (b *Backend) begin(name string) *op {
-	o := &op{Check: backend.NewCheck(name, &b.err), b: b}
-	if b.closed {
-		o.Failf("%w", errClosed)
-	}
-	return o
-}
-
-func (o *op) failf(format string, args ...any) { o.Failf(format, args...) }
-
-func (o *op) bad() bool { return o.Failed() }
-
-// tensor resolves a tensor argument of dtype dt and notes it as an output
-// (which must not alias another output or, checked in done, an input)
-// when out, else as an input.
-func (o *op) tensor(name string, t backend.Tensor, dt backend.DType, out bool) *Tensor {
-	if o.bad() {
-		return nil
-	}
-	rt, err := o.b.own(name, t)
-	switch {
-	case err != nil:
-		o.failf("%v", err)
-		return nil
-	case rt.dt != dt:
-		o.failf("%s is %v %v, want %v", name, rt.dt, rt.shape, dt)
-		return nil
-	case out:
-		o.Output(name, rt, rt.st)
-	default:
-		o.Input(name, rt, rt.st)
-	}
-	return rt
-}
-
-func (o *op) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	return o.tensor(name, t, dt, false)
-}
-
-func (o *op) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	return o.tensor(name, t, dt, true)
-}
-
-// mayAlias lets output out share storage with input in.
-func (o *op) mayAlias(out, in *Tensor) {
-	if out == nil || in == nil || out.st != in.st {
-		return
-	}
-	o.MayAlias(in)
-}
-
-// matrix returns t's matrix dimensions [R, C] (C = last dimension).
-func matrix(t *Tensor) (r, c int) {
-	c = t.shape[len(t.shape)-1]
-	return t.Len() / c, c
-}
-
-// wantMatrix checks that t is a matrix [r, c].
-func (o *op) wantMatrix(name string, t *Tensor, r, c int) {
-	o.WantMatrix(name, shapeOf(t), r, c)
-}
-
-// wantLen checks that t has n elements.
-func (o *op) wantLen(name string, t *Tensor, n int, what string) {
-	o.WantLen(name, shapeOf(t), n, what)
-}
-
-// done checks aliasing and reports whether the op should run.
-func (o *op) done() bool { return o.Done() }
 
 // parallel runs f over [0, n) split into contiguous chunks of at least
 // grain items, one goroutine per chunk, at most b.threads chunks.
@@ -389,53 +354,26 @@ func (b *Backend) parallel(n, grain int, f func(lo, hi int)) {
 
 // Fill sets every element of the F32 tensor t to v.
 func (b *Backend) Fill(t backend.Tensor, v float32) {
-	o := b.begin("Fill")
-	rt := o.output("t", t, backend.F32)
-	if !o.done() {
+	d, ok := backend.OpFill.Check(&b.err, b, backend.Params{}, t)
+	if !ok {
 		return
 	}
-	for i := range rt.st.f {
-		rt.st.f[i] = v
+	f := t.(*Tensor).st.f[:d.Len]
+	for i := range f {
+		f[i] = v
 	}
 }
 
 // Copy copies src into dst (same dtype and length).
 func (b *Backend) Copy(dst, src backend.Tensor) {
-	o := b.begin("Copy")
-	var s *Tensor
-	if !o.bad() {
-		if st, ok := src.(*Tensor); ok && st != nil {
-			s = o.input("src", src, st.dt)
-		} else {
-			s = o.input("src", src, backend.F32)
-		}
-	}
-	var d *Tensor
-	if s != nil {
-		d = o.output("dst", dst, s.dt)
-	}
-	o.wantLen("dst", d, lenOf(s), fmt.Sprintf("src is %v", shapeOf(s)))
-	o.mayAlias(d, s)
-	if !o.done() {
+	d, ok := backend.OpCopy.Check(&b.err, b, backend.Params{}, dst, src)
+	if !ok {
 		return
 	}
-	if s.dt == backend.F32 {
-		copy(d.st.f, s.st.f)
+	dt, st := dst.(*Tensor), src.(*Tensor)
+	if st.dt == backend.F32 {
+		copy(dt.st.f[:d.Len], st.st.f)
 	} else {
-		copy(d.st.i, s.st.i)
+		copy(dt.st.i[:d.Len], st.st.i)
 	}
-}
-
-func lenOf(t *Tensor) int {
-	if t == nil {
-		return 0
-	}
-	return t.Len()
-}
-
-func shapeOf(t *Tensor) []int {
-	if t == nil {
-		return nil
-	}
-	return t.shape
 }

@@ -14,17 +14,14 @@ func TestSuite(t *testing.T) {
 	backendtest.TestAll(t, func(t *testing.T) backend.Backend { return ref.New() })
 }
 
-// TestSingleThread runs the integer and reduction groups with one thread:
-// results must not depend on the split.
+// TestSingleThread runs the suite's cases with one thread: results must
+// not depend on the split.
 func TestSingleThread(t *testing.T) {
-	for _, g := range backendtest.Groups() {
-		t.Run(g.Name, func(t *testing.T) {
-			b, err := ref.NewWithOptions(ref.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			g.Test(t, b)
-		})
-	}
+	backendtest.Run(t, func(t *testing.T) backend.Backend {
+		b, err := ref.NewWithOptions(ref.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, backendtest.Config{})
 }

@@ -43,6 +43,11 @@ type Options struct {
 	// cache and receives it on Close (Open only), so later runs skip
 	// pipeline compilation. Drivers ignore data from another device.
 	PipelineCache string
+	// RecordPaths is for tests: every dispatch records which of its
+	// kernel's declared paths (paths.go) the launch rules chose, read by
+	// PathsTaken, and checks its push constants against the kernel's
+	// declared block. Off, recording costs nothing.
+	RecordPaths bool
 }
 
 // Variants of the integer GEMM.
@@ -80,6 +85,13 @@ type Backend struct {
 	closed  bool
 	curOp   string // the op being recorded, for errors of groups
 	tune    tuning
+	ft      floatTuning // launch sizes of the float kernels
+
+	opCounts []int                     // calls per op (backend.Op.ID) that passed the contract's checks
+	paths    map[string]map[string]int // RecordPaths: kernel -> path -> dispatches
+	// pushBlocks caches, under RecordPaths, the push-constant block of
+	// each kernel build (by name), which dispatches are checked against.
+	pushBlocks map[string]gpu.PushBlock
 
 	// arena holds small per-op parameters (per-channel scales, zero
 	// points), bump-allocated and recycled at each flush; scratch is a
@@ -128,6 +140,10 @@ type tuning struct {
 	// GemmI of packed codes uses q_gemmi_sg (rows loaded once per subgroup
 	// and broadcast: loads, not arithmetic, limit CPU drivers).
 	gemmSG uint32
+
+	// cpu marks a CPU driver (lavapipe): kernels of few long workgroups,
+	// contiguous runs of rows per reduction lane, vector stores.
+	cpu bool
 }
 
 // Q8 storage formats.
@@ -231,6 +247,12 @@ func New(dev *gpu.Device, opts Options) (*Backend, error) {
 	}
 	b.texName = map[string]string{}
 	b.tune = chooseTuning(dev.Info())
+	b.ft = chooseFloatTuning(dev.Info(), dev.Features().ShaderInt64)
+	b.opCounts = make([]int, len(backend.Ops()))
+	if opts.RecordPaths {
+		b.paths = map[string]map[string]int{}
+		b.pushBlocks = map[string]gpu.PushBlock{}
+	}
 	seq, err := dev.NewSequence()
 	if err != nil {
 		return nil, fmt.Errorf("vk: New: %w", err)
@@ -310,6 +332,7 @@ func chooseTuning(info gpu.Info) tuning {
 	case gpu.TypeIntegrated, gpu.TypeVirtual, gpu.TypeOther:
 		t.splitTarget = 2048
 	case gpu.TypeCPU:
+		t.cpu = true
 		t.rowInvocations = 1 << 12
 		t.redGroups = 16
 		t.strideGroups = 64
@@ -404,56 +427,61 @@ func (b *Backend) fewStride(n, size int) uint32 {
 	return uint32(g)
 }
 
+// Errors of Resolve (the contract puts the argument's name in front).
+var (
+	errForeign = errors.New("belongs to another backend")
+	errFreed   = errors.New("was freed")
+	errClosed  = errors.New("is unusable: backend is closed")
+)
+
 // own resolves t as a live tensor of b.
-func (b *Backend) own(name string, t backend.Tensor) (*Tensor, error) {
+func (b *Backend) own(t backend.Tensor) (*Tensor, error) {
 	vt, ok := t.(*Tensor)
 	if t == nil || (ok && vt == nil) {
-		return nil, fmt.Errorf("%s is nil", name)
+		return nil, backend.ErrNil
+	}
+	if b.closed {
+		return nil, errClosed
 	}
 	if !ok || vt.owner != b {
-		return nil, fmt.Errorf("%s belongs to another backend", name)
+		return nil, errForeign
 	}
 	if vt.st.freed {
-		return nil, fmt.Errorf("%s was freed", name)
+		return nil, errFreed
 	}
 	return vt, nil
 }
 
-// arg validates the tensor argument name of op: nil when an error is
-// already recorded, or (recording one) when t is nil, not b's, freed or
-// not of dtype dt.
-func (b *Backend) arg(op, name string, t backend.Tensor, dt backend.DType) *Tensor {
-	b.curOp = op
-	if b.err != nil {
-		return nil
-	}
-	if b.closed {
-		b.failf(op, "backend is closed")
-		return nil
-	}
-	vt, err := b.own(name, t)
+// Resolve implements backend.Resolver: t's shape, dtype and storage (shared
+// by its views), or why t cannot be used (wrapping backend.ErrNil for a nil
+// tensor).
+func (b *Backend) Resolve(t backend.Tensor) (shape []int, dt backend.DType, store any, err error) {
+	vt, err := b.own(t)
 	if err != nil {
-		b.failf(op, "%v", err)
-		return nil
+		return nil, 0, nil, err
 	}
-	if vt.dt != dt {
-		b.failf(op, "%s is %v %v, want %v", name, vt.dt, vt.shape, dt)
-		return nil
-	}
-	return vt
+	return vt.shape, vt.dt, vt.st, nil
 }
 
-// noAlias records an error when output out shares storage with one of ins.
-func (b *Backend) noAlias(op string, out *Tensor, outName string, ins ...*Tensor) {
-	if b.err != nil || out == nil {
-		return
+// OpRan implements backend.OpCounter: it counts the op (see OpCounts) and
+// names it in the errors of its dispatches.
+func (b *Backend) OpRan(op *backend.Op) {
+	b.curOp = op.Name
+	if op.ID < len(b.opCounts) {
+		b.opCounts[op.ID]++
 	}
-	for _, in := range ins {
-		if in != nil && in.st == out.st {
-			b.failf(op, "output %s shares storage with an input", outName)
-			return
-		}
-	}
+}
+
+// OpCounts returns, indexed by backend.Op.ID, how many calls of each op
+// passed the op contract's checks on b since it was made (the counts of
+// OpRan; backendtest.OpCountReporter).
+func (b *Backend) OpCounts() []int { return append([]int(nil), b.opCounts...) }
+
+// tensor returns t as a tensor of this package (nil for a nil t): for
+// arguments that backend.Op.Check has resolved.
+func tensor(t backend.Tensor) *Tensor {
+	vt, _ := t.(*Tensor)
+	return vt
 }
 
 // appendKernelKey appends the cache key of a kernel: shader, specialization,
@@ -568,6 +596,11 @@ func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, g
 	if err != nil {
 		b.failf(op, "%v", err)
 		return
+	}
+	if b.opts.RecordPaths {
+		if b.checkDispatch(shader, k, push); b.err != nil {
+			return
+		}
 	}
 	if err := b.seq.Dispatch(k, b.bufs, pb, gx, gy, gz); err != nil {
 		b.failf(op, "%v", err)
@@ -723,9 +756,9 @@ func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error
 	if b.closed {
 		return nil, errors.New("Reshape: backend is closed")
 	}
-	vt, err := b.own("t", t)
+	vt, err := b.own(t)
 	if err != nil {
-		return nil, fmt.Errorf("Reshape: %w", err)
+		return nil, fmt.Errorf("Reshape: t %w", err)
 	}
 	if err := backend.CheckShape(shape); err != nil {
 		return nil, fmt.Errorf("Reshape: %w", err)
@@ -775,8 +808,10 @@ func (b *Backend) io(op string, t backend.Tensor, n int, ints bool) (*Tensor, er
 	if b.closed {
 		return nil, fmt.Errorf("%s: backend is closed", op)
 	}
-	vt, err := b.own("t", t)
-	if err == nil {
+	vt, err := b.own(t)
+	if err != nil {
+		err = fmt.Errorf("t %w", err)
+	} else {
 		switch {
 		case ints && vt.dt != backend.I32 && vt.dt != backend.Q8:
 			err = fmt.Errorf("t is %v, want i32 or q8", vt.dt)
@@ -950,7 +985,7 @@ func (b *Backend) Close() error {
 // HostF32 returns the elements of an F32 tensor in host-visible memory.
 // Call Sync first.
 func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
-	vt, err := b.own("t", t)
+	vt, err := b.own(t)
 	if err != nil || vt.dt != backend.F32 || b.closed {
 		return nil, false
 	}
@@ -964,7 +999,7 @@ func (b *Backend) HostF32(t backend.Tensor) ([]float32, bool) {
 // HostI32 returns the elements of an I32 tensor (or a Q8 tensor stored one
 // code per int32) in host-visible memory. Call Sync first.
 func (b *Backend) HostI32(t backend.Tensor) ([]int32, bool) {
-	vt, err := b.own("t", t)
+	vt, err := b.own(t)
 	if err != nil || b.closed || !(vt.dt == backend.I32 || (vt.dt == backend.Q8 && vt.st.q == qWide)) {
 		return nil, false
 	}

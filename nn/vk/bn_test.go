@@ -12,26 +12,21 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// TestBatchNormElementwise checks the elementwise passes of BatchNormTrain
+// testBatchNormElementwise checks the elementwise passes of BatchNormTrain
 // (y, xhat) and BatchNormGrad (dx) bit for bit against the reference's
 // formulas, evaluated here from the device's own per-channel statistics:
 // at the shape of a training step (43264x32), with more column pairs than
 // a workgroup (37x1280), few rows, C even (the pair kernels f_bn_apply2,
 // f_bn_gradx2) and C odd (f_bn_apply, f_bn_gradx), reading through texel
 // and storage buffers.
-func TestBatchNormElementwise(t *testing.T) {
-	dev := gputest.Open(t)
+func testBatchNormElementwise(t *testing.T, newB newRecorded) {
 	for _, reads := range []string{ReadsTexel, ReadsStorage} {
-		b, err := New(dev, Options{Reads: reads})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newB(t, Options{Reads: reads}, nil)
 		for _, sh := range [][2]int{{43264, 32}, {1001, 24}, {37, 1280}, {3, 8}, {333, 6}, {77, 5}} {
 			t.Run(fmt.Sprintf("%s/%dx%d", b.Reads(), sh[0], sh[1]), func(t *testing.T) {
 				bnElementwiseCheck(t, b, sh[0], sh[1])
 			})
 		}
-		b.Close()
 	}
 }
 

@@ -29,90 +29,6 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// fop validates the tensor arguments of one float op with backend.Check,
-// as the reference's op does: inputs and outputs resolved in order,
-// outputs pairwise distinct and distinct from the inputs except where
-// mayAlias allows it. Failures are recorded in b's sticky error.
-type fop struct {
-	backend.Check
-	b    *Backend
-	name string
-}
-
-func (b *Backend) fbegin(name string) *fop {
-	return &fop{Check: backend.NewCheck(name, &b.err), b: b, name: name}
-}
-
-func (o *fop) bad() bool { return o.Failed() }
-
-func (o *fop) failf(format string, args ...any) { o.Failf(format, args...) }
-
-func (o *fop) input(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	vt := o.b.arg(o.name, name, t, dt)
-	if vt != nil {
-		o.Input(name, vt, vt.st)
-	}
-	return vt
-}
-
-func (o *fop) output(name string, t backend.Tensor, dt backend.DType) *Tensor {
-	vt := o.b.arg(o.name, name, t, dt)
-	if vt != nil {
-		o.Output(name, vt, vt.st)
-	}
-	return vt
-}
-
-// mayAlias allows output out to share storage with input in.
-func (o *fop) mayAlias(out, in *Tensor) {
-	if out != nil && in != nil && out.st == in.st {
-		o.MayAlias(in)
-	}
-}
-
-// wantMatrix checks that t is a matrix [r, c].
-func (o *fop) wantMatrix(name string, t *Tensor, r, c int) {
-	o.WantMatrix(name, shapeSlice(t), r, c)
-}
-
-// wantLen checks that t has n elements.
-func (o *fop) wantLen(name string, t *Tensor, n int, what string) {
-	o.WantLen(name, shapeSlice(t), n, what)
-}
-
-// channels checks that each of ts (named by names) has c elements.
-func (o *fop) channels(c int, what string, names []string, ts ...*Tensor) {
-	for i, t := range ts {
-		o.wantLen(names[i], t, c, what)
-	}
-}
-
-// done checks aliasing and reports whether the op should run.
-func (o *fop) done() bool { return o.Done() }
-
-// shapeSlice returns t's shape, nil for nil.
-func shapeSlice(t *Tensor) []int {
-	if t == nil {
-		return nil
-	}
-	return t.shape
-}
-
-func lenOf(t *Tensor) int {
-	if t == nil {
-		return 0
-	}
-	return t.Len()
-}
-
-// matrixOf returns t's matrix dimensions, 0, 0 for nil.
-func matrixOf(t *Tensor) (r, c int) {
-	if t == nil {
-		return 0, 0
-	}
-	return t.rows(), t.cols()
-}
-
 // floatTuning holds the launch sizes of the float kernels, chosen from the
 // device's limits.
 type floatTuning struct {
@@ -129,10 +45,18 @@ type floatTuning struct {
 	// (f_colpart_*2, f_gemm_sg64): CPU drivers with shaderInt64, where a
 	// load costs the same whatever its width up to 64 bits.
 	pairs bool
+	// rt selects f_gemm_rt for Gemm (CPU drivers with a fixed subgroup
+	// size, gemmSG), f_gemm_sg where its grid does not fit the device.
+	rt bool
 }
 
-func (b *Backend) floatTune() floatTuning {
-	l := b.dev.Info().Limits
+// floatTune returns the launch sizes of the float kernels.
+func (b *Backend) floatTune() floatTuning { return b.ft }
+
+// chooseFloatTuning returns the float kernels' launch sizes on a device
+// (int64: whether it has shaderInt64).
+func chooseFloatTuning(info gpu.Info, int64 bool) floatTuning {
+	l := info.Limits
 	inv := l.MaxComputeWorkGroupInvocations
 	t := floatTuning{
 		gemmWX: min(64, inv, l.MaxComputeWorkGroupSize[0]),
@@ -143,7 +67,6 @@ func (b *Backend) floatTune() floatTuning {
 	// save; GPUs by registers.
 	// Subgroup broadcasts replace loads there too, where the subgroup size
 	// is fixed (so the specialized kernel knows it).
-	info := b.dev.Info()
 	t.gemmTile = 8
 	t.groups = t.maxGX
 	if info.Type == gpu.TypeCPU {
@@ -151,9 +74,10 @@ func (b *Backend) floatTune() floatTuning {
 		// longer ones (grid-stride loops), still several per thread.
 		t.groups = 64
 		t.gemmTile = 16
-		t.pairs = b.dev.Features().ShaderInt64
+		t.pairs = int64
 		if sg := info.SubgroupSize; sg > 0 && sg <= 64 && info.MinSubgroupSize == sg && info.MaxSubgroupSize == sg && sg <= t.gemmWX {
 			t.gemmSG = sg
+			t.rt = true
 		}
 	}
 	return t
@@ -282,18 +206,14 @@ func (b *Backend) planGemm(m, n, k int, transA, transB bool) gemmPlan {
 // size: gemmRT in gemm.go); a long k with a small C is split into chunks
 // whose partial products f_gemm_ksum adds in order (no atomics).
 func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
-	o := b.fbegin("Gemm")
-	at := o.input("a", a, backend.F32)
-	bt := o.input("b", bm, backend.F32)
-	ct := o.output("c", c, backend.F32)
-	if o.bad() {
+	d, ok := backend.OpGemm.Check(&b.err, b, backend.Params{TransA: transA, TransB: transB, Alpha: alpha, Beta: beta}, c, a, bm)
+	if !ok {
 		return
 	}
-	m, n, k := o.Gemm(shapeSlice(ct), at.shape, bt.shape, transA, transB)
-	if !o.done() {
-		return
-	}
-	if b.gemmRT(o.name, ct, at, bt, m, n, k, transA, transB, alpha, beta) {
+	const op = "Gemm"
+	ct, at, bt := tensor(c), tensor(a), tensor(bm)
+	m, n, k := d.M, d.N, d.K
+	if b.gemmRT(op, ct, at, bt, m, n, k, transA, transB, alpha, beta) {
 		return // CPU drivers: f_gemm_rt (gemm.go)
 	}
 	p := b.planGemm(m, n, k, transA, transB)
@@ -306,18 +226,28 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		}
 		spec = append(spec, p.sg, p.rounds)
 	}
+	b.tookGemm(shader, transA, transB, p.lanesM, p.chunks)
+	b.took(shader, pick(p.vecA, "loadA=vec4", "loadA=scalar"))
+	b.took(shader, pick(p.vecB, "loadB=vec4", "loadB=scalar"))
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	if p.chunks == 1 {
-		b.dispatch(o.name, shader, spec, push, p.gx, p.gy, 1, ct, at, bt)
+		b.dispatch(op, shader, spec, push, p.gx, p.gy, 1, ct, at, bt)
 		return
 	}
-	pt := b.scratch(o.name, p.chunks*m*n) // partial products; reused, no allocation per step
+	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
 	if pt == nil {
 		return
 	}
 	push.Alpha, push.Beta = 1, 0
-	b.dispatch(o.name, shader, spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
-	b.elementwise(o.name, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
+	b.dispatch(op, shader, spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
+}
+
+// gemmKSum records f_gemm_ksum: c = alpha·(the sum of the chunks of part)
+// + beta·c over mn elements.
+func (b *Backend) gemmKSum(op string, ct, pt *Tensor, mn, chunks int, alpha, beta float32) {
+	b.took("f_gemm_ksum", pick(beta == 0, "beta=0", "beta"))
+	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(mn), Chunks: uint32(chunks), Alpha: alpha, Beta: beta}, mn, ct, pt)
 }
 
 // convPush mirrors the push constants of f_im2col and f_col2im (Total:
@@ -337,17 +267,13 @@ func newConvPush(g backend.ConvGeom, total int) convPush {
 	}
 }
 
-// convArgs validates the image img (read as [N, H, W, C]) and the matrix
-// cols [Rows, K] of Im2Col and Col2Im.
-func (o *fop) convArgs(g backend.ConvGeom, img, cols *Tensor, imgName string) {
-	o.Conv(g, imgName, shapeSlice(img), shapeSlice(cols))
-}
-
 // elementwise dispatches a 1-D grid-stride kernel over n items.
 func (b *Backend) elementwise(op, shader string, extraSpec []uint32, push any, n int, ts ...*Tensor) {
 	wg := b.wg()
 	spec := append([]uint32{wg}, extraSpec...)
-	b.dispatch(op, shader, spec, push, countFor(n, int(wg), b.floatTune().groups), 1, 1, ts...)
+	g := countFor(n, int(wg), b.floatTune().groups)
+	b.tookLoop2(shader, n, int(g*wg))
+	b.dispatch(op, shader, spec, push, g, 1, 1, ts...)
 }
 
 // rcfPush mirrors the push constants {uint r, c; float f}.
@@ -384,6 +310,7 @@ func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push any, r
 	gx := countFor(c, cw, tu.maxGX)
 	gy := countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, uint32(ceilDiv(r, rw<<14)))))
 	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	b.tookLoop2(shader, r, int(gy)*rw)
 	b.dispatch(op, shader, spec, push, gx, gy, 1, ts...)
 }
 
@@ -399,6 +326,15 @@ func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, 
 	b.perChanRows(op, shader, extraSpec, push, r, c, ts...)
 }
 
+// pairShader returns the kernel perChanPairs launches for shader over c
+// columns.
+func (b *Backend) pairShader(shader string, c int) string {
+	if b.floatTune().pairs && c%2 == 0 {
+		return shader + "2"
+	}
+	return shader
+}
+
 // elementwisePairs is elementwise for a kernel with a variant over groups
 // of eight elements (shader+"2": four 64-bit pairs per invocation step,
 // and the pairs after the last group), used where the device takes 64-bit
@@ -410,6 +346,12 @@ func (b *Backend) elementwisePairs(op, shader string, push any, n int, ts ...*Te
 		wg := int(b.wg())
 		items := max(n/8, 3) // invocations 0..2 also write the last pairs
 		g := countFor(items, wg, min(tu.maxGX, max(tu.groups, uint32(ceilDiv(items, 6*wg)))))
+		if n >= 8 {
+			b.took(shader+"2", "oct") // the main loop over groups of eight
+		}
+		if n/2%4 != 0 {
+			b.took(shader+"2", "pair") // the pairs after the last group
+		}
 		b.dispatch(op, shader+"2", []uint32{uint32(wg)}, push, g, 1, 1, ts...)
 		return
 	}
@@ -419,43 +361,33 @@ func (b *Backend) elementwisePairs(op, shader string, push any, n int, ts ...*Te
 // Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
 // outside the image (bit-exact copies).
 func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
-	o := b.fbegin("Im2Col")
-	xt := o.input("x", x, backend.F32)
-	ct := o.output("cols", cols, backend.F32)
-	o.convArgs(g, xt, ct, "x")
-	if !o.done() {
+	if _, ok := backend.OpIm2Col.Check(&b.err, b, backend.Params{Conv: g}, cols, x); !ok {
 		return
 	}
 	// f_im2col: one invocation per (output pixel, channel) writes its window.
 	n := g.Rows() * g.C
-	b.elementwise(o.name, "f_im2col", nil, newConvPush(g, n), n, ct, xt)
+	b.elementwise("Im2Col", "f_im2col", nil, newConvPush(g, n), n, tensor(cols), tensor(x))
 }
 
 // Col2Im writes dx = the sum of the cols entries that read each input
 // element, in the reference's order of additions.
 func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
-	o := b.fbegin("Col2Im")
-	ct := o.input("cols", cols, backend.F32)
-	xt := o.output("dx", dx, backend.F32)
-	o.convArgs(g, xt, ct, "dx")
-	if !o.done() {
+	if _, ok := backend.OpCol2Im.Check(&b.err, b, backend.Params{Conv: g}, dx, cols); !ok {
 		return
 	}
 	n := g.N * g.H * g.W * g.C
-	b.elementwise(o.name, "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, newConvPush(g, n), n, xt, ct)
+	b.elementwise("Col2Im", "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, newConvPush(g, n), n, tensor(dx), tensor(cols))
 }
 
 // AddBias adds bias[c] to every row of the matrix y, in place.
 func (b *Backend) AddBias(y, bias backend.Tensor) {
-	o := b.fbegin("AddBias")
-	bt := o.input("bias", bias, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	_, c := matrixOf(yt)
-	o.wantLen("bias", bt, c, "columns of y "+shapeOf(yt))
-	if !o.done() {
+	d, ok := backend.OpAddBias.Check(&b.err, b, backend.Params{}, y, bias)
+	if !ok {
 		return
 	}
-	r := yt.rows()
+	const op = "AddBias"
+	yt, bt := tensor(y), tensor(bias)
+	r, c := d.R, d.C
 	// f_addbias writes y = x + bias with x bound to y itself (the storage
 	// build: a texel view need not see the writes). Reading through texel
 	// views, y is first copied to the scratch buffer, read as x: on CPU
@@ -463,18 +395,20 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 	// back through a storage buffer.
 	xt := yt
 	if b.texel {
-		if s := b.scratch(o.name, r*c); s != nil && b.texelFits(1, []*Tensor{s}) {
-			b.record(o.name, b.seq.Copy(s.st.buf, yt.st.buf, int64(r*c)*4))
+		if s := b.scratch(op, r*c); s != nil && b.texelFits(1, []*Tensor{s}) {
+			b.record(op, b.seq.Copy(s.st.buf, yt.st.buf, int64(r*c)*4))
 			xt = s
 		}
 	}
 	// PAIRS (one uvec2 store per two columns) pays with texel reads; with
 	// storage-buffer reads the loads dominate and the scalar form is as fast.
 	if xt != yt && c%2 == 0 {
-		b.perChanRows(o.name, "f_addbias", []uint32{1}, rcPush{R: uint32(r), C: uint32(c)}, r, c/2, yt, bt, xt)
+		b.took("f_addbias", "pairs")
+		b.perChanRows(op, "f_addbias", []uint32{1}, rcPush{R: uint32(r), C: uint32(c)}, r, c/2, yt, bt, xt)
 		return
 	}
-	b.perChanRows(o.name, "f_addbias", []uint32{0}, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt, xt)
+	b.took("f_addbias", "scalar")
+	b.perChanRows(op, "f_addbias", []uint32{0}, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt, xt)
 }
 
 // rcPush mirrors the push constants {uint r, c} of the column reductions.
@@ -504,14 +438,14 @@ func (b *Backend) colPairs(c int, ins []*Tensor) bool {
 // CONTIG runs of rows per lane (CPU drivers, no column pairs), where
 // extra specialization constants (from 4 on) may be given.
 func (b *Backend) colContig(c int, ins ...*Tensor) bool {
-	return b.dev.Info().Type == gpu.TypeCPU && !b.colPairs(c, ins)
+	return b.tune.cpu && !b.colPairs(c, ins)
 }
 
 // colPartSpec is colPart with extra specialization constants from
 // constant 4 on, for the CONTIG launch only (see colContig).
 func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
-	cpu := b.dev.Info().Type == gpu.TypeCPU
+	cpu := b.tune.cpu
 	pc := c // columns (or column pairs) walked by invocations
 	pairs := b.colPairs(c, ins)
 	if extra != nil && !b.colContig(c, ins...) {
@@ -562,6 +496,9 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 	if pt == nil {
 		return nil, 0
 	}
+	if b.opts.RecordPaths && !pairs {
+		b.tookColPart(shader, r, lanes, cpu, ncol, extra != nil)
+	}
 	b.dispatch(op, shader, spec, rcPush{R: uint32(r), C: uint32(c)},
 		countFor(pc, cw*ncol, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
 	return pt, lanes
@@ -573,7 +510,7 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 // x directly (its partial sums are laid out as a matrix [lanes, c]), one
 // dispatch instead of two, whose fixed cost dominates at these sizes.
 func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
-	if b.dev.Info().Type == gpu.TypeCPU && r <= 512 {
+	if b.tune.cpu && r <= 512 {
 		return x, r
 	}
 	return b.colPart(op, "f_colpart_sum", r, c, 1, x)
@@ -582,6 +519,7 @@ func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
 // colFin records the second pass of a column reduction: one invocation
 // per column, reading the partial sums part (the backend's scratch buffer).
 func (b *Backend) colFin(op, shader string, extraSpec []uint32, push any, c int, part *Tensor, ts ...*Tensor) {
+	b.took(shader, pick(part == b.scratchT, "part=lanes", "part=rows"))
 	b.elementwise(op, shader, extraSpec, push, c, ts...)
 }
 
@@ -596,19 +534,18 @@ type clfPush struct {
 
 // ColSum writes s[c] = Σ_r x[r,c].
 func (b *Backend) ColSum(s, x backend.Tensor) {
-	o := b.fbegin("ColSum")
-	xt := o.input("x", x, backend.F32)
-	st := o.output("s", s, backend.F32)
-	r, c := matrixOf(xt)
-	o.wantLen("s", st, c, "columns of x "+shapeOf(xt))
-	if !o.done() {
+	d, ok := backend.OpColSum.Check(&b.err, b, backend.Params{}, s, x)
+	if !ok {
 		return
 	}
-	part, lanes := b.colSumPart(o.name, r, c, xt)
+	const op = "ColSum"
+	r, c := d.R, d.C
+	part, lanes := b.colSumPart(op, r, c, tensor(x))
 	if part == nil {
 		return
 	}
-	b.colFin(o.name, "f_colsum", []uint32{0}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}, c, part, st, part)
+	b.took("f_colsum", "sum")
+	b.colFin(op, "f_colsum", []uint32{0}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}, c, part, tensor(s), part)
 }
 
 // nPush mirrors the push constants {uint n}.
@@ -617,31 +554,21 @@ type nPush struct{ N uint32 }
 // ReLU writes y = x where x > 0, else +0 (NaN gives 0), bit for bit. y may
 // alias x.
 func (b *Backend) ReLU(y, x backend.Tensor) {
-	o := b.fbegin("ReLU")
-	xt := o.input("x", x, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	o.wantLen("y", yt, lenOf(xt), "x is "+shapeOf(xt))
-	o.mayAlias(yt, xt)
-	if !o.done() {
+	d, ok := backend.OpReLU.Check(&b.err, b, backend.Params{}, y, x)
+	if !ok {
 		return
 	}
-	b.elementwisePairs(o.name, "f_relu", nPush{N: uint32(xt.Len())}, xt.Len(), yt, xt)
+	b.elementwisePairs("ReLU", "f_relu", nPush{N: uint32(d.Len)}, d.Len, tensor(y), tensor(x))
 }
 
 // ReLUGrad writes dx = dy where y > 0, else +0, bit for bit. dx may alias
 // dy.
 func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
-	o := b.fbegin("ReLUGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	yt := o.input("y", y, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	o.wantLen("y", yt, lenOf(dyt), "dy is "+shapeOf(dyt))
-	o.wantLen("dx", dxt, lenOf(dyt), "dy is "+shapeOf(dyt))
-	o.mayAlias(dxt, dyt)
-	if !o.done() {
+	d, ok := backend.OpReLUGrad.Check(&b.err, b, backend.Params{}, dx, dy, y)
+	if !ok {
 		return
 	}
-	b.elementwisePairs(o.name, "f_relugrad", nPush{N: uint32(dyt.Len())}, dyt.Len(), dxt, dyt, yt)
+	b.elementwisePairs("ReLUGrad", "f_relugrad", nPush{N: uint32(d.Len)}, d.Len, tensor(dx), tensor(dy), tensor(y))
 }
 
 // poolPush mirrors the push constants of f_maxpool and f_maxpoolgrad.
@@ -657,27 +584,18 @@ func newPoolPush(g backend.PoolGeom) poolPush {
 	}
 }
 
-func (o *fop) poolArgs(g backend.PoolGeom, x, y *Tensor, xName, yName string) {
-	o.Pool(g, xName, shapeSlice(x), yName, shapeSlice(y))
-}
-
 // MaxPool writes the window maxima of x into y and their flat indices into
 // arg: the first maximum in row-major window order (bit for bit).
 func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
-	o := b.fbegin("MaxPool")
-	xt := o.input("x", x, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	at := o.output("arg", arg, backend.I32)
-	o.poolArgs(g, xt, yt, "x", "y")
-	o.wantLen("arg", at, lenOf(yt), "y is "+shapeOf(yt))
-	if !o.done() {
+	if _, ok := backend.OpMaxPool.Check(&b.err, b, backend.Params{Pool: g}, y, arg, x); !ok {
 		return
 	}
 	oh, _ := g.Out()
 	// V channels per invocation, one uvec2/uvec4 store of y and of arg per
 	// output position.
 	v := b.storeChannels(g.C)
-	b.perChanRows(o.name, "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, yt, at, xt)
+	b.took("f_maxpool", storeWidths[v])
+	b.perChanRows("MaxPool", "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, tensor(y), tensor(arg), tensor(x))
 }
 
 // storeChannels returns how many neighbouring channels (of c) one
@@ -685,7 +603,7 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 // 2 on CPU drivers, where a store is a loop over the SIMD lanes and one
 // pass stores a whole vector; 1 elsewhere.
 func (b *Backend) storeChannels(c int) int {
-	if b.dev.Info().Type == gpu.TypeCPU {
+	if b.tune.cpu {
 		for _, w := range []int{4, 2} {
 			if c%w == 0 {
 				return w
@@ -701,44 +619,29 @@ func (b *Backend) storeChannels(c int) int {
 // read arg on the host to reject indices outside dx (that would wait for
 // the device); an index outside its own window routes nothing.
 func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
-	o := b.fbegin("MaxPoolGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	at := o.input("arg", arg, backend.I32)
-	dxt := o.output("dx", dx, backend.F32)
-	o.poolArgs(g, dxt, dyt, "dx", "dy")
-	o.wantLen("arg", at, lenOf(dyt), "dy is "+shapeOf(dyt))
-	if !o.done() {
+	if _, ok := backend.OpMaxPoolGrad.Check(&b.err, b, backend.Params{Pool: g}, dx, dy, arg); !ok {
 		return
 	}
+	const op = "MaxPoolGrad"
+	dxt, dyt, at := tensor(dx), tensor(dy), tensor(arg)
 	oh, ow := g.Out()
 	if g.Stride >= g.Size {
+		const k = "f_maxpoolgrad_tiled"
 		if (oh-1)*g.Stride+g.Size < g.H || (ow-1)*g.Stride+g.Size < g.W || g.Stride > g.Size {
-			b.Fill(dxt, 0) // elements in no window
+			b.took(k, "gaps")
+			b.record(op, b.seq.Fill(dxt.st.buf, 0)) // elements in no window
+		} else {
+			b.took(k, "covered")
 		}
 		// V channels per invocation, one uvec2/uvec4 store per window
 		// position.
 		v := b.storeChannels(g.C)
-		b.perChanRows(o.name, "f_maxpoolgrad_tiled", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, dxt, dyt, at)
+		b.took(k, storeWidths[v])
+		b.perChanRows(op, k, []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, dxt, dyt, at)
 		return
 	}
-	b.perChanRows(o.name, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
+	b.perChanRows(op, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
 }
-
-// checkMomentum and checkEps validate the scalar arguments of the
-// normalisation ops.
-func (o *fop) checkMomentum(momentum float32) {
-	if !o.bad() && !(momentum >= 0 && momentum <= 1) {
-		o.failf("momentum = %v, want within [0, 1]", momentum)
-	}
-}
-
-func (o *fop) checkEps(eps float32) {
-	if !o.bad() && (!(eps >= 0) || eps > maxFloat32) {
-		o.failf("eps = %v, want finite and >= 0", eps)
-	}
-}
-
-const maxFloat32 = 3.40282346638528859811704183484516925440e+38
 
 // bnStatsPush mirrors the push constants of f_bn_stats.
 type bnStatsPush struct {
@@ -753,26 +656,14 @@ type bnStatsPush struct {
 // the sum, then the squared deviations from the mean), then one
 // elementwise dispatch for xhat and y.
 func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
-	o := b.fbegin("BatchNormTrain")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	ht := o.output("xhat", xhat, backend.F32)
-	mt := o.output("mean", mean, backend.F32)
-	it := o.output("invstd", invstd, backend.F32)
-	rm := o.output("runMean", runMean, backend.F32)
-	rv := o.output("runVar", runVar, backend.F32)
-	r, c := matrixOf(xt)
-	o.wantMatrix("y", yt, r, c)
-	o.wantMatrix("xhat", ht, r, c)
-	o.channels(c, "channels of x "+shapeOf(xt),
-		[]string{"gamma", "beta", "mean", "invstd", "runMean", "runVar"}, gt, bt, mt, it, rm, rv)
-	o.checkMomentum(momentum)
-	o.checkEps(eps)
-	if !o.done() {
+	d, ok := backend.OpBatchNormTrain.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
+		y, xhat, mean, invstd, x, gamma, beta, runMean, runVar)
+	if !ok {
 		return
 	}
+	const op = "BatchNormTrain"
+	xt, mt, it, rm, rv := tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar)
+	r, c := d.R, d.C
 	fr := float32(r)
 	unbias := float32(1)
 	if r > 1 {
@@ -783,72 +674,59 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 		// One pass over x: each lane's mean and squared deviations
 		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
 		// writes mean.
-		part, lanes := b.colPartSpec(o.name, "f_colpart_sqdev", []uint32{1}, r, c, 2, xt, mt)
+		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, r, c, 2, xt, mt)
 		if part == nil {
 			return
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
-		b.colFin(o.name, "f_bn_stats", []uint32{1}, push, c, part, it, rm, rv, part, mt)
+		b.took("f_bn_stats", "welford")
+		b.colFin(op, "f_bn_stats", []uint32{1}, push, c, part, it, rm, rv, part, mt)
 	} else {
-		part, lanes := b.colSumPart(o.name, r, c, xt)
+		part, lanes := b.colSumPart(op, r, c, xt)
 		if part == nil {
 			return
 		}
-		b.colFin(o.name, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
-		part, lanes = b.colPart(o.name, "f_colpart_sqdev", r, c, 1, xt, mt)
+		b.took("f_colsum", "mean")
+		b.colFin(op, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
+		part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt)
 		if part == nil {
 			return
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
-		b.colFin(o.name, "f_bn_stats", []uint32{0}, push, c, part, it, rm, rv, part, mt)
+		b.took("f_bn_stats", "twopass")
+		b.colFin(op, "f_bn_stats", []uint32{0}, push, c, part, it, rm, rv, part, mt)
 	}
-	b.perChanPairs(o.name, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, ht, xt, mt, it, gt, bt)
+	b.perChanPairs(op, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c,
+		tensor(y), tensor(xhat), xt, mt, it, tensor(gamma), tensor(beta))
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
 func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
-	o := b.fbegin("BatchNormInfer")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	rm := o.input("runMean", runMean, backend.F32)
-	rv := o.input("runVar", runVar, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	r, c := matrixOf(xt)
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "runMean", "runVar"}, gt, bt, rm, rv)
-	o.checkEps(eps)
-	if !o.done() {
+	d, ok := backend.OpBatchNormInfer.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
+	if !ok {
 		return
 	}
-	b.perChanRows(o.name, "f_bn_infer", nil, rcfPush{R: uint32(r), C: uint32(c), F: eps}, r, c, yt, xt, gt, bt, rm, rv)
+	b.perChanRows("BatchNormInfer", "f_bn_infer", nil, rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}, d.R, d.C,
+		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar))
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat and
 // dx = (gamma·invstd/R)·((R·dy - dbeta) - xhat·dgamma).
 func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backend.Tensor) {
-	o := b.fbegin("BatchNormGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	ht := o.input("xhat", xhat, backend.F32)
-	it := o.input("invstd", invstd, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	dg := o.output("dgamma", dgamma, backend.F32)
-	db := o.output("dbeta", dbeta, backend.F32)
-	r, c := matrixOf(dyt)
-	o.wantMatrix("xhat", ht, r, c)
-	o.wantMatrix("dx", dxt, r, c)
-	o.channels(c, "channels of dy "+shapeOf(dyt), []string{"invstd", "gamma", "dgamma", "dbeta"}, it, gt, dg, db)
-	if !o.done() {
+	d, ok := backend.OpBatchNormGrad.Check(&b.err, b, backend.Params{}, dx, dgamma, dbeta, dy, xhat, invstd, gamma)
+	if !ok {
 		return
 	}
-	part, lanes := b.colPart(o.name, "f_colpart_bngrad", r, c, 2, dyt, ht)
+	const op = "BatchNormGrad"
+	dyt, ht, dg, db := tensor(dy), tensor(xhat), tensor(dgamma), tensor(dbeta)
+	r, c := d.R, d.C
+	part, lanes := b.colPart(op, "f_colpart_bngrad", r, c, 2, dyt, ht)
 	if part == nil {
 		return
 	}
-	b.colFin(o.name, "f_bn_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part)
-	b.perChanPairs(o.name, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
-		dxt, dyt, ht, it, gt, dg, db)
+	b.colFin(op, "f_bn_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part)
+	b.perChanPairs(op, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+		tensor(dx), dyt, ht, tensor(invstd), tensor(gamma), dg, db)
 }
 
 // compStatsPush mirrors the push constants of f_comp_stats.
@@ -860,70 +738,51 @@ type compStatsPush struct {
 // CompensateTrain writes mean = Σ_r x/R, y = (x + gamma·mean) + beta and
 // updates runMean in place.
 func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tensor, momentum float32) {
-	o := b.fbegin("CompensateTrain")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	mt := o.output("mean", mean, backend.F32)
-	rm := o.output("runMean", runMean, backend.F32)
-	r, c := matrixOf(xt)
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "mean", "runMean"}, gt, bt, mt, rm)
-	o.checkMomentum(momentum)
-	if !o.done() {
+	d, ok := backend.OpCompensateTrain.Check(&b.err, b, backend.Params{Momentum: momentum}, y, mean, x, gamma, beta, runMean)
+	if !ok {
 		return
 	}
-	part, lanes := b.colSumPart(o.name, r, c, xt)
+	const op = "CompensateTrain"
+	xt, mt, gt, bt := tensor(x), tensor(mean), tensor(gamma), tensor(beta)
+	r, c := d.R, d.C
+	part, lanes := b.colSumPart(op, r, c, xt)
 	if part == nil {
 		return
 	}
-	b.colFin(o.name, "f_comp_stats", nil, compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}, c, part, mt, rm, part)
-	b.perChanPairs(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, mt)
+	b.colFin(op, "f_comp_stats", nil, compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}, c, part, mt, tensor(runMean), part)
+	b.perChanPairs(op, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, tensor(y), xt, gt, bt, mt)
 }
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
 func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
-	o := b.fbegin("CompensateInfer")
-	xt := o.input("x", x, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	bt := o.input("beta", beta, backend.F32)
-	rm := o.input("runMean", runMean, backend.F32)
-	yt := o.output("y", y, backend.F32)
-	r, c := matrixOf(xt)
-	o.wantMatrix("y", yt, r, c)
-	o.channels(c, "channels of x "+shapeOf(xt), []string{"gamma", "beta", "runMean"}, gt, bt, rm)
-	if !o.done() {
+	d, ok := backend.OpCompensateInfer.Check(&b.err, b, backend.Params{}, y, x, gamma, beta, runMean)
+	if !ok {
 		return
 	}
-	b.perChanPairs(o.name, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, xt, gt, bt, rm)
+	b.perChanPairs("CompensateInfer", "f_comp_apply", nil, rcPush{R: uint32(d.R), C: uint32(d.C)}, d.R, d.C,
+		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean))
 }
 
 // CompensateGrad writes dbeta = Σ_r dy, dgamma = mean·dbeta and
 // dx = dy + (gamma·dbeta)/R when train, else dx = dy. dx may alias dy.
 func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tensor, train bool) {
-	o := b.fbegin("CompensateGrad")
-	dyt := o.input("dy", dy, backend.F32)
-	mt := o.input("mean", mean, backend.F32)
-	gt := o.input("gamma", gamma, backend.F32)
-	dxt := o.output("dx", dx, backend.F32)
-	dg := o.output("dgamma", dgamma, backend.F32)
-	db := o.output("dbeta", dbeta, backend.F32)
-	r, c := matrixOf(dyt)
-	o.wantMatrix("dx", dxt, r, c)
-	o.channels(c, "channels of dy "+shapeOf(dyt), []string{"mean", "gamma", "dgamma", "dbeta"}, mt, gt, dg, db)
-	o.mayAlias(dxt, dyt)
-	if !o.done() {
+	d, ok := backend.OpCompensateGrad.Check(&b.err, b, backend.Params{Train: train}, dx, dgamma, dbeta, dy, mean, gamma)
+	if !ok {
 		return
 	}
-	part, lanes := b.colSumPart(o.name, r, c, dyt)
+	const op = "CompensateGrad"
+	dxt, dyt, db := tensor(dx), tensor(dy), tensor(dbeta)
+	r, c := d.R, d.C
+	part, lanes := b.colSumPart(op, r, c, dyt)
 	if part == nil {
 		return
 	}
-	b.colFin(o.name, "f_comp_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part, mt)
+	b.colFin(op, "f_comp_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, tensor(dgamma), db, part, tensor(mean))
 	if !train && dxt.st == dyt.st {
 		return // dx = dy in place
 	}
-	b.perChanPairs(o.name, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
-		dxt, dyt, gt, db)
+	shader := b.pairShader("f_comp_gradx", c)
+	b.took(shader, pick(train, "train", "infer"))
+	b.perChanPairs(op, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+		dxt, dyt, tensor(gamma), db)
 }

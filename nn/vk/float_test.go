@@ -13,29 +13,12 @@ import (
 	"github.com/vktrain/vktrain/nn/ref"
 )
 
-// floatGroups are the op groups of the float kernels (float.go).
-var floatGroups = map[string]bool{
-	"Gemm": true, "Im2Col": true, "Col2Im": true, "AddBias": true, "ColSum": true,
-	"ReLU": true, "MaxPool": true, "BatchNorm": true, "Compensate": true,
-}
-
-// TestFloatOps runs the shared op suite's float groups on one validated
-// device (pipelines are compiled once per test binary, not per group).
-func TestFloatOps(t *testing.T) {
-	runGroups(t, gputest.Open(t), Options{}, func(name string) bool { return floatGroups[name] })
-}
-
-// TestGemmPaths checks the GEMM launches (invocations along m or n,
+// testGemmPaths checks the GEMM launches (invocations along m or n,
 // scalar and vec4 loads, tiles of 4 and 8, split k) for every
 // transposition against the reference, including shapes that are not
 // multiples of 4.
-func TestGemmPaths(t *testing.T) {
-	dev := gputest.Open(t)
-	b, err := New(dev, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+func testGemmPaths(t *testing.T, newB newRecorded) {
+	b := newB(t, Options{}, nil)
 	r := ref.New()
 	rng := rand.New(rand.NewPCG(1, 2))
 	shapes := [][3]int{{3, 1030, 6}, {9, 2, 7}, {200, 20, 5}, {5, 3, 300}, {70, 200, 33}, {8, 1024, 12}, {12, 30, 16}, {44, 520, 24}}
@@ -162,16 +145,11 @@ func BenchmarkGemm(bm *testing.B) {
 	}
 }
 
-// TestMaxPoolGradGaps checks MaxPoolGrad against the reference where the
+// testMaxPoolGradGaps checks MaxPoolGrad against the reference where the
 // windows leave gaps (stride > size) and a ragged edge, which the op suite
 // does not cover: every element of dx is dy or 0, so the match is exact.
-func TestMaxPoolGradGaps(t *testing.T) {
-	dev := gputest.Open(t)
-	b, err := New(dev, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+func testMaxPoolGradGaps(t *testing.T, newB newRecorded) {
+	b := newB(t, Options{}, nil)
 	rng := rand.New(rand.NewPCG(5, 6))
 	g := backend.PoolGeom{N: 2, H: 8, W: 7, C: 3, Size: 2, Stride: 3}
 	oh, ow := g.Out()

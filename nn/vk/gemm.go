@@ -9,24 +9,11 @@ import (
 // Im2ColI writes the im2col matrix of the Q8 image x [N, H, W, C] into the
 // Q8 tensor cols [g.Rows(), g.K()], with pad outside the image.
 func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32) {
+	if _, ok := backend.OpIm2ColI.Check(&b.err, b, backend.Params{Conv: g, Pad: pad}, cols, x); !ok {
+		return
+	}
 	const op = "Im2ColI"
-	xt := b.arg(op, "x", x, backend.Q8)
-	ct := b.arg(op, "cols", cols, backend.Q8)
-	if xt == nil || ct == nil {
-		return
-	}
-	c := backend.NewCheck(op, &b.err)
-	if c.Conv(g, "x", xt.shape, ct.shape); c.Failed() {
-		return
-	}
-	if pad < -128 || pad > 255 {
-		b.failf(op, "pad %d outside [-128, 255]", pad)
-		return
-	}
-	b.noAlias(op, ct, "cols", xt)
-	if b.failed() {
-		return
-	}
+	xt, ct := tensor(x), tensor(cols)
 	// The codes of cols: x's and pad.
 	lo, hi := int32(0), int32(255)
 	switch xt.st.q {
@@ -77,30 +64,19 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 		b.failf(op, "%d rows of %d items need more workgroups than the device's limit", rows, items)
 		return
 	}
+	b.took("q_im2coli", fmtX[xf])
+	b.took("q_im2coli", fmtCols[f])
 	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, uint32(gx), 1, 1, xt, ct)
 }
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32 for the Q8
 // matrices a [M, K] and b [N, K] into the I32 matrix acc [M, N].
 func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
-	const op = "GemmI"
-	at := b.arg(op, "a", a, backend.Q8)
-	bt := b.arg(op, "b", bm, backend.Q8)
-	ct := b.arg(op, "acc", acc, backend.I32)
-	if at == nil || bt == nil || ct == nil {
+	d, ok := backend.OpGemmI.Check(&b.err, b, backend.Params{}, acc, a, bm)
+	if !ok {
 		return
 	}
-	m, k := at.rows(), at.cols()
-	n := bt.rows()
-	if bt.cols() != k {
-		b.failf(op, "a is %v, b is %v: inner dimensions differ", at.shape, bt.shape)
-		return
-	}
-	if ct.rows() != m || ct.cols() != n {
-		b.failf(op, "acc is %v, want a matrix [%d %d]", ct.shape, m, n)
-		return
-	}
-	b.gemmI(op, ct, at, bt, m, n, k)
+	b.gemmI("GemmI", tensor(acc), tensor(a), tensor(bm), d.M, d.N, d.K)
 }
 
 // gemmI records the GEMM kernel of the backend's variant (the packed one
@@ -172,6 +148,19 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	if splits > 1 {
 		out = b.scratch(op, splits*m*n)
 	}
+	if b.opts.RecordPaths {
+		rows := 4 * int(wy) // rows of m per invocation row of a workgroup
+		if !direct {
+			rows = 4 * int(b.tune.tileY)
+		}
+		b.tookGemmI(shader, at.st.q, bt.st.q, splits, int(gy)*rows < m)
+		if direct {
+			b.took(shader, pick(spec[4] != 0, "acc=vec4", "acc=scalar"))
+		}
+		if direct && shader != "q_gemmi_i8" {
+			b.took(shader, pick(spec[5] != 0, "load=vec4", "load=word"))
+		}
+	}
 	switch {
 	case direct && shader == "q_gemmi_i8":
 		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out)
@@ -183,9 +172,18 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	if splits <= 1 {
 		return
 	}
-	part := out
-	sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
-	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, part, ct)
+	b.sumI(op, ct, out, m*n, splits)
+}
+
+// sumI records q_sumi: acc = the sum of the splits partial sums of n
+// elements each in part.
+func (b *Backend) sumI(op string, acc, part *Tensor, n, splits int) {
+	b.took("q_sumi", "x2")
+	if splits%2 != 0 {
+		b.took("q_sumi", "x1")
+	}
+	sum := struct{ N, Splits uint32 }{uint32(n), uint32(splits)}
+	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(n, int(b.wg())), 1, 1, part, acc)
 }
 
 // gemmISG records q_gemmi_sg for packed operands (CPU drivers with a fixed
@@ -236,10 +234,18 @@ func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 		out = b.scratch(op, splits*m*n)
 	}
 	spec := []uint32{uint32(wx), uint32(at.st.q), uint32(bt.st.q), vec4, uint32(sg), uint32(tm), uint32(wy), uint32(ks)}
+	if b.opts.RecordPaths {
+		const k = "q_gemmi_sg"
+		b.tookGemmI(k, at.st.q, bt.st.q, splits, perInv > 1)
+		b.took(k, pick(vec4 != 0, "acc=vec4", "acc=scalar"))
+		b.took(k, pick(ks > 0, "ksteps=one", "ksteps=loop"))
+		// The kernel broadcasts rows where the device's subgroups are SG
+		// wide, else every invocation loads its own.
+		b.took(k, pick(b.dev.Info().SubgroupSize == uint32(sg), "rows=broadcast", "rows=own"))
+	}
 	b.dispatch(op, "q_gemmi_sg", spec, push, uint32(gx), uint32(gy), uint32(splits), at, bt, out, out)
 	if splits > 1 {
-		sum := struct{ N, Splits uint32 }{uint32(m * n), uint32(splits)}
-		b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m*n, int(b.wg())), 1, 1, out, ct)
+		b.sumI(op, ct, out, m*n, splits)
 	}
 	return true
 }
@@ -265,17 +271,13 @@ func (b *Backend) splitK(m, n, kw int) int {
 
 // RowSumI writes s[m] = Σ_k a[m,k] of the Q8 matrix a [M, K] into s [M].
 func (b *Backend) RowSumI(s, a backend.Tensor) {
+	d, ok := backend.OpRowSumI.Check(&b.err, b, backend.Params{}, s, a)
+	if !ok {
+		return
+	}
 	const op = "RowSumI"
-	at := b.arg(op, "a", a, backend.Q8)
-	st := b.arg(op, "s", s, backend.I32)
-	if at == nil || st == nil {
-		return
-	}
-	if st.Len() != at.rows() {
-		b.failf(op, "s is %v, want %d elements (rows of a %v)", st.shape, at.rows(), at.shape)
-		return
-	}
-	m := at.rows()
+	at, st := tensor(a), tensor(s)
+	m := d.M
 	items := at.rowWords()
 	if at.st.q == qWide {
 		items = at.cols()
@@ -305,14 +307,16 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 		short = uint32(items)
 	}
 	spec := []uint32{b.wg(), uint32(at.st.q), short}
+	b.took("q_rowsumi", fmtA[at.st.q])
+	b.took("q_rowsumi", pick(short != 0, "row=short", "row=loop"))
+	b.took("q_rowsumi", pick(sp > 1, "split", "whole"))
 	if sp == 1 {
 		b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, st)
 		return
 	}
 	part := b.scratch(op, sp*m)
 	b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, part)
-	sum := struct{ N, Splits uint32 }{uint32(m), uint32(sp)}
-	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(m, int(b.wg())), 1, 1, part, st)
+	b.sumI(op, st, part, m, sp)
 }
 
 // maxLoop bounds the iterations of a kernel's inner loop over k: llvmpipe
@@ -324,51 +328,13 @@ const maxLoop = 16384
 // correction, as nn/ref: the integer part in wrapping int32, then
 // y = float32(sa·sb[n])·float32(v) + bias[n], each step rounded.
 func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.QuantSpec, bias backend.Tensor) {
+	d, ok := backend.OpDequant.Check(&b.err, b, backend.Params{K: k, P: pa, PB: pb}, y, acc, sa, sb, bias)
+	if !ok {
+		return
+	}
 	const op = "Dequant"
-	ct := b.arg(op, "acc", acc, backend.I32)
-	sat := b.arg(op, "sa", sa, backend.I32)
-	sbt := b.arg(op, "sb", sb, backend.I32)
-	if ct == nil || sat == nil || sbt == nil {
-		return
-	}
-	var bt *Tensor
-	if !isNil(bias) {
-		if bt = b.arg(op, "bias", bias, backend.F32); bt == nil {
-			return
-		}
-	}
-	yt := b.arg(op, "y", y, backend.F32)
-	if yt == nil {
-		return
-	}
-	m, n := ct.rows(), ct.cols()
-	switch {
-	case yt.rows() != m || yt.cols() != n:
-		b.failf(op, "y is %v, want a matrix [%d %d]", yt.shape, m, n)
-	case sat.Len() != m:
-		b.failf(op, "sa is %v, want %d elements (rows of acc %v)", sat.shape, m, ct.shape)
-	case sbt.Len() != n:
-		b.failf(op, "sb is %v, want %d elements (columns of acc %v)", sbt.shape, n, ct.shape)
-	case bt != nil && bt.Len() != n:
-		b.failf(op, "bias is %v, want %d elements (columns of acc %v)", bt.shape, n, ct.shape)
-	case k <= 0:
-		b.failf(op, "k = %d, want > 0", k)
-	}
-	if b.failed() {
-		return
-	}
-	if err := pa.Validate(1); err != nil {
-		b.failf(op, "pa must be per tensor: %v", err)
-		return
-	}
-	if err := pb.Validate(n); err != nil {
-		b.failf(op, "pb for %d columns: %v", n, err)
-		return
-	}
-	b.noAlias(op, yt, "y", ct, sat, sbt, bt)
-	if b.failed() {
-		return
-	}
+	yt, ct, sat, sbt, bt := tensor(y), tensor(acc), tensor(sa), tensor(sb), tensor(bias)
+	m, n := d.M, d.N
 	sA, zA := pa.Scale[0], pa.Zero[0]
 	w := make([]uint32, 3*n)
 	for j := range n {
@@ -394,9 +360,11 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	// Column pairs as 64-bit words where the device takes them cheaply
 	// (q_dequant2 has the launch of perChanRows: whole-row workgroups).
 	if b.floatTune().pairs && n%2 == 0 {
+		b.took("q_dequant2", pick(hasBias != 0, "bias", "nobias"))
 		b.perChanRows(op, "q_dequant2", []uint32{hasBias}, push, m, n/2, ct, sat, sbt, bt, yt, prm)
 		return
 	}
+	b.took("q_dequant", pick(hasBias != 0, "bias", "nobias"))
 	wx, wy := b.tile2D(n)
 	gx := b.groups(n, int(wx))
 	gy := max(1, min((m+int(wy)-1)/int(wy), b.tune.rowInvocations/int(gx*wx*wy)))
@@ -484,7 +452,7 @@ func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
 // drivers with a fixed subgroup size; it reports false, recording
 // nothing, elsewhere or where planGemmRT finds no launch.
 func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) bool {
-	if b.floatTune().gemmSG == 0 || m == 0 || n == 0 || k == 0 {
+	if !b.floatTune().rt || m == 0 || n == 0 || k == 0 {
 		return false
 	}
 	p, ok := b.planGemmRT(m, n, k)
@@ -493,6 +461,7 @@ func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, tra
 	}
 	spec := []uint32{p.wx, p.tu, p.tl, b2u(transA), b2u(transB), b2u(p.lanesM), p.ku}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
+	b.tookGemm("f_gemm_rt", transA, transB, p.lanesM, p.chunks)
 	if p.chunks <= 1 {
 		b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, 1, ct, at, bt)
 		return true
@@ -503,6 +472,6 @@ func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, tra
 	}
 	push.Alpha, push.Beta = 1, 0
 	b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
-	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(m * n), Chunks: uint32(p.chunks), Alpha: alpha, Beta: beta}, m*n, ct, pt)
+	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
 	return true
 }

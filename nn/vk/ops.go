@@ -1,10 +1,6 @@
 package vk
 
-import (
-	"fmt"
-
-	"github.com/vktrain/vktrain/nn/backend"
-)
+import "github.com/vktrain/vktrain/nn/backend"
 
 // record notes a gpu recording error under op, or counts the operation.
 func (b *Backend) record(op string, err error) {
@@ -17,38 +13,25 @@ func (b *Backend) record(op string, err error) {
 
 // Fill sets every element of the F32 tensor t to v.
 func (b *Backend) Fill(t backend.Tensor, v float32) {
-	vt := b.arg("Fill", "t", t, backend.F32)
-	if vt == nil {
+	if _, ok := backend.OpFill.Check(&b.err, b, backend.Params{}, t); !ok {
 		return
 	}
-	b.record("Fill", b.seq.Fill(vt.st.buf, f32bits(v)))
+	b.record("Fill", b.seq.Fill(tensor(t).st.buf, f32bits(v)))
 }
 
 // Copy copies src into dst (same dtype and length; dst may be src).
 func (b *Backend) Copy(dst, src backend.Tensor) {
+	if _, ok := backend.OpCopy.Check(&b.err, b, backend.Params{}, dst, src); !ok {
+		return
+	}
 	const op = "Copy"
-	dt := backend.F32
-	if st, ok := src.(*Tensor); ok && st != nil {
-		dt = st.dt
-	}
-	s := b.arg(op, "src", src, dt)
-	if s == nil {
-		return
-	}
-	d := b.arg(op, "dst", dst, dt)
-	if d == nil {
-		return
-	}
-	if d.Len() != s.Len() {
-		b.failf(op, "dst is %v, want %d elements (src is %v)", d.shape, s.Len(), s.shape)
-		return
-	}
+	d, s := tensor(dst), tensor(src)
 	if d.st == s.st {
-		if dt != backend.Q8 || s.st.q == qWide || d.cols() == s.cols() || (d.cols()%4 == 0 && s.cols()%4 == 0) {
+		if d.dt != backend.Q8 || s.st.q == qWide || d.cols() == s.cols() || (d.cols()%4 == 0 && s.cols()%4 == 0) {
 			return // same elements in the same place
 		}
 	}
-	if dt != backend.Q8 {
+	if d.dt != backend.Q8 {
 		b.record(op, b.seq.Copy(d.st.buf, s.st.buf, int64(s.Len())*4))
 		return
 	}
@@ -85,11 +68,4 @@ func (b *Backend) copyQ8(d, s *Tensor) {
 	if err := b.WriteI32(d, v); err != nil {
 		b.failf(op, "%v", err)
 	}
-}
-
-func shapeOf(t *Tensor) string {
-	if t == nil {
-		return "?"
-	}
-	return fmt.Sprint(t.shape)
 }

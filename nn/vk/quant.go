@@ -9,29 +9,25 @@ import (
 // MinMax writes [min, max, count of non-finite values] of the F32 tensor x
 // into dst (length 3): a two-pass reduction.
 func (b *Backend) MinMax(dst, x backend.Tensor) {
+	dm, ok := backend.OpMinMax.Check(&b.err, b, backend.Params{}, dst, x)
+	if !ok {
+		return
+	}
 	const op = "MinMax"
-	xt := b.arg(op, "x", x, backend.F32)
-	d := b.arg(op, "dst", dst, backend.F32)
-	if xt == nil || d == nil {
-		return
-	}
-	if d.Len() != 3 {
-		b.failf(op, "dst is %v, want 3 elements (min, max, non-finite count)", d.shape)
-		return
-	}
-	b.noAlias(op, d, "dst", xt)
+	xt, d := tensor(x), tensor(dst)
 	wg := int(b.tune.red)
 	// At most redGroups workgroups (each ends in a barrier tree, which CPU
 	// drivers run slowly), more where an invocation would loop too long;
 	// on CPU drivers also at least 256 elements per invocation (a
 	// workgroup's own cost there is microseconds).
-	n := xt.Len()
+	n := dm.Len
 	groups := min(b.stride(n, wg*8), uint32(max(b.tune.redGroups, (n+wg*maxLoop-1)/(wg*maxLoop))), 1024)
 	if b.tune.strideGroups > 0 {
 		groups = min(groups, max(b.stride(n, wg*256), uint32((n+wg*maxLoop-1)/(wg*maxLoop))))
 	}
 	part := b.scratch(op, 4*int(groups)) // a uvec4 per workgroup
-	push := struct{ N, Groups uint32 }{uint32(xt.Len()), groups}
+	push := struct{ N, Groups uint32 }{uint32(n), groups}
+	b.took("q_minmax", pick(groups > 1, "groups>1", "groups=1"))
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, push, groups, 1, 1, xt, part, d)
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, push, 1, 1, 1, xt, part, d)
 }
@@ -39,35 +35,19 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 // Histogram counts the finite values of the F32 tensor x into the I32
 // tensor counts, see ref.HistogramBin.
 func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
+	d, ok := backend.OpHistogram.Check(&b.err, b, backend.Params{Lo: lo, Hi: hi}, counts, x)
+	if !ok {
+		return
+	}
 	const op = "Histogram"
-	xt := b.arg(op, "x", x, backend.F32)
-	c := b.arg(op, "counts", counts, backend.I32)
-	if xt == nil || c == nil {
-		return
-	}
-	if !(hi > lo) || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
-		b.failf(op, "range [%v, %v]: want finite lo < hi", lo, hi)
-		return
-	}
-	b.noAlias(op, c, "counts", xt)
-	if b.failed() {
-		return
-	}
-	bins := c.Len()
-	inv := float32(bins) / (hi - lo)
+	xt, c := tensor(x), tensor(counts)
+	inv := float32(d.Bins) / (hi - lo)
 	b.record(op, b.seq.Fill(c.st.buf, 0))
 	push := struct {
 		N, Bins uint32
 		Lo, Inv float32
-	}{uint32(xt.Len()), uint32(bins), lo, inv}
-	b.dispatch(op, "q_histogram", []uint32{b.wg()}, push, b.fewStride(xt.Len(), int(b.wg())*4), 1, 1, xt, c)
-}
-
-// spec validates p for a tensor with rows slices along dimension 0 and
-// returns the elements per slice.
-func (b *Backend) spec(op string, p backend.QuantSpec, t *Tensor) int {
-	c := backend.NewCheck(op, &b.err)
-	return c.Spec("p", p, shapeSlice(t))
+	}{uint32(d.Len), uint32(d.Bins), lo, inv}
+	b.dispatch(op, "q_histogram", []uint32{b.wg()}, push, b.fewStride(d.Len, int(b.wg())*4), 1, 1, xt, c)
 }
 
 // quantParams uploads, per channel, the float32 reciprocal 1/s (rounded on
@@ -112,20 +92,13 @@ func (b *Backend) outQ8(op string, q *Tensor, lo, hi int32) qfmt {
 // Quantize writes the codes of the F32 tensor x into the Q8 tensor q per
 // p, bit for bit as ref.QuantizeValue.
 func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
+	d, ok := backend.OpQuantize.Check(&b.err, b, backend.Params{P: p}, q, x)
+	if !ok {
+		return
+	}
 	const op = "Quantize"
-	xt := b.arg(op, "x", x, backend.F32)
-	qt := b.arg(op, "q", q, backend.Q8)
-	if xt == nil || qt == nil {
-		return
-	}
-	if qt.Len() != xt.Len() {
-		b.failf(op, "q is %v, want %d elements (x is %v)", qt.shape, xt.Len(), xt.shape)
-		return
-	}
-	slice := b.spec(op, p, xt)
-	if b.failed() {
-		return
-	}
+	xt, qt := tensor(x), tensor(q)
+	slice := d.Slice
 	// outQ8 first: growing q to one int per code runs the recorded work,
 	// which resets the parameter arena (an upload before it would be
 	// overwritten by later ones of the same batch).
@@ -153,25 +126,26 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	l := b.quantLaunch(p, slice, qt, items, flat)
 	push.Rows, push.RPC = uint32(qt.rows()), uint32(l.rpc)
 	spec := []uint32{l.wx, wide, l.perch, wordCodes(qt, f), l.wy, b2u(f != qWide && qt.cols()%4 == 0)}
+	if b.paths != nil {
+		const k = "q_quantize"
+		b.tookQuant(k, l.perch, f, qt, spec[5] != 0)
+		b.took(k, pick(f == qWide, "q=wide", "q=packed"))
+		if l.perch == 0 && (f == qWide || qt.cols() == 1) {
+			b.took(k, "quads")
+		}
+	}
 	b.dispatch(op, "q_quantize", spec, push, l.gx, l.gy, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
 func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
+	d, ok := backend.OpDequantize.Check(&b.err, b, backend.Params{P: p}, x, q)
+	if !ok {
+		return
+	}
 	const op = "Dequantize"
-	qt := b.arg(op, "q", q, backend.Q8)
-	xt := b.arg(op, "x", x, backend.F32)
-	if xt == nil || qt == nil {
-		return
-	}
-	if qt.Len() != xt.Len() {
-		b.failf(op, "x is %v, want %d elements (q is %v)", xt.shape, qt.Len(), qt.shape)
-		return
-	}
-	slice := b.spec(op, p, qt)
-	if b.failed() {
-		return
-	}
+	xt, qt := tensor(x), tensor(q)
+	slice := d.Slice
 	prm, off := b.quantParams(op, p, false, false)
 	wide := qt.st.q == qWide
 	push := struct {
@@ -187,7 +161,22 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	l := b.quantLaunch(p, slice, qt, items, ceilDiv(qt.Len(), 4))
 	push.RPC = uint32(l.rpc)
 	spec := []uint32{l.wx, uint32(qt.st.q), l.perch, wordCodes(qt, qt.st.q), l.wy, b2u(!wide && qt.cols()%4 == 0)}
+	if b.paths != nil {
+		b.tookQuant("q_dequantize", l.perch, qt.st.q, qt, spec[5] != 0)
+		b.took("q_dequantize", fmtQ[qt.st.q])
+	}
 	b.dispatch(op, "q_dequantize", spec, push, l.gx, l.gy, 1, qt, xt, prm)
+}
+
+// tookQuant records the paths q_quantize and q_dequantize share: the
+// per-channel layout perch, the codes per word of the packed Q8 tensor q
+// (format f) and whether words are whole vectors of elements.
+func (b *Backend) tookQuant(kernel string, perch uint32, f qfmt, q *Tensor, vec bool) {
+	b.took(kernel, perchPaths[perch])
+	if f != qWide {
+		b.took(kernel, jmaxPaths[wordCodes(q, f)])
+	}
+	b.took(kernel, pick(vec, "vec", "novec"))
 }
 
 // quantLaunch is the launch of q_quantize or q_dequantize (see their
@@ -263,46 +252,13 @@ func (b *Backend) rowGrid(items, rows int) (wx, wy, gx, gy uint32, ok bool) {
 // backend.Backend: dx elementwise, dScale and dZero as per-channel
 // reductions (chunk partial sums, then the chunks in order).
 func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backend.QuantSpec) {
+	d, ok := backend.OpQuantGrad.Check(&b.err, b, backend.Params{P: p}, dx, dScale, dZero, x, dxhat)
+	if !ok {
+		return
+	}
 	const op = "QuantGrad"
-	xt := b.arg(op, "x", x, backend.F32)
-	gt := b.arg(op, "dxhat", dxhat, backend.F32)
-	if xt == nil || gt == nil {
-		return
-	}
-	if gt.Len() != xt.Len() {
-		b.failf(op, "dxhat is %v, want %d elements (x is %v)", gt.shape, xt.Len(), xt.shape)
-		return
-	}
-	var dxt *Tensor
-	if !isNil(dx) {
-		if dxt = b.arg(op, "dx", dx, backend.F32); dxt == nil {
-			return
-		}
-		if dxt.Len() != xt.Len() {
-			b.failf(op, "dx is %v, want %d elements (x is %v)", dxt.shape, xt.Len(), xt.shape)
-			return
-		}
-	}
-	ds := b.arg(op, "dScale", dScale, backend.F32)
-	dz := b.arg(op, "dZero", dZero, backend.F32)
-	if ds == nil || dz == nil {
-		return
-	}
-	if ds.Len() != len(p.Scale) {
-		b.failf(op, "dScale is %v, want %d elements (one per scale)", ds.shape, len(p.Scale))
-		return
-	}
-	if dz.Len() != len(p.Scale) {
-		b.failf(op, "dZero is %v, want %d elements (one per scale)", dz.shape, len(p.Scale))
-		return
-	}
-	slice := b.spec(op, p, xt)
-	b.noAlias(op, ds, "dScale", xt, gt, dz, dxt)
-	b.noAlias(op, dz, "dZero", xt, gt, dxt)
-	b.noAlias(op, dxt, "dx", xt, gt)
-	if b.failed() {
-		return
-	}
+	xt, gt, dxt, ds, dz := tensor(x), tensor(dxhat), tensor(dx), tensor(dScale), tensor(dZero)
+	slice := d.Slice
 	nch := len(p.Scale)
 	wg := int(b.tune.red)
 	// Chunks of 16 items per invocation on GPUs, 64 on CPU drivers (where
@@ -332,6 +288,15 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 		QMin, QMax              int32
 		Off, Nch                uint32
 	}{uint32(slice), uint32(chunks), uint32(chunkLen), p.QMin, p.QMax, off, uint32(nch)}
+	if b.paths != nil {
+		const k = "q_quantgrad"
+		b.took(k, pick(chunks > 1, "chunks>1", "chunks=1"))
+		b.took(k, pick(hasDX != 0, "dx", "nodx"))
+		// A workgroup walks its chunk (the last one of a slice may be
+		// shorter) two elements per iteration.
+		b.tookLoop2(k, min(chunkLen, slice), wg)
+		b.tookLoop2(k, slice-(chunks-1)*chunkLen, wg)
+	}
 	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, push, uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, push, b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
 }
@@ -343,12 +308,4 @@ func wordCodes(t *Tensor, f qfmt) uint32 {
 		return 1
 	}
 	return uint32(min(t.cols(), 4))
-}
-
-func isNil(t backend.Tensor) bool {
-	if t == nil {
-		return true
-	}
-	vt, ok := t.(*Tensor)
-	return ok && vt == nil
 }

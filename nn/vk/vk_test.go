@@ -9,7 +9,6 @@ import (
 	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/gpu/gputest"
 	"github.com/vktrain/vktrain/nn/backend"
-	"github.com/vktrain/vktrain/nn/backend/backendtest"
 	"github.com/vktrain/vktrain/nn/ref"
 )
 
@@ -23,125 +22,6 @@ func newOn(t *testing.T, dev *gpu.Device, v string) *Backend {
 	}
 	t.Cleanup(func() { b.Close() })
 	return b
-}
-
-// quantGroups are the op groups of this package's non-float ops (the
-// float groups are in float_test.go).
-var quantGroups = map[string]bool{
-	"Memory": true, "MinMax": true, "Histogram": true, "Quantize": true, "Dequantize": true, "QuantGrad": true,
-	"Im2ColI": true, "GemmI": true, "RowSumI": true, "Dequant": true, "ConvI": true,
-}
-
-// TestOps runs the shared op suite's quantized groups on a validated
-// device with the default GemmI variant.
-func TestOps(t *testing.T) {
-	runGroups(t, gputest.Open(t), Options{}, func(name string) bool { return quantGroups[name] })
-}
-
-// runGroups runs the op suite's groups that want selects, each on a new
-// backend with opts on dev, closed (and checked for an error) at its end.
-func runGroups(t *testing.T, dev *gpu.Device, opts Options, want func(string) bool) {
-	for _, g := range backendtest.Groups() {
-		if !want(g.Name) {
-			continue
-		}
-		t.Run(g.Name, func(t *testing.T) {
-			b, err := New(dev, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			g.Test(t, b)
-			if err := b.Close(); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-}
-
-// TestGemmIVariants runs the GemmI and integer convolution groups with
-// every GemmI variant the device supports.
-func TestGemmIVariants(t *testing.T) {
-	dev := gputest.Open(t)
-	vs := Variants(dev)
-	if len(vs) == 0 || vs[0] != VariantPacked {
-		t.Fatalf("Variants = %v, want packed first", vs)
-	}
-	for _, v := range vs {
-		t.Run(v, func(t *testing.T) {
-			t.Run("GemmI", func(t *testing.T) { backendtest.TestGemmI(t, newOn(t, dev, v)) })
-			t.Run("ConvI", func(t *testing.T) { backendtest.TestConvI(t, newOn(t, dev, v)) })
-			t.Run("GemmI/splitK", func(t *testing.T) {
-				b := newOn(t, dev, v)
-				b.tune.splitTarget = 1 << 20 // split wherever k allows
-				backendtest.TestGemmI(t, b)
-			})
-			t.Run("tiled", func(t *testing.T) {
-				if v == VariantInt8 {
-					t.Skip("the int8 variant has no tiled kernel")
-				}
-				// Whole grid without split; split k with one row of
-				// workgroups looping over m.
-				for _, c := range []struct{ split, maxGY int }{{0, 1 << 16}, {1 << 20, 1}} {
-					t.Run(fmt.Sprintf("split%d_maxGY%d", c.split, c.maxGY), func(t *testing.T) {
-						b := newOn(t, dev, v)
-						b.tune.tiled, b.tune.splitTarget, b.tune.gemmMaxGY = true, c.split, c.maxGY
-						backendtest.TestGemmI(t, b)
-					})
-				}
-				b := newOn(t, dev, v)
-				b.tune.tiled = true
-				b.tune.tileX, b.tune.tileY, b.tune.tileK = 4, 8, 3 // uneven sizes
-				backendtest.TestConvI(t, b)
-			})
-			t.Run("GemmI/loopM", func(t *testing.T) {
-				b := newOn(t, dev, v)
-				b.tune.gemmMaxGY = 1 // one workgroup row loops over all of m
-				backendtest.TestGemmI(t, b)
-			})
-		})
-	}
-}
-
-// TestGemmISubgroup runs the GemmI and integer convolution groups with
-// q_gemmi_sg forced on (the CPU drivers' kernel): with subgroup size 8
-// (lavapipe's, where rows are broadcast) and 16 (not the device's, where
-// the kernel must fall back to its own loads), over the whole grid and
-// with one row of workgroups looping over m.
-func TestGemmISubgroup(t *testing.T) {
-	dev := gputest.Open(t)
-	for _, sg := range []uint32{8, 16} {
-		for _, maxGY := range []int{1 << 16, 1} {
-			t.Run(fmt.Sprintf("sg%d_maxGY%d", sg, maxGY), func(t *testing.T) {
-				b := newOn(t, dev, VariantPacked)
-				b.tune.gemmSG, b.tune.gemmMaxGY, b.tune.tiled = sg, maxGY, false
-				b.StartProfile()
-				backendtest.TestGemmI(t, b)
-				backendtest.TestConvI(t, b)
-				used := false
-				for _, k := range b.StopProfile() {
-					used = used || strings.TrimSuffix(k.Name, "_tex") == "q_gemmi_sg"
-				}
-				if b.dev.Info().Timestamps && !used {
-					t.Error("q_gemmi_sg did not run")
-				}
-			})
-		}
-	}
-}
-
-// TestErrors runs the suite's error contract. Where tensors are not
-// host-visible (discrete GPUs) HostF32 refuses them, so the backend is
-// handed over without its HostAccess methods.
-func TestErrors(t *testing.T) {
-	dev := gputest.Open(t)
-	backendtest.TestErrors(t, func(t *testing.T) backend.Backend {
-		b := newOn(t, dev, "")
-		if !dev.UnifiedMemory() {
-			return struct{ backend.Backend }{b}
-		}
-		return b
-	})
 }
 
 func TestUnknownVariant(t *testing.T) {
@@ -215,15 +95,14 @@ func (s sides) same(name string, x [2]backend.Tensor) []int32 {
 	return got[0]
 }
 
-// TestMixedSignCodes covers Q8 tensors holding codes of both signs, which
+// testMixedSignCodes covers Q8 tensors holding codes of both signs, which
 // are stored one per int: from WriteI32, from Im2ColI with a negative pad
 // on unsigned codes and from Quantize with a range [-5, 200]; and their
 // use by GemmI, RowSumI, Dequantize and Copy in every variant.
-func TestMixedSignCodes(t *testing.T) {
-	dev := gputest.Open(t)
-	for _, v := range Variants(dev) {
+func testMixedSignCodes(t *testing.T, newB newRecorded) {
+	for _, v := range Variants(newB(t, Options{}, nil).dev) {
 		t.Run(v, func(t *testing.T) {
-			s := sides{t, [2]backend.Backend{newOn(t, dev, v), ref.New()}}
+			s := sides{t, [2]backend.Backend{newB(t, Options{Variant: v}, nil), ref.New()}}
 			g := backend.ConvGeom{N: 2, H: 5, W: 4, C: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1}
 			xv := make([]int32, g.N*g.H*g.W*g.C)
 			for i := range xv {
@@ -405,11 +284,11 @@ func TestProfile(t *testing.T) {
 	}
 }
 
-// TestQuantizeChannelsInWords quantizes per channel into Q8 tensors whose
+// testQuantizeChannelsInWords quantizes per channel into Q8 tensors whose
 // rows (and packed words) span several channels: a 1-D x with one channel
 // per element, and q of another shape than x.
-func TestQuantizeChannelsInWords(t *testing.T) {
-	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+func testQuantizeChannelsInWords(t *testing.T, newB newRecorded) {
+	s := sides{t, [2]backend.Backend{newB(t, Options{}, nil), ref.New()}}
 	cases := []struct{ xs, qs []int }{{[]int{9}, []int{9}}, {[]int{12, 5}, []int{60}}, {[]int{7, 3}, []int{3, 7}}, {[]int{6, 2, 3}, []int{6, 2, 3}}}
 	for _, c := range cases {
 		nch := c.xs[0]
@@ -455,12 +334,12 @@ func TestQuantizeChannelsInWords(t *testing.T) {
 	}
 }
 
-// TestLongRows checks GemmI and RowSumI on rows longer than one
+// testLongRows checks GemmI and RowSumI on rows longer than one
 // invocation may loop over (llvmpipe ends loops after 65535 iterations):
 // packed and one-int-per-code rows.
-func TestLongRows(t *testing.T) {
+func testLongRows(t *testing.T, newB newRecorded) {
 	const k = 300001
-	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+	s := sides{t, [2]backend.Backend{newB(t, Options{}, nil), ref.New()}}
 	for _, mixed := range []bool{false, true} {
 		v := make([]int32, 2*k)
 		for i := range v {
@@ -478,27 +357,6 @@ func TestLongRows(t *testing.T) {
 		s.same(fmt.Sprintf("acc (mixed %v)", mixed), acc)
 		s.same(fmt.Sprintf("row sums (mixed %v)", mixed), sum)
 	}
-}
-
-// TestOpsOtherReads runs the whole op suite with the input-read mode that
-// auto does not choose on this device (storage buffers on CPU drivers, texel
-// buffers on GPUs), so both builds of every kernel are checked; TestOps and
-// TestFloatOps check auto's choice.
-func TestOpsOtherReads(t *testing.T) {
-	dev := gputest.Open(t)
-	other := ReadsStorage
-	if AutoReads(dev.Info()) == ReadsStorage {
-		other = ReadsTexel
-	}
-	b, err := New(dev, Options{Reads: other})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.Reads() != other {
-		t.Fatalf("Reads() = %s, want %s", b.Reads(), other)
-	}
-	b.Close()
-	runGroups(t, dev, Options{Reads: other}, func(name string) bool { return quantGroups[name] || floatGroups[name] })
 }
 
 // TestReadsChoice checks the read-mode option: auto picks texel buffers on
@@ -546,14 +404,14 @@ func TestReadsChoice(t *testing.T) {
 	}
 }
 
-// TestQuantizeWidenThenDequantize records, without a sync between them, a
+// testQuantizeWidenThenDequantize records, without a sync between them, a
 // per-channel Quantize whose range has codes of both signs (so q is
 // re-stored one int per code, which runs the recorded work mid-op) and a
 // Dequantize with other parameters: the quantizer's scales and zero points
 // must survive the recycled parameter arena (they once did not, and every
 // code came out as the zero point).
-func TestQuantizeWidenThenDequantize(t *testing.T) {
-	s := sides{t, [2]backend.Backend{newOn(t, gputest.Open(t), ""), ref.New()}}
+func testQuantizeWidenThenDequantize(t *testing.T, newB newRecorded) {
+	s := sides{t, [2]backend.Backend{newB(t, Options{}, nil), ref.New()}}
 	const rows, cols = 6, 37
 	p := backend.QuantSpec{Scale: make([]float32, rows), Zero: make([]int32, rows), QMin: -50, QMax: 200}
 	pq := backend.QuantSpec{Scale: make([]float32, rows), Zero: make([]int32, rows), QMin: -50, QMax: 200}

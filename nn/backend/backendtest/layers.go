@@ -64,7 +64,8 @@ func TestColSum(t *testing.T, b backend.Backend) {
 }
 
 // TestReLU checks ReLU and ReLUGrad bit for bit against the reference and
-// the definition (y = x where x > 0, else +0; NaN gives 0), also in place.
+// the definition (y = x where x > 0, else +0; NaN gives 0), also in place,
+// on short and long tensors.
 func TestReLU(t *testing.T, b backend.Backend) {
 	special := []float32{float32(math.NaN()), float32(math.Copysign(0, -1)), 0, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-40}
 	data := func(e *env, n int) []float32 {
@@ -74,7 +75,10 @@ func TestReLU(t *testing.T, b backend.Backend) {
 		}
 		return x
 	}
-	for _, sh := range [][]int{{6}, {7, 5}, {3, 9, 9, 17}} {
+	// Short tensors, and long ones (a multiple of 8 and not, even and
+	// odd) that reach the main loops of vectorised kernels.
+	shapes := [][]int{{6}, {7, 5}, {3, 9, 9, 17}, {8}, {1000}, {1002}, {1004}, {1006}, {2, 3, 64, 64}, {262144}, {262150}, {131073}}
+	for _, sh := range shapes {
 		for _, inPlace := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%v/inPlace%v", sh, inPlace), func(t *testing.T) {
 				e := newEnv(t, b)

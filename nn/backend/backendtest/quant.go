@@ -278,8 +278,19 @@ func TestDequantize(t *testing.T, b backend.Backend) {
 
 // TestQuantGrad checks QuantGrad against the reference (dx exactly,
 // dScale and dZero within TolSum) and against the formulas of
-// backend.Backend summed in float64, with and without dx.
+// backend.Backend summed in float64, with and without dx, including
+// slices of tens of thousands of elements (summed in several chunks by
+// parallel backends).
 func TestQuantGrad(t *testing.T, b backend.Backend) {
+	rs := codeRanges()
+	long := []struct {
+		c      quantCase
+		withDX bool
+	}{
+		{quantCase{"long/u8/perChannel/zrand/[3 70000]", []int{3, 70000}, true, "rand", rs[6]}, true},
+		{quantCase{"long/s8/perChannel/zmin/[2 70001]", []int{2, 70001}, true, "min", rs[2]}, false},
+		{quantCase{"long/s4/perTensor/zrand/[140001]", []int{140001}, false, "rand", rs[1]}, true},
+	}
 	for ci, c := range quantCases() {
 		if c.zeroMode == "max" && !c.perChan {
 			continue
@@ -289,73 +300,82 @@ func TestQuantGrad(t *testing.T, b backend.Backend) {
 		if !withDX {
 			name += "/nodx"
 		}
-		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, b)
-			n, slice := sliceLen(c.shape, c.perChan)
-			nch := 1
-			if c.perChan {
-				nch = c.shape[0]
-			}
-			p := e.spec(c.r, nch, c.zeroMode)
-			x := e.quantInput(n, p, slice, false)
-			if n > 10 {
-				x[3], x[7] = 3e38, -3e38
-			}
-			xt := e.inF32("x", x, c.shape...)
-			gt := e.inF32("dxhat", e.uniform(n, -1, 1), c.shape...)
-			var dx *pair
-			if withDX {
-				dx = e.out("dx", backend.F32, c.shape...)
-			}
-			ds := e.out("dScale", backend.F32, nch)
-			dz := e.out("dZero", backend.F32, nch)
-			e.run(func(b backend.Backend, s int) {
-				var d backend.Tensor
-				if dx != nil {
-					d = dx.t[s]
-				}
-				b.QuantGrad(d, ds.t[s], dz.t[s], xt.t[s], gt.t[s], p)
-			})
-			gotS := e.closeF32(ds, TolSum, slice)
-			gotZ := e.closeF32(dz, TolSum, slice)
-			var gotX []float32
-			if dx != nil {
-				gotX = e.exactF32(dx)
-			}
-			// The formulas, summed in float64.
-			wantS, wantZ := make([]float64, nch), make([]float64, nch)
-			for i, v := range x {
-				ch := 0
-				if c.perChan {
-					ch = i / slice
-				}
-				sc, z, g := p.Scale[ch], p.Zero[ch], float64(gt.f[i])
-				inv := 1 / sc
-				q := float64(float32(v * inv))
-				rq := float64(quantize64(v, sc, 0, math.MinInt32, math.MaxInt32))
-				if math.Abs(q) > 1e9 {
-					rq = q
-				}
-				val := rq + float64(z)
-				wantDX := g
-				switch {
-				case val < float64(p.QMin):
-					wantDX = 0
-					wantS[ch] += g * float64(p.QMin-z)
-					wantZ[ch] -= g * float64(sc)
-				case val > float64(p.QMax):
-					wantDX = 0
-					wantS[ch] += g * float64(p.QMax-z)
-					wantZ[ch] -= g * float64(sc)
-				default:
-					wantS[ch] += g * (rq - q)
-				}
-				if gotX != nil && float64(gotX[i]) != wantDX {
-					t.Fatalf("dx[%d] = %v, want %v (x = %v, s = %v, z = %d)", i, gotX[i], wantDX, v, sc, z)
-				}
-			}
-			checkClose(t, "dScale vs formula", gotS, wantS, TolSum, slice)
-			checkClose(t, "dZero vs formula", gotZ, wantZ, TolSum, slice)
-		})
+		t.Run(name, func(t *testing.T) { quantGradCase(t, b, c, withDX) })
 	}
+	for _, l := range long {
+		name := l.c.name
+		if !l.withDX {
+			name += "/nodx"
+		}
+		t.Run(name, func(t *testing.T) { quantGradCase(t, b, l.c, l.withDX) })
+	}
+}
+
+func quantGradCase(t *testing.T, b backend.Backend, c quantCase, withDX bool) {
+	e := newEnv(t, b)
+	n, slice := sliceLen(c.shape, c.perChan)
+	nch := 1
+	if c.perChan {
+		nch = c.shape[0]
+	}
+	p := e.spec(c.r, nch, c.zeroMode)
+	x := e.quantInput(n, p, slice, false)
+	if n > 10 {
+		x[3], x[7] = 3e38, -3e38
+	}
+	xt := e.inF32("x", x, c.shape...)
+	gt := e.inF32("dxhat", e.uniform(n, -1, 1), c.shape...)
+	var dx *pair
+	if withDX {
+		dx = e.out("dx", backend.F32, c.shape...)
+	}
+	ds := e.out("dScale", backend.F32, nch)
+	dz := e.out("dZero", backend.F32, nch)
+	e.run(func(b backend.Backend, s int) {
+		var d backend.Tensor
+		if dx != nil {
+			d = dx.t[s]
+		}
+		b.QuantGrad(d, ds.t[s], dz.t[s], xt.t[s], gt.t[s], p)
+	})
+	gotS := e.closeF32(ds, TolSum, slice)
+	gotZ := e.closeF32(dz, TolSum, slice)
+	var gotX []float32
+	if dx != nil {
+		gotX = e.exactF32(dx)
+	}
+	// The formulas, summed in float64.
+	wantS, wantZ := make([]float64, nch), make([]float64, nch)
+	for i, v := range x {
+		ch := 0
+		if c.perChan {
+			ch = i / slice
+		}
+		sc, z, g := p.Scale[ch], p.Zero[ch], float64(gt.f[i])
+		inv := 1 / sc
+		q := float64(float32(v * inv))
+		rq := float64(quantize64(v, sc, 0, math.MinInt32, math.MaxInt32))
+		if math.Abs(q) > 1e9 {
+			rq = q
+		}
+		val := rq + float64(z)
+		wantDX := g
+		switch {
+		case val < float64(p.QMin):
+			wantDX = 0
+			wantS[ch] += g * float64(p.QMin-z)
+			wantZ[ch] -= g * float64(sc)
+		case val > float64(p.QMax):
+			wantDX = 0
+			wantS[ch] += g * float64(p.QMax-z)
+			wantZ[ch] -= g * float64(sc)
+		default:
+			wantS[ch] += g * (rq - q)
+		}
+		if gotX != nil && float64(gotX[i]) != wantDX {
+			t.Fatalf("dx[%d] = %v, want %v (x = %v, s = %v, z = %d)", i, gotX[i], wantDX, v, sc, z)
+		}
+	}
+	checkClose(t, "dScale vs formula", gotS, wantS, TolSum, slice)
+	checkClose(t, "dZero vs formula", gotZ, wantZ, TolSum, slice)
 }

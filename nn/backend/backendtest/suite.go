@@ -35,51 +35,6 @@ const (
 // finite-difference gradient.
 const tolFD = 1e-4
 
-// Group is one op-group test, as TestGemmI.
-type Group struct {
-	Name string
-	Test func(t *testing.T, b backend.Backend)
-}
-
-// Groups returns the op groups TestAll runs, in order.
-func Groups() []Group {
-	return []Group{
-		{"Memory", TestMemory},
-		{"MinMax", TestMinMax},
-		{"Histogram", TestHistogram},
-		{"Quantize", TestQuantize},
-		{"Dequantize", TestDequantize},
-		{"QuantGrad", TestQuantGrad},
-		{"Im2ColI", TestIm2ColI},
-		{"GemmI", TestGemmI},
-		{"RowSumI", TestRowSumI},
-		{"Dequant", TestDequant},
-		{"ConvI", TestConvI},
-		{"Gemm", TestGemm},
-		{"Im2Col", TestIm2Col},
-		{"Col2Im", TestCol2Im},
-		{"AddBias", TestAddBias},
-		{"ColSum", TestColSum},
-		{"ReLU", TestReLU},
-		{"MaxPool", TestMaxPool},
-		{"BatchNorm", TestBatchNorm},
-		{"Compensate", TestCompensate},
-	}
-}
-
-// TestAll runs every group of Groups, each on a fresh backend from
-// newBackend (closed when the group ends), and then TestErrors.
-func TestAll(t *testing.T, newBackend func(t *testing.T) backend.Backend) {
-	for _, g := range Groups() {
-		t.Run(g.Name, func(t *testing.T) {
-			b := newBackend(t)
-			defer b.Close()
-			g.Test(t, b)
-		})
-	}
-	t.Run("Errors", func(t *testing.T) { TestErrors(t, newBackend) })
-}
-
 // side 0 is the backend under test, side 1 the reference.
 const (
 	under = 0
