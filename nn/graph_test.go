@@ -621,3 +621,61 @@ func TestCheckSpecSizeGraph(t *testing.T) {
 		t.Error("huge dw+fc accepted")
 	}
 }
+
+// TestCompileRandomSpecs feeds random graphs (kinds, fields, names and
+// inputs, some nonsensical) to compile, checkSpecSize and Build: none may
+// panic, and what compile accepts with shapes Build builds.
+func TestCompileRandomSpecs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	types := []string{"conv", "conv", "fc", "dw", "dw", "pool", "avgpool", "gap", "add", "comp", "bn", "relu", "flatten", "res", "res", "linear", "bogus"}
+	vals := []int{0, 1, 2, 3, 5, -1, 1 << 30}
+	built := 0
+	for it := 0; it < 3000; it++ {
+		n := 1 + rng.IntN(6)
+		ls := make([]LayerSpec, n)
+		for i := range ls {
+			l := LayerSpec{Type: types[rng.IntN(len(types))]}
+			if rng.IntN(3) == 0 {
+				l.Name = []string{"a", "b", "input", "res1", "x.y"}[rng.IntN(5)]
+			}
+			for j := rng.IntN(3); j > 0 && rng.IntN(3) == 0; j-- {
+				l.Inputs = append(l.Inputs, []string{"a", "b", "input", "res1", "relu1", "conv1"}[rng.IntN(6)])
+			}
+			if k := kindOf(l.Type); k != nil && rng.IntN(8) != 0 {
+				good := map[specField]int{fieldOut: 1 + rng.IntN(4), fieldKernel: 1 + rng.IntN(3), fieldStride: 1 + rng.IntN(2), fieldPad: rng.IntN(2), fieldSize: 1 + rng.IntN(2)}
+				for f, v := range good {
+					if k.fields&f != 0 {
+						l.set(f, v)
+					}
+				}
+			} else {
+				l.Out, l.Kernel, l.Stride, l.Pad, l.Size = vals[rng.IntN(len(vals))], vals[rng.IntN(len(vals))], vals[rng.IntN(len(vals))], vals[rng.IntN(len(vals))], vals[rng.IntN(len(vals))]
+			}
+			ls[i] = l
+		}
+		if rng.IntN(2) == 0 {
+			ls = append(ls, LayerSpec{Type: "fc", Out: 3})
+		}
+		in := []int{1 + rng.IntN(8), 1 + rng.IntN(8), 1 + rng.IntN(3)}
+		_ = validateLayers(ls)
+		_ = checkSpecSize(ModelSpec{Input: in, Layers: ls}, 1<<20)
+		_ = ModelSpec{Input: in, Layers: ls}.String()
+		nodes, err := compile(in, ls, Options{})
+		if err != nil {
+			continue
+		}
+		out := nodes[len(nodes)-1].shape
+		m, err := Build(in, ls, out[len(out)-1], Options{Quant: floatCfg()})
+		if len(out) == 1 && err != nil {
+			t.Fatalf("compile accepted %+v, Build: %v", ls, err)
+		}
+		if err == nil {
+			built++
+			m2, err := Build(in, mustLayers(t, m.Spec.String()), m.Classes, Options{Quant: floatCfg()})
+			if err != nil || !slices.EqualFunc(m.Spec.Layers, m2.Spec.Layers, equalSpec) {
+				t.Fatalf("%+v prints %s, which rebuilds differently: %v", ls, m.Spec, err)
+			}
+		}
+	}
+	t.Logf("%d of 3000 random specs built", built)
+}

@@ -6,7 +6,7 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// Layer is one stage of a Sequential model. A layer is bound to one
+// Layer is one node of a model's graph (see Model). A layer is bound to one
 // backend at a time (Bind); Forward and Backward record ops on it.
 // Tensors a layer returns stay valid until its next Forward or Backward
 // with a batch of the same size.
@@ -21,12 +21,14 @@ type Layer interface {
 	// Bind allocates the layer's backend state on b, releasing any older.
 	Bind(b backend.Backend) error
 	// Forward computes the layer's output; in training mode it keeps what
-	// Backward needs.
+	// Backward needs. It must not write x, which other layers of the
+	// graph may read too.
 	Forward(c *Context, x backend.Tensor) (backend.Tensor, error)
 	// Backward takes the gradient of the loss with respect to the last
 	// Forward's output and writes parameter gradients (to Param.GradT or
 	// Param.Grad). It returns the gradient with respect to the input, or
-	// nil when needDX is false (the first layer).
+	// nil when needDX is false (the layer reads the model input). It may
+	// work in place on dy, which the model hands to this layer alone.
 	Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error)
 	// Release frees the layer's backend state.
 	Release()

@@ -4,10 +4,12 @@
 // order, of x[n,iy,ix,j]*w[j,ky,kx], iy = oy*sh - ph + ky, ix = ox*sw - pw + kx; each
 // product rounded before it is added (precise: no fused multiply-add), as the reference.
 //
-// Launch of f_perchan.glsl over the matrix [N*OH, C]: an invocation owns channel j, whose
-// KH*KW weights it loads once into registers (KH and KW are specialization constants, so
-// the tap loops unroll and index the weights with constants), and one output row (n, oy)
-// at a time, walking its OW outputs; a tap outside the image is skipped.
+// Launch of f_perchan.glsl over the matrix [N*OH*segs, C]: an invocation owns channel j,
+// whose KH*KW weights it loads once into registers (KH and KW are specialization constants,
+// so the tap loops unroll and index the weights with constants), and one segment of an
+// output row (n, oy) at a time, walking its outputs ox in [s*seg, min(OW, (s+1)*seg));
+// a tap outside the image is skipped. (Rows longer than an invocation may loop over are
+// split into segs segments.)
 //
 // Bindings: 0 = y, 1 = x, 2 = w (1 and 2 read through io.glsl). Push constants as below.
 // Specialization: 0 = CW, 1 = RW, 2 = KH, 3 = KW (equal to the geometry's).
@@ -25,21 +27,24 @@ layout(push_constant) uniform Push {
     uint sh, sw;
     int ph, pw;
     uint oh, ow;
+    uint seg, segs;
 } p;
 
 void main() {
-    uint rows = p.n * p.oh;
+    uint rows = p.n * p.oh * p.segs;
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         float wr[KH * KW];
         for (uint t = 0u; t < KH * KW; t++) {
             wr[t] = w(j * KH * KW + t);
         }
         for (uint r = pcRow0(); r < rows; r += pcRowStep()) {
-            uint img = r / p.oh;
-            int iy0 = int((r - img * p.oh) * p.sh) - p.ph;
-            uint o = r * p.ow * p.c + j;
-            int ix0 = -p.pw;
-            for (uint ox = 0u; ox < p.ow; ox++) {
+            uint line = r / p.segs;  // the output row n*OH + oy
+            uint ox0 = (r - line * p.segs) * p.seg, ox1 = min(p.ow, ox0 + p.seg);
+            uint img = line / p.oh;
+            int iy0 = int((line - img * p.oh) * p.sh) - p.ph;
+            uint o = (line * p.ow + ox0) * p.c + j;
+            int ix0 = int(ox0 * p.sw) - p.pw;
+            for (uint ox = ox0; ox < ox1; ox++) {
                 precise float s = 0.0;
                 for (uint ky = 0u; ky < KH; ky++) {
                     int iy = iy0 + int(ky);

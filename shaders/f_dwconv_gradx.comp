@@ -5,10 +5,12 @@
 // increasing output order (oy, then ox: ky and kx walked downwards), each product rounded
 // (precise): the reference's order of additions, no atomics. Elements no window reads get 0.
 //
-// Launch of f_perchan.glsl over the matrix [N*H, C]: an invocation owns channel j, whose
-// KH*KW weights it loads once into registers, and one image row (n, iy) at a time, walking
-// its W elements. KH, KW and the strides are specialization constants: the tap loops unroll
-// and the divisions by the strides are by constants.
+// Launch of f_perchan.glsl over the matrix [N*H*segs, C]: an invocation owns channel j, whose
+// KH*KW weights it loads once into registers, and one segment of an image row (n, iy) at a
+// time, walking its elements ix in [s*seg, min(W, (s+1)*seg)) (rows longer than an
+// invocation may loop over are split into segs segments). KH, KW and the strides are
+// specialization constants: the tap loops unroll and the divisions by the strides are by
+// constants.
 //
 // Bindings: 0 = dx, 1 = dy, 2 = w (1 and 2 read through io.glsl). Push constants as below.
 // Specialization: 0 = CW, 1 = RW, 2 = KH, 3 = KW, 4 = SH, 5 = SW (equal to the geometry's).
@@ -27,20 +29,23 @@ layout(push_constant) uniform Push {
     uint n, h, w, c;
     uint ph, pw;
     uint oh, ow;
+    uint seg, segs;
 } p;
 
 void main() {
-    uint rows = p.n * p.h;
+    uint rows = p.n * p.h * p.segs;
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         float wr[KH * KW];
         for (uint t = 0u; t < KH * KW; t++) {
             wr[t] = w(j * KH * KW + t);
         }
         for (uint r = pcRow0(); r < rows; r += pcRowStep()) {
-            uint img = r / p.h;
-            uint ty0 = r - img * p.h + p.ph;  // iy + ph
-            uint i = r * p.w * p.c + j;
-            for (uint ix = 0u; ix < p.w; ix++) {
+            uint line = r / p.segs;  // the image row n*H + iy
+            uint ix0 = (r - line * p.segs) * p.seg, ix1 = min(p.w, ix0 + p.seg);
+            uint img = line / p.h;
+            uint ty0 = line - img * p.h + p.ph;  // iy + ph
+            uint i = (line * p.w + ix0) * p.c + j;
+            for (uint ix = ix0; ix < ix1; ix++) {
                 uint tx0 = ix + p.pw;
                 precise float s = 0.0;
                 for (uint a = 0u; a < KH; a++) {

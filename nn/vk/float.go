@@ -1,9 +1,10 @@
 package vk
 
 // The float ops: GEMM, im2col/col2im, bias, column sums, ReLU, max-pool,
-// batch norm and the compensation layer. Each validates its arguments as
-// the reference backend does (same conditions, errors naming the op) and
-// records a few dispatches of the shaders/f_*.comp kernels.
+// batch norm and the compensation layer. Each checks its arguments with
+// its declaration in package backend (backend.OpGemm, ...), as every
+// backend does, and records a few dispatches of the shaders/f_*.comp
+// kernels.
 //
 // Exactness: Im2Col, ReLU, ReLUGrad and MaxPool move float bits (and
 // compare them as integers), so they are bit-exact even where a driver
@@ -517,7 +518,8 @@ func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
 }
 
 // colFin records the second pass of a column reduction: one invocation
-// per column, reading the partial sums part (the backend's scratch buffer).
+// per column, reading the partial sums part (the backend's scratch buffer,
+// or the matrix itself from colSumPart).
 func (b *Backend) colFin(op, shader string, extraSpec []uint32, push any, c int, part *Tensor, ts ...*Tensor) {
 	b.took(shader, pick(part == b.scratchT, "part=lanes", "part=rows"))
 	b.elementwise(op, shader, extraSpec, push, c, ts...)

@@ -1,8 +1,9 @@
 package vk
 
 import (
+	"flag"
 	"fmt"
-	"math"
+	"strings"
 	"testing"
 
 	"github.com/vktrain/vktrain/gpu/gputest"
@@ -14,43 +15,46 @@ import (
 // The tests of newops.go: each op against the reference on shapes that
 // reach every launch of its kernels (odd channel counts, strides, padding,
 // rectangular and global windows, chunked sums, the Q8 formats and
-// layouts of DWConvI), in both read modes.
+// layouts of DWConvI), in both read modes. TestNewOps runs them on their
+// own and checks that they take every declared path of their kernels;
+// TestSuite runs them too (newOpsCases), so that their paths count there.
 
-// newOpsSides runs f with a Vulkan backend reading inputs through storage
-// buffers and one reading through texel buffers, each beside the reference,
-// on a validated device, recording the kernel paths; then it checks that
-// the runs took every declared path of kernels.
-func newOpsSides(t *testing.T, kernels []string, f func(s sides)) {
-	dev := gputest.Open(t)
-	var records []map[string]map[string]int
-	pairs := false // whether the device runs the pair kernels (f_add2)
-	for _, reads := range []string{ReadsStorage, ReadsTexel} {
-		t.Run(reads, func(t *testing.T) {
-			b, err := New(dev, Options{Reads: reads, RecordPaths: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				if err := b.Close(); err != nil {
-					t.Errorf("Close: %v", err)
-				}
-			}()
-			pairs = b.floatTune().pairs
-			f(sides{t, [2]backend.Backend{b, ref.New()}})
-			if err := b.Sync(); err != nil {
-				t.Fatal(err)
-			}
-			records = append(records, b.PathsTaken())
+// newOpsKernels are the kernels of newops.go (f_add2 runs only where the
+// device takes the pair kernels).
+var newOpsKernels = []string{"f_add", "f_add2", "f_avgpool", "f_avgpoolgrad", "f_dwconv", "f_dwconv_gradx", "f_dwconv_gradw", "q_dwconvi", "q_dwconvi_w"}
+
+// newOpsCases are the cases of newops.go, run by TestNewOps and TestSuite.
+func newOpsCases() []vkCase {
+	return []vkCase{
+		{"NewOpsAdd", testNewOpsAdd},
+		{"NewOpsAvgPool", testNewOpsAvgPool},
+		{"NewOpsDWConv", testNewOpsDWConv},
+		{"NewOpsDWConvI", testNewOpsDWConvI},
+	}
+}
+
+// TestNewOps runs newOpsCases on a validated device and checks that they
+// took every declared path of the kernels of newops.go.
+func TestNewOps(t *testing.T) {
+	rec := &pathRecorder{dev: gputest.Open(t)}
+	pairs := false
+	for _, c := range newOpsCases() {
+		t.Run(c.name, func(t *testing.T) {
+			c.test(t, func(t *testing.T, opts Options, tweak func(*Backend)) *Backend {
+				b := rec.newBackend(t, opts, tweak)
+				pairs = b.floatTune().pairs
+				return b
+			})
 		})
 	}
-	if t.Failed() {
-		return
+	if t.Failed() || strings.Contains(flag.Lookup("test.run").Value.String(), "/") {
+		return // a failed or skipped case may have missed its paths
 	}
 	untaken := map[string]bool{}
-	for _, u := range UntakenPaths(records...) {
+	for _, u := range UntakenPaths(rec.recs...) {
 		untaken[u] = true
 	}
-	for _, k := range kernels {
+	for _, k := range newOpsKernels {
 		if k == "f_add2" && !pairs {
 			continue
 		}
@@ -59,6 +63,21 @@ func newOpsSides(t *testing.T, kernels []string, f func(s sides)) {
 				t.Errorf("no case took path %s of %s", p, k)
 			}
 		}
+	}
+}
+
+// newOpsSides runs f with a Vulkan backend from newB reading inputs
+// through storage buffers and one reading through texel buffers, each
+// beside the reference.
+func newOpsSides(t *testing.T, newB newRecorded, f func(s sides)) {
+	for _, reads := range []string{ReadsStorage, ReadsTexel} {
+		t.Run(reads, func(t *testing.T) {
+			b := newB(t, Options{Reads: reads}, nil)
+			f(sides{t, [2]backend.Backend{b, ref.New()}})
+			if err := b.Sync(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 
@@ -88,56 +107,24 @@ func codes(n, seed int, lo, hi int32) []int32 {
 	return v
 }
 
-// f32 makes F32 tensors holding v on both sides.
-func (s sides) f32(v []float32, shape ...int) [2]backend.Tensor {
-	s.t.Helper()
-	out := s.newT(backend.F32, shape...)
-	for i, b := range s.bk {
-		if err := b.WriteF32(out[i], v); err != nil {
-			s.t.Fatal(err)
-		}
-	}
-	return out
-}
-
-// close checks the F32 tensors x against each other: |got-want| <=
-// tol·(1+|want|)·sqrt(terms), the bound of backendtest.
-func (s sides) close(name string, x [2]backend.Tensor, tol float64, terms int) {
-	s.t.Helper()
-	var got [2][]float32
-	for i, b := range s.bk {
-		got[i] = make([]float32, x[i].Len())
-		if err := b.ReadF32(x[i], got[i]); err != nil {
-			s.t.Fatalf("%s: side %d: %v", name, i, err)
-		}
-	}
-	bound := tol * math.Sqrt(float64(max(terms, 1)))
-	for k, g := range got[0] {
-		w := float64(got[1][k])
-		if d := math.Abs(float64(g) - w); !(d <= bound*(1+math.Abs(w))) {
-			s.t.Fatalf("%s[%d] = %v, reference %v", name, k, g, w)
-		}
-	}
-}
-
-// TestNewOpsAdd checks Add on lengths of every remainder of the pair
+// testNewOpsAdd checks Add on lengths of every remainder of the pair
 // kernel's groups of eight, in place (y = a) and not.
-func TestNewOpsAdd(t *testing.T) {
-	newOpsSides(t, []string{"f_add", "f_add2"}, func(s sides) {
+func testNewOpsAdd(t *testing.T, newB newRecorded) {
+	newOpsSides(t, newB, func(s sides) {
 		for _, n := range []int{1, 2, 7, 8, 22, 1001, 5000, 4096*3 + 6, 4096*3 + 7} {
-			a := s.f32(vals(n, 1), n)
-			bt := s.f32(vals(n, 2), n)
+			a := s.inF(vals(n, 1), n)
+			bt := s.inF(vals(n, 2), n)
 			y := s.newT(backend.F32, n)
 			for i, b := range s.bk {
 				b.Add(y[i], a[i], bt[i])
 			}
-			s.close(fmt.Sprintf("Add n=%d y", n), y, backendtest.TolElementwise, 1)
+			s.near(fmt.Sprintf("Add n=%d y", n), y, backendtest.TolElementwise, 1)
 			for i, b := range s.bk {
 				b.Add(a[i], a[i], bt[i]) // a += b
 				b.Add(y[i], a[i], a[i])  // y = 2a
 			}
-			s.close(fmt.Sprintf("Add n=%d in place", n), a, backendtest.TolElementwise, 1)
-			s.close(fmt.Sprintf("Add n=%d a+a", n), y, backendtest.TolElementwise, 1)
+			s.near(fmt.Sprintf("Add n=%d in place", n), a, backendtest.TolElementwise, 1)
+			s.near(fmt.Sprintf("Add n=%d a+a", n), y, backendtest.TolElementwise, 1)
 		}
 	})
 }
@@ -154,31 +141,33 @@ var poolCases = []backend.PoolGeom{
 	{N: 3, H: 4, W: 6, C: 8, Size: 2, SizeW: 3, Stride: 1, StrideW: 2},
 	{N: 1, H: 5, W: 9, C: 1, Size: 1, SizeW: 4, Stride: 2, StrideW: 1},
 	{N: 2, H: 100, W: 97, C: 3, Size: 100, SizeW: 97, Stride: 1},
+	{N: 1, H: 230, W: 200, C: 2, Size: 230, SizeW: 200, Stride: 3, StrideW: 1},
 }
 
-// TestNewOpsAvgPool checks AvgPool and AvgPoolGrad.
-func TestNewOpsAvgPool(t *testing.T) {
-	newOpsSides(t, []string{"f_avgpool", "f_avgpoolgrad"}, func(s sides) {
+// testNewOpsAvgPool checks AvgPool and AvgPoolGrad.
+func testNewOpsAvgPool(t *testing.T, newB newRecorded) {
+	newOpsSides(t, newB, func(s sides) {
 		for k, g := range poolCases {
 			kh, kw, _, _ := g.Window()
 			oh, ow := g.Out()
-			x := s.f32(vals(g.N*g.H*g.W*g.C, k), g.N, g.H, g.W, g.C)
+			x := s.inF(vals(g.N*g.H*g.W*g.C, k), g.N, g.H, g.W, g.C)
 			y := s.newT(backend.F32, g.N, oh, ow, g.C)
-			dy := s.f32(vals(g.N*oh*ow*g.C, k+50), g.N, oh, ow, g.C)
-			dx := s.f32(vals(g.N*g.H*g.W*g.C, k+99), g.N, g.H, g.W, g.C) // overwritten
+			dy := s.inF(vals(g.N*oh*ow*g.C, k+50), g.N, oh, ow, g.C)
+			dx := s.inF(vals(g.N*g.H*g.W*g.C, k+99), g.N, g.H, g.W, g.C) // overwritten
 			for i, b := range s.bk {
 				b.AvgPool(y[i], x[i], g)
 				b.AvgPoolGrad(dx[i], dy[i], g)
 			}
-			s.close(fmt.Sprintf("AvgPool %+v", g), y, backendtest.TolSum, kh*kw)
-			s.close(fmt.Sprintf("AvgPoolGrad %+v", g), dx, backendtest.TolSum, kh*kw)
+			s.near(fmt.Sprintf("AvgPool %+v", g), y, backendtest.TolSum, kh*kw)
+			s.near(fmt.Sprintf("AvgPoolGrad %+v", g), dx, backendtest.TolSum, kh*kw)
 		}
 	})
 }
 
 // dwCases are depthwise geometries: odd channel counts and sizes, strides
-// 1 to 3, padding up to and past the filter, rectangular filters, and
-// enough output rows that DWConvGradW splits its sums into chunks.
+// 1 to 3, padding up to and past the filter, rectangular filters, enough
+// output rows that DWConvGradW splits its sums into chunks, and rows too
+// long for one invocation (split into segments).
 var dwCases = []backend.ConvGeom{
 	{N: 2, H: 5, W: 5, C: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
 	{N: 1, H: 7, W: 6, C: 5, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
@@ -188,47 +177,48 @@ var dwCases = []backend.ConvGeom{
 	{N: 1, H: 3, W: 3, C: 2, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 3, PadW: 2},
 	{N: 3, H: 40, W: 40, C: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
 	{N: 1, H: 200, W: 190, C: 1, KH: 3, KW: 2, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
+	{N: 1, H: 3, W: 2000, C: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1},
 }
 
-// TestNewOpsDWConv checks DWConv, DWConvGradX and DWConvGradW, with the
+// testNewOpsDWConv checks DWConv, DWConvGradX and DWConvGradW, with the
 // filters as [C, KH, KW] and as a matrix [C, KH·KW].
-func TestNewOpsDWConv(t *testing.T) {
-	newOpsSides(t, []string{"f_dwconv", "f_dwconv_gradx", "f_dwconv_gradw"}, func(s sides) {
+func testNewOpsDWConv(t *testing.T, newB newRecorded) {
+	newOpsSides(t, newB, func(s sides) {
 		for k, g := range dwCases {
 			oh, ow := g.Out()
 			taps := g.KH * g.KW
-			x := s.f32(vals(g.N*g.H*g.W*g.C, k), g.N, g.H, g.W, g.C)
+			x := s.inF(vals(g.N*g.H*g.W*g.C, k), g.N, g.H, g.W, g.C)
 			wshape := []int{g.C, g.KH, g.KW}
 			if k%2 == 1 {
 				wshape = []int{g.C, taps}
 			}
-			w := s.f32(vals(g.C*taps, k+7), wshape...)
+			w := s.inF(vals(g.C*taps, k+7), wshape...)
 			y := s.newT(backend.F32, g.N, oh, ow, g.C)
-			dy := s.f32(vals(g.N*oh*ow*g.C, k+11), g.N, oh, ow, g.C)
-			dx := s.f32(vals(g.N*g.H*g.W*g.C, k+13), g.N, g.H, g.W, g.C) // overwritten
-			dw := s.f32(vals(g.C*taps, k+17), wshape...)                 // overwritten
+			dy := s.inF(vals(g.N*oh*ow*g.C, k+11), g.N, oh, ow, g.C)
+			dx := s.inF(vals(g.N*g.H*g.W*g.C, k+13), g.N, g.H, g.W, g.C) // overwritten
+			dw := s.inF(vals(g.C*taps, k+17), wshape...)                 // overwritten
 			for i, b := range s.bk {
 				b.DWConv(y[i], x[i], w[i], g)
 				b.DWConvGradX(dx[i], dy[i], w[i], g)
 				b.DWConvGradW(dw[i], dy[i], x[i], g)
 			}
-			s.close(fmt.Sprintf("DWConv %+v", g), y, backendtest.TolSum, taps)
-			s.close(fmt.Sprintf("DWConvGradX %+v", g), dx, backendtest.TolSum, taps)
-			s.close(fmt.Sprintf("DWConvGradW %+v", g), dw, backendtest.TolSum, g.N*oh*ow)
+			s.near(fmt.Sprintf("DWConv %+v", g), y, backendtest.TolSum, taps)
+			s.near(fmt.Sprintf("DWConvGradX %+v", g), dx, backendtest.TolSum, taps)
+			s.near(fmt.Sprintf("DWConvGradW %+v", g), dw, backendtest.TolSum, g.N*oh*ow)
 		}
 	})
 }
 
-// TestNewOpsDWConvI checks DWConvI bit for bit: unsigned, signed and
+// testNewOpsDWConvI checks DWConvI bit for bit: unsigned, signed and
 // mixed-sign codes (stored packed, packed signed and one int per code),
 // zero points per tensor and per channel, and x and w in other shapes
 // than [N, H, W, C] and [C, KH, KW] (x rows of another length than C,
 // packed with and without padding inside a pixel).
-func TestNewOpsDWConvI(t *testing.T) {
+func testNewOpsDWConvI(t *testing.T, newB newRecorded) {
 	type codeRange struct{ lo, hi int32 }
 	ranges := []codeRange{{0, 255}, {-128, 127}, {-60, 200}}
-	newOpsSides(t, []string{"q_dwconvi", "q_dwconvi_w"}, func(s sides) {
-		for k, g := range dwCases[:7] {
+	newOpsSides(t, newB, func(s sides) {
+		for k, g := range dwCases {
 			oh, ow := g.Out()
 			taps := g.KH * g.KW
 			nx := g.N * g.H * g.W * g.C

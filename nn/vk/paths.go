@@ -108,11 +108,11 @@ var kernelPaths = map[string][]string{
 	"f_add":          {"x2", "x1"},
 	"f_add2":         {"oct", "pair"},
 	"f_avgpool":      {"chunks=1", "chunks>1"},
-	"f_avgpoolgrad":  nil,
-	"f_dwconv":       nil,
-	"f_dwconv_gradx": nil,
+	"f_avgpoolgrad":  {"tiled", "overlap"},
+	"f_dwconv":       {"segs=1", "segs>1"},
+	"f_dwconv_gradx": {"segs=1", "segs>1"},
 	"f_dwconv_gradw": {"chunks=1", "chunks>1"},
-	"q_dwconvi":      {"x=u8", "x=s8", "x=wide", "x=word", "x=code", "acc=vec4", "acc=scalar"},
+	"q_dwconvi":      {"x=u8", "x=s8", "x=wide", "x=word", "x=code", "acc=vec4", "acc=scalar", "segs=1", "segs>1"},
 	"q_dwconvi_w":    {"w=u8", "w=s8", "w=wide", "zb=tensor", "zb=channel"},
 }
 
@@ -174,6 +174,11 @@ func (b *Backend) takePath(kernel, path string) {
 	m[path]++
 }
 
+// storageOnly lists the kernels with a texel build that the launch rules
+// never choose: the column-pair reductions, taken only where the inputs
+// are read through storage buffers (colPairs).
+var storageOnly = map[string]bool{"f_colpart_sum2": true, "f_colpart_sqdev2": true, "f_colpart_bngrad2": true}
+
 // declared reports whether kernelPaths (or the read modes) declare path
 // for kernel.
 func declared(kernel, path string) bool {
@@ -195,8 +200,12 @@ func declared(kernel, path string) bool {
 	return false
 }
 
-// hasTexel reports whether kernel has a texel build.
+// hasTexel reports whether kernel has a texel build that its launch rules
+// may choose.
 func hasTexel(kernel string) bool {
+	if storageOnly[kernel] {
+		return false
+	}
 	_, err := shaders.SPIRV(kernel + "_tex")
 	return err == nil
 }

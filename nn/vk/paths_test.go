@@ -49,8 +49,11 @@ type suiteConfig struct {
 	opts  Options
 	tweak func(*Backend) // tuning changes, or nil
 	// ops restricts the run to the suite's cases of these ops (nil: the
-	// whole suite and its error contract).
+	// whole suite).
 	ops []*backend.Op
+	// errors runs the suite's error contract too (which does not depend
+	// on the tuning).
+	errors bool
 }
 
 // gpuTuning gives b the launch sizes of a discrete GPU with this device's
@@ -75,7 +78,7 @@ func suiteConfigs(dev *gpu.Device) []suiteConfig {
 	}
 	gemmI := []*backend.Op{backend.OpGemmI}
 	cs := []suiteConfig{
-		{name: "auto"},
+		{name: "auto", errors: true},
 		{name: other, opts: Options{Reads: other}},
 		{name: "gpu/storage", opts: Options{Reads: ReadsStorage}, tweak: gpuTuning},
 		{name: "gpu/texel", opts: Options{Reads: ReadsTexel}, tweak: gpuTuning},
@@ -83,24 +86,26 @@ func suiteConfigs(dev *gpu.Device) []suiteConfig {
 	for _, v := range Variants(dev) {
 		cs = append(cs,
 			suiteConfig{name: v, opts: Options{Variant: v}, ops: gemmI},
+			// The direct kernels (not q_gemmi_sg) splitting k wherever it
+			// allows, and with one workgroup row looping over all of m.
 			suiteConfig{name: v + "/splitK", opts: Options{Variant: v}, ops: gemmI, tweak: func(b *Backend) {
-				b.tune.splitTarget = 1 << 20 // split wherever k allows
+				b.tune.splitTarget, b.tune.gemmSG = 1<<20, 0
 			}},
 			suiteConfig{name: v + "/loopM", opts: Options{Variant: v}, ops: gemmI, tweak: func(b *Backend) {
-				b.tune.gemmMaxGY = 1 // one workgroup row loops over all of m
+				b.tune.gemmMaxGY, b.tune.gemmSG = 1, 0
 			}})
 		if v == VariantInt8 {
 			continue // no tiled kernel
 		}
 		cs = append(cs,
 			suiteConfig{name: v + "/tiled", opts: Options{Variant: v}, ops: gemmI, tweak: func(b *Backend) {
-				b.tune.tiled, b.tune.splitTarget = true, 0
+				b.tune.tiled, b.tune.splitTarget, b.tune.gemmSG = true, 0, 0
 			}},
 			suiteConfig{name: v + "/tiled/splitK/loopM", opts: Options{Variant: v}, ops: gemmI, tweak: func(b *Backend) {
-				b.tune.tiled, b.tune.splitTarget, b.tune.gemmMaxGY = true, 1<<20, 1
+				b.tune.tiled, b.tune.splitTarget, b.tune.gemmMaxGY, b.tune.gemmSG = true, 1<<20, 1, 0
 			}},
 			suiteConfig{name: v + "/tiled/uneven", opts: Options{Variant: v}, ops: gemmI, tweak: func(b *Backend) {
-				b.tune.tiled = true
+				b.tune.tiled, b.tune.gemmSG = true, 0
 				b.tune.tileX, b.tune.tileY, b.tune.tileK = 4, 8, 3
 			}})
 	}
@@ -145,7 +150,9 @@ func TestSuite(t *testing.T) {
 				return
 			}
 			backendtest.Run(t, newB, backendtest.Config{})
-			t.Run("Errors", func(t *testing.T) { backendtest.TestErrors(t, hostless(dev, newB)) })
+			if c.errors {
+				t.Run("Errors", func(t *testing.T) { backendtest.TestErrors(t, hostless(dev, newB)) })
+			}
 		})
 	}
 	for _, c := range vkCases() {
@@ -193,7 +200,7 @@ type vkCase struct {
 // vkCases are this package's cases run by TestSuite: launches and formats
 // the shared suite does not reach.
 func vkCases() []vkCase {
-	return []vkCase{
+	cs := []vkCase{
 		{"GemmPaths", testGemmPaths},
 		{"MixedSignCodes", testMixedSignCodes},
 		{"QuantizeChannelsInWords", testQuantizeChannelsInWords},
@@ -202,4 +209,113 @@ func vkCases() []vkCase {
 		{"MaxPoolGradGaps", testMaxPoolGradGaps},
 		{"BatchNormElementwise", testBatchNormElementwise},
 	}
+	cs = append(cs, newOpsCases()...)
+	return append(cs, pathCases()...)
+}
+
+// TestPathRecording checks the path API: nothing recorded (and nothing
+// allocated) without Options.RecordPaths; with it, a dispatch records its
+// kernel's read mode and launch paths, an undeclared path or kernel fails
+// the op, and push constants that do not match the kernel's block fail
+// the op before the dispatch.
+func TestPathRecording(t *testing.T) {
+	dev := gputest.Open(t)
+	mk := func(b *Backend, n int) *Tensor {
+		x, err := b.New(backend.F32, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.(*Tensor)
+	}
+
+	off, err := New(dev, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	if a := testing.AllocsPerRun(100, func() { off.took("f_relu", "x2") }); a != 0 {
+		t.Errorf("took without RecordPaths: %v allocations, want 0", a)
+	}
+	off.ReLU(mk(off, 40), mk(off, 40))
+	if err := off.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if p := off.PathsTaken(); p != nil {
+		t.Errorf("PathsTaken without RecordPaths = %v, want nil", p)
+	}
+	if n := off.OpCounts()[backend.OpReLU.ID]; n != 1 {
+		t.Errorf("OpCounts()[ReLU] = %d after one ReLU, want 1", n)
+	}
+
+	rec := func(t *testing.T) *Backend {
+		b, err := New(dev, Options{RecordPaths: true, Reads: ReadsStorage})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	t.Run("recorded", func(t *testing.T) {
+		b := rec(t)
+		x, y := mk(b, 9001), mk(b, 9001)
+		b.ft.pairs, b.ft.groups = false, 64 // f_relu, 64 workgroups: two elements per iteration, and a last one
+		b.ReLU(y, x)
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		got := b.PathsTaken()["f_relu"]
+		for _, p := range []string{PathStorage, "x2", "x1"} {
+			if got[p] != 1 {
+				t.Errorf("f_relu path %s taken %d times, want 1 (taken: %v)", p, got[p], got)
+			}
+		}
+		if miss := UntakenPaths(b.PathsTaken()); len(miss) == 0 || strings.Contains(strings.Join(miss, "\n"), "f_relu: x2") {
+			t.Errorf("UntakenPaths after one ReLU = %v", miss)
+		}
+		if d := DeclaredPaths()["f_relu"]; len(d) != 4 { // reads=storage, reads=texel, x1, x2
+			t.Errorf("DeclaredPaths()[f_relu] = %v", d)
+		}
+		if d := DeclaredPaths()["f_colpart_sum2"]; len(d) != 1 || d[0] != PathStorage {
+			t.Errorf("DeclaredPaths()[f_colpart_sum2] = %v, want only %s (its texel build is never chosen)", d, PathStorage)
+		}
+	})
+	for _, c := range []struct {
+		name, want string
+		do         func(b *Backend, x, y *Tensor)
+	}{
+		{"undeclared path", `took path "x3"`, func(b *Backend, x, y *Tensor) { b.took("f_relu", "x3") }},
+		{"undeclared kernel", "test_copy is not declared", func(b *Backend, x, y *Tensor) {
+			b.dispatch("ReLU", "test_copy", []uint32{64}, nPush{N: 4}, 1, 1, 1, y, x)
+		}},
+		{"push too long", "push constants", func(b *Backend, x, y *Tensor) {
+			b.dispatch("ReLU", "f_relu", []uint32{64}, rcPush{R: 4, C: 1}, 1, 1, 1, y, x)
+		}},
+		{"push of another type", "push constants", func(b *Backend, x, y *Tensor) {
+			b.dispatch("ReLU", "f_relu", []uint32{64}, struct{ N float32 }{4}, 1, 1, 1, y, x)
+		}},
+		{"push bytes", "push constants", func(b *Backend, x, y *Tensor) {
+			b.dispatch("ReLU", "f_relu", []uint32{64}, []byte{4, 0, 0, 0, 0, 0, 0, 0}, 1, 1, 1, y, x)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := rec(t)
+			x, y := mk(b, 4), mk(b, 4)
+			b.curOp = "ReLU"
+			c.do(b, x, y)
+			if err := b.Err(); err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "ReLU: ") {
+				t.Errorf("error %v, want one naming ReLU and containing %q", err, c.want)
+			}
+			if b.pending != 0 {
+				t.Errorf("%d operations recorded after the failed check, want 0", b.pending)
+			}
+		})
+	}
+	t.Run("push matches", func(t *testing.T) {
+		b := rec(t)
+		x, y := mk(b, 4), mk(b, 4)
+		b.dispatch("ReLU", "f_relu", []uint32{64}, nPush{N: 4}, 1, 1, 1, y, x)
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
