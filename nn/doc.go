@@ -18,6 +18,14 @@
 // The Trainer keeps the three modules visible as such (forwardModule,
 // compensation inside the layer stack and the loss, backwardModule).
 //
+// A model is a directed acyclic graph of layers (ModelSpec, LayerSpec.Inputs):
+// a chain in the short syntax ("conv:32:3,comp,bn,relu,..."), residual
+// basic blocks with res:OUT:STRIDE, or any graph in the JSON form. Layer
+// kinds are registered once (LayerKinds); NamedModels lists the models
+// --model accepts by name (patent, res8, mobile). Besides Conv2D and Linear,
+// the quantized DepthwiseConv2D multiplies on integer codes; Add (the
+// residual add, a MergeLayer), AvgPool and GlobalAvgPool work on floats.
+//
 // Layers record ops on a backend.Backend; the pure-Go reference backend
 // (nn/ref) and the Vulkan backend run the same model. Parameters keep a
 // host master copy (Param.Data) that the optimizer updates; the backend

@@ -236,6 +236,17 @@ func TestTuning(t *testing.T) {
 	if !gpuT.tiled || gpuT.splitTarget == 0 || gpuT.tileX*gpuT.tileY > lim.MaxComputeWorkGroupInvocations {
 		t.Errorf("discrete GPU: %+v", gpuT)
 	}
+	if !cpu.cpu || gpuT.cpu {
+		t.Errorf("cpu flag: %v on a CPU driver, %v on a GPU", cpu.cpu, gpuT.cpu)
+	}
+	fc := chooseFloatTuning(gpu.Info{Type: gpu.TypeCPU, Limits: lim, SubgroupSize: 8, MinSubgroupSize: 8, MaxSubgroupSize: 8}, true)
+	fg := chooseFloatTuning(gpu.Info{Type: gpu.TypeDiscrete, Limits: lim, SubgroupSize: 32, MinSubgroupSize: 32, MaxSubgroupSize: 32}, true)
+	if !fc.rt || fc.gemmSG != 8 || !fc.pairs || fc.groups >= fg.groups {
+		t.Errorf("float tuning of a CPU driver with subgroups of 8 and shaderInt64: %+v", fc)
+	}
+	if fg.rt || fg.gemmSG != 0 || fg.pairs {
+		t.Errorf("float tuning of a discrete GPU: %+v, want f_gemm (no subgroup kernels) and no column pairs", fg)
+	}
 	mali := chooseTuning(gpu.Info{Type: gpu.TypeIntegrated, VendorID: vendorARM, Limits: lim})
 	if mali.tiled {
 		t.Errorf("Mali: tiled")
