@@ -12,8 +12,12 @@
 // by the shared suite in package backendtest: integer results bit-exact,
 // float results within tolerances declared per op.
 //
-// The checks of op arguments that do not depend on how a backend stores
-// tensors (shapes, geometries, quantization specs, aliasing of outputs)
-// live in Check, so every backend rejects bad arguments with the same
-// conditions and messages.
+// The op contract: every op is declared once (Ops, one *Op per Backend
+// method: operands with dtypes, directions and allowed aliasing, and one
+// rule for shapes and scalar arguments). Each backend's op method begins
+// with the declaration's Check, which resolves the tensors through the
+// backend (Resolver), checks everything and returns the sizes the kernel
+// needs (Dims), so every backend rejects bad arguments with the same
+// conditions and messages; OutputShapes derives output shapes from the
+// same rule. docs/ADDING_AN_OP.md lists the places an op is written.
 package backend
