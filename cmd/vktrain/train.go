@@ -693,6 +693,10 @@ func (r *trainRun) printSettings(dev *device) {
 	}
 }
 
+// progressEvery is how often a run that is not on a terminal prints a
+// progress line.
+const progressEvery = time.Minute
+
 // newBar returns a progress bar for an epoch on a terminal, else nil.
 func (r *trainRun) newBar(e *env, ep, n int) *progressbar.ProgressBar {
 	if !e.terminal {
@@ -751,9 +755,20 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 		ep := st.Epoch + 1
 		epOrder := order.Epoch(st.Epoch)
 		bar := r.newBar(e, ep, len(epOrder))
+		lastLine := time.Now()
 		progress := func(done, total int, s nn.StepStats) {
 			if e.afterStep != nil {
 				e.afterStep(tr.Step)
+			}
+			if bar == nil && time.Since(lastLine) >= progressEvery {
+				// Not a terminal (a log file, nohup, CI): a line now and
+				// then, so that a long run shows it is alive.
+				lastLine = time.Now()
+				es := st.Partial.Stats()
+				ips := float64(es.Images) / max(es.Wall.Seconds(), 1e-9)
+				eta := time.Duration(float64(len(epOrder)-done) / max(ips, 1e-9) * float64(time.Second)).Round(time.Second)
+				fmt.Fprintf(r.log, "epoch %d/%d  %d/%d images  loss %.4f  acc %.2f%%  %.0f img/s  epoch ends in %v\n",
+					ep, f.epochs, done, len(epOrder), es.Loss, 100*es.Accuracy, ips, eta)
 			}
 			if bar != nil {
 				es := st.Partial.Stats()
