@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // The op contract: every op of the op set is declared once, here, as an
@@ -136,7 +137,22 @@ func (op *Op) Check(sticky *error, r Resolver, p Params, ts ...Tensor) (Dims, bo
 		*sticky = fmt.Errorf("%s: %d tensor arguments, want %d (internal error)", op.Name, len(ts), len(op.Operands))
 		return Dims{}, false
 	}
-	c := Call{Op: op, P: p, err: sticky}
+	// The rule is called through a function value, so its *Call escapes;
+	// a pooled Call keeps the check free of allocations.
+	c := callPool.Get().(*Call)
+	*c = Call{Op: op, P: p, err: sticky}
+	d, ok := c.check(r, ts)
+	*c = Call{} // drop the references to the tensors' storage
+	callPool.Put(c)
+	return d, ok
+}
+
+// callPool recycles the Calls of Check.
+var callPool = sync.Pool{New: func() any { return new(Call) }}
+
+// check is Check's work on a prepared Call.
+func (c *Call) check(r Resolver, ts []Tensor) (Dims, bool) {
+	op := c.Op
 	for i, t := range ts {
 		od := &op.Operands[i]
 		shape, dt, store, err := r.Resolve(t)
@@ -164,7 +180,7 @@ func (op *Op) Check(sticky *error, r Resolver, p Params, ts ...Tensor) (Dims, bo
 	if !c.aliasing() {
 		return Dims{}, false
 	}
-	op.rule(&c)
+	op.rule(c)
 	if c.failed() {
 		return Dims{}, false
 	}
@@ -346,9 +362,24 @@ func (c *Call) sameMatrix(i, j int) {
 // channels checks that each operand of is has c elements, one per channel
 // of operand of.
 func (c *Call) channels(ch, of int, is ...int) {
-	what := fmt.Sprintf("channels of %s %v", c.name(of), c.shapes[of])
 	for _, i := range is {
-		c.wantLen(i, ch, what)
+		c.wantLenOf(i, ch, "channels of", of)
+	}
+}
+
+// wantLenOf checks that operand i has n elements, n being "what of" operand
+// of (e.g. "rows of" acc): the message is formatted only on failure, so a
+// passing check does not allocate.
+func (c *Call) wantLenOf(i, n int, what string, of int) {
+	if c.failed() || !c.has(i) {
+		return
+	}
+	if c.infer && c.Op.Operands[i].Out {
+		c.out[i] = []int{n}
+		return
+	}
+	if c.length(i) != n {
+		c.Failf("%s is %v, want %d elements (%s %s %v)", c.name(i), c.shapes[i], n, what, c.name(of), c.shapes[of])
 	}
 }
 

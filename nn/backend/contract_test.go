@@ -246,3 +246,38 @@ func TestOutputShapes(t *testing.T) {
 		t.Error("OutputShapes with too few shapes: no error")
 	}
 }
+
+// TestCheckDoesNotAllocate: a passing Check and a failing one cost no
+// allocation (the training step's zero-allocation goal), also for an op
+// with many operands and an optional one left nil.
+func TestCheckDoesNotAllocate(t *testing.T) {
+	r := &fakeRes{ran: map[string]int{}}
+	x, y := ft(F32, 64, 8), ft(F32, 64, 8)
+	var err error
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := OpReLU.Check(&err, r, Params{}, y, x); !ok {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("ReLU Check: %v allocations, want 0", n)
+	}
+	ch := func() *fakeT { return ft(F32, 8) }
+	bnTs := []Tensor{ft(F32, 64, 8), ft(F32, 64, 8), ch(), ch(), x, ch(), ch(), ch(), ch()}
+	p := Params{Momentum: 0.1, Eps: 1e-5}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := OpBatchNormTrain.Check(&err, r, p, bnTs...); !ok {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("BatchNormTrain Check: %v allocations, want 0", n)
+	}
+	s, z, dx := ft(F32, 1), ft(F32, 1), (*fakeT)(nil)
+	qp := Params{P: QuantSpec{Scale: []float32{0.1}, Zero: []int32{0}, QMin: -127, QMax: 127}}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, ok := OpQuantGrad.Check(&err, r, qp, dx, s, z, x, y); !ok {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("QuantGrad Check with nil dx: %v allocations, want 0", n)
+	}
+}

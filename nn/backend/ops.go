@@ -1,7 +1,6 @@
 package backend
 
 import (
-	"fmt"
 	"math"
 )
 
@@ -103,7 +102,7 @@ var (
 		Operands: []Operand{out("s", I32), in("a", Q8)},
 		rule: func(c *Call) {
 			m, k := c.matrix(1)
-			c.wantLen(0, m, fmt.Sprintf("rows of a %v", c.shape(1)))
+			c.wantLenOf(0, m, "rows of", 1)
 			c.D.M, c.D.K = m, k
 		}}
 	// OpDequant declares Backend.Dequant.
@@ -111,11 +110,10 @@ var (
 		Operands: []Operand{out("y", F32), in("acc", I32), in("sa", I32), in("sb", I32), inOpt("bias", F32)},
 		rule: func(c *Call) {
 			m, n := c.matrix(1)
-			what := fmt.Sprintf("columns of acc %v", c.shape(1))
 			c.wantMatrix(0, m, n)
-			c.wantLen(2, m, fmt.Sprintf("rows of acc %v", c.shape(1)))
-			c.wantLen(3, n, what)
-			c.wantLen(4, n, what)
+			c.wantLenOf(2, m, "rows of", 1)
+			c.wantLenOf(3, n, "columns of", 1)
+			c.wantLenOf(4, n, "columns of", 1)
 			if c.failed() {
 				return
 			}
@@ -185,7 +183,7 @@ var (
 				return
 			}
 			r, cols := c.matrix(0)
-			c.wantLen(1, cols, fmt.Sprintf("columns of y %v", c.shape(0)))
+			c.wantLenOf(1, cols, "columns of", 0)
 			c.D.R, c.D.C = r, cols
 		}}
 	// OpColSum declares Backend.ColSum.
@@ -193,7 +191,7 @@ var (
 		Operands: []Operand{out("s", F32), in("x", F32)},
 		rule: func(c *Call) {
 			r, cols := c.matrix(1)
-			c.wantLen(0, cols, fmt.Sprintf("columns of x %v", c.shape(1)))
+			c.wantLenOf(0, cols, "columns of", 1)
 			c.D.R, c.D.C = r, cols
 		}}
 	// OpReLU declares Backend.ReLU.
@@ -230,7 +228,7 @@ var (
 			if !c.pool(g, 0, 1) {
 				return
 			}
-			c.wantLen(2, c.length(1), fmt.Sprintf("dy is %v", c.shape(1)))
+			c.wantLenOf(2, c.length(1), "as many as", 1)
 		}}
 	// OpBatchNormTrain declares Backend.BatchNormTrain.
 	OpBatchNormTrain = &Op{Name: "BatchNormTrain", Doc: "batch normalisation with batch statistics, running statistics updated",
