@@ -90,24 +90,12 @@ func NewAvgPool(name string, size, stride int) (*AvgPool, error) {
 func (l *AvgPool) Name() string { return l.name }
 
 func (l *AvgPool) geom(in []int) (backend.PoolGeom, error) {
-	if err := checkRank(l.name, in, 4); err != nil {
-		return backend.PoolGeom{}, err
-	}
-	g := backend.PoolGeom{N: in[0], H: in[1], W: in[2], C: in[3], Size: l.Size, Stride: l.Stride}
-	if err := g.Validate(); err != nil {
-		return g, fmt.Errorf("%s: %w", l.name, err)
-	}
-	return g, nil
+	return squarePool(l.name, in, l.Size, l.Stride)
 }
 
 // OutShape returns [N, OH, OW, C].
 func (l *AvgPool) OutShape(in []int) ([]int, error) {
-	g, err := l.geom(in)
-	if err != nil {
-		return nil, err
-	}
-	oh, ow := g.Out()
-	return []int{in[0], oh, ow, in[3]}, nil
+	return poolShape(l.geom(in))
 }
 
 // Params returns nothing.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -445,7 +446,7 @@ func LoadCheckpoint(path string) (*Model, map[string]string, error) {
 		if !ok {
 			return nil, nil, fmt.Errorf("%s: tensor %q missing", path, p.Name)
 		}
-		if !equalShape(shapes[p.Name], p.Shape) {
+		if !slices.Equal(shapes[p.Name], p.Shape) {
 			return nil, nil, fmt.Errorf("%s: tensor %q has shape %v, model wants %v", path, p.Name, shapes[p.Name], p.Shape)
 		}
 		copy(p.Data, v)
@@ -467,16 +468,4 @@ func LoadCheckpoint(path string) (*Model, map[string]string, error) {
 		q.ema.Lo, q.ema.Hi, q.ema.Init, q.ready = qs[i].Lo, qs[i].Hi, qs[i].Init, qs[i].Ready
 	}
 	return m, meta, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

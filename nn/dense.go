@@ -61,12 +61,17 @@ type dense struct {
 	W, B   *Param
 	wq, xq *Quantizer // nil in float mode
 
-	b     backend.Backend
-	qw    backend.Tensor // I32 [out, k] weight codes
-	sw    backend.Tensor // I32 [out] row sums of qw
-	wHat  backend.Tensor // F32 [out, k] dequantized weights (backward)
-	dWHat backend.Tensor // F32 [out, k] gradient w.r.t. wHat
-	qwGen *ParamsVersion // Context.Params whose weights qw holds (nil: none)
+	b   backend.Backend
+	w2  backend.Tensor // [out, k] view of W.Value, made at bind
+	gw2 backend.Tensor // [out, k] view of W.GradT, made at bind
+	qw  backend.Tensor // I32 [out, k] weight codes
+	sw  backend.Tensor // I32 [out] row sums of qw (nil: not used, noRowSums)
+	// noRowSums: the layer's integer product subtracts the zero points
+	// itself (DWConvI), so the weight codes' row sums are not computed.
+	noRowSums bool
+	wHat      backend.Tensor // F32 [out, k] dequantized weights (backward)
+	dWHat     backend.Tensor // F32 [out, k] gradient w.r.t. wHat
+	qwGen     *ParamsVersion // Context.Params whose weights qw holds (nil: none)
 }
 
 func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
@@ -108,6 +113,13 @@ func (d *dense) bind(b backend.Backend) error {
 	if err := d.B.bind(b, true, true); err != nil {
 		return err
 	}
+	var err error
+	if d.w2, err = b.Reshape(d.W.Value, d.out, d.k); err != nil {
+		return err
+	}
+	if d.gw2, err = b.Reshape(d.W.GradT, d.out, d.k); err != nil {
+		return err
+	}
 	if d.wq == nil {
 		return nil
 	}
@@ -116,7 +128,6 @@ func (d *dense) bind(b backend.Backend) error {
 			return err
 		}
 	}
-	var err error
 	alloc := func(dt backend.DType, shape ...int) backend.Tensor {
 		if err != nil {
 			return nil
@@ -126,7 +137,9 @@ func (d *dense) bind(b backend.Backend) error {
 		return t
 	}
 	d.qw = alloc(backend.Q8, d.out, d.k)
-	d.sw = alloc(backend.I32, d.out)
+	if !d.noRowSums {
+		d.sw = alloc(backend.I32, d.out)
+	}
 	d.wHat = alloc(backend.F32, d.out, d.k)
 	d.dWHat = alloc(backend.F32, d.out, d.k)
 	return err
@@ -143,6 +156,7 @@ func (d *dense) release() {
 		d.b.Free(t)
 	}
 	d.qw, d.sw, d.wHat, d.dWHat = nil, nil, nil, nil
+	d.w2, d.gw2 = nil, nil
 	d.b = nil
 }
 
@@ -171,13 +185,10 @@ func (d *dense) prepareWeights(c *Context) error {
 			return err
 		}
 	}
-	w2, err := c.B.Reshape(d.W.Value, d.out, d.k)
-	if err != nil {
-		return err
+	c.B.Quantize(d.qw, d.w2, d.wq.Spec())
+	if !d.noRowSums {
+		c.B.RowSumI(d.sw, d.qw)
 	}
-	spec := d.wq.Spec()
-	c.B.Quantize(d.qw, w2, spec)
-	c.B.RowSumI(d.sw, d.qw)
 	return nil
 }
 
@@ -214,11 +225,7 @@ func (d *dense) forwardInt(c *Context, y, acc, sa, colsI backend.Tensor) {
 
 // forwardFloat computes y = cols·Wᵀ + b in float.
 func (d *dense) forwardFloat(c *Context, y, colsF backend.Tensor) error {
-	w2, err := c.B.Reshape(d.W.Value, d.out, d.k)
-	if err != nil {
-		return err
-	}
-	c.B.Gemm(y, colsF, w2, false, true, 1, 0)
+	c.B.Gemm(y, colsF, d.w2, false, true, 1, 0)
 	c.B.AddBias(y, d.B.Value)
 	return nil
 }
@@ -229,18 +236,10 @@ func (d *dense) forwardFloat(c *Context, y, colsF backend.Tensor) error {
 func (d *dense) backward(c *Context, dy, colsF, dcols backend.Tensor) error {
 	b := c.B
 	b.ColSum(d.B.GradT, dy)
-	gw, err := b.Reshape(d.W.GradT, d.out, d.k)
-	if err != nil {
-		return err
-	}
 	if d.wq == nil {
-		w2, err := b.Reshape(d.W.Value, d.out, d.k)
-		if err != nil {
-			return err
-		}
-		b.Gemm(gw, dy, colsF, true, false, 1, 0)
+		b.Gemm(d.gw2, dy, colsF, true, false, 1, 0)
 		if dcols != nil {
-			b.Gemm(dcols, dy, w2, false, false, 1, 0)
+			b.Gemm(dcols, dy, d.w2, false, false, 1, 0)
 		}
 		return nil
 	}
@@ -250,12 +249,8 @@ func (d *dense) backward(c *Context, dy, colsF, dcols backend.Tensor) error {
 	if dcols != nil {
 		b.Gemm(dcols, dy, d.wHat, false, false, 1, 0)
 	}
-	w2, err := b.Reshape(d.W.Value, d.out, d.k)
-	if err != nil {
-		return err
-	}
 	// Straight-through weight gradient and the scale/zero gradients (S300).
-	b.QuantGrad(gw, d.wq.Scale.GradT, d.wq.Zero.GradT, w2, d.dWHat, spec)
+	b.QuantGrad(d.gw2, d.wq.Scale.GradT, d.wq.Zero.GradT, d.w2, d.dWHat, spec)
 	return nil
 }
 

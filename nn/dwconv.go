@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/vktrain/vktrain/nn/backend"
-	"github.com/vktrain/vktrain/quant"
 )
 
 // DepthwiseConv2D is a quantized depthwise convolution over NHWC input:
@@ -21,10 +20,9 @@ type DepthwiseConv2D struct {
 	Stride, Pad      int
 	*dense
 
-	w2, gw2 backend.Tensor // [C, K*K] views of W.Value and W.GradT
-	zx, zw  []int32        // zero points 0 for the dequantization of x̂∗ŵ
-	ws      wsCache[dwWS]
-	cur     *dwWS
+	zx, zw []int32 // zero points 0 for the dequantization of x̂∗ŵ
+	ws     wsCache[dwWS]
+	cur    *dwWS
 }
 
 var _ quantLayer = (*DepthwiseConv2D)(nil)
@@ -55,6 +53,7 @@ func NewDepthwiseConv2D(name string, channels, kernel, stride, pad int, cfg Quan
 	}
 	l := &DepthwiseConv2D{name: name, Channels: channels, Kernel: kernel, Stride: stride, Pad: pad,
 		dense: newDense(name, channels, kernel*kernel, []int{channels, kernel, kernel}, cfg, rng)}
+	l.noRowSums = true // DWConvI subtracts the zero points itself
 	if l.wq != nil {
 		l.zx = make([]int32, 1)
 		l.zw = make([]int32, l.wq.channels)
@@ -96,25 +95,13 @@ func (l *DepthwiseConv2D) OutShape(in []int) ([]int, error) {
 func (l *DepthwiseConv2D) Bind(b backend.Backend) error {
 	l.ws.release()
 	l.cur = nil
-	l.w2, l.gw2 = nil, nil
-	if err := l.dense.bind(b); err != nil {
-		return err
-	}
-	var err error
-	if l.w2, err = b.Reshape(l.W.Value, l.out, l.k); err != nil {
-		return fmt.Errorf("%s: %w", l.name, err)
-	}
-	if l.gw2, err = b.Reshape(l.W.GradT, l.out, l.k); err != nil {
-		return fmt.Errorf("%s: %w", l.name, err)
-	}
-	return nil
+	return l.dense.bind(b)
 }
 
 // Release frees backend state.
 func (l *DepthwiseConv2D) Release() {
 	l.ws.release()
 	l.cur = nil
-	l.w2, l.gw2 = nil, nil
 	l.dense.release()
 }
 
@@ -140,36 +127,6 @@ func (l *DepthwiseConv2D) workspace(b backend.Backend, in []int) (*dwWS, error) 
 		s.dx = w.f32(in...)
 		return s, w, w.err
 	})
-}
-
-// prepareWeights quantizes the weights for this pass (S100 for W), as
-// dense.prepareWeights does, through the view made at Bind (no allocation
-// per step) and without the row sums, which the depthwise path does not
-// use (the zero points are subtracted inside DWConvI).
-func (l *DepthwiseConv2D) prepareWeights(c *Context) error {
-	d := l.dense
-	if d.wq == nil {
-		return nil
-	}
-	if !c.Train && c.Params != nil && d.qwGen == c.Params && d.b == c.B {
-		return nil
-	}
-	d.qwGen = nil
-	switch {
-	case !d.wq.ready:
-		if err := d.wq.calibrateWeights(d.W.Data, d.cfg.Method); err != nil {
-			return err
-		}
-	case c.Train && d.cfg.Mode == QuantStats:
-		if err := d.wq.calibrateWeights(d.W.Data, quant.MethodMinMax); err != nil {
-			return err
-		}
-	}
-	c.B.Quantize(d.qw, l.w2, d.wq.Spec())
-	if !c.Train {
-		d.qwGen = c.Params
-	}
-	return nil
 }
 
 // zeroSpecs returns the input and weight specs with zero points 0: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -219,7 +220,7 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 		if err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}
-		if !equalShape(got[1:], n.shape) {
+		if !slices.Equal(got[1:], n.shape) {
 			return nil, fmt.Errorf("model: %s: the layer gives %v per example, its kind %v", n.spec.Name, got[1:], n.shape)
 		}
 		m.Layers = append(m.Layers, l)

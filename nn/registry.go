@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -345,7 +346,7 @@ var layerKinds = []*layerKind{
 	{
 		name: "add", syntax: "add", doc: "residual add of two inputs of one shape (JSON \"inputs\": two names, or one added to the previous layer)", inputs: 2,
 		shape: func(l LayerSpec, in [][]int) ([]int, error) {
-			if !equalShape(in[0], in[1]) {
+			if !slices.Equal(in[0], in[1]) {
 				return nil, fmt.Errorf("add: inputs %s %v and %s %v differ in shape", l.Inputs[0], in[0], l.Inputs[1], in[1])
 			}
 			return in[0], nil

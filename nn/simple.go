@@ -293,24 +293,34 @@ func NewMaxPool(name string, size, stride int) (*MaxPool, error) {
 func (l *MaxPool) Name() string { return l.name }
 
 func (l *MaxPool) geom(in []int) (backend.PoolGeom, error) {
-	if err := checkRank(l.name, in, 4); err != nil {
-		return backend.PoolGeom{}, err
-	}
-	g := backend.PoolGeom{N: in[0], H: in[1], W: in[2], C: in[3], Size: l.Size, Stride: l.Stride}
-	if err := g.Validate(); err != nil {
-		return g, fmt.Errorf("%s: %w", l.name, err)
-	}
-	return g, nil
+	return squarePool(l.name, in, l.Size, l.Stride)
 }
 
 // OutShape returns [N, OH, OW, C].
 func (l *MaxPool) OutShape(in []int) ([]int, error) {
-	g, err := l.geom(in)
+	return poolShape(l.geom(in))
+}
+
+// squarePool returns the geometry of a size×size pooling window moved by
+// stride over the NHWC input shape in, of the layer called name.
+func squarePool(name string, in []int, size, stride int) (backend.PoolGeom, error) {
+	if err := checkRank(name, in, 4); err != nil {
+		return backend.PoolGeom{}, err
+	}
+	g := backend.PoolGeom{N: in[0], H: in[1], W: in[2], C: in[3], Size: size, Stride: stride}
+	if err := g.Validate(); err != nil {
+		return g, fmt.Errorf("%s: %w", name, err)
+	}
+	return g, nil
+}
+
+// poolShape returns the output shape [N, OH, OW, C] of a pooling geometry.
+func poolShape(g backend.PoolGeom, err error) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
 	oh, ow := g.Out()
-	return []int{in[0], oh, ow, in[3]}, nil
+	return []int{g.N, oh, ow, g.C}, nil
 }
 
 // Params returns nothing.

@@ -289,18 +289,7 @@ func (c *Call) name(i int) string { return c.Op.Operands[i].Name }
 
 // wantLen checks that operand i has n elements; what says where n
 // comes from. An absent operand is skipped.
-func (c *Call) wantLen(i, n int, what string) {
-	if c.failed() || !c.has(i) {
-		return
-	}
-	if c.infer && c.Op.Operands[i].Out {
-		c.out[i] = []int{n}
-		return
-	}
-	if c.length(i) != n {
-		c.Failf("%s is %v, want %d elements (%s)", c.name(i), c.shapes[i], n, what)
-	}
-}
+func (c *Call) wantLen(i, n int, what string) { c.wantLenOf(i, n, what, -1) }
 
 // wantMatrix checks that operand i is a matrix [r, cols].
 func (c *Call) wantMatrix(i, r, cols int) {
@@ -367,9 +356,9 @@ func (c *Call) channels(ch, of int, is ...int) {
 	}
 }
 
-// wantLenOf checks that operand i has n elements, n being "what of" operand
-// of (e.g. "rows of" acc): the message is formatted only on failure, so a
-// passing check does not allocate.
+// wantLenOf checks that operand i has n elements, n being "what of"
+// operand of (e.g. "rows of" acc), or what alone when of < 0: the message
+// is formatted only on failure, so a passing check does not allocate.
 func (c *Call) wantLenOf(i, n int, what string, of int) {
 	if c.failed() || !c.has(i) {
 		return
@@ -378,9 +367,14 @@ func (c *Call) wantLenOf(i, n int, what string, of int) {
 		c.out[i] = []int{n}
 		return
 	}
-	if c.length(i) != n {
-		c.Failf("%s is %v, want %d elements (%s %s %v)", c.name(i), c.shapes[i], n, what, c.name(of), c.shapes[of])
+	if c.length(i) == n {
+		return
 	}
+	if of < 0 {
+		c.Failf("%s is %v, want %d elements (%s)", c.name(i), c.shapes[i], n, what)
+		return
+	}
+	c.Failf("%s is %v, want %d elements (%s %s %v)", c.name(i), c.shapes[i], n, what, c.name(of), c.shapes[of])
 }
 
 // spec checks the quantization spec p (named name) for operand i (slices

@@ -2,6 +2,7 @@ package backendtest
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/vktrain/vktrain/nn/backend"
@@ -16,7 +17,7 @@ func TestMemory(t *testing.T, b backend.Backend) {
 		if err != nil {
 			t.Fatalf("New(%v, %v): %v", dt, shape, err)
 		}
-		if x.DType() != dt || x.Len() != product(shape) || !equalInts(x.Shape(), shape) {
+		if x.DType() != dt || x.Len() != product(shape) || !slices.Equal(x.Shape(), shape) {
 			t.Fatalf("New(%v, %v) gave %v %v (len %d)", dt, shape, x.DType(), x.Shape(), x.Len())
 		}
 		return x
@@ -58,7 +59,7 @@ func TestMemory(t *testing.T, b backend.Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(v.Shape(), []int{15, 7}) || v.DType() != backend.F32 || v.Len() != 105 {
+	if !slices.Equal(v.Shape(), []int{15, 7}) || v.DType() != backend.F32 || v.Len() != 105 {
 		t.Fatalf("Reshape gave %v %v", v.DType(), v.Shape())
 	}
 	b.Fill(v, 2.5)
@@ -100,7 +101,7 @@ func TestMemory(t *testing.T, b backend.Backend) {
 	must(t, b.WriteI32(q, wq))
 	b.Copy(q2, q)
 	must(t, b.ReadI32(q2, gq))
-	if !equalInts32(gq, wq) {
+	if !slices.Equal(gq, wq) {
 		t.Fatalf("Copy of Q8 codes: %v, want %v", gq, wq)
 	}
 
@@ -128,28 +129,4 @@ func product(s []int) int {
 		n *= d
 	}
 	return n
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInts32(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
