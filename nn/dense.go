@@ -254,8 +254,10 @@ func (d *dense) backward(c *Context, dy, colsF, dcols backend.Tensor) error {
 	return nil
 }
 
-// scaleQuantGrads applies LSQ's gradient scaling to the quantizer
-// gradients after they reach the host.
+// scaleQuantGrads turns the quantizer gradients, when they reach the
+// host, into the steps SGD.Step takes: LSQ's gradient scaling for scales
+// and zero points, and for scales the log-domain form of LSQ's step (see
+// Quantizer.logScaleGrads).
 func (d *dense) scaleQuantGrads(inputLen int) {
 	if d.wq == nil {
 		return
@@ -269,4 +271,6 @@ func (d *dense) scaleQuantGrads(inputLen int) {
 	gx := d.xq.gradScale(inputLen)
 	d.xq.Scale.Grad[0] *= gx
 	d.xq.Zero.Grad[0] *= gx
+	d.wq.logScaleGrads(d.wq.weightRefScales(d.W.Data))
+	d.xq.logScaleGrads(d.xq.activationRefScale())
 }

@@ -311,9 +311,13 @@ type quantLayer interface {
 	inputLen() int
 	quantizers() (w, x *Quantizer)
 	scaleQuantGrads(inputLen int)
+	core() *dense
 }
 
 func (d *dense) quantizers() (w, x *Quantizer) { return d.wq, d.xq }
+
+// core returns the layer's integer product (its weights and quantizers).
+func (d *dense) core() *dense { return d }
 
 // Describe returns a one-line-per-layer summary: name, kind, inputs
 // (where a layer does not read the one before it), output shape and

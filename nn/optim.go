@@ -99,7 +99,10 @@ type SGD struct {
 }
 
 // Step applies one update to every trainable parameter. Quantization
-// scales are kept positive.
+// scales (KindQuantScale) are updated in the log domain, s ← s·exp(-lr·v),
+// with their Grad taken as the gradient with respect to log s (the trainer
+// converts LSQ's gradient, see Quantizer.logScaleGrads), so they stay
+// positive; ScaleFloor bounds them below against underflow.
 func (o SGD) Step(ps []*Param) {
 	for _, p := range ps {
 		if !p.Trainable() {
@@ -112,20 +115,21 @@ func (o SGD) Step(ps []*Param) {
 		if o.Momentum != 0 && p.Mom == nil {
 			p.Mom = make([]float32, len(p.Data))
 		}
+		logDomain := p.Kind == KindQuantScale
 		for i, g := range p.Grad {
 			g += wd * p.Data[i]
 			if o.Momentum != 0 {
 				p.Mom[i] = o.Momentum*p.Mom[i] + g
 				g = p.Mom[i]
 			}
-			p.Data[i] -= o.LR * g
-		}
-		if p.Kind == KindQuantScale {
-			for i, v := range p.Data {
-				if !(v > 1e-8) {
-					p.Data[i] = 1e-8
+			if logDomain {
+				p.Data[i] = float32(float64(p.Data[i]) * math.Exp(-float64(o.LR)*float64(g)))
+				if !(p.Data[i] > ScaleFloor) {
+					p.Data[i] = ScaleFloor
 				}
+				continue
 			}
+			p.Data[i] -= o.LR * g
 		}
 	}
 }

@@ -61,6 +61,7 @@ type Quantizer struct {
 	ready bool
 
 	spec backend.QuantSpec
+	ref  []float32 // reference scales of the last step (logScaleGrads)
 }
 
 func newQuantizer(name string, s quant.Scheme, mode QuantMode, method quant.Method, channels int, symmetric bool, momentum float32) *Quantizer {
@@ -147,3 +148,69 @@ func (q *Quantizer) observe(lo, hi float32) {
 // gradScale returns LSQ's gradient scale for a tensor of n elements per
 // channel.
 func (q *Quantizer) gradScale(n int) float32 { return quant.GradScale(n, q.scheme) }
+
+// weightRefScales returns, per channel, the scale that min/max statistics
+// of the current weights w (channel-major) would give: the reference of
+// logScaleGrads. A channel of zero range gets its current scale.
+func (q *Quantizer) weightRefScales(w []float32) []float32 {
+	if len(q.ref) != q.channels {
+		q.ref = make([]float32, q.channels)
+	}
+	per := len(w) / q.channels
+	for c := range q.ref {
+		lo, hi := float32(0), float32(0)
+		for _, v := range w[c*per : (c+1)*per] {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		var p quant.Params
+		if q.symmetric {
+			p = quant.FromMinMaxSymmetric(lo, hi, q.scheme)
+		} else {
+			p = quant.FromMinMax(lo, hi, q.scheme)
+		}
+		q.ref[c] = p.Scale
+		if !(hi > lo) {
+			q.ref[c] = q.Scale.Data[c]
+		}
+	}
+	return q.ref
+}
+
+// activationRefScale returns the scale that the moving-average range of
+// the activations gives (the current scale before the first batch).
+func (q *Quantizer) activationRefScale() []float32 {
+	if len(q.ref) != 1 {
+		q.ref = make([]float32, 1)
+	}
+	q.ref[0] = q.Scale.Data[0]
+	if q.ema.Init && q.ema.Hi > q.ema.Lo {
+		q.ref[0] = quant.FromMinMax(q.ema.Lo, q.ema.Hi, q.scheme).Scale
+	}
+	return q.ref
+}
+
+// logScaleGrads converts LSQ's (already gradient-scaled) scale gradient
+// g = gs·∂L/∂s into the gradient that SGD.Step applies to log s:
+//
+//	g' = g·s/r²
+//
+// where r is the reference scale (what statistics of the tensor give
+// now). At s = r the step is LSQ's (Δs/s = -lr·g/s to first order); the
+// update s ← s·exp(-lr·v) can never cross zero, and because r follows
+// the tensor's range rather than s, the step does not grow as s shrinks.
+// Linear LSQ's relative step grows as 1/s² at a fixed tensor (behind
+// batch norm ∂L/∂s ∝ 1/s), which at 8 bits, where s is small, overshot
+// scales to the floor within the first hundred steps and killed their
+// channels (every code saturated, the gradient then exactly zero).
+func (q *Quantizer) logScaleGrads(ref []float32) {
+	if q.mode != QuantLearned {
+		return
+	}
+	for i, g := range q.Scale.Grad {
+		s, r := q.Scale.Data[i], ref[i]
+		if !(r > 0) || math.IsInf(float64(r), 0) {
+			r = s
+		}
+		q.Scale.Grad[i] = float32(float64(g) * float64(s) / (float64(r) * float64(r)))
+	}
+}
