@@ -26,8 +26,9 @@
 //     (found in the module cache, or fetched with go mod download);
 //   - "fashion-mnist": the Debian package dataset-fashion-mnist;
 //   - "cifar10" / "cifar10:DIR": the CIFAR-10 binary batches;
-//   - "mini": the 2000/500-image MNIST subset committed in testdata/;
-//   - "shapes": a 60-image folder of generated shapes committed in testdata/;
+//   - "mini": the 2000/500-image MNIST subset built into the package
+//     (data/builtin/mnist-mini, embedded), so it needs no files at run time;
+//   - "shapes": a 60-image folder of generated shapes, built in likewise;
 //   - a directory: IDX files, CIFAR-10 batches or a folder with one
 //     sub-folder of PNG/JPEG images per class, detected in that order.
 //

@@ -8,7 +8,8 @@ import (
 	_ "image/jpeg" // register JPEG for image.Decode
 	_ "image/png"  // register PNG for image.Decode
 	"io"
-	"os"
+	"io/fs"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,16 +99,16 @@ func DecodeImage(r io.Reader, h, w, c int) (pix []uint8, H, W, C int, err error)
 	return pix, H, W, C, nil
 }
 
-// decodeImageFile decodes path, naming it in errors.
-func decodeImageFile(path string, h, w, c int) ([]uint8, int, int, int, error) {
-	f, err := os.Open(path)
+// decodeImageFile decodes the file name of d, naming it in errors.
+func decodeImageFile(d dir, name string, h, w, c int) ([]uint8, int, int, int, error) {
+	f, err := d.fsys.Open(name)
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("data: %w", err)
+		return nil, 0, 0, 0, fmt.Errorf("data: %w", d.pathErr(err))
 	}
 	defer f.Close()
 	pix, H, W, C, err := DecodeImage(f, h, w, c)
 	if err != nil {
-		return nil, 0, 0, 0, fmt.Errorf("data: %s: %w", path, err)
+		return nil, 0, 0, 0, fmt.Errorf("data: %s: %w", d.path(name), err)
 	}
 	return pix, H, W, C, nil
 }
@@ -116,11 +117,12 @@ func decodeImageFile(path string, h, w, c int) ([]uint8, int, int, int, error) {
 // as .DS_Store or .git).
 func hidden(name string) bool { return strings.HasPrefix(name, ".") }
 
-// classFolders returns the sorted, non-hidden sub-folder names of dir.
-func classFolders(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
+// classFolders returns the sorted, non-hidden sub-folder names of the
+// folder sub of d.
+func classFolders(d dir, sub string) ([]string, error) {
+	ents, err := fs.ReadDir(d.fsys, sub)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, fmt.Errorf("data: %w", d.pathErr(err))
 	}
 	var names []string
 	for _, e := range ents {
@@ -135,37 +137,54 @@ func classFolders(dir string) ([]string, error) {
 // isImageFolder reports whether dir looks like an image folder: it has at
 // least one non-hidden sub-folder.
 func isImageFolder(dir string) bool {
-	names, err := classFolders(dir)
+	names, err := classFolders(osDir(dir), ".")
 	return err == nil && len(names) > 0
 }
 
 // folderLoader accumulates images from class folders into one Set.
 type folderLoader struct {
+	d       dir
 	h, w, c int
+	// resize is true when the size was given: every image is resized to
+	// it. Otherwise the first image fixes it and an image of another size
+	// is an error.
+	resize bool
+	first  string // the image that fixed the size, when !resize
 }
 
-// load reads every class folder of dir (classes given, in label order) into a
-// Set; it fixes l.h, l.w, l.c from the first image when they are zero.
-func (l *folderLoader) load(dir string, classes []string, name string) (*Set, error) {
+// load reads every class folder of sub (classes given, in label order) into
+// a Set; it fixes l.h, l.w, l.c from the first image when they are zero.
+func (l *folderLoader) load(sub string, classes []string, name string) (*Set, error) {
 	s := &Set{Name: name, Classes: len(classes), ClassNames: classes}
 	for label, cls := range classes {
-		cdir := filepath.Join(dir, cls)
-		ents, err := os.ReadDir(cdir)
+		cdir := path.Join(sub, cls)
+		ents, err := fs.ReadDir(l.d.fsys, cdir)
 		if err != nil {
-			return nil, fmt.Errorf("data: %w", err)
+			return nil, fmt.Errorf("data: %w", l.d.pathErr(err))
 		}
 		count := 0
 		for _, e := range ents {
 			if hidden(e.Name()) {
 				continue
 			}
-			p := filepath.Join(cdir, e.Name())
+			p := path.Join(cdir, e.Name())
 			if e.IsDir() {
-				return nil, fmt.Errorf("data: %s: unexpected folder inside class folder %s (one level of class folders holding images is expected)", p, cls)
+				return nil, fmt.Errorf("data: %s: unexpected folder inside class folder %s (one level of class folders holding images is expected)", l.d.path(p), cls)
 			}
-			pix, H, W, C, err := decodeImageFile(p, l.h, l.w, l.c)
+			h, w := l.h, l.w
+			if !l.resize {
+				h, w = 0, 0 // decode at the image's own size, checked below
+			}
+			pix, H, W, C, err := decodeImageFile(l.d, p, h, w, l.c)
 			if err != nil {
 				return nil, err
+			}
+			if !l.resize && l.first != "" && (H != l.h || W != l.w) {
+				return nil, fmt.Errorf("data: %s is %dx%d pixels (width x height) but %s, the first image, is %dx%d: the images of a folder must share one size, or give the size to resize them all to (vktrain train --size)",
+					l.d.path(p), W, H, l.d.path(l.first), l.w, l.h)
+			}
+			if !l.resize && l.first == "" {
+				l.first = p
 			}
 			l.h, l.w, l.c = H, W, C
 			s.Pix = append(s.Pix, pix...)
@@ -173,7 +192,7 @@ func (l *folderLoader) load(dir string, classes []string, name string) (*Set, er
 			count++
 		}
 		if count == 0 {
-			return nil, fmt.Errorf("data: %s: class folder has no images", cdir)
+			return nil, fmt.Errorf("data: %s: class folder has no images", l.d.path(cdir))
 		}
 	}
 	s.N, s.H, s.W, s.C = len(s.Labels), l.h, l.w, l.c
@@ -184,61 +203,66 @@ func (l *folderLoader) load(dir string, classes []string, name string) (*Set, er
 // class; the sorted sub-folder names are the class names and give the labels
 // 0, 1, ... Hidden entries (names starting with '.') are ignored; any other
 // file that does not decode is an error naming it, as is an empty class
-// folder. Images are converted to c channels (1 gray, 3 RGB) and resized to
-// h×w; zero h, w or c are taken from the first image (first class, first
-// file by name).
+// folder. Images are converted to c channels (1 gray, 3 RGB; 0 takes the
+// first image's) and resized to h×w when both are given. When h and w are
+// zero every image must have the size of the first one (first class, first
+// file by name); an image of another size is an error naming both files.
 //
 // If dir has both train/ and test/ sub-folders, they are the split (each
 // with the same class sub-folders, class names from train/) and testFrac is
 // ignored. Otherwise a stratified split puts about testFrac of each class
 // (seeded by seed; see Set.Split) in test, which is empty when testFrac is 0.
 func LoadImageFolder(dir string, h, w, c int, testFrac float64, seed uint64) (train, test *Set, err error) {
-	if h < 0 || w < 0 || (c != 0 && c != 1 && c != 3) {
-		return nil, nil, fmt.Errorf("data: %s: bad target shape h=%d w=%d c=%d: want h, w >= 0 and c 0, 1 or 3", dir, h, w, c)
+	return loadImageFolder(osDir(dir), h, w, c, testFrac, seed)
+}
+
+// loadImageFolder is LoadImageFolder on the files of d.
+func loadImageFolder(d dir, h, w, c int, testFrac float64, seed uint64) (train, test *Set, err error) {
+	if h < 0 || w < 0 || (h == 0) != (w == 0) || (c != 0 && c != 1 && c != 3) {
+		return nil, nil, fmt.Errorf("data: %s: bad target shape h=%d w=%d c=%d: want h and w both 0 (the images' own size) or both positive, and c 0, 1 or 3", d.name, h, w, c)
 	}
 	if !(testFrac >= 0 && testFrac < 1) {
-		return nil, nil, fmt.Errorf("data: %s: test fraction %v not in [0, 1)", dir, testFrac)
+		return nil, nil, fmt.Errorf("data: %s: test fraction %v not in [0, 1)", d.name, testFrac)
 	}
-	classes, err := classFolders(dir)
+	classes, err := classFolders(d, ".")
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(classes) == 0 {
-		return nil, nil, fmt.Errorf("data: %s: no class sub-folders (expected one folder of images per class)", dir)
+		return nil, nil, fmt.Errorf("data: %s: no class sub-folders (expected one folder of images per class)", d.name)
 	}
-	name := filepath.Base(filepath.Clean(dir))
-	l := &folderLoader{h: h, w: w, c: c}
+	name := filepath.Base(filepath.Clean(d.name))
+	l := &folderLoader{d: d, h: h, w: w, c: c, resize: h > 0}
 	if slices.Contains(classes, "train") && slices.Contains(classes, "test") {
-		trDir, teDir := filepath.Join(dir, "train"), filepath.Join(dir, "test")
-		trClasses, err := classFolders(trDir)
+		trClasses, err := classFolders(d, "train")
 		if err != nil {
 			return nil, nil, err
 		}
 		if len(trClasses) == 0 {
-			return nil, nil, fmt.Errorf("data: %s: no class sub-folders", trDir)
+			return nil, nil, fmt.Errorf("data: %s: no class sub-folders", d.path("train"))
 		}
 		if len(trClasses) > 256 {
-			return nil, nil, fmt.Errorf("data: %s: %d classes, at most 256 supported", trDir, len(trClasses))
+			return nil, nil, fmt.Errorf("data: %s: %d classes, at most 256 supported", d.path("train"), len(trClasses))
 		}
-		teClasses, err := classFolders(teDir)
+		teClasses, err := classFolders(d, "test")
 		if err != nil {
 			return nil, nil, err
 		}
 		if !slices.Equal(trClasses, teClasses) {
-			return nil, nil, fmt.Errorf("data: %s: class folders of train/ %v and test/ %v differ", dir, trClasses, teClasses)
+			return nil, nil, fmt.Errorf("data: %s: class folders of train/ %v and test/ %v differ", d.name, trClasses, teClasses)
 		}
-		if train, err = l.load(trDir, trClasses, name+"/train"); err != nil {
+		if train, err = l.load("train", trClasses, name+"/train"); err != nil {
 			return nil, nil, err
 		}
-		if test, err = l.load(teDir, trClasses, name+"/test"); err != nil {
+		if test, err = l.load("test", trClasses, name+"/test"); err != nil {
 			return nil, nil, err
 		}
 		return train, test, nil
 	}
 	if len(classes) > 256 {
-		return nil, nil, fmt.Errorf("data: %s: %d classes, at most 256 supported", dir, len(classes))
+		return nil, nil, fmt.Errorf("data: %s: %d classes, at most 256 supported", d.name, len(classes))
 	}
-	all, err := l.load(dir, classes, name)
+	all, err := l.load(".", classes, name)
 	if err != nil {
 		return nil, nil, err
 	}

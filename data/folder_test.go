@@ -189,14 +189,18 @@ func TestLoadImageFolderShapes(t *testing.T) {
 
 func TestLoadImageFolderLayouts(t *testing.T) {
 	root := t.TempDir()
-	// Mixed sizes: the first image (cat/a.png, 4×3) fixes the size.
+	// Mixed sizes: without a size the first image (cat/a.png, 4×3) does
+	// not decide silently; the odd one out is named. With a size every
+	// image is resized.
 	writeFile(t, filepath.Join(root, "cat", "a.png"), pngBytes(t, rgbImage(4, 3, 1)))
 	writeFile(t, filepath.Join(root, "cat", "b.png"), pngBytes(t, rgbImage(8, 6, 2)))
 	writeFile(t, filepath.Join(root, "cat", ".DS_Store"), []byte("junk"))
 	writeFile(t, filepath.Join(root, "dog", "x.png"), pngBytes(t, grayImage(4, 3)))
 	writeFile(t, filepath.Join(root, ".hidden", "y.png"), []byte("junk"))
 	writeFile(t, filepath.Join(root, "README"), []byte("top-level files are ignored"))
-	train, test, err := LoadImageFolder(root, 0, 0, 0, 0, 1)
+	_, _, err := LoadImageFolder(root, 0, 0, 0, 0, 1)
+	wantErr(t, err, filepath.Join(root, "cat", "b.png")+" is 8x6", filepath.Join(root, "cat", "a.png")+", the first image, is 4x3", "--size")
+	train, test, err := LoadImageFolder(root, 3, 4, 0, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 )
@@ -150,14 +150,20 @@ func (g gzipErrReader) Read(p []byte) (int, error) {
 
 // readIDXFile opens and decodes path, prefixing errors with the path.
 func readIDXFile(path string) (*IDX, error) {
-	f, err := os.Open(path)
+	return readIDXIn(osDir(filepath.Dir(path)), filepath.Base(path))
+}
+
+// readIDXIn opens and decodes the file name of d, prefixing errors with
+// its path.
+func readIDXIn(d dir, name string) (*IDX, error) {
+	f, err := d.fsys.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, fmt.Errorf("data: %w", d.pathErr(err))
 	}
 	defer f.Close()
 	x, err := ReadIDX(f)
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, fmt.Errorf("data: %s: %w", d.path(name), err)
 	}
 	return x, nil
 }
@@ -165,16 +171,20 @@ func readIDXFile(path string) (*IDX, error) {
 // ReadIDXImages reads an IDX image file (3 dimensions: images, rows,
 // columns), raw or gzip-compressed. Errors name the file.
 func ReadIDXImages(path string) (n, h, w int, pix []uint8, err error) {
-	x, err := readIDXFile(path)
+	return readIDXImages(osDir(filepath.Dir(path)), filepath.Base(path))
+}
+
+func readIDXImages(d dir, name string) (n, h, w int, pix []uint8, err error) {
+	x, err := readIDXIn(d, name)
 	if err != nil {
 		return 0, 0, 0, nil, err
 	}
 	if len(x.Dims) != 3 {
-		return 0, 0, 0, nil, fmt.Errorf("data: %s: wrong dimensions %v: an image file has 3 (images, rows, columns)", path, x.Dims)
+		return 0, 0, 0, nil, fmt.Errorf("data: %s: wrong dimensions %v: an image file has 3 (images, rows, columns)", d.path(name), x.Dims)
 	}
 	n, h, w = x.Dims[0], x.Dims[1], x.Dims[2]
 	if n > 0 && (h == 0 || w == 0) {
-		return 0, 0, 0, nil, fmt.Errorf("data: %s: wrong dimensions %v: images of zero size", path, x.Dims)
+		return 0, 0, 0, nil, fmt.Errorf("data: %s: wrong dimensions %v: images of zero size", d.path(name), x.Dims)
 	}
 	return n, h, w, x.Data, nil
 }
@@ -182,36 +192,39 @@ func ReadIDXImages(path string) (n, h, w int, pix []uint8, err error) {
 // ReadIDXLabels reads an IDX label file (1 dimension), raw or
 // gzip-compressed. Errors name the file.
 func ReadIDXLabels(path string) ([]uint8, error) {
-	x, err := readIDXFile(path)
+	return readIDXLabels(osDir(filepath.Dir(path)), filepath.Base(path))
+}
+
+func readIDXLabels(d dir, name string) ([]uint8, error) {
+	x, err := readIDXIn(d, name)
 	if err != nil {
 		return nil, err
 	}
 	if len(x.Dims) != 1 {
-		return nil, fmt.Errorf("data: %s: wrong dimensions %v: a label file has 1", path, x.Dims)
+		return nil, fmt.Errorf("data: %s: wrong dimensions %v: a label file has 1", d.path(name), x.Dims)
 	}
 	return x.Data, nil
 }
 
-// findIDX returns the first existing file in dir among the spellings of
-// base: with '-' or '.' before "idx", with or without ".gz".
-func findIDX(dir, base string) (string, error) {
+// findIDX returns the name of the first existing file in d among the
+// spellings of base: with '-' or '.' before "idx", with or without ".gz".
+func findIDX(d dir, base string) (string, error) {
 	dotted := strings.Replace(base, "-idx", ".idx", 1)
 	var tried []string
 	for _, b := range []string{base, dotted} {
 		for _, ext := range []string{".gz", ""} {
-			p := filepath.Join(dir, b+ext)
 			tried = append(tried, b+ext)
-			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				return p, nil
+			if st, err := fs.Stat(d.fsys, b+ext); err == nil && st.Mode().IsRegular() {
+				return b + ext, nil
 			}
 		}
 	}
-	return "", fmt.Errorf("data: %s: no %s (tried %s)", dir, base, strings.Join(tried, ", "))
+	return "", fmt.Errorf("data: %s: no %s (tried %s)", d.name, base, strings.Join(tried, ", "))
 }
 
 // hasIDX reports whether dir holds an IDX training image file.
 func hasIDX(dir string) bool {
-	_, err := findIDX(dir, "train-images-idx3-ubyte")
+	_, err := findIDX(osDir(dir), "train-images-idx3-ubyte")
 	return err == nil
 }
 
@@ -222,29 +235,34 @@ func hasIDX(dir string) bool {
 // than the largest label in either split, and classes are named "0", "1", ...
 // Both sets are named after dir's base name plus "/train" or "/test".
 func LoadIDXDir(dir string) (train, test *Set, err error) {
-	name := filepath.Base(filepath.Clean(dir))
+	return loadIDX(osDir(dir))
+}
+
+// loadIDX is LoadIDXDir on the files of d.
+func loadIDX(d dir) (train, test *Set, err error) {
+	name := filepath.Base(filepath.Clean(d.name))
 	load := func(prefix, split string) (*Set, error) {
-		ip, err := findIDX(dir, prefix+"-images-idx3-ubyte")
+		ip, err := findIDX(d, prefix+"-images-idx3-ubyte")
 		if err != nil {
 			return nil, err
 		}
-		lp, err := findIDX(dir, prefix+"-labels-idx1-ubyte")
+		lp, err := findIDX(d, prefix+"-labels-idx1-ubyte")
 		if err != nil {
 			return nil, err
 		}
-		n, h, w, pix, err := ReadIDXImages(ip)
+		n, h, w, pix, err := readIDXImages(d, ip)
 		if err != nil {
 			return nil, err
 		}
-		lab, err := ReadIDXLabels(lp)
+		lab, err := readIDXLabels(d, lp)
 		if err != nil {
 			return nil, err
 		}
 		if len(lab) != n {
-			return nil, fmt.Errorf("data: counts disagree: %s has %d images, %s has %d labels", ip, n, lp, len(lab))
+			return nil, fmt.Errorf("data: counts disagree: %s has %d images, %s has %d labels", d.path(ip), n, d.path(lp), len(lab))
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("data: %s: no images", ip)
+			return nil, fmt.Errorf("data: %s: no images", d.path(ip))
 		}
 		return &Set{Name: name + "/" + split, N: n, H: h, W: w, C: 1, Pix: pix, Labels: lab}, nil
 	}
@@ -255,7 +273,7 @@ func LoadIDXDir(dir string) (train, test *Set, err error) {
 		return nil, nil, err
 	}
 	if train.H != test.H || train.W != test.W {
-		return nil, nil, fmt.Errorf("data: %s: training images are %dx%d, test images %dx%d", dir, train.H, train.W, test.H, test.W)
+		return nil, nil, fmt.Errorf("data: %s: training images are %dx%d, test images %dx%d", d.name, train.H, train.W, test.H, test.W)
 	}
 	classes := 0
 	for _, s := range []*Set{train, test} {

@@ -166,7 +166,7 @@ func TestCorruptFiles(t *testing.T) {
 	wantErr(t, err, "truncated-cifar.bin", "truncated record 0: 1000 of 3073 bytes")
 
 	for _, name := range []string{"undecodable.png", "not-an-image.jpg"} {
-		_, _, _, _, err := decodeImageFile(filepath.Join(dir, name), 0, 0, 0)
+		_, _, _, _, err := decodeImageFile(osDir(dir), name, 0, 0, 0)
 		wantErr(t, err, name, "not a decodable")
 	}
 }

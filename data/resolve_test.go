@@ -109,6 +109,32 @@ func TestModuleRoot(t *testing.T) {
 	t.Chdir(t.TempDir())
 	_, err = ModuleRoot()
 	wantErr(t, err, "no go.mod of github.com/vktrain/vktrain")
-	_, _, err = Resolve("mini")
-	wantErr(t, err, "run inside the vktrain checkout")
+}
+
+// TestBuiltinOutsideCheckout loads the built-in data sets from a folder
+// outside the repository (as after go install): they ship in the package.
+func TestBuiltinOutsideCheckout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	for _, tc := range []struct {
+		spec, name  string
+		train, test int
+		h, w, c     int
+	}{
+		{"mini", "mnist-mini/train", 2000, 500, 28, 28, 1},
+		{"testdata", "mnist-mini/train", 2000, 500, 28, 28, 1},
+		{"shapes", "shapes/train", 48, 12, 16, 16, 3},
+	} {
+		train, test, err := Resolve(tc.spec)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.spec, err)
+		}
+		if train.Name != tc.name || train.N != tc.train || test.N != tc.test || train.H != tc.h || train.W != tc.w || train.C != tc.c {
+			t.Errorf("%s: %s %d/%d images of %dx%dx%d", tc.spec, train.Name, train.N, test.N, train.H, train.W, train.C)
+		}
+	}
+	// Folder options apply to the built-in folder too.
+	train, _, err := ResolveWith("shapes", Options{H: 8, W: 8, C: 1, TestFrac: 0.5, Seed: 1})
+	if err != nil || train.N != 30 || train.H != 8 || train.C != 1 {
+		t.Fatalf("shapes resized: %v", err)
+	}
 }

@@ -67,7 +67,7 @@ func (d *Device) NewBuffer(size int64, kind BufferKind) (*Buffer, error) {
 	}
 	alloc := (size + 3) &^ 3
 	if max := int64(d.info.Limits.MaxStorageBufferRange); alloc > max {
-		return nil, fmt.Errorf("gpu: NewBuffer: %d bytes exceeds the device's maxStorageBufferRange of %d bytes (%s); split the tensor", size, max, byteSize(uint64(max)))
+		return nil, fmt.Errorf("gpu: NewBuffer: %d bytes: %w of %d bytes (%s); split the tensor", size, ErrTooLarge, max, byteSize(uint64(max)))
 	}
 	b := &Buffer{dev: d, kind: kind, size: size, alloc: alloc}
 	if err := b.create(); err != nil {

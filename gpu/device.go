@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -28,6 +29,15 @@ type Options struct {
 	// PipelineCachePath, when set, names a file that seeds the device's pipeline cache
 	// at Open (a missing or unusable file is ignored) and receives it at Close.
 	PipelineCachePath string
+	// InstanceExtensions are instance extensions to enable besides the ones
+	// the package enables itself, such as the surface extensions a window
+	// system asks for (see NewSwapchain). Open fails, naming them, when the
+	// loader lacks one.
+	InstanceExtensions []string
+	// DeviceExtensions are device extensions to enable, such as
+	// VK_KHR_swapchain for presenting. Open fails, naming them, when the
+	// chosen device lacks one.
+	DeviceExtensions []string
 }
 
 // Features are the optional device features that Open enabled (each one only when
@@ -51,6 +61,7 @@ type Device struct {
 	opts     Options
 	inst     *instance
 	c        *C.vkt_device
+	phys     unsafe.Pointer // VkPhysicalDevice
 	queue    unsafe.Pointer
 	family   uint32
 	tsMask   uint64
@@ -69,6 +80,7 @@ type Device struct {
 	buffers    map[*Buffer]struct{}
 	kernels    map[*Kernel]struct{}
 	seqs       map[*Sequence]struct{}
+	swapchains map[*Swapchain]struct{}
 	setLayouts map[layoutKey]C.vkt_handle
 	cache      C.vkt_handle
 
@@ -80,7 +92,7 @@ type Device struct {
 func Open(opts Options) (*Device, error) {
 	validation := opts.Validation || envTrue("VKTRAIN_VALIDATION")
 	opts.Validation = validation
-	inst, err := newInstance(validation)
+	inst, err := newInstance(validation, opts.InstanceExtensions...)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +181,16 @@ func createDevice(inst *instance, pd *physDev, opts Options) (*Device, error) {
 	if pd.exts["VK_KHR_portability_subset"] {
 		exts = append(exts, "VK_KHR_portability_subset")
 	}
+	var missing []string
+	for _, e := range opts.DeviceExtensions {
+		if !pd.exts[e] {
+			missing = append(missing, e)
+		}
+		exts = append(exts, e)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("gpu: device %d (%s) lacks the device extension(s) %s", in.Index, in.Name, strings.Join(missing, ", "))
+	}
 	exts = dedup(exts)
 	ce := cStrings(exts)
 	defer ce.free()
@@ -182,6 +204,7 @@ func createDevice(inst *instance, pd *physDev, opts Options) (*Device, error) {
 		opts:       opts,
 		inst:       inst,
 		c:          cdev,
+		phys:       pd.handle,
 		queue:      C.vkt_queue(cdev),
 		family:     uint32(pd.family),
 		memTypes:   pd.memTypes,
@@ -189,6 +212,7 @@ func createDevice(inst *instance, pd *physDev, opts Options) (*Device, error) {
 		buffers:    map[*Buffer]struct{}{},
 		kernels:    map[*Kernel]struct{}{},
 		seqs:       map[*Sequence]struct{}{},
+		swapchains: map[*Swapchain]struct{}{},
 		setLayouts: map[layoutKey]C.vkt_handle{},
 	}
 	d.tsMask = ^uint64(0)
@@ -348,6 +372,9 @@ func (d *Device) Close() error {
 	d.qmu.Lock()
 	C.vkt_device_wait_idle(d.c)
 	d.qmu.Unlock()
+	for s := range d.swapchains {
+		s.destroy()
+	}
 	for s := range d.seqs {
 		s.destroy()
 	}
@@ -357,7 +384,7 @@ func (d *Device) Close() error {
 	for b := range d.buffers {
 		b.destroy()
 	}
-	d.seqs, d.kernels, d.buffers = nil, nil, nil
+	d.seqs, d.kernels, d.buffers, d.swapchains = nil, nil, nil, nil
 	d.stageMu.Lock()
 	if d.staging != nil {
 		d.staging.destroy(d)

@@ -19,6 +19,11 @@ var ErrNoDevice = errors.New("gpu: the Vulkan loader lists no device: install a 
 // VK_LAYER_KHRONOS_validation is not installed.
 var ErrNoValidationLayer = errors.New("gpu: validation requested but VK_LAYER_KHRONOS_validation is not installed (Debian/Ubuntu: apt-get install vulkan-validationlayers)")
 
+// ErrTooLarge reports a buffer larger than the device allows
+// (maxStorageBufferRange); errors of NewBuffer and of the backends'
+// allocations wrap it, so that a command can say which setting to lower.
+var ErrTooLarge = errors.New("larger than the device's maxStorageBufferRange")
+
 // VkError is a failed Vulkan call: the call's name and its VkResult.
 type VkError struct {
 	Op     string

@@ -144,8 +144,8 @@ func TestOversizeBuffer(t *testing.T) {
 	d := gputest.Open(t)
 	max := int64(d.Info().Limits.MaxStorageBufferRange)
 	_, err := d.NewBuffer(max+1, gpu.Storage)
-	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") {
-		t.Errorf("NewBuffer(max+1): %v, want a maxStorageBufferRange error", err)
+	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") || !errors.Is(err, gpu.ErrTooLarge) {
+		t.Errorf("NewBuffer(max+1): %v, want a maxStorageBufferRange error wrapping gpu.ErrTooLarge", err)
 	}
 	for _, n := range []int64{0, -4} {
 		if _, err := d.NewBuffer(n, gpu.Storage); err == nil {

@@ -116,7 +116,9 @@ const validationLayer = "VK_LAYER_KHRONOS_validation"
 
 func makeVersion(major, minor uint32) uint32 { return major<<22 | minor<<12 }
 
-func newInstance(validation bool) (*instance, error) {
+// newInstance creates an instance; extra names instance extensions to enable
+// besides the package's own (an error names those the loader lacks).
+func newInstance(validation bool, extra ...string) (*instance, error) {
 	lib, err := loadVulkan()
 	if err != nil {
 		return nil, err
@@ -182,12 +184,23 @@ func newInstance(validation bool) (*instance, error) {
 		flags |= 1 // VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR
 	}
 	var handle C.uintptr_t
+	var missing []string
+	for _, e := range extra {
+		if !have[e] {
+			missing = append(missing, e)
+		}
+		enable = append(enable, e)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("gpu: the Vulkan loader lacks the instance extension(s) %s", strings.Join(missing, ", "))
+	}
 	if validation {
 		enable = append(enable, "VK_EXT_debug_utils")
 		inst.sink = &msgSink{}
 		inst.handle = cgo.NewHandle(inst.sink)
 		handle = C.uintptr_t(inst.handle)
 	}
+	enable = dedup(enable)
 	cl := cStrings(layers)
 	ce := cStrings(enable)
 	defer cl.free()

@@ -3,6 +3,7 @@ package nn_test
 import (
 	"fmt"
 	"log"
+	"testing"
 
 	"github.com/vktrain/vktrain/data"
 	"github.com/vktrain/vktrain/nn"
@@ -20,9 +21,10 @@ func (b batches) Batch(dst []float32, lab []int32, idx []int) error {
 	return b.s.Batch(dst, lab, idx, b.norm)
 }
 
-// Example trains a small int8 network on the MNIST subset shipped in
-// testdata with the pure-Go backend (vk.Open(vk.Options{Device: -1})
-// gives the Vulkan one) and evaluates it.
+// Example trains a small int8 network on the MNIST subset built into
+// package data (so it runs anywhere, not only in the checkout) with the
+// pure-Go backend (vk.Open(vk.Options{Device: -1}) gives the Vulkan one)
+// and evaluates it.
 func Example() {
 	train, test, err := data.Resolve("mini")
 	if err != nil {
@@ -55,4 +57,18 @@ func Example() {
 	}
 	fmt.Printf("%d test images, accuracy above 85%%: %v\n", res.N, res.Accuracy > 0.85)
 	// Output: 500 test images, accuracy above 85%: true
+}
+
+// TestExampleDataOutsideCheckout loads the example's data from a folder
+// outside the repository, as a program using package nn after go get
+// would.
+func TestExampleDataOutsideCheckout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	train, test, err := data.Resolve("mini")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if train.N != 2000 || test.N != 500 {
+		t.Fatalf("mini outside the checkout: %d train, %d test images", train.N, test.N)
+	}
 }

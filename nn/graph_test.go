@@ -505,7 +505,7 @@ func TestCheckpointGraphRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	meta, err := ReadMetadata(path)
-	if err != nil || meta["format"] != "vktrain/2" || !strings.Contains(meta["model"], `"name":"res2.add","inputs":["res2.bn2","res2.projbn"]`) {
+	if err != nil || meta["format"] != CheckpointFormat || !strings.Contains(meta["model"], `"name":"res2.add","inputs":["res2.bn2","res2.projbn"]`) {
 		t.Fatalf("metadata %v (%v)", meta["model"], err)
 	}
 	m2, _, err := LoadCheckpoint(path)
@@ -572,7 +572,7 @@ func TestLoadV1Checkpoint(t *testing.T) {
 	if !slices.Equal(logits, v1Logits) {
 		t.Errorf("logits %v, the format-1 vktrain gave %v", logits, v1Logits)
 	}
-	// Saving writes format 2 with the graph's names; it loads the same.
+	// Saving writes the current format with the graph's names; it loads the same.
 	p2 := filepath.Join(t.TempDir(), "v2.safetensors")
 	if err := SaveCheckpoint(p2, m, nil); err != nil {
 		t.Fatal(err)
@@ -585,15 +585,15 @@ func TestLoadV1Checkpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newer := filepath.Join(t.TempDir(), "v3.safetensors")
-	if err := os.WriteFile(newer, []byte(strings.Replace(string(raw), `"format":"vktrain/1"`, `"format":"vktrain/3"`, 1)), 0o644); err != nil {
+	newer := filepath.Join(t.TempDir(), "v4.safetensors")
+	if err := os.WriteFile(newer, []byte(strings.Replace(string(raw), `"format":"vktrain/1"`, `"format":"vktrain/4"`, 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, _, errLoad := LoadCheckpoint(newer)
 	_, errMeta := ReadMetadata(newer)
 	for _, err := range []error{errLoad, errMeta} {
-		if err == nil || !strings.Contains(err.Error(), `"vktrain/3" is newer`) || !strings.Contains(err.Error(), `"vktrain/2"`) {
-			t.Errorf("format 3: %v", err)
+		if err == nil || !strings.Contains(err.Error(), `"vktrain/4" is newer`) || !strings.Contains(err.Error(), `"`+CheckpointFormat+`"`) {
+			t.Errorf("format 4: %v", err)
 		}
 	}
 }

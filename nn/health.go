@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/vktrain/vktrain/quant"
@@ -13,8 +14,9 @@ import (
 const ScaleFloor = 1e-8
 
 // QuantHealth describes the state of a model's quantizers: which learned
-// scales sit at ScaleFloor and which weight channels have every code
-// saturated (at the code range's ends), so that the channel is dead.
+// scales sit at ScaleFloor and which weight channels have every weight
+// clipped (every code saturated at an end of the range), so that the
+// channel passes no gradient and is dead.
 type QuantHealth struct {
 	// Scales counts the scale entries inspected (weights and activations).
 	Scales int
@@ -23,8 +25,9 @@ type QuantHealth struct {
 	// AtFloor names each scale entry at or below ScaleFloor, as
 	// "fc1.wq.scale[5]".
 	AtFloor []string
-	// Saturated names each weight channel whose codes are all qmin or
-	// qmax, named by its scale entry, as "fc1.wq.scale[5]".
+	// Saturated names each weight channel whose weights are all clipped
+	// (codes at qmin or qmax, beyond the range), named by its scale entry,
+	// as "fc1.wq.scale[5]".
 	Saturated []string
 }
 
@@ -100,18 +103,22 @@ func (m *Model) QuantHealth() QuantHealth {
 	return h
 }
 
-// channelSaturated reports whether every weight of w quantizes to qmin or
-// qmax (a channel of all-zero weights is not saturated: it is merely 0).
+// channelSaturated reports whether every weight of w is clipped: its
+// rounded value round(w·fl32(1/s))+z lies outside [qmin, qmax], so its code
+// sits at an end of the range and neither it nor the scale gets gradient
+// from it (the regions of quant.Grad). A channel of all-zero weights is
+// not saturated: it is merely 0.
 func channelSaturated(w []float32, s float32, z, qmin, qmax int32) bool {
-	any := false
+	nonzero := false
 	for _, v := range w {
 		if v == 0 {
 			continue
 		}
-		any = true
-		if c := quant.Code(v, s, z, qmin, qmax); c != qmin && c != qmax {
+		nonzero = true
+		r := math.Round(float64(quant.Scaled(v, s))) + float64(z)
+		if r >= float64(qmin) && r <= float64(qmax) {
 			return false
 		}
 	}
-	return any
+	return nonzero
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vktrain/vktrain/data"
 	"github.com/vktrain/vktrain/nn/ref"
+	"github.com/vktrain/vktrain/quant"
 )
 
 // TestNoScaleCollapse trains the reference network at 8 bits on the mini
@@ -119,5 +120,29 @@ func TestSGDScaleLogDomain(t *testing.T) {
 	SGD{LR: 0.5, Momentum: 0.9}.Step([]*Param{s})
 	if want := 0.01 * math.Exp(-0.5-0.45); math.Abs(float64(s.Data[0])-want) > 1e-9 {
 		t.Fatalf("with momentum: s = %v, want %v", s.Data[0], want)
+	}
+}
+
+// TestScaleLowerBound checks that after a step no weight scale is below
+// its channel's mean |w| / qmax, and that momentum pushing it down is
+// dropped there.
+func TestScaleLowerBound(t *testing.T) {
+	q := newQuantizer("w", quant.Weights(8), QuantLearned, quant.MethodMinMax, 2, true, 0.9)
+	w := []float32{0.5, -0.5, 1, -1, 0.01, 0.02, -0.03, 0.04}
+	q.weightRefScales(w)
+	q.Scale.Data[0], q.Scale.Data[1] = 1e-6, 1e-3
+	q.Scale.Mom = []float32{5, 5}
+	q.applyFloor()
+	if want := float32(0.75 / 127); q.Scale.Data[0] != want || q.Scale.Mom[0] != 0 {
+		t.Fatalf("channel 0: s %v mom %v, want %v and 0", q.Scale.Data[0], q.Scale.Mom[0], want)
+	}
+	if q.Scale.Data[1] != 1e-3 || q.Scale.Mom[1] != 5 {
+		t.Fatalf("channel 1 above its bound was changed: s %v mom %v", q.Scale.Data[1], q.Scale.Mom[1])
+	}
+	if channelSaturated(w[:4], q.Scale.Data[0], 0, -127, 127) {
+		t.Fatal("a channel at its lower bound is saturated")
+	}
+	if !channelSaturated(w[:4], 0.5/200, 0, -127, 127) {
+		t.Fatal("a channel with every weight beyond the range is not reported")
 	}
 }

@@ -62,6 +62,9 @@ type Quantizer struct {
 
 	spec backend.QuantSpec
 	ref  []float32 // reference scales of the last step (logScaleGrads)
+	// lower bounds of the weight scales of the last step (applyFloor); nil
+	// for activations.
+	lower []float32
 }
 
 func newQuantizer(name string, s quant.Scheme, mode QuantMode, method quant.Method, channels int, symmetric bool, momentum float32) *Quantizer {
@@ -156,12 +159,19 @@ func (q *Quantizer) weightRefScales(w []float32) []float32 {
 	if len(q.ref) != q.channels {
 		q.ref = make([]float32, q.channels)
 	}
+	if len(q.lower) != q.channels {
+		q.lower = make([]float32, q.channels)
+	}
+	_, qmax := q.scheme.Range()
 	per := len(w) / q.channels
 	for c := range q.ref {
 		lo, hi := float32(0), float32(0)
+		var sumAbs float64
 		for _, v := range w[c*per : (c+1)*per] {
 			lo, hi = min(lo, v), max(hi, v)
+			sumAbs += math.Abs(float64(v))
 		}
+		q.lower[c] = float32(sumAbs / float64(per) / float64(qmax))
 		var p quant.Params
 		if q.symmetric {
 			p = quant.FromMinMaxSymmetric(lo, hi, q.scheme)
@@ -174,6 +184,29 @@ func (q *Quantizer) weightRefScales(w []float32) []float32 {
 		}
 	}
 	return q.ref
+}
+
+// applyFloor keeps every weight scale at or above its lower bound, the
+// channel's mean |w| over qmax, as computed by the last weightRefScales:
+// then a weight of the channel with |w| at most the mean has |w|/s <= qmax,
+// a code inside the range, so the channel always keeps weights that pass
+// gradient to themselves and to the scale. Without the bound, a scale that
+// drifted low enough to clip every weight of its channel was stuck there:
+// behind batch norm the scale's gradient is then exactly zero, and the
+// straight-through gradients of clipped weights are zero too. Momentum
+// pushing a bounded scale further down is dropped.
+func (q *Quantizer) applyFloor() {
+	if q.mode != QuantLearned || len(q.lower) != len(q.Scale.Data) {
+		return
+	}
+	for c, lb := range q.lower {
+		if q.Scale.Data[c] < lb {
+			q.Scale.Data[c] = lb
+			if q.Scale.Mom != nil && q.Scale.Mom[c] > 0 {
+				q.Scale.Mom[c] = 0
+			}
+		}
+	}
 }
 
 // activationRefScale returns the scale that the moving-average range of

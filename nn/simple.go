@@ -161,7 +161,7 @@ func NewBatchNorm(name string, c int) *BatchNorm {
 		Gamma:   newParam(name+".gamma", KindNormGamma, c),
 		Beta:    newParam(name+".beta", KindNormBeta, c),
 		RunMean: newParam(name+".running_mean", KindBuffer, c),
-		RunVar:  newParam(name+".running_var", KindBuffer, c), Momentum: 0.1, Eps: 1e-5}
+		RunVar:  newParam(name+".running_var", KindBuffer, c), Momentum: 0.1, Eps: DefaultBatchNormEps}
 	for i := range l.Gamma.Data {
 		l.Gamma.Data[i] = 1
 		l.RunVar.Data[i] = 1

@@ -18,6 +18,51 @@ type TrainConfig struct {
 	ThresholdMode ThresholdMode
 	// CompL2 is λ, the weight of the L2 term on compensation parameters.
 	CompL2 float32
+	// Schedule is how the learning rate changes over the run (constant by
+	// default); TotalSteps is the run's length in steps, which the cosine
+	// schedule spans.
+	Schedule   LRSchedule
+	TotalSteps int
+}
+
+// LRSchedule says how the learning rate changes over a run.
+type LRSchedule uint8
+
+const (
+	// LRConstant keeps the learning rate at TrainConfig.LR.
+	LRConstant LRSchedule = iota
+	// LRCosine anneals it from LR at the first step towards 0 at the last
+	// one: lr·(1+cos(π·(step-1)/TotalSteps))/2.
+	LRCosine
+)
+
+// String names the schedule as the CLI spells it.
+func (s LRSchedule) String() string {
+	if s == LRCosine {
+		return "cosine"
+	}
+	return "constant"
+}
+
+// ParseLRSchedule parses "constant" or "cosine".
+func ParseLRSchedule(s string) (LRSchedule, error) {
+	switch s {
+	case "constant", "none":
+		return LRConstant, nil
+	case "cosine", "cos":
+		return LRCosine, nil
+	}
+	return 0, fmt.Errorf("learning-rate schedule %q: want constant or cosine", s)
+}
+
+// LRAt returns the learning rate of step (1 for the first step). A cosine
+// schedule without TotalSteps, or past its end, gives the end's value.
+func (c TrainConfig) LRAt(step int) float32 {
+	if c.Schedule != LRCosine || c.TotalSteps <= 0 {
+		return c.LR
+	}
+	p := min(max(float64(step-1)/float64(c.TotalSteps), 0), 1)
+	return float32(float64(c.LR) * 0.5 * (1 + math.Cos(math.Pi*p)))
 }
 
 // Batcher supplies examples: Batch writes the examples idx as float32
@@ -184,7 +229,10 @@ func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, i
 		}
 	}
 	clipped := Threshold(t.params, t.Cfg.ThresholdMode, t.Cfg.Threshold)
-	SGD{LR: t.Cfg.LR, Momentum: t.Cfg.Momentum, WeightDecay: t.Cfg.WeightDecay}.Step(t.params)
+	SGD{LR: t.Cfg.LRAt(t.Step + 1), Momentum: t.Cfg.Momentum, WeightDecay: t.Cfg.WeightDecay}.Step(t.params)
+	for _, q := range t.quant {
+		q.core().wq.applyFloor()
+	}
 	t.ParamsChanged()
 	for _, p := range t.params {
 		if p.Trainable() {
@@ -314,6 +362,14 @@ type EvalResult struct {
 
 // Evaluate runs inference over every example of ds in batches.
 func (t *Trainer) Evaluate(ds Batcher, batch int) (EvalResult, error) {
+	return t.EvaluateEach(ds, batch, nil)
+}
+
+// EvaluateEach is Evaluate that also calls each (when not nil) for every
+// example in index order with its label, its predicted class (the index
+// of the first largest logit, as counted in Confusion) and its logits
+// (valid during the call only); an error from each ends the evaluation.
+func (t *Trainer) EvaluateEach(ds Batcher, batch int, each func(index, label, predicted int, logits []float32) error) (EvalResult, error) {
 	if batch <= 0 {
 		return EvalResult{}, fmt.Errorf("batch size %d must be positive", batch)
 	}
@@ -350,7 +406,13 @@ func (t *Trainer) Evaluate(ds Batcher, batch int) (EvalResult, error) {
 		lossSum += loss * float64(n)
 		correct += c
 		for j := 0; j < n; j++ {
-			r.Confusion[lab[j]][argmax(logits[j*k:(j+1)*k])]++
+			pred := argmax(logits[j*k : (j+1)*k])
+			r.Confusion[lab[j]][pred]++
+			if each != nil {
+				if err := each(i+j, int(lab[j]), pred, logits[j*k:(j+1)*k]); err != nil {
+					return r, err
+				}
+			}
 		}
 		r.N += n
 	}

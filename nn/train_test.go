@@ -355,3 +355,25 @@ func TestPredictReusesWeightCodesUntilParamsChange(t *testing.T) {
 		t.Fatal("prediction unchanged after ParamsChanged")
 	}
 }
+
+func TestLRSchedule(t *testing.T) {
+	c := TrainConfig{LR: 0.1, Schedule: LRCosine, TotalSteps: 4}
+	want := []float64{0.1, 0.1 * (1 + math.Cos(math.Pi/4)) / 2, 0.05, 0.1 * (1 + math.Cos(3*math.Pi/4)) / 2, 0}
+	for i, w := range want {
+		if got := c.LRAt(i + 1); math.Abs(float64(got)-w) > 1e-7 {
+			t.Errorf("cosine step %d: lr %v, want %v", i+1, got, w)
+		}
+	}
+	c.Schedule = LRConstant
+	if got := c.LRAt(3); got != 0.1 {
+		t.Errorf("constant: lr %v", got)
+	}
+	for _, s := range []string{"constant", "cosine"} {
+		if p, err := ParseLRSchedule(s); err != nil || p.String() != s {
+			t.Errorf("ParseLRSchedule(%q) = %v, %v", s, p, err)
+		}
+	}
+	if _, err := ParseLRSchedule("step"); err == nil {
+		t.Error("unknown schedule accepted")
+	}
+}

@@ -27,6 +27,11 @@
 // (so it fake-quantizes to exactly 0), +Inf to qmax and -Inf to qmin. x̂ is
 // a float32 product with q-Zero formed exactly.
 //
+// This is the only quantization rule in vktrain: the README, package
+// nn/ref and docs/CHECKPOINT.md state the same x·fl32(1/s), and every
+// checkpoint names it (metadata "quant_codes", rule
+// clamp(round_half_away_from_zero(fl32(x*fl32(1/scale)))+zero, qmin, qmax)).
+//
 // FromMinMax builds Params from a range: it widens [lo, hi] to include 0, so
 // that 0.0 quantizes exactly to Zero and dequantizes to exactly 0 (padding and
 // ReLU zeros cost no error), sets Scale = (hi-lo)/(qmax-qmin) and

@@ -9,7 +9,17 @@ tools/setup.sh
 bad=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad" >&2; exit 1; fi
 go vet ./...
+go vet -tags view ./view/... ./cmd/vktrain
 if [ -x tools/glslc.sh ]; then tools/glslc.sh --check; fi
+# The generated ONNX protobuf types match onnx.proto (needs protoc and libonnx-dev).
+if command -v protoc >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then tools/gen_onnx.sh --check; fi
 # lavapipe: keep its worker threads to the machine's cores.
 export VKTRAIN_VALIDATION=1
 go test -count=1 -timeout 20m "$@" ./...
+# The --view window (build tag view: cgo, GLFW, X11) under Xvfb, presenting
+# through lavapipe; the tests skip, saying so, where Xvfb is missing.
+if command -v Xvfb >/dev/null; then
+  go test -count=1 -timeout 10m -tags view "$@" ./view/... ./cmd/vktrain -run 'Window|View'
+else
+  echo "test: Xvfb not installed: skipping the --view window tests (tools/setup.sh installs it)" >&2
+fi

@@ -67,8 +67,17 @@ func parseDeviceSpec(spec string) (deviceSpec, error) {
 	return d, nil
 }
 
+// vulkanExts are Vulkan extensions a Vulkan device must be opened with
+// (those of the --view window).
+type vulkanExts struct{ instance, device []string }
+
 // openDevice resolves --device (see parseDeviceSpec).
 func openDevice(spec string, validation bool) (*device, error) {
+	return openDeviceWith(spec, validation, nil)
+}
+
+// openDeviceWith is openDevice opening a Vulkan device with exts (nil: none).
+func openDeviceWith(spec string, validation bool, exts *vulkanExts) (*device, error) {
 	d, err := parseDeviceSpec(spec)
 	if err != nil {
 		return nil, err
@@ -77,14 +86,14 @@ func openDevice(spec string, validation bool) (*device, error) {
 	case "cpu":
 		return &device{ref.New(), "requested with --device cpu"}, nil
 	case "auto":
-		dv, err := openVulkan(-1, "", "", validation)
+		dv, err := openVulkan(-1, "", "", validation, exts)
 		if err == nil {
 			dv.reason = "auto: " + dv.reason
 			return dv, nil
 		}
 		return &device{ref.New(), fmt.Sprintf("auto: no usable Vulkan device (%v); using the pure-Go reference path", err)}, nil
 	}
-	return openVulkan(d.index, d.variant, d.reads, validation)
+	return openVulkan(d.index, d.variant, d.reads, validation, exts)
 }
 
 // checkDeviceSpec reports a malformed --device value before any work is

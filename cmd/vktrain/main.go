@@ -5,12 +5,16 @@
 //
 //	vktrain <command> [flags]
 //
-// Commands: train, eval, predict, plot, devices, help. Run
-// "vktrain help <command>" for a command's flags and examples.
+// Commands: train, eval, predict, export, plot, devices, bench, version,
+// help. Run "vktrain help <command>" for a command's flags and examples;
+// "vktrain --version" (or "vktrain version") prints the module version,
+// VCS revision and Go version of the binary.
 //
-// Exit status: 0 success, 1 failure, 2 usage error (bad flags or
-// arguments), 130 training interrupted by SIGINT/SIGTERM after saving a
-// resumable checkpoint.
+// Exit status: 0 success, 1 failure (also: a run refused because another
+// vktrain train holds its checkpoint, predict with an unreadable image), 2
+// usage error (bad flags or arguments, a --device that names no device),
+// 130 training interrupted by SIGINT/SIGTERM after saving a resumable
+// checkpoint.
 package main
 
 import (
@@ -46,6 +50,9 @@ type env struct {
 	interrupt <-chan os.Signal
 	// afterStep, when not nil, is called after every training step (tests).
 	afterStep func(step int)
+	// trainCommand is how the user starts "vktrain train", for the resume
+	// hint ("" means "vktrain train"; see trainCommand).
+	trainCommand string
 }
 
 // usageError marks an error in how the command was called (exit status 2).
@@ -64,11 +71,12 @@ type exitError struct {
 func (x exitError) Error() string { return x.err.Error() }
 
 func commands() []*command {
-	return []*command{trainCmd(), evalCmd(), predictCmd(), plotCmd(), devicesCmd(), benchCmd()}
+	return []*command{trainCmd(), evalCmd(), predictCmd(), exportCmd(), plotCmd(), devicesCmd(), benchCmd()}
 }
 
 func main() {
-	e := &env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stderr.Fd())), notify: true}
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, terminal: term.IsTerminal(int(os.Stderr.Fd())), notify: true,
+		trainCommand: processTrainCommand()}
 	os.Exit(runEnv(e, os.Args[1:]))
 }
 
@@ -82,6 +90,14 @@ func runEnv(e *env, args []string) int {
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "vktrain %s: unexpected arguments %q\n", args[0], args[1:])
+			return 2
+		}
+		printVersion(e)
 		return 0
 	}
 	if args[0] == "help" {
@@ -137,6 +153,7 @@ func printUsage(w io.Writer, cmds []*command) {
 	for _, c := range cmds {
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.short)
 	}
+	fmt.Fprintf(w, "\t%-8s %s\n", "version", "print the version of vktrain (also --version)")
 	fmt.Fprintln(w, "\nRun \"vktrain help <command>\" for details.")
 }
 

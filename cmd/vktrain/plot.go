@@ -82,9 +82,11 @@ func drawCurves(path string, runs []runHistory) error {
 			x := float64(rec.Epoch)
 			maxEpoch = max(maxEpoch, rec.Epoch)
 			trL = append(trL, plotter.XY{X: x, Y: finite(rec.TrainLoss)})
-			teL = append(teL, plotter.XY{X: x, Y: finite(rec.TestLoss)})
 			trA = append(trA, plotter.XY{X: x, Y: 100 * rec.TrainAccuracy})
-			teA = append(teA, plotter.XY{X: x, Y: 100 * rec.TestAccuracy})
+			if !rec.NoTest {
+				teL = append(teL, plotter.XY{X: x, Y: finite(rec.TestLoss)})
+				teA = append(teA, plotter.XY{X: x, Y: 100 * rec.TestAccuracy})
+			}
 		}
 		for _, s := range []struct {
 			p      *plot.Plot
@@ -92,6 +94,9 @@ func drawCurves(path string, runs []runHistory) error {
 			label  string
 			dashed bool
 		}{{loss, teL, "test", false}, {loss, trL, "train", true}, {acc, teA, "test", false}, {acc, trA, "train", true}} {
+			if len(s.xy) == 0 {
+				continue // no test images
+			}
 			l, pts, err := plotter.NewLinePoints(s.xy)
 			if err != nil {
 				return err

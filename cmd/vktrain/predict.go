@@ -49,6 +49,10 @@ as in training, and run through the integer model. It prints the most
 probable class (its name from the checkpoint, else its index), its
 probability and the --top most probable classes.
 
+An image that cannot be read (not PNG or JPEG, truncated, unreadable) is
+named with the reason on stderr and skipped; the others are classified,
+and the command then exits with status 1.
+
 Examples:
 
 	vktrain predict runs/mnist-int8/model.safetensors digit.png
@@ -149,20 +153,38 @@ func runPredict(e *env, ckpt string, args []string, top, batch int, jsonOut bool
 	if c != 1 && c != 3 {
 		return fmt.Errorf("%s: the model takes %d channels; predict reads gray (1) or RGB (3) images", ckpt, c)
 	}
-	// Decode everything first: a broken file is an error before any work.
+	// Decode everything first. An image that cannot be read is reported
+	// (name and reason, on stderr) and skipped; the others are classified
+	// and the command fails at the end.
 	set := &data.Set{Name: "predict", H: h, W: w, C: c, Classes: m.Classes}
-	resized := make([]*[2]int, len(files))
-	for i, p := range files {
+	var resized []*[2]int
+	var good []string
+	var bad []error
+	for _, p := range files {
 		pix, err := decodeFile(p, h, w, c)
 		if err != nil {
-			return err
+			bad = append(bad, err)
+			continue
 		}
+		var rs *[2]int
 		if sz, err := imageSize(p); err == nil && sz != [2]int{h, w} {
-			resized[i] = &sz
+			rs = &sz
 		}
+		resized = append(resized, rs)
+		good = append(good, p)
 		set.Pix = append(set.Pix, pix...)
 		set.Labels = append(set.Labels, 0)
 		set.N++
+	}
+	files = good
+	if set.N == 0 && len(bad) == 1 {
+		return bad[0]
+	}
+	for _, err := range bad {
+		fmt.Fprintf(e.stderr, "vktrain predict: skipping %v\n", err)
+	}
+	if set.N == 0 {
+		return fmt.Errorf("none of the %d images could be read (named above)", len(bad))
 	}
 	d, err := openDevice(devSpec, validation)
 	if err != nil {
@@ -220,6 +242,9 @@ func runPredict(e *env, ckpt string, args []string, top, batch int, jsonOut bool
 			}
 			fmt.Fprintf(e.stdout, "%s: %s (p=%.3f)  top %d: %s%s\n", pr.File, pr.Class, pr.Probability, top, strings.Join(parts, ", "), note)
 		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d of %d images could not be read (named above); the other %d were classified", len(bad), len(bad)+set.N, set.N)
 	}
 	return nil
 }

@@ -13,7 +13,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/vktrain/vktrain/data"
+	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/nn"
 	"github.com/vktrain/vktrain/quant"
 )
@@ -104,16 +107,20 @@ func augmentText(a data.Augment) string {
 type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
 	cpuProfile, resume, name, metrics, config       string
+	size, lrSchedule                                string
 	epochs, batch, evalBatch, bits, limit, cropPad  int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
 	force, plots, flip                              bool
 	seed                                            uint64
+	view                                            bool   // --view: the dashboard window
+	viewPNG                                         string // --view-png: the dashboard as a PNG file
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "data set: mnist, fashion-mnist, mini, shapes, cifar10:DIR, or a directory (IDX, CIFAR-10 batches or one folder per class)")
 	fs.StringVar(&f.model, "model", nn.DefaultSpec, "model: "+modelFlagHelp)
+	fs.StringVar(&f.size, "size", "", "image folders: resize every image to WxH pixels, or NxN for N (default: the images' own size, which all must share)")
 	fs.StringVar(&f.device, "device", "auto", "device: auto, vulkan, vulkan:N or cpu; /packed, /int8 or /dot after a Vulkan device forces its integer GEMM")
 	fs.StringVar(&f.name, "name", "", "run name: the checkpoint goes to runs/NAME/model.safetensors (default DATA-MODE-TIME)")
 	fs.StringVar(&f.out, "out", "", "checkpoint written after every epoch and on interruption, atomically (default runs/NAME/model.safetensors)")
@@ -128,6 +135,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bits, "bits", 8, "integer code width of inputs and weights (2..8)")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N training examples (0 = all)")
 	fs.Float64Var(&f.lr, "lr", 0.01, "learning rate (the patent's example: 0.01)")
+	fs.StringVar(&f.lrSchedule, "lr-schedule", "cosine", "learning-rate schedule: cosine (from --lr down to 0 over the run's --epochs) or constant")
 	fs.Float64Var(&f.momentum, "momentum", 0.9, "SGD momentum (0 = plain SGD as in the patent)")
 	fs.Float64Var(&f.wd, "wd", 0, "weight decay on conv/fc weights")
 	fs.Float64Var(&f.threshold, "threshold", 1.0, "gradient threshold τ (0 = off)")
@@ -144,6 +152,8 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.jsonOut, "json", false, "print one JSON object per epoch on stdout (text goes to stderr)")
 	fs.BoolVar(&f.validation, "validation", false, "enable the Khronos validation layer (Vulkan devices)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
+	fs.BoolVar(&f.view, "view", false, "watch the run in a window (curves, filters, test images, confusion matrix); q stops like Ctrl-C; needs a build with -tags view and a display, else says so and trains on")
+	fs.StringVar(&f.viewPNG, "view-png", "", "write the --view dashboard to this PNG file every few seconds and at the end (any build, no display needed)")
 }
 
 // runFlags are the flags that decide a run's numbers: a resumed run must
@@ -152,12 +162,13 @@ var runFlags = map[string]bool{
 	"data": true, "model": true, "batch": true, "bits": true, "limit": true, "lr": true, "momentum": true,
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
 	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
+	"size": true, "lr-schedule": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
 var notRestored = map[string]bool{
 	"resume": true, "force": true, "config": true, "out": true, "metrics": true, "cpuprofile": true,
-	"json": true, "validation": true,
+	"json": true, "validation": true, "view": true, "view-png": true,
 }
 
 func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
@@ -190,6 +201,8 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--momentum %v: want [0, 1)", f.momentum)
 	case f.wd < 0 || f.threshold < 0 || f.l2 < 0:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--wd, --threshold and --l2 must not be negative")
+	case f.size != "" && !validSize(f.size):
+		return nn.Options{}, nn.TrainConfig{}, usagef("--size %q: want WxH (width x height in pixels, e.g. 32x24) or N for NxN", f.size)
 	case strings.ContainsAny(f.name, `/\`) || f.name == "." || f.name == "..":
 		return nn.Options{}, nn.TrainConfig{}, usagef("--name %q: want a plain name, not a path (use --out for paths)", f.name)
 	}
@@ -197,30 +210,40 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, Mode: mode, Method: method},
 		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed,
 	}
+	sched, err := nn.ParseLRSchedule(f.lrSchedule)
+	if err != nil {
+		return nn.Options{}, nn.TrainConfig{}, usageError{err}
+	}
 	tc := nn.TrainConfig{LR: float32(f.lr), Momentum: float32(f.momentum), WeightDecay: float32(f.wd),
-		Threshold: float32(f.threshold), ThresholdMode: tm, CompL2: float32(f.l2)}
+		Threshold: float32(f.threshold), ThresholdMode: tm, CompL2: float32(f.l2), Schedule: sched}
 	return o, tc, nil
 }
 
 // epochRecord is one line of --json output and of the metrics log.
 type epochRecord struct {
-	Name            string   `json:"name"`
-	Epoch           int      `json:"epoch"`
-	Step            int      `json:"step"`
-	TrainLoss       float64  `json:"train_loss"`
-	TrainAccuracy   float64  `json:"train_accuracy"`
-	TestLoss        float64  `json:"test_loss"`
-	TestAccuracy    float64  `json:"test_accuracy"`
-	ImagesPerSecond float64  `json:"images_per_second"`
-	EvalImagesPerS  float64  `json:"eval_images_per_second"`
-	WallSeconds     float64  `json:"wall_seconds"`
-	Device          string   `json:"device"`
-	Bits            int      `json:"bits"`
-	Float           bool     `json:"float"`
-	Clipped         int      `json:"clipped"`
-	Steps           int      `json:"steps"`
+	Name            string  `json:"name"`
+	Epoch           int     `json:"epoch"`
+	Step            int     `json:"step"`
+	TrainLoss       float64 `json:"train_loss"`
+	TrainAccuracy   float64 `json:"train_accuracy"`
+	TestLoss        float64 `json:"test_loss"`
+	TestAccuracy    float64 `json:"test_accuracy"`
+	ImagesPerSecond float64 `json:"images_per_second"`
+	EvalImagesPerS  float64 `json:"eval_images_per_second"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	Device          string  `json:"device"`
+	Bits            int     `json:"bits"`
+	Float           bool    `json:"float"`
+	Clipped         int     `json:"clipped"`
+	Steps           int     `json:"steps"`
+	// CollapsedScales counts learned quantization scales at nn.ScaleFloor
+	// or with every code of their channel saturated (dead channels).
+	CollapsedScales int      `json:"collapsed_scales"`
 	ClassNames      []string `json:"class_names,omitempty"`
 	Confusion       [][]int  `json:"confusion,omitempty"`
+	// NoTest is true when the data set has no test images: the test
+	// fields are then zero and mean nothing.
+	NoTest bool `json:"no_test,omitempty"`
 }
 
 func trainCmd() *command {
@@ -243,7 +266,15 @@ uninterrupted run would have (augmentation with --crop-pad and --flip
 draws from a generator seeded by seed, epoch and batch number, so it
 resumes exactly too). A failing step (NaN/Inf) never overwrites the
 last good checkpoint. An existing checkpoint of another run is not
-overwritten without --force.
+overwritten without --force. A run locks its checkpoint for its whole
+life: a second "vktrain train" on the same --name, --out or --resume is
+refused (exit 1) while the first runs. A start that fails before its first
+checkpoint removes the folder it created.
+
+Data that cannot be scored is named: a training split of one class is an
+error; an empty test split, or a --batch larger than the training split,
+is a warning. Image folders must hold images of one size unless --size
+resizes them all.
 
 Examples:
 
@@ -259,6 +290,8 @@ Examples:
 	vktrain train --resume runs/mnist-int8/model.safetensors
 	vktrain train --resume runs/mnist-int8/model.safetensors --epochs 10   # train further
 	vktrain train --data cifar10:DIR --model res8 --crop-pad 4 --flip   # a residual network
+	vktrain train --view                           # watch it in a window (a build with -tags view)
+	vktrain train --view-png dash.png              # the same dashboard as a PNG, rewritten every 5 s
 
 ` + modelHelp(),
 		flags: func(fs *flag.FlagSet) func(*env, []string) error {
@@ -420,6 +453,7 @@ type interruptWatch struct {
 	caught  bool
 	log     io.Writer
 	trainer *nn.Trainer
+	quit    <-chan struct{} // closed by q in the --view window
 }
 
 func newInterruptWatch(e *env, log io.Writer) *interruptWatch {
@@ -444,6 +478,11 @@ func (w *interruptWatch) poll() bool {
 		w.stop()
 		fmt.Fprintf(w.log, "\n%v: stopping after step %d to save (press Ctrl-C again to quit without saving)\n", s, w.trainer.Step)
 		return true
+	case <-w.quit:
+		w.caught = true
+		w.stop()
+		fmt.Fprintf(w.log, "\nq pressed in the view window: stopping after step %d to save\n", w.trainer.Step)
+		return true
 	default:
 		return false
 	}
@@ -466,7 +505,12 @@ type trainRun struct {
 	name    string
 	files   runFiles
 	batches int    // mini-batches per epoch
-	savedAt string // the last good checkpoint, for messages
+	savedAt string // the last good checkpoint, for messages; "" if none
+
+	warnings []string // said with the settings
+	lock     *runLock // held on the checkpoint path for the run's life
+	made     []string // folders this run created, outermost first
+	saved    bool     // this run wrote a checkpoint
 }
 
 func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
@@ -496,10 +540,32 @@ func runTrain(e *env, f *trainFlags, fs *flag.FlagSet) error {
 	if err := r.loadModel(); err != nil {
 		return err
 	}
-	if err := r.placeFiles(fs); err != nil {
-		return err
+	err := r.placeFiles(fs)
+	if err == nil {
+		err = r.run(e, watch)
 	}
-	return r.run(e, watch)
+	r.release(err != nil)
+	return err
+}
+
+// release ends the run's hold on its files. A start that failed before a
+// checkpoint was written leaves nothing behind: its empty metrics log and
+// the folders it created are removed.
+func (r *trainRun) release(failed bool) {
+	if failed && !r.saved && !r.resumed && r.files.metrics != "" {
+		if st, err := os.Stat(r.files.metrics); err == nil && st.Size() == 0 {
+			os.Remove(r.files.metrics)
+		}
+	}
+	if r.lock != nil {
+		r.lock.release()
+		r.lock = nil
+	}
+	if failed && !r.saved {
+		for i := len(r.made) - 1; i >= 0; i-- {
+			os.Remove(r.made[i]) // only if empty
+		}
+	}
 }
 
 // settings applies --config and, with --resume, the saved run's settings
@@ -528,6 +594,10 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 		if err := restoreFlags(fs, r.st, given, f.force, r.log); err != nil {
 			return err
 		}
+		// Runs saved before --lr-schedule existed trained at a constant rate.
+		if _, ok := r.st.Flags["lr-schedule"]; !ok && !given["lr-schedule"] {
+			f.lrSchedule = "constant"
+		}
 	}
 	var err error
 	if r.opts, r.tc, err = f.options(); err != nil {
@@ -545,12 +615,20 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 	return nil
 }
 
-// loadData resolves --data and applies --limit.
+// loadData resolves --data (with --size for image folders), applies
+// --limit and refuses data that cannot train a classifier.
 func (r *trainRun) loadData() error {
 	f := r.f
-	train, test, err := data.Resolve(f.data)
+	o := data.DefaultOptions()
+	if f.size != "" {
+		o.W, o.H, _ = parseSize(f.size)
+	}
+	train, test, err := data.ResolveWith(f.data, o)
 	if err != nil {
 		return dataError(err)
+	}
+	if f.size != "" && (train.W != o.W || train.H != o.H) {
+		return usagef("--size %s: --data %s holds images of one fixed size, %dx%d; --size applies to image folders", f.size, f.data, train.W, train.H)
 	}
 	if f.limit > 0 && f.limit < train.N {
 		idx := make([]int, f.limit)
@@ -562,12 +640,70 @@ func (r *trainRun) loadData() error {
 	if train.N == 0 {
 		return fmt.Errorf("--data %s: the training split is empty", f.data)
 	}
+	if present := presentClasses(train); len(present) < 2 {
+		what := "--data " + f.data
+		if f.limit > 0 {
+			what += fmt.Sprintf(" with --limit %d", f.limit)
+		}
+		return fmt.Errorf("%s: every training image is of class %s; a classifier needs images of at least two classes", what, className(train, present[0]))
+	}
 	if f.cropPad >= train.H || f.cropPad >= train.W {
 		return usagef("--crop-pad %d: want less than the %dx%d images' sides", f.cropPad, train.H, train.W)
 	}
+	if f.batch > train.N {
+		r.warnings = append(r.warnings, fmt.Sprintf("--batch %d is larger than the %d training images: each epoch is one step on all of them", f.batch, train.N))
+	}
+	if test.N == 0 {
+		r.warnings = append(r.warnings, fmt.Sprintf("--data %s has no test images: epochs report training figures only", f.data))
+	}
 	r.train, r.test = train, test
 	r.batches = (train.N + f.batch - 1) / f.batch
+	r.tc.TotalSteps = f.epochs * r.batches
 	return nil
+}
+
+// presentClasses returns the labels that occur in s, in increasing order.
+func presentClasses(s *data.Set) []int {
+	seen := make([]bool, 256)
+	for _, l := range s.Labels {
+		seen[l] = true
+	}
+	var out []int
+	for l, ok := range seen {
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// className names class l of s: "NAME (label l)", or "l" without names.
+func className(s *data.Set, l int) string {
+	if l < len(s.ClassNames) && s.ClassNames[l] != fmt.Sprint(l) {
+		return fmt.Sprintf("%q (label %d)", s.ClassNames[l], l)
+	}
+	return fmt.Sprint(l)
+}
+
+// parseSize reads a --size value: WxH or N (NxN), both positive.
+func parseSize(v string) (w, h int, ok bool) {
+	ws, hs, two := strings.Cut(v, "x")
+	if !two {
+		hs = ws
+	}
+	var err1, err2 error
+	w, err1 = strconv.Atoi(ws)
+	h, err2 = strconv.Atoi(hs)
+	if err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 1<<15 || h > 1<<15 {
+		return 0, 0, false
+	}
+	return w, h, true
+}
+
+// validSize reports whether v is a --size value parseSize accepts.
+func validSize(v string) bool {
+	_, _, ok := parseSize(v)
+	return ok
 }
 
 // loadModel builds a fresh model, or loads the resumed one with its data
@@ -600,18 +736,33 @@ func (r *trainRun) loadModel() error {
 	return nil
 }
 
-// placeFiles names the run, decides where its files go, refuses to
-// overwrite another run's checkpoint and records the settings.
+// placeFiles names the run, decides where its files go, locks them
+// against other runs, refuses to overwrite another run's checkpoint and
+// records the settings.
 func (r *trainRun) placeFiles(fs *flag.FlagSet) error {
 	f := r.f
 	if f.name == "" && !r.resumed {
 		f.name = defaultName(f, time.Now())
-		base := f.name
-		for i := 2; f.out == ""; i++ { // automatic names never collide with an existing run
-			if _, err := os.Stat(filepath.Join("runs", f.name)); errors.Is(err, os.ErrNotExist) {
-				break
+		if f.out == "" {
+			// Automatic names never collide with an existing run: the
+			// folder is claimed with Mkdir, which fails if it exists.
+			made, err := mkdirAll("runs")
+			if err != nil {
+				return err
 			}
-			f.name = fmt.Sprintf("%s-%d", base, i)
+			r.made = append(r.made, made...)
+			base := f.name
+			for i := 2; ; i++ {
+				err := os.Mkdir(filepath.Join("runs", f.name), 0o755)
+				if err == nil {
+					r.made = append(r.made, filepath.Join("runs", f.name))
+					break
+				}
+				if !errors.Is(err, os.ErrExist) {
+					return err
+				}
+				f.name = fmt.Sprintf("%s-%d", base, i)
+			}
 		}
 	}
 	if f.out == "" {
@@ -623,6 +774,14 @@ func (r *trainRun) placeFiles(fs *flag.FlagSet) error {
 	}
 	if !r.resumed {
 		r.st = &nn.TrainState{RunID: newRunID(), Seed: f.seed}
+	}
+	made, err := mkdirAll(filepath.Dir(f.out))
+	if err != nil {
+		return err
+	}
+	r.made = append(r.made, made...)
+	if r.lock, err = lockRun(f.out); err != nil {
+		return err
 	}
 	if err := checkOverwrite(f.out, r.st.RunID, f.force); err != nil {
 		return err
@@ -639,11 +798,38 @@ func (r *trainRun) placeFiles(fs *flag.FlagSet) error {
 			r.st.Flags[fl.Name] = fl.Value.String()
 		}
 	})
-	r.savedAt = "none was written by this run"
 	if r.resumed {
 		r.savedAt = fmt.Sprintf("%s (%s)", f.resume, position(r.st, r.batches))
 	}
-	return os.MkdirAll(filepath.Dir(f.out), 0o755)
+	return nil
+}
+
+// mkdirAll is os.MkdirAll that returns the folders it created, outermost
+// first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing)
+	return missing, nil
+}
+
+// lastGood says where the last good checkpoint is, for messages.
+func (r *trainRun) lastGood() string {
+	if r.savedAt == "" {
+		return "no checkpoint was written by this run"
+	}
+	return "the last good checkpoint is " + r.savedAt
 }
 
 // save writes the checkpoint at the current position, unless a parameter
@@ -653,7 +839,7 @@ func (r *trainRun) save(tr *nn.Trainer) error {
 		return err
 	}
 	if err := nn.CheckFinite(r.model); err != nil {
-		return fmt.Errorf("step %d: %v; not saving, the last good checkpoint is %s", tr.Step, err, r.savedAt)
+		return fmt.Errorf("step %d: %v; not saving; %s", tr.Step, err, r.lastGood())
 	}
 	meta := map[string]string{
 		"epoch":       fmt.Sprint(r.st.Epoch),
@@ -672,6 +858,7 @@ func (r *trainRun) save(tr *nn.Trainer) error {
 		return err
 	}
 	r.savedAt = fmt.Sprintf("%s (%s)", r.f.out, position(r.st, r.batches))
+	r.saved = true
 	return nil
 }
 
@@ -685,11 +872,14 @@ func (r *trainRun) printSettings(dev *device) {
 	fmt.Fprintf(log, "device   %s (%s)\n", dev.backend.Name(), dev.reason)
 	fmt.Fprintf(log, "data     %s: %d train, %d test, %dx%dx%d, %d classes\n", f.data, train.N, r.test.N, train.H, train.W, train.C, train.Classes)
 	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", r.model.Spec, mode, r.model.NumParams())
-	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g, momentum %g, wd %g, threshold %g (%s), λ %g, seed %d%s\n",
-		f.epochs, f.batch, f.lr, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed, augmentText(f.augment()))
+	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g (%s), momentum %g, wd %g, threshold %g (%s), λ %g, seed %d%s\n",
+		f.epochs, f.batch, f.lr, r.tc.Schedule, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed, augmentText(f.augment()))
 	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", r.name, r.st.RunID, r.files.ckpt, r.files.metrics)
 	if r.resumed {
 		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(r.st, r.batches))
+	}
+	for _, w := range r.warnings {
+		fmt.Fprintf(log, "warning  %s\n", w)
 	}
 }
 
@@ -697,16 +887,63 @@ func (r *trainRun) printSettings(dev *device) {
 // progress line.
 const progressEvery = time.Minute
 
-// newBar returns a progress bar for an epoch on a terminal, else nil.
-func (r *trainRun) newBar(e *env, ep, n int) *progressbar.ProgressBar {
+// newBar returns a progress bar over n items on a terminal, else nil. The
+// bar shows no time estimate of its own (an average since its start, which
+// the first step's one-time costs throw off): the description carries the
+// etaEstimator's.
+func (r *trainRun) newBar(e *env, desc string, n, done int) *progressbar.ProgressBar {
 	if !e.terminal {
 		return nil
 	}
 	bar := progressbar.NewOptions(n, progressbar.OptionSetWriter(e.stderr),
-		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d/%d", ep, r.f.epochs)), progressbar.OptionShowCount(),
+		progressbar.OptionSetDescription(desc), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(false), progressbar.OptionSetElapsedTime(false),
 		progressbar.OptionSetWidth(25), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-	_ = bar.Set(min(r.st.Batch*r.f.batch, n))
+	_ = bar.Set(min(done, n))
 	return bar
+}
+
+// evalProgress is the test set as a Batcher that reports, before each
+// evaluation batch, how many images are done: Trainer.Evaluate asks for
+// its batches in order, so the first index of a batch is that count.
+type evalProgress struct {
+	nn.Batcher
+	report func(done int)
+}
+
+// Batch reports progress, then delegates.
+func (p evalProgress) Batch(dst []float32, lab []int32, idx []int) error {
+	if len(idx) > 0 {
+		p.report(idx[0])
+	}
+	return p.Batcher.Batch(dst, lab, idx)
+}
+
+// evaluate runs the test set after epoch ep, keeping a bar (terminal) or
+// an occasional line (log) moving meanwhile.
+func (r *trainRun) evaluate(e *env, tr *nn.Trainer, eb nn.Batcher, ep int) (nn.EvalResult, error) {
+	f, n := r.f, eb.Len()
+	batches := (n + f.evalBatch - 1) / f.evalBatch
+	bar := r.newBar(e, fmt.Sprintf("epoch %d/%d  eval 0/%d", ep, f.epochs, batches), n, 0)
+	eta := newETA(0.2)
+	eta.start(0, time.Now())
+	lastLine := time.Now()
+	report := func(done int) {
+		eta.step(done, time.Now())
+		desc := fmt.Sprintf("epoch %d/%d  eval %d/%d  %s", ep, f.epochs, (done+f.evalBatch-1)/f.evalBatch, batches, eta.etaText(n))
+		if bar != nil {
+			bar.Describe(desc)
+			_ = bar.Set(done)
+		} else if time.Since(lastLine) >= progressEvery {
+			lastLine = time.Now()
+			fmt.Fprintf(r.log, "%s (%d/%d images)\n", desc, done, n)
+		}
+	}
+	ev, err := tr.Evaluate(evalProgress{Batcher: eb, report: report}, f.evalBatch)
+	if bar != nil {
+		_ = bar.Clear()
+	}
+	return ev, err
 }
 
 // run trains from the run's position to --epochs, evaluating, logging
@@ -722,11 +959,15 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 		return fmt.Errorf("--metrics: %w", err)
 	}
 	defer metricsFile.Close()
-	dev, err := openDevice(f.device, f.validation)
+	dash := newDashboard(f, r.log)
+	dev, err := openDeviceWith(f.device, f.validation, dash.extensions())
 	if err != nil {
+		dash.close("")
 		return err
 	}
 	defer dev.backend.Close()
+	dashStatus := "stopped"
+	defer func() { dash.close(dashStatus) }()
 	tr, err := nn.NewTrainer(r.model, dev.backend, r.tc)
 	if err != nil {
 		return err
@@ -734,8 +975,9 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 	defer tr.Close()
 	tr.Step = st.Step
 	r.printSettings(dev)
+	dash.start(r, dev)
 
-	watch.trainer = tr
+	watch.trainer, watch.quit = tr, dash.quit()
 	if watch.poll() {
 		return exitError{130, errors.New("interrupted before training started; nothing was saved")}
 	}
@@ -754,26 +996,32 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 	for st.Epoch < f.epochs {
 		ep := st.Epoch + 1
 		epOrder := order.Epoch(st.Epoch)
-		bar := r.newBar(e, ep, len(epOrder))
+		startAt := min(st.Batch*f.batch, len(epOrder))
+		bar := r.newBar(e, fmt.Sprintf("epoch %d/%d", ep, f.epochs), len(epOrder), startAt)
+		eta := newETA(0.1)
+		eta.start(startAt, time.Now())
 		lastLine := time.Now()
 		progress := func(done, total int, s nn.StepStats) {
+			dash.step(ep, tr.Step, done, total, s)
 			if e.afterStep != nil {
 				e.afterStep(tr.Step)
 			}
+			eta.step(done, time.Now())
 			if bar == nil && time.Since(lastLine) >= progressEvery {
 				// Not a terminal (a log file, nohup, CI): a line now and
 				// then, so that a long run shows it is alive.
 				lastLine = time.Now()
 				es := st.Partial.Stats()
-				ips := float64(es.Images) / max(es.Wall.Seconds(), 1e-9)
-				eta := time.Duration(float64(len(epOrder)-done) / max(ips, 1e-9) * float64(time.Second)).Round(time.Second)
-				fmt.Fprintf(r.log, "epoch %d/%d  %d/%d images  loss %.4f  acc %.2f%%  %.0f img/s  epoch ends in %v\n",
-					ep, f.epochs, done, len(epOrder), es.Loss, 100*es.Accuracy, ips, eta)
+				left := "epoch end not yet estimated"
+				if d, ok := eta.remaining(len(epOrder)); ok {
+					left = fmt.Sprintf("epoch ends in %v", d)
+				}
+				fmt.Fprintf(r.log, "epoch %d/%d  %d/%d images  loss %.4f  acc %.2f%%  %.0f img/s  %s\n",
+					ep, f.epochs, done, len(epOrder), es.Loss, 100*es.Accuracy, eta.itemsPerSecond(), left)
 			}
 			if bar != nil {
 				es := st.Partial.Stats()
-				ips := float64(es.Images) / max(es.Wall.Seconds(), 1e-9)
-				bar.Describe(fmt.Sprintf("epoch %d/%d  loss %.4f  acc %5.2f%%  %5.0f img/s", ep, f.epochs, es.Loss, 100*es.Accuracy, ips))
+				bar.Describe(fmt.Sprintf("epoch %d/%d  loss %.4f  acc %5.2f%%  %5.0f img/s  %s", ep, f.epochs, es.Loss, 100*es.Accuracy, eta.itemsPerSecond(), eta.etaText(len(epOrder))))
 				_ = bar.Set(done)
 			}
 		}
@@ -786,35 +1034,48 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 			_ = bar.Clear()
 		}
 		if err != nil {
-			return fmt.Errorf("epoch %d: %w; the last good checkpoint is %s", ep, err, r.savedAt)
+			return fmt.Errorf("epoch %d: %w%s; %s", ep, err, lowerAdvice(err, "--batch", f.batch), r.lastGood())
 		}
 		st.Batch = done
 		if done < r.batches { // interrupted inside the epoch
 			if err := r.save(tr); err != nil {
 				return err
 			}
-			return interrupted(r.savedAt, f.out)
+			return interrupted(e, r.savedAt, f.out)
 		}
 		es := st.Partial.Stats()
-		ev, err := tr.Evaluate(eb, f.evalBatch)
-		if err != nil {
-			return fmt.Errorf("epoch %d: evaluation: %w", ep, err)
+		var ev nn.EvalResult
+		if r.test.N > 0 {
+			ev, err = r.evaluate(e, tr, eb, ep)
+			if err != nil {
+				return fmt.Errorf("epoch %d: evaluation: %w%s; %s", ep, err, lowerAdvice(err, "--eval-batch", f.evalBatch), r.lastGood())
+			}
+			dash.evaluated(r, tr, eb, ep, ev)
 		}
 		last = &ev
 		rec := epochRecord{Name: r.name, Epoch: ep, Step: tr.Step, TrainLoss: es.Loss, TrainAccuracy: es.Accuracy, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
-			ImagesPerSecond: float64(es.Images) / es.Wall.Seconds(), EvalImagesPerS: float64(ev.N) / ev.Wall.Seconds(),
+			ImagesPerSecond: float64(es.Images) / es.Wall.Seconds(), EvalImagesPerS: float64(ev.N) / max(ev.Wall.Seconds(), 1e-9),
 			WallSeconds: es.Wall.Seconds(), Device: dev.backend.Name(), Bits: f.bits, Float: f.float, Clipped: es.Clipped, Steps: es.Steps,
-			ClassNames: r.train.ClassNames, Confusion: ev.Confusion}
+			ClassNames: r.train.ClassNames, Confusion: ev.Confusion, NoTest: r.test.N == 0}
 		if f.float {
 			rec.Bits = 32
+		}
+		health := r.model.QuantHealth()
+		rec.CollapsedScales = health.Collapsed()
+		if rec.CollapsedScales > 0 {
+			fmt.Fprintf(r.log, "warning  epoch %d: %d collapsed quantization scales, their channels carry no signal: %s\n", ep, rec.CollapsedScales, health)
 		}
 		if f.jsonOut {
 			if err := enc.Encode(rec); err != nil {
 				return err
 			}
 		} else {
-			fmt.Fprintf(e.stdout, "epoch %d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.0f img/s  %.1fs\n",
-				ep, es.Loss, 100*es.Accuracy, ev.Loss, 100*ev.Accuracy, rec.ImagesPerSecond, es.Wall.Seconds())
+			test := fmt.Sprintf("test loss %.4f acc %.2f%%", ev.Loss, 100*ev.Accuracy)
+			if rec.NoTest {
+				test = "test: no test images"
+			}
+			fmt.Fprintf(e.stdout, "epoch %d  train loss %.4f acc %.2f%%  %s  %.0f img/s  %.1fs\n",
+				ep, es.Loss, 100*es.Accuracy, test, rec.ImagesPerSecond, es.Wall.Seconds())
 		}
 		st.Epoch, st.Batch, st.Partial = ep, 0, nn.EpochProgress{}
 		if err := r.save(tr); err != nil {
@@ -825,10 +1086,14 @@ func (r *trainRun) run(e *env, watch *interruptWatch) error {
 		}
 		history = append(history, rec)
 		if watch.poll() {
-			return interrupted(r.savedAt, f.out)
+			return interrupted(e, r.savedAt, f.out)
 		}
 	}
+	dashStatus = "done"
 	if last != nil {
+		if h := r.model.QuantHealth(); h.Scales > 0 {
+			fmt.Fprintf(r.log, "quant    %d collapsed scales: %s\n", h.Collapsed(), h)
+		}
 		fmt.Fprintf(r.log, "saved    %s\n", r.savedAt)
 	}
 	if f.plots && len(history) > 0 {
@@ -862,9 +1127,23 @@ func position(st *nn.TrainState, batches int) string {
 	return fmt.Sprintf("epoch %d after batch %d of %d, step %d", st.Epoch+1, st.Batch, batches, st.Step)
 }
 
-// interrupted is the error of a run stopped by a signal after saving.
-func interrupted(savedAt, path string) error {
-	return exitError{130, fmt.Errorf("interrupted; saved %s\nresume with: vktrain train --resume %s", savedAt, path)}
+// interrupted is the error of a run stopped by a signal after saving; it
+// says how to resume with the command that started the run.
+func interrupted(e *env, savedAt, path string) error {
+	cmd := e.trainCommand
+	if cmd == "" {
+		cmd = "vktrain train"
+	}
+	return exitError{130, fmt.Errorf("interrupted; saved %s\nresume with: %s --resume %s", savedAt, cmd, shellQuote(path))}
+}
+
+// lowerAdvice returns, for an error of a Vulkan buffer over the device's
+// limit, which flag to lower (flag, now value); else "".
+func lowerAdvice(err error, flag string, value int) string {
+	if !errors.Is(err, gpu.ErrTooLarge) {
+		return ""
+	}
+	return fmt.Sprintf(" (the device cannot hold a buffer this large: lower %s, now %d, or use a smaller --model)", flag, value)
 }
 
 // openMetrics prepares the metrics log: a fresh run truncates it; a

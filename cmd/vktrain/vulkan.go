@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/nn/vk"
@@ -13,12 +14,19 @@ import (
 // openVulkan opens a Vulkan device as a backend: index -1 picks the best
 // device (a discrete or integrated GPU, then a virtual one, then a CPU
 // driver such as lavapipe), otherwise the device with that index.
-func openVulkan(index int, variant, reads string, validation bool) (*device, error) {
+func openVulkan(index int, variant, reads string, validation bool, exts *vulkanExts) (*device, error) {
 	infos, err := gpu.Devices(gpu.Options{})
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
-	b, err := vk.Open(vk.Options{Device: index, Validation: validation, Variant: variant, Reads: reads, PipelineCache: pipelineCachePath()})
+	if err := checkDeviceIndex(index, infos); err != nil {
+		return nil, err
+	}
+	o := vk.Options{Device: index, Validation: validation, Variant: variant, Reads: reads, PipelineCache: pipelineCachePath()}
+	if exts != nil {
+		o.InstanceExtensions, o.DeviceExtensions = exts.instance, exts.device
+	}
+	b, err := vk.Open(o)
 	if err != nil {
 		return nil, vulkanErr(err)
 	}
@@ -31,6 +39,28 @@ func openVulkan(index int, variant, reads string, validation bool) (*device, err
 	}
 	reason := fmt.Sprintf("%s; %s device, %s; integer GEMM %q, inputs read through %s buffers", why, info.Type, driverOf(info), b.Variant(), b.Reads())
 	return &device{backend: b, reason: reason}, nil
+}
+
+// checkDeviceIndex refuses --device vulkan:N (N = index, -1 = the best)
+// when the machine has no device N, as a usage error that lists the
+// devices there are.
+func checkDeviceIndex(index int, infos []gpu.Info) error {
+	if index < len(infos) {
+		return nil
+	}
+	var list []string
+	for i, info := range infos {
+		list = append(list, fmt.Sprintf("%d: %s, %s", i, info.Name, info.Type))
+	}
+	there := fmt.Sprintf("there are %d Vulkan devices (%s)", len(infos), strings.Join(list, "; "))
+	valid := fmt.Sprintf("vulkan:0 to vulkan:%d", len(infos)-1)
+	switch len(infos) {
+	case 0:
+		there, valid = "there is no Vulkan device", "cpu"
+	case 1:
+		there, valid = fmt.Sprintf("there is 1 Vulkan device (%s)", list[0]), "vulkan:0"
+	}
+	return usagef("--device vulkan:%d: %s; use %s, vulkan for the best device or cpu (vktrain devices lists them)", index, there, valid)
 }
 
 // bestReason explains why Open chose info among infos.

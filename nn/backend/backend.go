@@ -233,8 +233,9 @@ type Backend interface {
 	Dequantize(x, q Tensor, p QuantSpec)
 	// QuantGrad is the straight-through backward of FakeQuantize(x, p)
 	// given the gradient dxhat with respect to x̂ (all F32, x's shape).
-	// With v = round(x/s)+z for the slice's s and z:
-	//   QMin <= v <= QMax: dx = dxhat, dScale += dxhat*(round(x/s)-x/s)
+	// With u = x·fl32(1/s) (quant.Scaled) and v = round(u)+z for the
+	// slice's s and z:
+	//   QMin <= v <= QMax: dx = dxhat, dScale += dxhat*(round(u)-u)
 	//   v < QMin:          dx = 0,     dScale += dxhat*(QMin-z), dZero += -dxhat*s
 	//   v > QMax:          dx = 0,     dScale += dxhat*(QMax-z), dZero += -dxhat*s
 	// dScale and dZero are F32 tensors with len(p.Scale) elements

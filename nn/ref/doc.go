@@ -37,7 +37,11 @@
 // product with x, which is not always the float32 quotient x/s; round is
 // math.Round (half away from zero), the clamp is applied before any
 // conversion to an integer (so ±Inf and huge values clamp to the range
-// ends), and NaN x gives the zero point z. Histogram computes its bin as
+// ends), and NaN x gives the zero point z. It is never an exact or
+// float32 division x/s. docs/CHECKPOINT.md spells out, in the order this
+// package computes them, the float32 operations of every inference step
+// (quantize, integer product, dequantize, compensation, batch norm, pools,
+// residual add) so that inference can be reimplemented bit for bit. Histogram computes its bin as
 // floor((v-lo)·f) with f = bins/(hi-lo) computed once (on the host for a
 // GPU) and each operation rounded to float32, clamped to [0, bins-1]
 // (HistogramBin). Because these float computations decide integer

@@ -43,6 +43,10 @@ type Options struct {
 	// cache and receives it on Close (Open only), so later runs skip
 	// pipeline compilation. Drivers ignore data from another device.
 	PipelineCache string
+	// InstanceExtensions and DeviceExtensions are Vulkan extensions to
+	// enable besides the backend's own (Open only), e.g. for a window that
+	// presents on the device (gpu.Options).
+	InstanceExtensions, DeviceExtensions []string
 	// RecordPaths is for tests: every dispatch records which of its
 	// kernel's declared paths (paths.go) the launch rules chose, read by
 	// PathsTaken, and checks its push constants against the kernel's
@@ -211,7 +215,8 @@ func product(shape []int) int {
 // Open opens a Vulkan device and returns a backend on it, which owns the
 // device (Close closes it).
 func Open(opts Options) (*Backend, error) {
-	d, err := gpu.Open(gpu.Options{DeviceIndex: opts.Device, Validation: opts.Validation, PipelineCachePath: opts.PipelineCache})
+	d, err := gpu.Open(gpu.Options{DeviceIndex: opts.Device, Validation: opts.Validation, PipelineCachePath: opts.PipelineCache,
+		InstanceExtensions: opts.InstanceExtensions, DeviceExtensions: opts.DeviceExtensions})
 	if err != nil {
 		return nil, fmt.Errorf("vk: %w", err)
 	}
@@ -714,7 +719,7 @@ func (b *Backend) New(dt backend.DType, shape ...int) (backend.Tensor, error) {
 // alloc gives st a zero-filled buffer of size bytes.
 func (b *Backend) alloc(st *storage, size int64) error {
 	if lim := int64(b.dev.Info().Limits.MaxStorageBufferRange); size > lim {
-		return fmt.Errorf("%d bytes exceed the device's maxStorageBufferRange of %d bytes", size, lim)
+		return fmt.Errorf("%d bytes: %w of %d bytes", size, gpu.ErrTooLarge, lim)
 	}
 	buf, err := b.dev.NewBuffer(size, gpu.Storage)
 	if err != nil {

@@ -1,6 +1,7 @@
 package vk
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -35,8 +36,8 @@ func TestTooBig(t *testing.T) {
 	b := newOn(t, gputest.Open(t), "")
 	lim := int(b.dev.Info().Limits.MaxStorageBufferRange)
 	_, err := b.New(backend.F32, lim/4+1)
-	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") {
-		t.Fatalf("New past maxStorageBufferRange: error %v", err)
+	if err == nil || !strings.Contains(err.Error(), "maxStorageBufferRange") || !errors.Is(err, gpu.ErrTooLarge) {
+		t.Fatalf("New past maxStorageBufferRange: error %v, want one wrapping gpu.ErrTooLarge", err)
 	}
 }
 

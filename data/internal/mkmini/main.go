@@ -1,10 +1,13 @@
 // Command mkmini regenerates the small data sets and fuzz seeds that the
 // vktrain repository commits:
 //
-//	testdata/mnist-mini/   the first 2000 training and 500 test images of
-//	                       MNIST (from the GoMNIST module) as gzip IDX files
-//	testdata/shapes/       16×16 RGB PNGs of circles, squares and triangles,
-//	                       20 per class, drawn from a seeded generator
+//	data/builtin/mnist-mini/  the first 2000 training and 500 test images
+//	                       of MNIST (from the GoMNIST module) as gzip IDX
+//	                       files, built into the data package (go:embed);
+//	                       testdata/mnist-mini links to it
+//	data/builtin/shapes/   16×16 RGB PNGs of circles, squares and triangles,
+//	                       20 per class, drawn from a seeded generator, also
+//	                       built in; testdata/shapes links to it
 //	testdata/corrupt/      tiny broken files for the readers' error tests
 //	data/testdata/fuzz/    seed corpora of FuzzReadIDX, FuzzCIFAR and
 //	                       FuzzImageFolder in `go test fuzz v1` format
@@ -31,7 +34,7 @@ import (
 )
 
 func main() {
-	root := flag.String("root", ".", "repository root to write testdata/ and data/testdata/ under")
+	root := flag.String("root", ".", "repository root to write data/builtin/, testdata/ and data/testdata/ under")
 	nTrain := flag.Int("train", 2000, "MNIST training images to keep")
 	nTest := flag.Int("test", 500, "MNIST test images to keep")
 	flag.Parse()
@@ -42,10 +45,10 @@ func main() {
 }
 
 func run(root string, nTrain, nTest int) error {
-	if err := mnistMini(filepath.Join(root, "testdata", "mnist-mini"), nTrain, nTest); err != nil {
+	if err := mnistMini(filepath.Join(root, "data", "builtin", "mnist-mini"), nTrain, nTest); err != nil {
 		return err
 	}
-	pngs, err := shapes(filepath.Join(root, "testdata", "shapes"))
+	pngs, err := shapes(filepath.Join(root, "data", "builtin", "shapes"))
 	if err != nil {
 		return err
 	}
