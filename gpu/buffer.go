@@ -287,6 +287,8 @@ func (d *Device) stage(b *Buffer, offset int64, p []byte, write bool) error {
 		if r != 0 {
 			return vkErr("vkQueueSubmit", r)
 		}
+		d.work.submitted(recorded{barriers: 2, transfers: 1}) // vkt_barrier and vkt_end's barrier
+		d.work.hostWaits.Add(1)
 		if r := C.vkt_wait(d.c, st.fence, C.uint64_t(^uint64(0))); r != 0 {
 			return vkErr("vkWaitForFences", r)
 		}

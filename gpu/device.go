@@ -71,6 +71,8 @@ type Device struct {
 
 	qmu sync.Mutex // guards queue submission
 
+	work workCounts // commands submitted and host waits (Work)
+
 	// bufGen counts destroyed buffers: a cached descriptor set written before a
 	// destruction is rewritten, since a new buffer may reuse the old handle.
 	bufGen atomic.Uint64
@@ -350,6 +352,7 @@ func (d *Device) WaitIdle() error {
 	}
 	d.qmu.Lock()
 	defer d.qmu.Unlock()
+	d.work.hostWaits.Add(1)
 	return vkErr("vkDeviceWaitIdle", C.vkt_device_wait_idle(d.c))
 }
 

@@ -42,7 +42,8 @@ type Sequence struct {
 	cb    unsafe.Pointer
 	fence C.vkt_handle
 	state seqState
-	ops   int // operations recorded since the last Reset
+	ops   int      // operations recorded since the last Reset
+	rec   recorded // the commands recorded since the last Reset (Device.Work)
 
 	dpools    []C.vkt_handle
 	setsLeft  int // in the newest descriptor pool
@@ -107,6 +108,7 @@ func (s *Sequence) begin() error {
 	C.vkt_barrier(s.dev.c, s.cb)
 	s.state = recording
 	s.ops = 0
+	s.rec = recorded{barriers: 1}
 	s.timing = s.wantTiming && s.dev.info.Timestamps
 	s.queries = 0
 	s.names = s.names[:0]
@@ -149,6 +151,7 @@ func (s *Sequence) checkBuffer(op string, b *Buffer) error {
 func (s *Sequence) step() {
 	if s.ops > 0 {
 		C.vkt_barrier(s.dev.c, s.cb)
+		s.rec.barriers++
 	}
 	s.ops++
 }
@@ -193,6 +196,7 @@ func (s *Sequence) Dispatch(k *Kernel, bufs []*Buffer, push []byte, gx, gy, gz u
 	}
 	s.step()
 	q, timed := s.timestamp(name)
+	s.rec.dispatches++
 	C.vkt_dispatch(s.dev.c, s.cb, k.pipeline, k.layout, set, pp, C.uint32_t(len(push)), C.uint32_t(gx), C.uint32_t(gy), C.uint32_t(gz))
 	if timed {
 		s.writeTimestamp(q + 1)
@@ -321,6 +325,7 @@ func (s *Sequence) CopyRegion(dst *Buffer, dstOff int64, src *Buffer, srcOff, si
 	}
 	s.step()
 	q, timed := s.timestamp("copy")
+	s.rec.transfers++
 	C.vkt_copy(s.dev.c, s.cb, src.buf, C.uint64_t(srcOff), dst.buf, C.uint64_t(dstOff), C.uint64_t(size))
 	if timed {
 		s.writeTimestamp(q + 1)
@@ -339,6 +344,7 @@ func (s *Sequence) Fill(buf *Buffer, value uint32) error {
 	}
 	s.step()
 	q, timed := s.timestamp("fill")
+	s.rec.transfers++
 	C.vkt_fill(s.dev.c, s.cb, buf.buf, 0, C.uint64_t(buf.alloc), C.uint32_t(value))
 	if timed {
 		s.writeTimestamp(q + 1)
@@ -372,6 +378,7 @@ func (s *Sequence) Submit() error {
 	if r := C.vkt_end(s.dev.c, s.cb); r != 0 {
 		return vkErr("vkEndCommandBuffer", r)
 	}
+	s.rec.barriers++ // vkt_end's barrier to the host
 	return s.submit()
 }
 
@@ -382,6 +389,7 @@ func (s *Sequence) submit() error {
 	if r != 0 {
 		return vkErr("vkQueueSubmit", r)
 	}
+	s.dev.work.submitted(s.rec)
 	s.state = submitted
 	return nil
 }
@@ -398,6 +406,7 @@ func (s *Sequence) Wait() error {
 	case finished:
 		return nil
 	}
+	s.dev.work.hostWaits.Add(1)
 	if r := C.vkt_wait(s.dev.c, s.fence, C.uint64_t(^uint64(0))); r != 0 {
 		return vkErr("vkWaitForFences", r)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -33,6 +34,20 @@ type benchResult struct {
 	ProfiledSteps  int                  `json:"profiled_steps,omitempty"`
 	ProfileStepMS  float64              `json:"profiled_step_ms,omitempty"`
 	ProfileComment string               `json:"profile_note,omitempty"`
+
+	// Work per training step, counted over CountedSteps steps after the
+	// timed rounds (see countWork).
+	CountedSteps       int     `json:"counted_steps"`
+	OpsPerStep         float64 `json:"ops_per_step"`
+	DispatchesPerStep  float64 `json:"dispatches_per_step"`
+	BarriersPerStep    float64 `json:"barriers_per_step"`
+	SubmitsPerStep     float64 `json:"submits_per_step"`
+	HostWaitsPerStep   float64 `json:"host_waits_per_step"`
+	KernelBytesPerStep float64 `json:"kernel_bytes_per_step"`
+	AllocsPerStep      float64 `json:"allocs_per_step"`
+	DeviceQueue        bool    `json:"device_queue"` // false: dispatches..host waits do not apply
+	WorkCounted        bool    `json:"work_counted"` // false: only allocs_per_step is measured
+	WorkComment        string  `json:"work_note,omitempty"`
 }
 
 func benchCmd() *command {
@@ -45,6 +60,13 @@ process and reports training and inference images per second, the ratio to
 the first device, and, on Vulkan devices, the device time of each kernel over
 a few profiled training steps (timestamp queries; these steps are timed
 separately because timestamps slow CPU drivers down).
+
+After the timed rounds, as many steps again are counted: per training step,
+the op calls, the bytes their kernels read and write by each op's declared
+traffic (the op contract's rule, the same on every device), the Go heap
+allocations (as testing.AllocsPerRun counts them), and on Vulkan devices the
+compute dispatches, pipeline barriers, queue submissions and host waits
+(n/a on cpu, which has no device queue; 0 in --json, with a note).
 
 The timed steps run in rounds that alternate between the devices (round 1:
 steps on each device in turn, round 2: again, ...), so a change in the
@@ -228,6 +250,10 @@ func (r *benchRun) finish(steps, evalBatch, profSteps int) (benchResult, error) 
 	res.TrainImgPerS = float64(r.batch) * 1000 / res.StepMillis
 	res.FinalLoss = r.last.Loss
 
+	if err := r.countWork(&res, steps); err != nil {
+		return res, err
+	}
+
 	// Inference: the same number of images in eval batches.
 	per := r.train.ImageSize()
 	ex := make([]float32, evalBatch*per)
@@ -267,6 +293,57 @@ func (r *benchRun) finish(steps, evalBatch, profSteps int) (benchResult, error) 
 	return res, nil
 }
 
+// countWork counts the work of steps more training steps (after the
+// timed rounds, so in steady state) and sets res's per-step figures: Go
+// heap allocations as testing.AllocsPerRun counts them (the Mallocs of
+// runtime.MemStats), around the training steps only (not the loading of
+// their batches), and the backend's work counts where it is a
+// backend.WorkCounter.
+func (r *benchRun) countWork(res *benchResult, steps int) error {
+	wc, counted := r.dev.backend.(backend.WorkCounter)
+	if counted {
+		wc.ResetWork()
+	}
+	var before, after runtime.MemStats
+	var mallocs uint64
+	for i := 0; i < steps; i++ {
+		for j := range r.idx {
+			r.idx[j] = r.order[r.next%len(r.order)]
+			r.next++
+		}
+		if err := r.train.Batch(r.x, r.lab, r.idx, r.norm); err != nil {
+			return err
+		}
+		runtime.ReadMemStats(&before)
+		if _, err := r.tr.TrainStep(r.x, r.lab); err != nil {
+			return err
+		}
+		runtime.ReadMemStats(&after)
+		mallocs += after.Mallocs - before.Mallocs
+	}
+	n := float64(steps)
+	res.CountedSteps = steps
+	res.AllocsPerStep = float64(mallocs) / n
+	res.WorkCounted = counted
+	if !counted {
+		res.WorkComment = "the backend does not count its work (no backend.WorkCounter); only allocs_per_step is measured"
+		return nil
+	}
+	w := wc.ReadWork()
+	res.OpsPerStep = float64(w.Ops) / n
+	res.KernelBytesPerStep = float64(w.KernelBytes) / n
+	res.DispatchesPerStep = float64(w.Dispatches) / n
+	res.BarriersPerStep = float64(w.Barriers) / n
+	res.SubmitsPerStep = float64(w.Submits) / n
+	res.HostWaitsPerStep = float64(w.HostWaits) / n
+	res.DeviceQueue = w.Queue
+	res.WorkComment = "kernel bytes: the op contract's declared traffic (each operand read or written once, in-place updates twice), not measured memory traffic"
+	if !w.Queue {
+		res.WorkComment += "; no device queue, so dispatches, barriers, submits and host waits do not apply (0)"
+	}
+	return nil
+}
+
 // median returns the median of v (the mean of the middle two for even len).
 func median(v []float64) float64 {
 	s := append([]float64(nil), v...)
@@ -291,6 +368,7 @@ func printBench(e *env, rs []benchResult, dataSpec, model string) {
 		fmt.Fprintf(w, "%-58s %12.0f %12.0f %10.1f %15s %8.2fx\n", r.Device, r.TrainImgPerS, r.InferImgPerS, r.StepMillis,
 			fmt.Sprintf("%.1f-%.1f", lo, hi), r.TrainImgPerS/rs[0].TrainImgPerS)
 	}
+	printWork(e, rs)
 	for _, r := range rs {
 		if len(r.KernelProfile) == 0 {
 			continue
@@ -307,5 +385,27 @@ func printBench(e *env, rs []benchResult, dataSpec, model string) {
 		for _, k := range ks {
 			fmt.Fprintf(w, "  %-22s %7d %12.2f %7.1f%%\n", k.Name, k.Calls/r.ProfiledSteps, k.Total.Seconds()*1000/float64(r.ProfiledSteps), 100*k.Total.Seconds()/total.Seconds())
 		}
+	}
+}
+
+// printWork prints the work per training step of each device: "n/a" where
+// the device has no queue (or does not count its work).
+func printWork(e *env, rs []benchResult) {
+	w := e.stdout
+	fmt.Fprintf(w, "\nwork per training step (%d steps counted after the timed rounds; kernel bytes = declared traffic of the ops run):\n", rs[0].CountedSteps)
+	fmt.Fprintf(w, "%-58s %8s %11s %9s %8s %11s %13s %12s\n", "device", "ops", "dispatches", "barriers", "submits", "host waits", "kernel MB", "Go allocs")
+	for _, r := range rs {
+		cnt := func(v float64) string {
+			if !r.DeviceQueue {
+				return "n/a"
+			}
+			return fmt.Sprintf("%.1f", v)
+		}
+		ops, mb := "n/a", "n/a"
+		if r.WorkCounted {
+			ops, mb = fmt.Sprintf("%.1f", r.OpsPerStep), fmt.Sprintf("%.2f", r.KernelBytesPerStep/1e6)
+		}
+		fmt.Fprintf(w, "%-58s %8s %11s %9s %8s %11s %13s %12.1f\n", r.Device, ops, cnt(r.DispatchesPerStep), cnt(r.BarriersPerStep),
+			cnt(r.SubmitsPerStep), cnt(r.HostWaitsPerStep), mb, r.AllocsPerStep)
 	}
 }

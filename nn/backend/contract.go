@@ -57,6 +57,9 @@ type Op struct {
 	Doc string
 	// rule checks the call's shapes and params and sets its Dims.
 	rule func(c *Call)
+	// traffic returns the bytes a checked call reads and writes (its
+	// declared memory traffic; see HasTraffic).
+	traffic func(c *Call) int64
 }
 
 // Params are the scalar arguments of one op call; each op reads the
@@ -101,6 +104,52 @@ type Resolver interface {
 // see that every op ran).
 type OpCounter interface {
 	OpRan(op *Op)
+}
+
+// TrafficCounter is an optional ability of a Resolver: after OpRan, the
+// contract calls OpTraffic for every op call that passed its checks, with
+// the bytes the call reads and writes by its op's declared traffic (see
+// Op.HasTraffic; 0 for an op that declares none, which the test suite
+// refuses).
+type TrafficCounter interface {
+	OpTraffic(op *Op, bytes int64)
+}
+
+// Work is what a backend did between ResetWork and ReadWork: the op calls
+// and their declared memory traffic, and, on backends with a device
+// queue, the commands it recorded and the submissions and waits it made.
+type Work struct {
+	// Ops counts the op calls that passed the contract's checks.
+	Ops int64 `json:"ops"`
+	// KernelBytes sums the declared traffic (Op.HasTraffic) of those
+	// calls: the bytes their kernels read and write, by the op contract's
+	// rule, the same on every backend.
+	KernelBytes int64 `json:"kernel_bytes"`
+	// Queue reports whether the backend runs its ops through a device
+	// queue; without one (the reference backend) the four counts below
+	// do not apply and are 0.
+	Queue bool `json:"queue"`
+	// Dispatches counts the compute dispatches submitted (a recording
+	// submitted twice counts twice).
+	Dispatches int64 `json:"dispatches"`
+	// Barriers counts the pipeline barriers submitted.
+	Barriers int64 `json:"barriers"`
+	// Submits counts queue submissions.
+	Submits int64 `json:"submits"`
+	// HostWaits counts the times the host blocked on the device (fence
+	// or idle waits).
+	HostWaits int64 `json:"host_waits"`
+}
+
+// WorkCounter is an optional ability of backends that count their work
+// (see Work); bench and tests find it by type assertion.
+type WorkCounter interface {
+	// ResetWork sets the counts to zero.
+	ResetWork()
+	// ReadWork returns the counts since the last ResetWork (or since the
+	// backend was made). Work recorded but not yet submitted to a device
+	// is counted when it is submitted.
+	ReadWork() Work
 }
 
 // Call is one op call being checked. Rules read shapes through it and
@@ -186,6 +235,13 @@ func (c *Call) check(r Resolver, ts []Tensor) (Dims, bool) {
 	}
 	if oc, ok := r.(OpCounter); ok {
 		oc.OpRan(op)
+	}
+	if tc, ok := r.(TrafficCounter); ok {
+		var n int64
+		if op.traffic != nil {
+			n = op.traffic(c)
+		}
+		tc.OpTraffic(op, n)
 	}
 	return c.D, true
 }
@@ -418,6 +474,57 @@ func (c *Call) momentum() {
 func (c *Call) eps() {
 	if e := c.P.Eps; !(e >= 0) || math.IsInf(float64(e), 0) {
 		c.Failf("eps = %v, want finite and >= 0", e)
+	}
+}
+
+// HasTraffic reports whether op declares its memory traffic: the bytes a
+// call reads and writes, derived from its operands' sizes and dtypes
+// (Bytes per element) and params. Every op of Ops declares one (the test
+// suite's coverage check fails otherwise); backends sum it through
+// TrafficCounter.
+func (op *Op) HasTraffic() bool { return op.traffic != nil }
+
+// Bytes returns the size of one element as the op contract counts it:
+// 4 for F32 and I32, 1 for Q8 (however a backend stores the codes), 0 for
+// an unknown dtype.
+func (d DType) Bytes() int {
+	switch d {
+	case F32, I32:
+		return 4
+	case Q8:
+		return 1
+	}
+	return 0
+}
+
+// bytesOf returns the size of operand i in bytes (0 when absent).
+func (c *Call) bytesOf(i int) int64 {
+	if !c.present[i] {
+		return 0
+	}
+	return int64(c.length(i)) * int64(c.dts[i].Bytes())
+}
+
+// trafficEach is the traffic rule of ops that read each input and write
+// each output once: the sum of the operands' sizes.
+func trafficEach(c *Call) int64 {
+	var n int64
+	for i := range c.Op.Operands {
+		n += c.bytesOf(i)
+	}
+	return n
+}
+
+// trafficUpdating returns the traffic rule of ops that also read the
+// outputs at indices upd before writing them (in-place updates, running
+// statistics): every operand once, and those twice.
+func trafficUpdating(upd ...int) func(c *Call) int64 {
+	return func(c *Call) int64 {
+		n := trafficEach(c)
+		for _, i := range upd {
+			n += c.bytesOf(i)
+		}
+		return n
 	}
 }
 

@@ -15,12 +15,14 @@ var (
 	// OpFill declares Backend.Fill.
 	OpFill = &Op{Name: "Fill", Doc: "t = v",
 		Operands: []Operand{out("t", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.D.Len = c.length(0)
 		}}
 	// OpCopy declares Backend.Copy.
 	OpCopy = &Op{Name: "Copy", Doc: "dst = src (any dtype, same for both)",
 		Operands: []Operand{{Name: "dst", SameAs: "src", Out: true, MayAlias: "src"}, {Name: "src", SameAs: "dst"}},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(0, 1)
 			c.D.Len = c.length(1)
@@ -28,6 +30,7 @@ var (
 	// OpMinMax declares Backend.MinMax.
 	OpMinMax = &Op{Name: "MinMax", Doc: "dst = [min, max, non-finite count] of x",
 		Operands: []Operand{out("dst", F32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.wantLen(0, 3, "min, max, non-finite count")
 			c.D.Len = c.length(1)
@@ -35,6 +38,7 @@ var (
 	// OpHistogram declares Backend.Histogram.
 	OpHistogram = &Op{Name: "Histogram", Doc: "counts = histogram of x over [lo, hi)",
 		Operands: []Operand{out("counts", I32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			lo, hi := c.P.Lo, c.P.Hi
 			if !(hi > lo) || math.IsInf(float64(lo), 0) || math.IsInf(float64(hi), 0) {
@@ -47,6 +51,7 @@ var (
 	// OpQuantize declares Backend.Quantize.
 	OpQuantize = &Op{Name: "Quantize", Doc: "q = codes of x per p",
 		Operands: []Operand{out("q", Q8), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(0, 1)
 			c.D.Slice = c.spec("p", c.P.P, 1)
@@ -55,6 +60,7 @@ var (
 	// OpDequantize declares Backend.Dequantize.
 	OpDequantize = &Op{Name: "Dequantize", Doc: "x = scale·(q-zero)",
 		Operands: []Operand{out("x", F32), in("q", Q8)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(0, 1)
 			c.D.Slice = c.spec("p", c.P.P, 1)
@@ -63,6 +69,7 @@ var (
 	// OpQuantGrad declares Backend.QuantGrad.
 	OpQuantGrad = &Op{Name: "QuantGrad", Doc: "straight-through backward of fake quantization with scale/zero gradients",
 		Operands: []Operand{outOpt("dx", F32), out("dScale", F32), out("dZero", F32), in("x", F32), in("dxhat", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(4, 3)
 			c.sameAs(0, 3)
@@ -74,6 +81,7 @@ var (
 	// OpIm2ColI declares Backend.Im2ColI.
 	OpIm2ColI = &Op{Name: "Im2ColI", Doc: "cols = im2col of the codes x, padded with pad",
 		Operands: []Operand{out("cols", Q8), in("x", Q8)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Conv
 			if c.conv(g, 1) {
@@ -87,6 +95,7 @@ var (
 	// OpGemmI declares Backend.GemmI.
 	OpGemmI = &Op{Name: "GemmI", Doc: "acc = a·bᵀ in wrapping int32",
 		Operands: []Operand{out("acc", I32), in("a", Q8), in("b", Q8)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			m, k := c.matrix(1)
 			n, kb := c.matrix(2)
@@ -100,6 +109,7 @@ var (
 	// OpRowSumI declares Backend.RowSumI.
 	OpRowSumI = &Op{Name: "RowSumI", Doc: "s = row sums of the codes a",
 		Operands: []Operand{out("s", I32), in("a", Q8)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			m, k := c.matrix(1)
 			c.wantLenOf(0, m, "rows of", 1)
@@ -108,6 +118,7 @@ var (
 	// OpDequant declares Backend.Dequant.
 	OpDequant = &Op{Name: "Dequant", Doc: "y = sa·sb·(acc - zero-point terms) + bias",
 		Operands: []Operand{out("y", F32), in("acc", I32), in("sa", I32), in("sb", I32), inOpt("bias", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			m, n := c.matrix(1)
 			c.wantMatrix(0, m, n)
@@ -129,6 +140,7 @@ var (
 	// OpGemm declares Backend.Gemm.
 	OpGemm = &Op{Name: "Gemm", Doc: "c = alpha·op(a)·op(b) + beta·c",
 		Operands: []Operand{out("c", F32), in("a", F32), in("b", F32)},
+		traffic:  trafficGemm,
 		rule: func(c *Call) {
 			ar, ac := c.matrix(1)
 			br, bc := c.matrix(2)
@@ -151,6 +163,7 @@ var (
 	// OpIm2Col declares Backend.Im2Col.
 	OpIm2Col = &Op{Name: "Im2Col", Doc: "cols = im2col of x, padded with 0",
 		Operands: []Operand{out("cols", F32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Conv
 			if c.conv(g, 1) {
@@ -161,6 +174,7 @@ var (
 	// OpCol2Im declares Backend.Col2Im.
 	OpCol2Im = &Op{Name: "Col2Im", Doc: "dx = adjoint of im2col applied to cols",
 		Operands: []Operand{out("dx", F32), in("cols", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Conv
 			if c.failed() {
@@ -177,6 +191,7 @@ var (
 	// OpAddBias declares Backend.AddBias.
 	OpAddBias = &Op{Name: "AddBias", Doc: "y += bias per column, in place",
 		Operands: []Operand{out("y", F32), in("bias", F32)},
+		traffic:  trafficUpdating(0), // y is read and written
 		rule: func(c *Call) {
 			if c.infer {
 				c.Failf("y is updated in place; it has no derived shape")
@@ -189,6 +204,7 @@ var (
 	// OpColSum declares Backend.ColSum.
 	OpColSum = &Op{Name: "ColSum", Doc: "s = column sums of x",
 		Operands: []Operand{out("s", F32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			r, cols := c.matrix(1)
 			c.wantLenOf(0, cols, "columns of", 1)
@@ -197,6 +213,7 @@ var (
 	// OpReLU declares Backend.ReLU.
 	OpReLU = &Op{Name: "ReLU", Doc: "y = max(x, 0)",
 		Operands: []Operand{outAlias("y", F32, "x"), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(0, 1)
 			c.D.Len = c.length(1)
@@ -204,6 +221,7 @@ var (
 	// OpReLUGrad declares Backend.ReLUGrad.
 	OpReLUGrad = &Op{Name: "ReLUGrad", Doc: "dx = dy where y > 0, else 0",
 		Operands: []Operand{outAlias("dx", F32, "dy"), in("dy", F32), in("y", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(2, 1)
 			c.sameAs(0, 1)
@@ -212,6 +230,7 @@ var (
 	// OpMaxPool declares Backend.MaxPool.
 	OpMaxPool = &Op{Name: "MaxPool", Doc: "y = window maxima of x, arg = their indices",
 		Operands: []Operand{out("y", F32), out("arg", I32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Pool
 			if !c.pool(g, 2, 0) {
@@ -223,6 +242,7 @@ var (
 	// OpMaxPoolGrad declares Backend.MaxPoolGrad.
 	OpMaxPoolGrad = &Op{Name: "MaxPoolGrad", Doc: "dx = dy routed to the recorded maxima",
 		Operands: []Operand{out("dx", F32), in("dy", F32), in("arg", I32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Pool
 			if !c.pool(g, 0, 1) {
@@ -234,6 +254,7 @@ var (
 	OpBatchNormTrain = &Op{Name: "BatchNormTrain", Doc: "batch normalisation with batch statistics, running statistics updated",
 		Operands: []Operand{out("y", F32), out("xhat", F32), out("mean", F32), out("invstd", F32),
 			in("x", F32), in("gamma", F32), in("beta", F32), out("runMean", F32), out("runVar", F32)},
+		traffic: trafficUpdating(7, 8), // runMean, runVar are read and written
 		rule: func(c *Call) {
 			r, ch := c.matrix(4)
 			c.sameMatrix(0, 4)
@@ -246,6 +267,7 @@ var (
 	// OpBatchNormInfer declares Backend.BatchNormInfer.
 	OpBatchNormInfer = &Op{Name: "BatchNormInfer", Doc: "batch normalisation with running statistics",
 		Operands: []Operand{out("y", F32), in("x", F32), in("gamma", F32), in("beta", F32), in("runMean", F32), in("runVar", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			r, ch := c.matrix(1)
 			c.sameMatrix(0, 1)
@@ -256,6 +278,7 @@ var (
 	// OpBatchNormGrad declares Backend.BatchNormGrad.
 	OpBatchNormGrad = &Op{Name: "BatchNormGrad", Doc: "batch-norm backward",
 		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), in("dy", F32), in("xhat", F32), in("invstd", F32), in("gamma", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			r, ch := c.matrix(3)
 			c.sameMatrix(4, 3)
@@ -266,6 +289,7 @@ var (
 	// OpCompensateTrain declares Backend.CompensateTrain.
 	OpCompensateTrain = &Op{Name: "CompensateTrain", Doc: "y = x + gamma·E[x] + beta, running mean updated",
 		Operands: []Operand{out("y", F32), out("mean", F32), in("x", F32), in("gamma", F32), in("beta", F32), out("runMean", F32)},
+		traffic:  trafficUpdating(5), // runMean is read and written
 		rule: func(c *Call) {
 			r, ch := c.matrix(2)
 			c.sameMatrix(0, 2)
@@ -276,6 +300,7 @@ var (
 	// OpCompensateInfer declares Backend.CompensateInfer.
 	OpCompensateInfer = &Op{Name: "CompensateInfer", Doc: "y = x + gamma·runMean + beta",
 		Operands: []Operand{out("y", F32), in("x", F32), in("gamma", F32), in("beta", F32), in("runMean", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			r, ch := c.matrix(1)
 			c.sameMatrix(0, 1)
@@ -285,6 +310,7 @@ var (
 	// OpCompensateGrad declares Backend.CompensateGrad.
 	OpCompensateGrad = &Op{Name: "CompensateGrad", Doc: "compensation backward",
 		Operands: []Operand{outAlias("dx", F32, "dy"), out("dgamma", F32), out("dbeta", F32), in("dy", F32), in("mean", F32), in("gamma", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			r, ch := c.matrix(3)
 			c.sameMatrix(0, 3)
@@ -295,6 +321,7 @@ var (
 	// OpAdd declares Backend.Add.
 	OpAdd = &Op{Name: "Add", Doc: "y = a + b (residual add, gradient accumulation)",
 		Operands: []Operand{outAlias("y", F32, "a"), in("a", F32), in("b", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.sameAs(2, 1)
 			c.sameAs(0, 1)
@@ -303,18 +330,21 @@ var (
 	// OpAvgPool declares Backend.AvgPool.
 	OpAvgPool = &Op{Name: "AvgPool", Doc: "y = window means of x",
 		Operands: []Operand{out("y", F32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.pool(c.P.Pool, 1, 0)
 		}}
 	// OpAvgPoolGrad declares Backend.AvgPoolGrad.
 	OpAvgPoolGrad = &Op{Name: "AvgPoolGrad", Doc: "dx = dy spread evenly over each window",
 		Operands: []Operand{out("dx", F32), in("dy", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.pool(c.P.Pool, 0, 1)
 		}}
 	// OpDWConvI declares Backend.DWConvI.
 	OpDWConvI = &Op{Name: "DWConvI", Doc: "acc = depthwise convolution of zero-point-corrected codes, int32",
 		Operands: []Operand{out("acc", I32), in("x", Q8), in("w", Q8)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			g := c.P.Conv
 			if !c.depthwise(g, 1, 2, 0) {
@@ -329,22 +359,35 @@ var (
 	// OpDWConv declares Backend.DWConv.
 	OpDWConv = &Op{Name: "DWConv", Doc: "y = depthwise convolution of x with w (float)",
 		Operands: []Operand{out("y", F32), in("x", F32), in("w", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.depthwise(c.P.Conv, 1, 2, 0)
 		}}
 	// OpDWConvGradX declares Backend.DWConvGradX.
 	OpDWConvGradX = &Op{Name: "DWConvGradX", Doc: "dx = input gradient of the depthwise convolution",
 		Operands: []Operand{out("dx", F32), in("dy", F32), in("w", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.depthwise(c.P.Conv, 0, 2, 1)
 		}}
 	// OpDWConvGradW declares Backend.DWConvGradW.
 	OpDWConvGradW = &Op{Name: "DWConvGradW", Doc: "dw = weight gradient of the depthwise convolution",
 		Operands: []Operand{out("dw", F32), in("dy", F32), in("x", F32)},
+		traffic:  trafficEach,
 		rule: func(c *Call) {
 			c.depthwise(c.P.Conv, 2, 0, 1)
 		}}
 )
+
+// trafficGemm is Gemm's traffic: a, b read and c written, c read as well
+// when beta is not 0.
+func trafficGemm(c *Call) int64 {
+	n := trafficEach(c)
+	if c.P.Beta != 0 {
+		n += c.bytesOf(0)
+	}
+	return n
+}
 
 // opList is the op set in declaration order.
 var opList = func() []*Op {

@@ -35,8 +35,9 @@ type Backend struct {
 	threads int
 	err     error
 	closed  bool
-	scratch []float32 // GemmI's float copies of its operands
-	ran     []int     // calls that passed their checks, by backend.Op ID
+	scratch []float32    // GemmI's float copies of its operands
+	ran     []int        // calls that passed their checks, by backend.Op ID
+	work    backend.Work // ResetWork's counts (ops and declared traffic)
 }
 
 // New returns a reference backend using all available CPUs.
@@ -157,6 +158,22 @@ func (b *Backend) OpRan(op *backend.Op) {
 		b.ran[op.ID]++
 	}
 }
+
+// OpTraffic implements backend.TrafficCounter: it adds the declared
+// traffic of an op call to the work counts.
+func (b *Backend) OpTraffic(op *backend.Op, bytes int64) {
+	b.work.Ops++
+	b.work.KernelBytes += bytes
+}
+
+// ResetWork implements backend.WorkCounter.
+func (b *Backend) ResetWork() { b.work = backend.Work{} }
+
+// ReadWork implements backend.WorkCounter: the op calls and their
+// declared traffic since ResetWork. The reference backend has no device
+// queue, so Queue is false and the dispatch, barrier, submission and wait
+// counts are 0.
+func (b *Backend) ReadWork() backend.Work { return b.work }
 
 // OpCounts returns, indexed by backend.Op ID (the order of backend.Ops),
 // how many calls of each op passed their checks on b since it was made

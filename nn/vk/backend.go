@@ -106,6 +106,7 @@ type Backend struct {
 	scratchT *Tensor
 
 	prof profile // StartProfile's accumulated kernel times
+	work work    // ResetWork's counts (backend.WorkCounter)
 }
 
 // tuning holds the device-dependent launch sizes.
@@ -236,6 +237,7 @@ func New(dev *gpu.Device, opts Options) (*Backend, error) {
 		return nil, errors.New("vk: New: nil device")
 	}
 	b := &Backend{dev: dev, opts: opts, kernels: map[string]*gpu.Kernel{}, stores: map[*storage]struct{}{}}
+	b.work.base = dev.Work()
 	v, err := chooseVariant(dev, opts.Variant)
 	if err != nil {
 		return nil, err

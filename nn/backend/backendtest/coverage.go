@@ -94,6 +94,7 @@ type OpCountReporter interface {
 type Coverage struct {
 	mu     sync.Mutex
 	cases  []Case
+	ops    []*backend.Op // the declared ops (backend.Ops(); tests substitute)
 	counts []int
 	// uncounted names the backends that had no OpCounts.
 	uncounted []string
@@ -103,7 +104,8 @@ type Coverage struct {
 func NewCoverage() *Coverage { return newCoverage(Cases()) }
 
 func newCoverage(cases []Case) *Coverage {
-	return &Coverage{cases: cases, counts: make([]int, len(backend.Ops()))}
+	ops := backend.Ops()
+	return &Coverage{cases: cases, ops: ops, counts: make([]int, len(ops))}
 }
 
 // Add adds the op counts of b (an OpCountReporter) to c. A backend
@@ -132,15 +134,19 @@ func (c *Coverage) Counts() []int {
 }
 
 // Check reports on t (with Errorf) every op of backend.Ops() that has no
-// case in the suite, and every op of ops (all of backend.Ops() when ops
-// is empty) that never ran on the backends added to c.
+// case in the suite or declares no traffic (backend.Op.HasTraffic), and
+// every op of ops (all of backend.Ops() when ops is empty) that never ran
+// on the backends added to c.
 func (c *Coverage) Check(t testing.TB, ops ...*backend.Op) {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	all := backend.Ops()
+	all := c.ops
 	for _, op := range missingCases(all, c.cases) {
 		t.Errorf("op %s has no test case in package backendtest: add one to Cases (every op of backend.Ops() must be tested)", op.Name)
+	}
+	for _, op := range missingTraffic(all) {
+		t.Errorf("op %s declares no traffic: give its declaration in nn/backend a traffic rule (the bytes it reads and writes; every op of backend.Ops() must have one)", op.Name)
 	}
 	if len(c.uncounted) > 0 {
 		t.Errorf("backend %s has no OpCounts() []int (backendtest.OpCountReporter): cannot check that every op ran", strings.Join(c.uncounted, ", "))
@@ -164,6 +170,18 @@ func missingCases(ops []*backend.Op, cases []Case) []*backend.Op {
 	var miss []*backend.Op
 	for _, op := range ops {
 		if len(casesFor(cases, op)) == 0 {
+			miss = append(miss, op)
+		}
+	}
+	return miss
+}
+
+// missingTraffic returns the ops of ops that declare no traffic
+// (backend.Op.HasTraffic).
+func missingTraffic(ops []*backend.Op) []*backend.Op {
+	var miss []*backend.Op
+	for _, op := range ops {
+		if !op.HasTraffic() {
 			miss = append(miss, op)
 		}
 	}

@@ -269,3 +269,28 @@ func TestDerivedCases(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryOpDeclaresTraffic(t *testing.T) {
+	for _, op := range missingTraffic(backend.Ops()) {
+		t.Errorf("op %s declares no traffic", op.Name)
+	}
+}
+
+func TestCoverageReportsOpWithoutTraffic(t *testing.T) {
+	// An op declared without a traffic rule (and a case that lists it):
+	// Check fails on a backend on which every op ran.
+	undeclared := &backend.Op{Name: "Undeclared", ID: len(backend.Ops())}
+	cases := append(Cases(), Case{Name: "Undeclared", Ops: []*backend.Op{undeclared}})
+	if miss := missingTraffic(append(backend.Ops(), undeclared)); len(miss) != 1 || miss[0] != undeclared {
+		t.Fatalf("missingTraffic = %v, want [Undeclared]", miss)
+	}
+	cov := newCoverage(cases)
+	cov.ops = append(cov.ops, undeclared)
+	cov.counts = append(cov.counts, 1)
+	cov.Add(counted{ref.New(), allOnes()})
+	r := &recorder{TB: t}
+	cov.Check(r)
+	if len(r.errs) != 1 || len(r.mentions("op Undeclared ", "declares no traffic")) != 1 {
+		t.Fatalf("Check reported %q, want one error naming Undeclared's missing traffic", r.errs)
+	}
+}
