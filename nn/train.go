@@ -406,7 +406,7 @@ func (t *Trainer) EvaluateEach(ds Batcher, batch int, each func(index, label, pr
 		lossSum += loss * float64(n)
 		correct += c
 		for j := 0; j < n; j++ {
-			pred := argmax(logits[j*k : (j+1)*k])
+			pred := Argmax(logits[j*k : (j+1)*k])
 			r.Confusion[lab[j]][pred]++
 			if each != nil {
 				if err := each(i+j, int(lab[j]), pred, logits[j*k:(j+1)*k]); err != nil {
@@ -424,7 +424,9 @@ func (t *Trainer) EvaluateEach(ds Batcher, batch int, each func(index, label, pr
 	return r, nil
 }
 
-func argmax(v []float32) int {
+// Argmax returns the index of the largest value of v (the first of equal
+// ones), the predicted class of a row of logits.
+func Argmax(v []float32) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

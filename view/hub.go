@@ -234,14 +234,7 @@ func PNGSink(path string, size image.Point, period time.Duration, log io.Writer)
 				}
 			case <-timer.C:
 			case <-stop:
-				select {
-				case s := <-in:
-					if s != nil {
-						cur = s
-					}
-				default:
-				}
-				if cur != nil {
+				if cur = latest(in, cur); cur != nil {
 					write(cur)
 				}
 				return
@@ -287,4 +280,17 @@ func writePNG(path string, img image.Image) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// latest returns the snapshot waiting in in, if there is one, else cur:
+// what a drawer shows last when it is told to stop.
+func latest(in <-chan *Snapshot, cur *Snapshot) *Snapshot {
+	select {
+	case s := <-in:
+		if s != nil {
+			return s
+		}
+	default:
+	}
+	return cur
 }

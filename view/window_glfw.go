@@ -292,13 +292,7 @@ func (w *Window) loop(in <-chan *Snapshot, stop <-chan struct{}) {
 				cur = s
 			}
 		case <-stop:
-			select {
-			case s := <-in:
-				if s != nil {
-					cur = s
-				}
-			default:
-			}
+			cur = latest(in, cur)
 			if !w.hidden() {
 				frame()
 			}

@@ -62,9 +62,9 @@ Examples:
 					return err
 				}
 				warnUnverified(e.stderr, args[0], meta)
-				var norm data.Norm
-				if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
-					return fmt.Errorf("%s: data normalisation metadata: %w", args[0], err)
+				norm, names, err := checkpointInputs(args[0], meta, m.Classes)
+				if err != nil {
+					return err
 				}
 				if *dataSpec == "" {
 					*dataSpec = meta["data"]
@@ -118,8 +118,6 @@ Examples:
 				fmt.Fprintf(e.stdout, "device %s (%s)\n%s: %d test images, accuracy %.2f%%, loss %.4f, %.0f img/s\n",
 					d.backend.Name(), d.reason, *dataSpec, r.N, 100*r.Accuracy, r.Loss, float64(r.N)/r.Wall.Seconds())
 				fmt.Fprintln(e.stdout, "confusion matrix (rows: true class, columns: predicted):")
-				var names []string
-				_ = json.Unmarshal([]byte(meta["class_names"]), &names)
 				for i, row := range r.Confusion {
 					label := fmt.Sprint(i)
 					if len(names) == len(r.Confusion) {

@@ -78,18 +78,9 @@ Examples:
 				if err != nil {
 					return err
 				}
-				var norm data.Norm
-				if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
-					return fmt.Errorf("%s: data normalisation metadata: %w", ckpt, err)
-				}
-				var names []string
-				if s := meta["class_names"]; s != "" {
-					if err := json.Unmarshal([]byte(s), &names); err != nil {
-						return fmt.Errorf("%s: class names metadata: %w", ckpt, err)
-					}
-					if len(names) != m.Classes {
-						names = nil
-					}
+				norm, names, err := checkpointInputs(ckpt, meta, m.Classes)
+				if err != nil {
+					return err
 				}
 				o := onnx.Options{Mean: norm.Mean, Std: norm.Std, IncludeNormalization: *inGraph, ClassNames: names,
 					Metadata: map[string]string{"vktrain.checkpoint": ckpt, "vktrain.data": meta["data"]}}
@@ -171,7 +162,7 @@ func exportBench(e *env, ckpt, model, dataSpec string, devs []string, norm data.
 	accuracy := func(logits []float32) float64 {
 		ok := 0
 		for i := range n {
-			if argmaxF(logits[i*k:(i+1)*k]) == int(lab[i]) {
+			if nn.Argmax(logits[i*k:(i+1)*k]) == int(lab[i]) {
 				ok++
 			}
 		}
@@ -205,7 +196,7 @@ func exportBench(e *env, ckpt, model, dataSpec string, devs []string, norm data.
 		d, worst := 0, 0.0
 		for i := range n {
 			a, b := r.logits[i*k:(i+1)*k], res.Logits[i*k:(i+1)*k]
-			if argmaxF(a) != argmaxF(b) {
+			if nn.Argmax(a) != nn.Argmax(b) {
 				d++
 			}
 			for j := range k {
@@ -273,14 +264,4 @@ func vktrainInference(ckpt, spec string, x []float32, n, batch, repeat int) (exp
 	}
 	out.ImgPerS = float64(n*repeat) / time.Since(start).Seconds()
 	return out, nil
-}
-
-func argmaxF(v []float32) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
 }

@@ -125,18 +125,9 @@ func runPredict(e *env, ckpt string, args []string, top, batch int, jsonOut bool
 	if err != nil {
 		return err
 	}
-	var norm data.Norm
-	if err := json.Unmarshal([]byte(meta["norm"]), &norm); err != nil {
-		return fmt.Errorf("%s: data normalisation metadata: %w", ckpt, err)
-	}
-	var names []string
-	if s := meta["class_names"]; s != "" && s != "null" {
-		if err := json.Unmarshal([]byte(s), &names); err != nil {
-			return fmt.Errorf("%s: class_names metadata: %w", ckpt, err)
-		}
-	}
-	if len(names) != m.Classes {
-		names = nil
+	norm, names, err := checkpointInputs(ckpt, meta, m.Classes)
+	if err != nil {
+		return err
 	}
 	className := func(i int) string {
 		if names != nil {
