@@ -19,6 +19,7 @@ type Conv2D struct {
 	*dense
 	ws  wsCache[convWS]
 	cur *convWS
+	dyv viewCache
 }
 
 type convWS struct {
@@ -155,7 +156,7 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 		return nil, fmt.Errorf("%s: Backward without a matching training Forward", l.name)
 	}
 	b := c.B
-	dy2, err := b.Reshape(dy, s.g.Rows(), l.Out)
+	dy2, err := l.dyv.reshape(b, dy, s.g.Rows(), l.Out)
 	if err != nil {
 		return nil, err
 	}

@@ -72,6 +72,7 @@ type dense struct {
 	wHat      backend.Tensor // F32 [out, k] dequantized weights (backward)
 	dWHat     backend.Tensor // F32 [out, k] gradient w.r.t. wHat
 	qwGen     *ParamsVersion // Context.Params whose weights qw holds (nil: none)
+	qwState   uint64         // and its State then
 }
 
 func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
@@ -166,12 +167,12 @@ func (d *dense) prepareWeights(c *Context) error {
 	if d.wq == nil {
 		return nil
 	}
-	if !c.Train && c.Params != nil && d.qwGen == c.Params && d.b == c.B {
+	if !c.Train && c.Params != nil && d.qwGen == c.Params && d.qwState == c.Params.State() && d.b == c.B {
 		return nil
 	}
 	d.qwGen = nil
 	if !c.Train {
-		defer func() { d.qwGen = c.Params }()
+		defer func() { d.qwGen, d.qwState = c.Params, c.Params.State() }()
 	}
 	switch {
 	case !d.wq.ready:

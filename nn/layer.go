@@ -100,6 +100,41 @@ func (w *workspace) free() {
 	w.tensors = nil
 }
 
+// viewCache keeps the last view a layer made of a tensor, so that
+// reshaping the same tensor to the same shape every step makes the view
+// (and its shape slice) once: a training step allocates nothing in steady
+// state. Holding src keeps it from being collected, so a different tensor
+// never compares equal to it.
+type viewCache struct {
+	src, view backend.Tensor
+}
+
+// reshape returns t viewed as shape, reusing the last view when t and
+// shape are those of the last call.
+func (v *viewCache) reshape(b backend.Backend, t backend.Tensor, shape ...int) (backend.Tensor, error) {
+	if v.view != nil && v.src == t && sameShape(v.view.Shape(), shape) {
+		return v.view, nil
+	}
+	view, err := b.Reshape(t, append([]int(nil), shape...)...)
+	if err != nil {
+		return nil, err
+	}
+	v.src, v.view = t, view
+	return view, nil
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // wsCache keeps one workspace per input shape key (batch size).
 type wsCache[T any] struct {
 	m    map[int]*T

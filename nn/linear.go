@@ -16,6 +16,7 @@ type Linear struct {
 	*dense
 	ws  wsCache[linearWS]
 	cur *linearWS
+	xv  viewCache
 }
 
 type linearWS struct {
@@ -49,13 +50,21 @@ func (l *Linear) Params() []*Param { return l.dense.params() }
 
 // OutShape returns [N, Out].
 func (l *Linear) OutShape(in []int) ([]int, error) {
-	if len(in) < 2 {
-		return nil, fmt.Errorf("%s: input shape %v, want a batch of vectors or images", l.name, in)
-	}
-	if f := shapeLen(in[1:]); f != l.In {
-		return nil, fmt.Errorf("%s: input %v has %d features per example, layer expects %d", l.name, in, f, l.In)
+	if err := l.checkIn(in); err != nil {
+		return nil, err
 	}
 	return []int{in[0], l.Out}, nil
+}
+
+// checkIn reports an input shape the layer cannot take.
+func (l *Linear) checkIn(in []int) error {
+	if len(in) < 2 {
+		return fmt.Errorf("%s: input shape %v, want a batch of vectors or images", l.name, in)
+	}
+	if f := shapeLen(in[1:]); f != l.In {
+		return fmt.Errorf("%s: input %v has %d features per example, layer expects %d", l.name, in, f, l.In)
+	}
+	return nil
 }
 
 // Bind allocates parameters on b.
@@ -71,7 +80,7 @@ func (l *Linear) Release() { l.ws.release(); l.cur = nil; l.dense.release() }
 // Forward runs the layer.
 func (l *Linear) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	in := x.Shape()
-	if _, err := l.OutShape(in); err != nil {
+	if err := l.checkIn(in); err != nil {
 		return nil, err
 	}
 	n := in[0]
@@ -96,7 +105,7 @@ func (l *Linear) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	}
 	l.cur = s
 	s.x = x
-	if s.x2, err = c.B.Reshape(x, n, l.In); err != nil {
+	if s.x2, err = l.xv.reshape(c.B, x, n, l.In); err != nil {
 		return nil, err
 	}
 	if err := l.prepareWeights(c); err != nil {

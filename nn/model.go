@@ -348,8 +348,9 @@ func (m *Model) Describe() string {
 
 // Flatten reshapes [N, ...] to [N, F] (a view, no copy).
 type Flatten struct {
-	name string
-	in   []int
+	name    string
+	in      []int
+	xv, dyv viewCache
 }
 
 // NewFlatten returns a flatten layer.
@@ -377,12 +378,12 @@ func (l *Flatten) Release() {}
 
 // Forward returns a flattened view of x.
 func (l *Flatten) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
-	out, err := l.OutShape(x.Shape())
-	if err != nil {
-		return nil, err
+	in := x.Shape()
+	if len(in) < 2 {
+		return nil, fmt.Errorf("%s: input shape %v has no feature dimensions", l.name, in)
 	}
-	l.in = append(l.in[:0], x.Shape()...)
-	return c.B.Reshape(x, out...)
+	l.in = append(l.in[:0], in...)
+	return l.xv.reshape(c.B, x, in[0], shapeLen(in[1:]))
 }
 
 // Backward returns dy viewed in the input shape of the last Forward.
@@ -390,5 +391,5 @@ func (l *Flatten) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.
 	if len(l.in) == 0 {
 		return nil, fmt.Errorf("%s: Backward without Forward", l.name)
 	}
-	return c.B.Reshape(dy, l.in...)
+	return l.dyv.reshape(c.B, dy, l.in...)
 }

@@ -156,5 +156,16 @@ func (p *Param) download(b backend.Backend) error {
 }
 
 // ParamsVersion identifies one state of a model's parameters
-// (Context.Params); a new one is made whenever they change.
-type ParamsVersion struct{ _ byte }
+// (Context.Params). A trainer keeps one ParamsVersion and advances it
+// whenever the parameters change, so a state is the pair (pointer, value
+// at the time): work derived under one state may be reused only while
+// both are unchanged (see ParamsVersion.State). Advancing in place
+// instead of making a new one keeps training steps free of allocations.
+type ParamsVersion struct{ n uint64 }
+
+// State returns the count that, with the pointer v, names the current
+// state.
+func (v *ParamsVersion) State() uint64 { return v.n }
+
+// advance moves v to a new state.
+func (v *ParamsVersion) advance() { v.n++ }

@@ -14,6 +14,8 @@ type channelLayer struct {
 	b    backend.Backend
 	ws   wsCache[chanWS]
 	cur  *chanWS
+	xv   viewCache // x as [rows, C]
+	dyv  viewCache // dy as [rows, C]
 }
 
 // bind allocates ps (values, and gradients for trainable ones) on b.
@@ -118,7 +120,7 @@ func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, er
 	if err != nil {
 		return nil, err
 	}
-	x2, err := c.B.Reshape(x, s.r, l.C)
+	x2, err := l.xv.reshape(c.B, x, s.r, l.C)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +139,7 @@ func (l *Compensation) Backward(c *Context, dy backend.Tensor, needDX bool) (bac
 	if s == nil || dy.Len() != s.y.Len() {
 		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)
 	}
-	dy2, err := c.B.Reshape(dy, s.r, l.C)
+	dy2, err := l.dyv.reshape(c.B, dy, s.r, l.C)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +192,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 	if err != nil {
 		return nil, err
 	}
-	x2, err := c.B.Reshape(x, s.r, l.C)
+	x2, err := l.xv.reshape(c.B, x, s.r, l.C)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +211,7 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 	if s == nil || dy.Len() != s.y.Len() || !l.train {
 		return nil, fmt.Errorf("%s: Backward needs a matching training-mode Forward (frozen-statistics backward is not supported)", l.name)
 	}
-	dy2, err := c.B.Reshape(dy, s.r, l.C)
+	dy2, err := l.dyv.reshape(c.B, dy, s.r, l.C)
 	if err != nil {
 		return nil, err
 	}
@@ -335,12 +337,12 @@ func (l *MaxPool) Release() { l.ws.release(); l.cur = nil }
 // Forward pools x.
 func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	in := x.Shape()
-	out, err := l.OutShape(in)
-	if err != nil {
+	if _, err := l.geom(in); err != nil {
 		return nil, err
 	}
 	s, err := l.ws.get(in[0], func() (*poolWS, *workspace, error) {
 		g, _ := l.geom(in)
+		out, _ := l.OutShape(in)
 		w := &workspace{b: c.B}
 		s := &poolWS{g: g, y: w.f32(out...), arg: w.i32(out...), dx: w.f32(in...)}
 		return s, w, w.err

@@ -100,6 +100,7 @@ type Trainer struct {
 	quant   []quantLayer
 	// version changes with every update of the parameters (Context.Params).
 	version *ParamsVersion
+	ctx     Context // the running step's or prediction's, kept so that they allocate nothing
 	stats   [3]float32
 }
 
@@ -295,12 +296,13 @@ func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
 // ParamsChanged tells the trainer that the parameters were changed
 // outside TrainStep (e.g. by writing Param.Data directly), so that work
 // derived from them is redone.
-func (t *Trainer) ParamsChanged() { t.version = new(ParamsVersion) }
+func (t *Trainer) ParamsChanged() { t.version.advance() }
 
 // TrainStep runs one step on a batch (x in NHWC, one label per example).
 // On error the parameters are those before the step.
 func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
-	c := &Context{B: t.b, Train: true, Step: t.Step + 1}
+	t.ctx = Context{B: t.b, Train: true, Step: t.Step + 1}
+	c := &t.ctx
 	n := len(labels)
 	logits, err := t.forwardModule(c, x, n)
 	if err != nil {
@@ -324,7 +326,8 @@ func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
 // Predict runs the model in inference mode on a batch of n examples and
 // writes the logits [n, Classes] into logits.
 func (t *Trainer) Predict(x []float32, n int, logits []float32) error {
-	c := &Context{B: t.b, Train: false, Step: t.Step, Params: t.version}
+	t.ctx = Context{B: t.b, Train: false, Step: t.Step, Params: t.version}
+	c := &t.ctx
 	out, err := t.forwardModule(c, x, n)
 	if err != nil {
 		return err

@@ -152,13 +152,33 @@ func scaled(x, inv float32) float32 { return float32(x * inv) }
 // clamped into [qmin, qmax], so it fake-quantizes to exactly 0.
 func Code(x, s float32, z, qmin, qmax int32) int32 { return code(x, 1/s, z, qmin, qmax) }
 
+// CodeInv is Code given inv = 1/s, the float32 reciprocal of the scale:
+// Code(x, s, z, qmin, qmax) == CodeInv(x, 1/s, z, qmin, qmax) for every x.
+// Loops over many values of one scale compute the reciprocal once.
+func CodeInv(x, inv float32, z, qmin, qmax int32) int32 { return code(x, inv, z, qmin, qmax) }
+
+// ScaledInv is Scaled given inv = 1/s, the float32 reciprocal of the
+// scale: Scaled(x, s) == ScaledInv(x, 1/s).
+func ScaledInv(x, inv float32) float32 { return scaled(x, inv) }
+
+// Round returns v rounded to the nearest integer, half away from zero:
+// exactly math.Round(float64(v)) for every float32 v, computed as
+// trunc(v ± 0.5) in float64, which is faster (Trunc is one instruction on
+// amd64 and arm64). The sum is exact for |v| < 2^52, and from 2^24 up
+// float32 values are even integers, which the tie of v ± 0.5 rounds back
+// to; ±0, ±Inf and NaN come back unchanged.
+func Round(v float32) float64 {
+	f := float64(v)
+	return math.Trunc(f + math.Copysign(0.5, f))
+}
+
 // code is Code given the float32 reciprocal inv = 1/s.
 func code(x, inv float32, z, qmin, qmax int32) int32 {
 	v := scaled(x, inv)
 	if v != v {
 		return clampCode(z, qmin, qmax)
 	}
-	r := math.Round(float64(v)) + float64(z)
+	r := Round(v) + float64(z)
 	if r <= float64(qmin) {
 		return qmin
 	}

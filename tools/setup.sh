@@ -15,6 +15,7 @@ pkgs=(
   dataset-fashion-mnist
   python3-onnx nodejs protobuf-compiler libonnx-dev
   libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev libgl-dev xvfb xauth
+  qemu-user
 )
 # The --view window (go build -tags view): GLFW's cgo build needs the X11 (and
 # GL header) development packages; its tests run under Xvfb.
@@ -22,6 +23,8 @@ pkgs=(
 # ONNX Runtime (npm package below), protobuf-compiler and libonnx-dev
 # (onnx.proto) regenerate onnx/onnxpb with tools/gen_onnx.sh. npm comes with
 # some nodejs builds (NodeSource's conflicts with Debian's npm package).
+# qemu-user runs the arm64 (NEON) build of internal/sgemm's tests in
+# tools/test.sh.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
 need=()

@@ -56,9 +56,24 @@
 // DWConvGradX and DWConvGradW); explicit float32
 // conversions keep the Go compiler from fusing a multiply and an add into
 // an FMA, so the results are identical on every architecture. The float
-// GEMM is gonum's pure-Go parallel Sgemm (blas/gonum), whose summation
-// order is blocked; other backends match float ops within the tolerances
-// declared in package backendtest, not bit for bit.
+// GEMM is internal/sgemm: a packed, blocked GEMM whose micro-kernel is
+// assembly where the CPU has it (AVX2/AVX-512 with fused multiply-adds on
+// amd64, NEON on arm64) and plain Go elsewhere; each element of C is one
+// chain over k in increasing order (blocked by 256), so the result does
+// not depend on how the rows or columns are split over threads, but the
+// float rounding differs between kernels (fused or not). GemmI feeds Q8
+// codes through the same GEMM on chunks of at most 258 terms, where every
+// partial sum is an integer below 2^24 and hence exact, so its results are
+// exact on every kernel. Other backends match float ops within the
+// tolerances declared in package backendtest, not bit for bit.
+//
+// # Threads without allocation
+//
+// Ops split over a fixed set of worker goroutines (started by the first
+// op that needs them, stopped by Close or when the Backend is collected).
+// Each op's operands sit in a job struct that the Backend owns, so an op
+// hands its work out without making a closure, a goroutine or a
+// WaitGroup: a training step makes no Go heap allocations in steady state.
 //
 // Conventions for special values: ReLU(x) = x if x > 0 else 0 (NaN and -0
 // give +0); MaxPool keeps the first element of a window and replaces it by

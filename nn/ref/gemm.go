@@ -1,40 +1,101 @@
 package ref
 
 import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-
+	"github.com/vktrain/vktrain/internal/sgemm"
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
+// fillSpan sets dst to v; setSpan copies src into dst (same length).
+// Spans are short (a filter row of one or a few channels), so plain loops
+// beat memmove calls.
+func fillSpan[T int32 | float32](dst []T, v T) {
+	for i := range dst {
+		dst[i] = v
+	}
+}
+
+func setSpan[T int32 | float32](dst, src []T) {
+	if len(src) >= 32 {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
+}
+
+// kwRange returns the filter columns [kw0, kw1) whose input column
+// x0+kw lies inside [0, w).
+func kwRange(x0, kw, w int) (kw0, kw1 int) {
+	kw0 = max(0, -x0)
+	kw1 = min(kw, w-x0)
+	return kw0, max(kw0, kw1)
+}
+
 // im2col fills rows [lo, hi) of cols from the NHWC image x, with pad
-// outside the image.
+// outside the image. Within a filter row the in-image taps are adjacent in
+// x (NHWC), so each is one span copy.
 func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
 	oh, ow := g.Out()
 	k := g.K()
+	C := g.C
+	span := g.KW * C
 	for r := lo; r < hi; r++ {
 		n, rem := r/(oh*ow), r%(oh*ow)
 		y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
+		kw0, kw1 := kwRange(x0, g.KW, g.W)
 		row := cols[r*k : (r+1)*k]
-		j := 0
-		for kh := range g.KH {
-			iy := y0 + kh
-			for kw := range g.KW {
-				ix := x0 + kw
-				dst := row[j : j+g.C]
-				j += g.C
-				if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
-					for c := range dst {
-						dst[c] = pad
-					}
-					continue
+		if kw0 == 0 && kw1 == g.KW && y0 >= 0 && y0+g.KH <= g.H {
+			// Inside the image: one span copy per filter row, with the
+			// common filter rows as fixed-size copies.
+			off := ((n*g.H+y0)*g.W + x0) * C
+			step := g.W * C
+			switch span {
+			case 3:
+				for kh := range g.KH {
+					*(*[3]T)(row[kh*3:]) = *(*[3]T)(x[off+kh*step:])
 				}
-				off := ((n*g.H+iy)*g.W + ix) * g.C
-				copy(dst, x[off:off+g.C])
+			case 5:
+				for kh := range g.KH {
+					*(*[5]T)(row[kh*5:]) = *(*[5]T)(x[off+kh*step:])
+				}
+			default:
+				for kh := range g.KH {
+					setSpan(row[kh*span:(kh+1)*span], x[off+kh*step:off+kh*step+span])
+				}
 			}
+			continue
+		}
+		for kh := range g.KH {
+			dst := row[kh*span : (kh+1)*span]
+			iy := y0 + kh
+			if iy < 0 || iy >= g.H || kw0 == kw1 {
+				fillSpan(dst, pad)
+				continue
+			}
+			fillSpan(dst[:kw0*C], pad)
+			off := ((n*g.H+iy)*g.W + x0 + kw0) * C
+			setSpan(dst[kw0*C:kw1*C], x[off:off+(kw1-kw0)*C])
+			fillSpan(dst[kw1*C:], pad)
 		}
 	}
 }
+
+type im2colIJob struct {
+	cols, x []int32
+	g       backend.ConvGeom
+	pad     int32
+}
+
+func (j *im2colIJob) run(lo, hi, _ int) { im2col(j.cols, j.x, j.g, j.pad, lo, hi) }
+
+type im2colJob struct {
+	cols, x []float32
+	g       backend.ConvGeom
+}
+
+func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols, j.x, j.g, 0, lo, hi) }
 
 // Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
 // outside the image.
@@ -43,10 +104,10 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 	if !ok {
 		return
 	}
-	ct, xt := cols.(*Tensor), x.(*Tensor)
-	b.parallel(d.R, max(1, 4096/d.C), func(lo, hi int) {
-		im2col(ct.st.i, xt.st.i, g, pad, lo, hi)
-	})
+	j := &b.jobs.im2colI
+	*j = im2colIJob{cols: cols.(*Tensor).st.i, x: x.(*Tensor).st.i, g: g, pad: pad}
+	b.run(j, d.R, max(1, 4096/d.C))
+	*j = im2colIJob{}
 }
 
 // Im2Col writes the im2col matrix of the F32 tensor x into cols, with 0
@@ -56,118 +117,192 @@ func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
 	if !ok {
 		return
 	}
-	ct, xt := cols.(*Tensor), x.(*Tensor)
-	b.parallel(d.R, max(1, 4096/d.C), func(lo, hi int) {
-		im2col(ct.st.f, xt.st.f, g, 0, lo, hi)
-	})
+	j := &b.jobs.im2col
+	*j = im2colJob{cols: cols.(*Tensor).st.f, x: x.(*Tensor).st.f, g: g}
+	b.run(j, d.R, max(1, 4096/d.C))
+	*j = im2colJob{}
+}
+
+// col2imJob accumulates the cols rows of images [nlo, nhi) into dx.
+type col2imJob struct {
+	dx, cols []float32
+	g        backend.ConvGeom
+}
+
+func (j *col2imJob) run(nlo, nhi, _ int) {
+	g := j.g
+	oh, ow := g.Out()
+	k := g.K()
+	C := g.C
+	span := g.KW * C
+	img := g.H * g.W * C
+	clear(j.dx[nlo*img : nhi*img])
+	for r := nlo * oh * ow; r < nhi*oh*ow; r++ {
+		n, rem := r/(oh*ow), r%(oh*ow)
+		y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
+		kw0, kw1 := kwRange(x0, g.KW, g.W)
+		if kw0 == kw1 {
+			continue
+		}
+		row := j.cols[r*k : (r+1)*k]
+		for kh := range g.KH {
+			iy := y0 + kh
+			if iy < 0 || iy >= g.H {
+				continue
+			}
+			src := row[kh*span+kw0*C : kh*span+kw1*C]
+			off := ((n*g.H+iy)*g.W + x0 + kw0) * C
+			dst := j.dx[off : off+len(src)]
+			for i, v := range src {
+				dst[i] += v
+			}
+		}
+	}
 }
 
 // Col2Im writes dx = the sum of the cols entries that read each input
 // element, accumulated in float32 over rows in increasing order and, within
 // a row, columns in increasing order.
 func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
-	d, ok := backend.OpCol2Im.Check(&b.err, b, backend.Params{Conv: g}, dx, cols)
-	if !ok {
+	if _, ok := backend.OpCol2Im.Check(&b.err, b, backend.Params{Conv: g}, dx, cols); !ok {
 		return
 	}
-	xt, ct := dx.(*Tensor), cols.(*Tensor)
-	oh, ow := g.Out()
-	k := d.C
-	img := g.H * g.W * g.C
 	// Rows of image n only touch image n: split by image.
-	b.parallel(g.N, 1, func(nlo, nhi int) {
-		clear(xt.st.f[nlo*img : nhi*img])
-		for r := nlo * oh * ow; r < nhi*oh*ow; r++ {
-			n, rem := r/(oh*ow), r%(oh*ow)
-			y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
-			row := ct.st.f[r*k : (r+1)*k]
-			j := 0
-			for kh := range g.KH {
-				iy := y0 + kh
-				for kw := range g.KW {
-					ix := x0 + kw
-					src := row[j : j+g.C]
-					j += g.C
-					if iy < 0 || iy >= g.H || ix < 0 || ix >= g.W {
-						continue
-					}
-					off := ((n*g.H+iy)*g.W + ix) * g.C
-					dst := xt.st.f[off : off+g.C]
-					for c, v := range src {
-						dst[c] += v
-					}
-				}
-			}
-		}
-	})
+	j := &b.jobs.col2im
+	*j = col2imJob{dx: dx.(*Tensor).st.f, cols: cols.(*Tensor).st.f, g: g}
+	b.run(j, g.N, 1)
+	*j = col2imJob{}
 }
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32.
+//
+// Wrapping int32 sums are exact modulo 2^32, so the result depends neither
+// on the split over rows nor on the blocking of k. Codes (whose products
+// are small) go through the float32 GEMM of internal/sgemm on chunks of k
+// short enough that every partial sum is an integer of magnitude at most
+// 2^24, hence exact in float32 in any order; the chunk results are added
+// in int32. Values too large for chunks of a useful length take the plain
+// integer loops.
 func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
 	d, ok := backend.OpGemmI.Check(&b.err, b, backend.Params{}, acc, a, bm)
 	if !ok {
 		return
 	}
-	ct, at, bt := acc.(*Tensor), a.(*Tensor), bm.(*Tensor)
 	m, n, k := d.M, d.N, d.K
-	// Wrapping int32 sums are exact modulo 2^32, so the result depends
-	// neither on the split over rows nor on the blocking of k.
-	if k >= gemmFloatMinK && b.gemmIFloat(ct.st.i, at.st.i, bt.st.i, m, n, k) {
-		return
-	}
-	b.parallel(m, max(1, 1<<15/(n*k+1)), func(lo, hi int) {
-		gemmI(ct.st.i, at.st.i, bt.st.i, n, k, lo, hi)
-	})
+	// Q8 codes lie in [-128, 255] (backend.Q8), so no scan is needed to
+	// bound them.
+	b.gemmI32(acc.(*Tensor).st.i[:m*n], a.(*Tensor).st.i[:m*k], bm.(*Tensor).st.i[:n*k], m, n, k, 255, 255)
 }
 
-// gemmFloatMinK is the smallest k for which GemmI goes through the float
-// GEMM.
-const gemmFloatMinK = 64
-
-// gemmIFloat computes acc = a·bᵀ exactly with float32 Sgemm (SIMD) on
-// chunks of k short enough that every partial sum is an integer of
-// magnitude at most 2^24, hence exact in float32 in any order; the chunk
-// results are added in int32. It returns false, doing nothing, when the
-// values are too large for chunks of a useful length (never for 8-bit
-// codes, whose chunks hold at least 256 terms).
-func (b *Backend) gemmIFloat(acc, a, bm []int32, m, n, k int) bool {
-	ma, mb := maxAbs(a), maxAbs(bm)
+// gemmI32 is GemmI on checked slices whose values have magnitudes at most
+// ma and mb.
+func (b *Backend) gemmI32(acc, ai, bi []int32, m, n, k int, ma, mb int64) {
 	if ma == 0 || mb == 0 {
 		clear(acc)
-		return true
+		return
 	}
-	kc := (1 << 24) / (ma * mb)
-	if kc < gemmFloatMinK {
-		return false
-	}
-	kc = min(kc, 1024, int64(k))
-	if cap(b.scratch) < (m+n)*k {
-		b.scratch = make([]float32, (m+n)*k)
-	}
-	af, bf := b.scratch[:m*k], b.scratch[m*k:(m+n)*k]
-	b.parallel(m*k, 1<<16, func(lo, hi int) {
-		for i, v := range a[lo:hi] {
-			af[lo+i] = float32(v)
+	if kc, ok := floatChunk(ma, mb, k); ok {
+		if cap(b.scratch) < n*k {
+			b.scratch = make([]float32, n*k)
 		}
-	})
-	for i, v := range bm {
-		bf[i] = float32(v)
+		bf := b.scratch[:n*k]
+		for i, v := range bi {
+			bf[i] = float32(v)
+		}
+		j := &b.jobs.gemmI
+		*j = gemmIJob{acc: acc, a: ai, bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts()}
+		b.run(j, m, max(1, (1<<17)/(n*k)))
+		*j = gemmIJob{}
+		return
 	}
-	b.parallel(m, max(1, (1<<18)/(n*k)), func(lo, hi int) {
-		rows := hi - lo
-		tmp := make([]float32, rows*n)
-		out := acc[lo*n : hi*n]
-		clear(out)
-		for k0 := 0; k0 < k; k0 += int(kc) {
-			kl := min(k-k0, int(kc))
-			gonum.Implementation{}.Sgemm(blas.NoTrans, blas.Trans, rows, n, kl, 1, af[lo*k+k0:], k, bf[k0:], k, 0, tmp, n)
+	j := &b.jobs.gemmIExact
+	*j = gemmIExactJob{acc: acc, a: ai, b: bi, n: n, k: k}
+	b.run(j, m, max(1, 1<<15/(n*k+1)))
+	*j = gemmIExactJob{}
+}
+
+// floatChunk returns the k chunk for which float32 GEMM products of
+// integers of magnitudes at most ma and mb are exact (every partial sum at
+// most 2^24), capped at 1024 and k, and whether it is long enough to use
+// (at least gemmFloatMinK, or k). ma and mb are not 0.
+func floatChunk(ma, mb int64, k int) (int, bool) {
+	kc := (1 << 24) / (ma * mb)
+	return int(min(kc, 1024, int64(k))), kc >= int64(min(k, gemmFloatMinK))
+}
+
+// gemmFloatMinK is the shortest k chunk (or k itself, if shorter) for
+// which GemmI goes through the float GEMM.
+const gemmFloatMinK = 64
+
+// gemmPart is the scratch of one chunk of a parallel GEMM.
+type gemmPart struct {
+	ctx     sgemm.Context
+	af, tmp []float32
+}
+
+// gemmParts returns one gemmPart per thread.
+func (b *Backend) gemmParts() []gemmPart {
+	if len(b.parts) != b.threads {
+		b.parts = make([]gemmPart, b.threads)
+	}
+	return b.parts
+}
+
+// grow returns s resized to n, reallocated only when too small.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// gemmIJob computes rows [lo, hi) of acc = a·bᵀ exactly through float32
+// GEMMs over k chunks of kc (see GemmI): blocks of rows of a are converted
+// to float32 in the chunk's scratch, multiplied by bf (b as float32) and
+// the chunk products added in int32.
+type gemmIJob struct {
+	acc, a   []int32
+	bf       []float32
+	n, k, kc int
+	parts    []gemmPart
+}
+
+func (j *gemmIJob) run(lo, hi, part int) {
+	p := &j.parts[part]
+	n, k := j.n, j.k
+	block := max(1, min(hi-lo, (1<<18)/k))
+	for r0 := lo; r0 < hi; r0 += block {
+		rows := min(block, hi-r0)
+		p.af = grow(p.af, rows*k)
+		p.tmp = grow(p.tmp, rows*n)
+		for i, v := range j.a[r0*k : (r0+rows)*k] {
+			p.af[i] = float32(v)
+		}
+		out := j.acc[r0*n : (r0+rows)*n]
+		for k0 := 0; k0 < k; k0 += j.kc {
+			kl := min(k-k0, j.kc)
+			p.ctx.Sgemm(false, true, rows, n, kl, 1, p.af[k0:], k, j.bf[k0:], k, 0, p.tmp, n)
+			tmp := p.tmp[:len(out)]
+			if k0 == 0 {
+				for i, v := range tmp {
+					out[i] = int32(v)
+				}
+				continue
+			}
 			for i, v := range tmp {
 				out[i] += int32(v)
 			}
 		}
-	})
-	return true
+	}
 }
+
+// gemmIExactJob computes rows [lo, hi) of acc = a·bᵀ with integer loops.
+type gemmIExactJob struct {
+	acc, a, b []int32
+	n, k      int
+}
+
+func (j *gemmIExactJob) run(lo, hi, _ int) { gemmI(j.acc, j.a, j.b, j.n, j.k, lo, hi) }
 
 func maxAbs(v []int32) int64 {
 	var lo, hi int32
@@ -250,23 +385,77 @@ func dot2x2(a0, a1, b0, b1 []int32) (s00, s01, s10, s11 int32) {
 	return
 }
 
+type rowSumIJob struct {
+	s, a []int32
+	k    int
+}
+
+func (j *rowSumIJob) run(lo, hi, _ int) {
+	k := j.k
+	s := j.s[lo:hi]
+	for i := range s {
+		var sum int32
+		for _, v := range j.a[(lo+i)*k : (lo+i+1)*k] {
+			sum += v
+		}
+		s[i] = sum
+	}
+}
+
 // RowSumI writes s[m] = Σ_k a[m,k] in wrapping int32.
 func (b *Backend) RowSumI(s, a backend.Tensor) {
 	d, ok := backend.OpRowSumI.Check(&b.err, b, backend.Params{}, s, a)
 	if !ok {
 		return
 	}
-	st, at := s.(*Tensor), a.(*Tensor)
-	m, k := d.M, d.K
-	b.parallel(m, max(1, 1<<14/k), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			var sum int32
-			for _, v := range at.st.i[i*k : (i+1)*k] {
-				sum += v
+	j := &b.jobs.rowSumI
+	*j = rowSumIJob{s: s.(*Tensor).st.i, a: a.(*Tensor).st.i, k: d.K}
+	b.run(j, d.M, max(1, 1<<14/max(d.K, 1)))
+	*j = rowSumIJob{}
+}
+
+// dequantJob runs Dequant for rows [lo, hi).
+type dequantJob struct {
+	y, scale, bias []float32
+	acc, sa, sb    []int32
+	zb, kzz        []int32
+	zA             int32
+	n              int
+}
+
+func (j *dequantJob) run(lo, hi, _ int) {
+	n := j.n
+	scale, zb, kzz, sb := j.scale[:n], j.zb[:n], j.kzz[:n], j.sb[:n]
+	zA := j.zA
+	for i := lo; i < hi; i++ {
+		row := j.acc[i*n : (i+1)*n]
+		out := j.y[i*n : (i+1)*n]
+		row, out = row[:n], out[:n]
+		si := j.sa[i]
+		if j.bias == nil {
+			for c, a := range row {
+				v := a - zb[c]*si - zA*sb[c] + kzz[c]
+				out[c] = float32(scale[c] * float32(v))
 			}
-			st.st.i[i] = sum
+			continue
 		}
-	})
+		bias := j.bias[:n]
+		for c, a := range row {
+			v := a - zb[c]*si - zA*sb[c] + kzz[c]
+			out[c] = float32(scale[c]*float32(v)) + bias[c]
+		}
+	}
+}
+
+// ints returns n int32 of the backend's small integer scratch, zeroed;
+// one op at a time.
+func (b *Backend) ints(n int) []int32 {
+	if cap(b.smallI) < n {
+		b.smallI = make([]int32, n)
+	}
+	s := b.smallI[:n]
+	clear(s)
+	return s
 }
 
 // Dequant turns int32 products into floats, see backend.Backend. The
@@ -277,47 +466,65 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	if !ok {
 		return
 	}
-	yt, ct, sat, sbt := y.(*Tensor), acc.(*Tensor), sa.(*Tensor), sb.(*Tensor)
-	var bt *Tensor
-	if !isNil(bias) {
-		bt = bias.(*Tensor)
-	}
 	m, n := d.M, d.N
 	sA, zA := pa.Scale[0], pa.Zero[0]
-	scale := make([]float32, n)
-	zb := make([]int32, n)
-	kzz := make([]int32, n)
-	for j := range n {
-		c := 0
+	scale := b.floats(n)
+	zk := b.ints(2 * n)
+	zb, kzz := zk[:n], zk[n:]
+	for c := range n {
+		pc := 0
 		if len(pb.Scale) > 1 {
-			c = j
+			pc = c
 		}
-		scale[j] = sA * pb.Scale[c]
-		zb[j] = pb.Zero[c]
-		kzz[j] = int32(k) * zA * zb[j]
+		scale[c] = sA * pb.Scale[pc]
+		zb[c] = pb.Zero[pc]
+		kzz[c] = int32(k) * zA * zb[c]
 	}
 	var bv []float32
-	if bt != nil {
-		bv = bt.st.f
+	if !isNil(bias) {
+		bv = bias.(*Tensor).st.f
 	}
-	b.parallel(m, max(1, 1<<14/n), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := ct.st.i[i*n : (i+1)*n]
-			out := yt.st.f[i*n : (i+1)*n]
-			si := sat.st.i[i]
-			for j, a := range row {
-				v := a - zb[j]*si - zA*sbt.st.i[j] + kzz[j]
-				f := float32(scale[j] * float32(v))
-				if bv != nil {
-					f += bv[j]
-				}
-				out[j] = f
-			}
-		}
-	})
+	j := &b.jobs.dequant
+	*j = dequantJob{y: y.(*Tensor).st.f, scale: scale, bias: bv, acc: acc.(*Tensor).st.i, sa: sa.(*Tensor).st.i,
+		sb: sb.(*Tensor).st.i, zb: zb, kzz: kzz, zA: zA, n: n}
+	b.run(j, m, rowGrain(n))
+	*j = dequantJob{}
 }
 
-// Gemm computes C = alpha·op(A)·op(B) + beta·C with gonum's Sgemm.
+// gemmJob computes rows (or columns, byCols) [lo, hi) of
+// C = alpha·op(A)·op(B) + beta·C with the chunk's sgemm.Context. Every
+// element of C is computed the same way whatever the split.
+type gemmJob struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+	byCols         bool
+	parts          []gemmPart
+}
+
+func (j *gemmJob) run(lo, hi, part int) {
+	ctx := &j.parts[part].ctx
+	if !j.byCols {
+		aoff := lo * j.lda
+		if j.transA {
+			aoff = lo
+		}
+		ctx.Sgemm(j.transA, j.transB, hi-lo, j.n, j.k, j.alpha, j.a[aoff:], j.lda, j.b, j.ldb, j.beta, j.c[lo*j.ldc:], j.ldc)
+		return
+	}
+	boff := lo
+	if j.transB {
+		boff = lo * j.ldb
+	}
+	ctx.Sgemm(j.transA, j.transB, j.m, hi-lo, j.k, j.alpha, j.a, j.lda, j.b[boff:], j.ldb, j.beta, j.c[lo:], j.ldc)
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C with the float32 GEMM of
+// internal/sgemm (assembly where the CPU has it, its plain Go kernel
+// elsewhere), split over the rows of C, or its columns when C has fewer
+// rows than columns.
 func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta float32) {
 	d, ok := backend.OpGemm.Check(&b.err, b, backend.Params{TransA: transA, TransB: transB, Alpha: alpha, Beta: beta}, c, a, bm)
 	if !ok {
@@ -326,12 +533,13 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	ct, at, bt := c.(*Tensor), a.(*Tensor), bm.(*Tensor)
 	m, n, k := d.M, d.N, d.K
 	ac, bc := at.shape[len(at.shape)-1], bt.shape[len(bt.shape)-1]
-	tA, tB := blas.NoTrans, blas.NoTrans
-	if transA {
-		tA = blas.Trans
+	j := &b.jobs.gemm
+	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: at.st.f, b: bt.st.f, c: ct.st.f, lda: ac, ldb: bc, ldc: n, byCols: m < n, parts: b.gemmParts()}
+	if j.byCols {
+		b.run(j, n, max(1, (1<<17)/max(m*k, 1)))
+	} else {
+		b.run(j, m, max(1, (1<<17)/max(n*k, 1)))
 	}
-	if transB {
-		tB = blas.Trans
-	}
-	gonum.Implementation{}.Sgemm(tA, tB, m, n, k, alpha, at.st.f, ac, bt.st.f, bc, beta, ct.st.f, n)
+	*j = gemmJob{}
 }

@@ -57,14 +57,15 @@ func TestGemmIPaths(t *testing.T) {
 					t.Fatalf("%+v: int kernel [%d] = %d, want %d", c, i, got[i], want[i])
 				}
 			}
+			ma, mb := maxAbs(a), maxAbs(bm)
 			clear(got)
-			if b.gemmIFloat(got, a, bm, c.m, c.n, c.k) {
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("%+v threads %d: float kernel [%d] = %d, want %d", c, threads, i, got[i], want[i])
-					}
+			b.gemmI32(got, a, bm, c.m, c.n, c.k, ma, mb)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%+v threads %d: GemmI [%d] = %d, want %d", c, threads, i, got[i], want[i])
 				}
-			} else if int64(c.hi)-int64(c.lo) < 1<<12 {
+			}
+			if _, float := floatChunk(ma, mb, c.k); !float && int64(c.hi)-int64(c.lo) < 1<<12 {
 				t.Fatalf("%+v: float kernel refused 8-bit codes", c)
 			}
 		}

@@ -10,11 +10,117 @@ import (
 // colSums returns Σ_r x[r,c] for columns [clo, chi) of the matrix x
 // [·, cols], accumulated in float32 over increasing r, into dst.
 func colSums(dst, x []float32, cols, clo, chi int) {
-	s := dst[clo:chi]
+	colSumsOf(dst, x, nil, nil, cols, clo, chi)
+}
+
+// colSumsOf writes, for columns [clo, chi) of the matrices [·, cols], the
+// float32 sums over increasing rows r of
+//
+//	x[r,c]              when y and mean are nil,
+//	float32(x·y)        when y is not nil,
+//	float32(d·d), d = x[r,c]-mean[c]   when mean is not nil.
+//
+// Eight columns at a time run in scalar accumulators (each column's sum
+// is still one chain over increasing r, so the result is the plain loop's).
+func colSumsOf(dst, x, y, mean []float32, cols, clo, chi int) {
+	rows := len(x) / cols
+	c := clo
+	for ; c+8 <= chi; c += 8 {
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		switch {
+		case y != nil:
+			for r := range rows {
+				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				b := y[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				s0 += float32(a[0] * b[0])
+				s1 += float32(a[1] * b[1])
+				s2 += float32(a[2] * b[2])
+				s3 += float32(a[3] * b[3])
+				s4 += float32(a[4] * b[4])
+				s5 += float32(a[5] * b[5])
+				s6 += float32(a[6] * b[6])
+				s7 += float32(a[7] * b[7])
+			}
+		case mean != nil:
+			m := mean[c : c+8 : c+8]
+			m0, m1, m2, m3, m4, m5, m6, m7 := m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+			for r := range rows {
+				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				d0, d1, d2, d3 := a[0]-m0, a[1]-m1, a[2]-m2, a[3]-m3
+				d4, d5, d6, d7 := a[4]-m4, a[5]-m5, a[6]-m6, a[7]-m7
+				s0 += float32(d0 * d0)
+				s1 += float32(d1 * d1)
+				s2 += float32(d2 * d2)
+				s3 += float32(d3 * d3)
+				s4 += float32(d4 * d4)
+				s5 += float32(d5 * d5)
+				s6 += float32(d6 * d6)
+				s7 += float32(d7 * d7)
+			}
+		default:
+			for r := range rows {
+				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				s0 += a[0]
+				s1 += a[1]
+				s2 += a[2]
+				s3 += a[3]
+				s4 += a[4]
+				s5 += a[5]
+				s6 += a[6]
+				s7 += a[7]
+			}
+		}
+		d := dst[c : c+8 : c+8]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s0, s1, s2, s3, s4, s5, s6, s7
+	}
+	for ; c < chi; c++ {
+		var s float32
+		switch {
+		case y != nil:
+			for r := range rows {
+				s += float32(x[r*cols+c] * y[r*cols+c])
+			}
+		case mean != nil:
+			for r := range rows {
+				d := x[r*cols+c] - mean[c]
+				s += float32(d * d)
+			}
+		default:
+			for r := range rows {
+				s += x[r*cols+c]
+			}
+		}
+		dst[c] = s
+	}
+}
+
+// floats returns n float32 of the backend's small scratch (per-channel
+// constants of one op), zeroed; one op at a time.
+func (b *Backend) floats(n int) []float32 {
+	if cap(b.small) < n {
+		b.small = make([]float32, n)
+	}
+	s := b.small[:n]
 	clear(s)
-	for r := 0; r+cols <= len(x); r += cols {
-		for j, v := range x[r+clo : r+chi] {
-			s[j] += v
+	return s
+}
+
+// rowGrain is the rows per chunk of a row-parallel op over rows of c
+// elements: about 16 k elements.
+func rowGrain(c int) int { return max(1, 1<<14/max(c, 1)) }
+
+type addBiasJob struct {
+	y, bias []float32
+	c       int
+}
+
+func (j *addBiasJob) run(lo, hi, _ int) {
+	c := j.c
+	for i := lo; i < hi; i++ {
+		row := j.y[i*c : (i+1)*c]
+		bias := j.bias[:len(row)]
+		for k, v := range bias {
+			row[k] += v
 		}
 	}
 }
@@ -25,17 +131,19 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 	if !ok {
 		return
 	}
-	yt, bt := y.(*Tensor), bias.(*Tensor)
-	r, c := d.R, d.C
-	b.parallel(r, max(1, 1<<14/c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := yt.st.f[i*c : (i+1)*c]
-			for j, v := range bt.st.f {
-				row[j] += v
-			}
-		}
-	})
+	j := &b.jobs.addBias
+	*j = addBiasJob{y: y.(*Tensor).st.f, bias: bias.(*Tensor).st.f, c: d.C}
+	b.run(j, d.R, rowGrain(d.C))
+	*j = addBiasJob{}
 }
+
+// colSumJob sums columns [lo, hi) of x [·, c] into s.
+type colSumJob struct {
+	s, x []float32
+	c    int
+}
+
+func (j *colSumJob) run(lo, hi, _ int) { colSums(j.s, j.x, j.c, lo, hi) }
 
 // ColSum writes s[c] = Σ_r x[r,c], summed over increasing r in float32.
 func (b *Backend) ColSum(s, x backend.Tensor) {
@@ -43,9 +151,30 @@ func (b *Backend) ColSum(s, x backend.Tensor) {
 	if !ok {
 		return
 	}
-	st, xt := s.(*Tensor), x.(*Tensor)
-	c := d.C
-	b.parallel(c, 8, func(lo, hi int) { colSums(st.st.f, xt.st.f, c, lo, hi) })
+	j := &b.jobs.colSum
+	*j = colSumJob{s: s.(*Tensor).st.f, x: x.(*Tensor).st.f, c: d.C}
+	b.run(j, d.C, 8)
+	*j = colSumJob{}
+}
+
+type reluJob struct{ y, x []float32 }
+
+// positive reports v > 0 from its bits, without a float compare (a
+// select, not a branch): the bits of the values above 0, up to +Inf, are
+// 1..0x7f800000; zeros, negatives and NaNs fall outside.
+func positive(u uint32) bool { return u-1 < 0x7f800000 }
+
+func (j *reluJob) run(lo, hi, _ int) {
+	x := j.x[lo:hi]
+	y := j.y[lo:hi]
+	y = y[:len(x)]
+	for i, v := range x {
+		u := math.Float32bits(v)
+		if !positive(u) {
+			u = 0
+		}
+		y[i] = math.Float32frombits(u)
+	}
 }
 
 // ReLU writes y = x where x > 0, else 0 (NaN gives 0). y may alias x.
@@ -54,16 +183,26 @@ func (b *Backend) ReLU(y, x backend.Tensor) {
 	if !ok {
 		return
 	}
-	yt, xt := y.(*Tensor), x.(*Tensor)
-	b.parallel(d.Len, 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := xt.st.f[i]
-			if !(v > 0) {
-				v = 0
-			}
-			yt.st.f[i] = v
+	j := &b.jobs.relu
+	*j = reluJob{y: y.(*Tensor).st.f[:d.Len], x: x.(*Tensor).st.f[:d.Len]}
+	b.run(j, d.Len, 1<<15)
+	*j = reluJob{}
+}
+
+type reluGradJob struct{ dx, dy, y []float32 }
+
+func (j *reluGradJob) run(lo, hi, _ int) {
+	dy := j.dy[lo:hi]
+	y := j.y[lo:hi]
+	dx := j.dx[lo:hi]
+	y, dx = y[:len(dy)], dx[:len(dy)]
+	for i, v := range dy {
+		u := math.Float32bits(v)
+		if !positive(math.Float32bits(y[i])) {
+			u = 0
 		}
-	})
+		dx[i] = math.Float32frombits(u)
+	}
 }
 
 // ReLUGrad writes dx = dy where y > 0, else 0. dx may alias dy.
@@ -72,16 +211,51 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 	if !ok {
 		return
 	}
-	dxt, dyt, yt := dx.(*Tensor), dy.(*Tensor), y.(*Tensor)
-	b.parallel(d.Len, 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := dyt.st.f[i]
-			if !(yt.st.f[i] > 0) {
-				v = 0
+	j := &b.jobs.reluGrad
+	*j = reluGradJob{dx: dx.(*Tensor).st.f[:d.Len], dy: dy.(*Tensor).st.f[:d.Len], y: y.(*Tensor).st.f[:d.Len]}
+	b.run(j, d.Len, 1<<15)
+	*j = reluGradJob{}
+}
+
+type maxPoolJob struct {
+	y, x []float32
+	arg  []int32
+	g    backend.PoolGeom
+}
+
+// run pools the output rows (n, py) in [lo, hi).
+func (j *maxPoolJob) run(lo, hi, _ int) {
+	g := j.g
+	oh, ow := g.Out()
+	C := g.C
+	for r := lo; r < hi; r++ {
+		n, py := r/oh, r%oh
+		for px := range ow {
+			out := (r*ow + px) * C
+			bv := j.y[out : out+C]
+			ba := j.arg[out : out+C]
+			ba = ba[:len(bv)]
+			for ky := range g.Size {
+				for kx := range g.Size {
+					i0 := ((n*g.H+py*g.Stride+ky)*g.W + px*g.Stride + kx) * C
+					src := j.x[i0 : i0+C]
+					src = src[:len(bv)]
+					if ky == 0 && kx == 0 {
+						// The window's first element is kept, even NaN.
+						for c, v := range src {
+							bv[c], ba[c] = v, int32(i0+c)
+						}
+						continue
+					}
+					for c, v := range src {
+						if v > bv[c] {
+							bv[c], ba[c] = v, int32(i0+c)
+						}
+					}
+				}
 			}
-			dxt.st.f[i] = v
 		}
-	})
+	}
 }
 
 // MaxPool writes the window maxima of x into y and their flat indices into
@@ -91,30 +265,11 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 	if _, ok := backend.OpMaxPool.Check(&b.err, b, backend.Params{Pool: g}, y, arg, x); !ok {
 		return
 	}
-	yt, at, xt := y.(*Tensor), arg.(*Tensor), x.(*Tensor)
-	oh, ow := g.Out()
-	b.parallel(g.N*oh, 1, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, py := r/oh, r%oh
-			for px := range ow {
-				out := (r*ow + px) * g.C
-				for c := range g.C {
-					best := int32(-1)
-					var bv float32
-					for ky := range g.Size {
-						for kx := range g.Size {
-							idx := int32(((n*g.H+py*g.Stride+ky)*g.W+px*g.Stride+kx)*g.C + c)
-							v := xt.st.f[idx]
-							if best < 0 || v > bv {
-								best, bv = idx, v
-							}
-						}
-					}
-					yt.st.f[out+c], at.st.i[out+c] = bv, best
-				}
-			}
-		}
-	})
+	oh, _ := g.Out()
+	j := &b.jobs.maxPool
+	*j = maxPoolJob{y: y.(*Tensor).st.f, arg: arg.(*Tensor).st.i, x: x.(*Tensor).st.f, g: g}
+	b.run(j, g.N*oh, 1)
+	*j = maxPoolJob{}
 }
 
 // MaxPoolGrad zeroes dx and adds dy[i] to dx[arg[i]] for i in increasing
@@ -125,15 +280,74 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 	}
 	dxt, dyt, at := dx.(*Tensor), dy.(*Tensor), arg.(*Tensor)
 	// The op-specific runtime check: indices are data, not shapes.
+	n := int32(dxt.Len())
 	for i, a := range at.st.i {
-		if a < 0 || int(a) >= dxt.Len() {
+		if a < 0 || a >= n {
 			b.record(fmt.Errorf("MaxPoolGrad: arg[%d] = %d outside dx %v", i, a, dxt.shape))
 			return
 		}
 	}
-	clear(dxt.st.f)
+	dxf := dxt.st.f[:n]
+	clear(dxf)
+	dyf := dyt.st.f[:len(at.st.i)]
 	for i, a := range at.st.i {
-		dxt.st.f[a] += dyt.st.f[i]
+		dxf[a] += dyf[i]
+	}
+}
+
+// bnStatsJob computes, for columns [lo, hi), BatchNormTrain's batch mean,
+// 1/std and running statistics.
+type bnStatsJob struct {
+	mean, invstd, x, runMean, runVar, vs []float32
+	r, c                                 int
+	momentum, eps                        float32
+}
+
+func (j *bnStatsJob) run(lo, hi, _ int) {
+	r, c := j.r, j.c
+	fr := float32(r)
+	unbias := float32(1)
+	if r > 1 {
+		unbias = fr / float32(r-1)
+	}
+	mu := j.mean[lo:hi]
+	is := j.invstd[lo:hi]
+	vs := j.vs[lo:hi]
+	colSums(j.mean, j.x, c, lo, hi)
+	for k := range mu {
+		mu[k] /= fr
+	}
+	colSumsOf(j.vs, j.x, nil, j.mean, c, lo, hi)
+	m := j.momentum
+	for k := range vs {
+		vs[k] /= fr
+		is[k] = 1 / float32(math.Sqrt(float64(vs[k]+j.eps)))
+		rm, rv := &j.runMean[lo+k], &j.runVar[lo+k]
+		*rm = float32((1-m)**rm) + float32(m*mu[k])
+		*rv = float32((1-m)**rv) + float32(m*float32(vs[k]*unbias))
+	}
+}
+
+// bnApplyJob writes, for rows [lo, hi), xhat = (x-mean)·invstd and
+// y = gamma·xhat + beta.
+type bnApplyJob struct {
+	y, xhat, x, mean, invstd, gamma, beta []float32
+	c                                     int
+}
+
+func (j *bnApplyJob) run(lo, hi, _ int) {
+	c := j.c
+	mu, is, g, be := j.mean[:c], j.invstd[:c], j.gamma[:c], j.beta[:c]
+	for i := lo; i < hi; i++ {
+		x := j.x[i*c : (i+1)*c]
+		h := j.xhat[i*c : (i+1)*c]
+		y := j.y[i*c : (i+1)*c]
+		x, h, y = x[:c], h[:c], y[:c]
+		for k, v := range x {
+			hv := (v - mu[k]) * is[k]
+			h[k] = hv
+			y[k] = float32(g[k]*hv) + be[k]
+		}
 	}
 }
 
@@ -146,47 +360,37 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	if !ok {
 		return
 	}
-	yt, ht, mt, it := y.(*Tensor), xhat.(*Tensor), mean.(*Tensor), invstd.(*Tensor)
-	xt, gt, bt := x.(*Tensor), gamma.(*Tensor), beta.(*Tensor)
-	rm, rv := runMean.(*Tensor), runVar.(*Tensor)
 	r, c := d.R, d.C
-	fr := float32(r)
-	unbias := float32(1)
-	if r > 1 {
-		unbias = fr / float32(r-1)
+	mf, isf, xf := mean.(*Tensor).st.f, invstd.(*Tensor).st.f, x.(*Tensor).st.f
+	st := &b.jobs.bnStats
+	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean.(*Tensor).st.f, runVar: runVar.(*Tensor).st.f,
+		vs: b.floats(c), r: r, c: c, momentum: momentum, eps: eps}
+	b.run(st, c, 8)
+	*st = bnStatsJob{}
+	ap := &b.jobs.bnApply
+	*ap = bnApplyJob{y: y.(*Tensor).st.f, xhat: xhat.(*Tensor).st.f, x: xf, mean: mf, invstd: isf,
+		gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c}
+	b.run(ap, r, rowGrain(c))
+	*ap = bnApplyJob{}
+}
+
+// bnInferJob writes y = float32(gamma·(x-m))/sd + beta for rows [lo, hi).
+type bnInferJob struct {
+	y, x, gamma, beta, runMean, sd []float32
+	c                              int
+}
+
+func (j *bnInferJob) run(lo, hi, _ int) {
+	c := j.c
+	g, be, rm, sd := j.gamma[:c], j.beta[:c], j.runMean[:c], j.sd[:c]
+	for i := lo; i < hi; i++ {
+		x := j.x[i*c : (i+1)*c]
+		y := j.y[i*c : (i+1)*c]
+		x, y = x[:c], y[:c]
+		for k, v := range x {
+			y[k] = float32(g[k]*(v-rm[k]))/sd[k] + be[k]
+		}
 	}
-	b.parallel(c, 8, func(lo, hi int) {
-		w := hi - lo
-		mu := mt.st.f[lo:hi]
-		is := it.st.f[lo:hi]
-		colSums(mt.st.f, xt.st.f, c, lo, hi)
-		for j := range mu {
-			mu[j] /= fr
-		}
-		vs := make([]float32, w)
-		for i := 0; i < r; i++ {
-			for j, v := range xt.st.f[i*c+lo : i*c+hi] {
-				d := v - mu[j]
-				vs[j] += float32(d * d)
-			}
-		}
-		for j := range vs {
-			vs[j] /= fr
-			is[j] = 1 / float32(math.Sqrt(float64(vs[j]+eps)))
-		}
-		for i := 0; i < r; i++ {
-			off := i*c + lo
-			for j, v := range xt.st.f[off : off+w] {
-				h := (v - mu[j]) * is[j]
-				ht.st.f[off+j] = h
-				yt.st.f[off+j] = float32(gt.st.f[lo+j]*h) + bt.st.f[lo+j]
-			}
-		}
-		for j := range w {
-			rm.st.f[lo+j] = float32((1-momentum)*rm.st.f[lo+j]) + float32(momentum*mu[j])
-			rv.st.f[lo+j] = float32((1-momentum)*rv.st.f[lo+j]) + float32(momentum*float32(vs[j]*unbias))
-		}
-	})
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta,
@@ -196,20 +400,52 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 	if !ok {
 		return
 	}
-	yt, xt, gt, bt := y.(*Tensor), x.(*Tensor), gamma.(*Tensor), beta.(*Tensor)
-	rm, rv := runMean.(*Tensor), runVar.(*Tensor)
 	r, c := d.R, d.C
-	sd := make([]float32, c)
-	for j := range sd {
-		sd[j] = float32(math.Sqrt(float64(rv.st.f[j] + eps)))
+	rv := runVar.(*Tensor).st.f
+	sd := b.floats(c)
+	for k := range sd {
+		sd[k] = float32(math.Sqrt(float64(rv[k] + eps)))
 	}
-	b.parallel(r, max(1, 1<<14/c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			for j, v := range xt.st.f[i*c : (i+1)*c] {
-				yt.st.f[i*c+j] = float32(gt.st.f[j]*(v-rm.st.f[j]))/sd[j] + bt.st.f[j]
-			}
+	j := &b.jobs.bnInfer
+	*j = bnInferJob{y: y.(*Tensor).st.f, x: x.(*Tensor).st.f, gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f,
+		runMean: runMean.(*Tensor).st.f, sd: sd, c: c}
+	b.run(j, r, rowGrain(c))
+	*j = bnInferJob{}
+}
+
+// bnGradSumsJob writes dbeta = Σ_r dy and dgamma = Σ_r dy·xhat for
+// columns [lo, hi).
+type bnGradSumsJob struct {
+	dgamma, dbeta, dy, xhat []float32
+	r, c                    int
+}
+
+func (j *bnGradSumsJob) run(lo, hi, _ int) {
+	colSums(j.dbeta, j.dy, j.c, lo, hi)
+	colSumsOf(j.dgamma, j.dy, j.xhat, nil, j.c, lo, hi)
+}
+
+// bnGradDXJob writes dx = kk·((R·dy - dbeta) - xhat·dgamma) for rows
+// [lo, hi), kk = float32(gamma·invstd)/R.
+type bnGradDXJob struct {
+	dx, dy, xhat, dgamma, dbeta, kk []float32
+	r, c                            int
+}
+
+func (j *bnGradDXJob) run(lo, hi, _ int) {
+	c := j.c
+	fr := float32(j.r)
+	kk, db, dg := j.kk[:c], j.dbeta[:c], j.dgamma[:c]
+	for i := lo; i < hi; i++ {
+		dy := j.dy[i*c : (i+1)*c]
+		h := j.xhat[i*c : (i+1)*c]
+		dx := j.dx[i*c : (i+1)*c]
+		dy, h, dx = dy[:c], h[:c], dx[:c]
+		for k, v := range dy {
+			d := float32(fr*v) - db[k] - float32(h[k]*dg[k])
+			dx[k] = kk[k] * d
 		}
-	})
+	}
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat (float32,
@@ -219,30 +455,67 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
-	dxt, dg, db := dx.(*Tensor), dgamma.(*Tensor), dbeta.(*Tensor)
-	dyt, ht, it, gt := dy.(*Tensor), xhat.(*Tensor), invstd.(*Tensor), gamma.(*Tensor)
 	r, c := d.R, d.C
+	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
+	dyf, hf := dy.(*Tensor).st.f, xhat.(*Tensor).st.f
+	sums := &b.jobs.bnGradSums
+	*sums = bnGradSumsJob{dgamma: dg, dbeta: db, dy: dyf, xhat: hf, r: r, c: c}
+	b.run(sums, c, 8)
+	*sums = bnGradSumsJob{}
+	gf, isf := gamma.(*Tensor).st.f, invstd.(*Tensor).st.f
+	kk := b.floats(c)
 	fr := float32(r)
-	b.parallel(c, 8, func(lo, hi int) {
-		colSums(db.st.f, dyt.st.f, c, lo, hi)
-		sg := dg.st.f[lo:hi]
-		clear(sg)
-		for i := 0; i < r; i++ {
-			off := i*c + lo
-			h := ht.st.f[off : off+len(sg)]
-			for j, v := range dyt.st.f[off : off+len(sg)] {
-				sg[j] += float32(v * h[j])
+	for k := range kk {
+		kk[k] = float32(gf[k]*isf[k]) / fr
+	}
+	dj := &b.jobs.bnGradDX
+	*dj = bnGradDXJob{dx: dx.(*Tensor).st.f, dy: dyf, xhat: hf, dgamma: dg, dbeta: db, kk: kk, r: r, c: c}
+	b.run(dj, r, rowGrain(c))
+	*dj = bnGradDXJob{}
+}
+
+// compMeanJob writes mean = Σ_r x/R for columns [lo, hi) and updates
+// their running mean.
+type compMeanJob struct {
+	mean, x, runMean []float32
+	r, c             int
+	momentum         float32
+}
+
+func (j *compMeanJob) run(lo, hi, _ int) {
+	colSums(j.mean, j.x, j.c, lo, hi)
+	m := j.momentum
+	for k := lo; k < hi; k++ {
+		j.mean[k] /= float32(j.r)
+		j.runMean[k] = float32((1-m)*j.runMean[k]) + float32(m*j.mean[k])
+	}
+}
+
+// rowAddJob writes y = (x + add) + beta (beta may be nil: y = x + add)
+// for rows [lo, hi) of c elements.
+type rowAddJob struct {
+	y, x, add, beta []float32
+	c               int
+}
+
+func (j *rowAddJob) run(lo, hi, _ int) {
+	c := j.c
+	add := j.add[:c]
+	for i := lo; i < hi; i++ {
+		x := j.x[i*c : (i+1)*c]
+		y := j.y[i*c : (i+1)*c]
+		x, y = x[:c], y[:c]
+		if j.beta == nil {
+			for k, v := range x {
+				y[k] = v + add[k]
 			}
+			continue
 		}
-		for i := 0; i < r; i++ {
-			for j := lo; j < hi; j++ {
-				off := i*c + j
-				k := float32(gt.st.f[j]*it.st.f[j]) / fr
-				d := float32(fr*dyt.st.f[off]) - db.st.f[j] - float32(ht.st.f[off]*dg.st.f[j])
-				dxt.st.f[off] = k * d
-			}
+		be := j.beta[:c]
+		for k, v := range x {
+			y[k] = (v + add[k]) + be[k]
 		}
-	})
+	}
 }
 
 // CompensateTrain writes mean = Σ_r x/R (float32, increasing r),
@@ -252,27 +525,25 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if !ok {
 		return
 	}
-	yt, mt, xt := y.(*Tensor), mean.(*Tensor), x.(*Tensor)
-	gt, bt, rm := gamma.(*Tensor), beta.(*Tensor), runMean.(*Tensor)
 	r, c := d.R, d.C
-	b.parallel(c, 8, func(lo, hi int) {
-		colSums(mt.st.f, xt.st.f, c, lo, hi)
-		for j := lo; j < hi; j++ {
-			mt.st.f[j] /= float32(r)
-			rm.st.f[j] = float32((1-momentum)*rm.st.f[j]) + float32(momentum*mt.st.f[j])
-		}
-	})
-	compensate(b, yt.st.f, xt.st.f, gt.st.f, bt.st.f, mt.st.f, r, c)
+	mf, xf := mean.(*Tensor).st.f, x.(*Tensor).st.f
+	j := &b.jobs.compMean
+	*j = compMeanJob{mean: mf, x: xf, runMean: runMean.(*Tensor).st.f, r: r, c: c, momentum: momentum}
+	b.run(j, c, 8)
+	*j = compMeanJob{}
+	b.compensate(y.(*Tensor).st.f, xf, gamma.(*Tensor).st.f, beta.(*Tensor).st.f, mf, r, c)
 }
 
-func compensate(b *Backend, y, x, gamma, beta, mean []float32, r, c int) {
-	b.parallel(r, max(1, 1<<14/c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			for j, v := range x[i*c : (i+1)*c] {
-				y[i*c+j] = (v + float32(gamma[j]*mean[j])) + beta[j]
-			}
-		}
-	})
+// compensate writes y = (x + float32(gamma·mean)) + beta.
+func (b *Backend) compensate(y, x, gamma, beta, mean []float32, r, c int) {
+	add := b.floats(c)
+	for k := range add {
+		add[k] = float32(gamma[k] * mean[k])
+	}
+	j := &b.jobs.rowAdd
+	*j = rowAddJob{y: y, x: x, add: add, beta: beta, c: c}
+	b.run(j, r, rowGrain(c))
+	*j = rowAddJob{}
 }
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
@@ -281,9 +552,7 @@ func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
 	if !ok {
 		return
 	}
-	yt, xt, gt, bt, rm := y.(*Tensor), x.(*Tensor), gamma.(*Tensor), beta.(*Tensor), runMean.(*Tensor)
-	r, c := d.R, d.C
-	compensate(b, yt.st.f, xt.st.f, gt.st.f, bt.st.f, rm.st.f, r, c)
+	b.compensate(y.(*Tensor).st.f, x.(*Tensor).st.f, gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, d.R, d.C)
 }
 
 // CompensateGrad writes s = Σ_r dy (float32, increasing r), dbeta = s,
@@ -294,28 +563,27 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !ok {
 		return
 	}
-	dxt, dg, db := dx.(*Tensor), dgamma.(*Tensor), dbeta.(*Tensor)
-	dyt, mt, gt := dy.(*Tensor), mean.(*Tensor), gamma.(*Tensor)
 	r, c := d.R, d.C
-	b.parallel(c, 8, func(lo, hi int) {
-		colSums(db.st.f, dyt.st.f, c, lo, hi)
-		for j := lo; j < hi; j++ {
-			dg.st.f[j] = mt.st.f[j] * db.st.f[j]
-		}
-	})
+	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
+	dyf, dxf := dy.(*Tensor).st.f, dx.(*Tensor).st.f
+	mf, gf := mean.(*Tensor).st.f, gamma.(*Tensor).st.f
+	cs := &b.jobs.colSum
+	*cs = colSumJob{s: db, x: dyf, c: c}
+	b.run(cs, c, 8)
+	*cs = colSumJob{}
+	for k := range c {
+		dg[k] = mf[k] * db[k]
+	}
 	if !train {
-		copy(dxt.st.f, dyt.st.f)
+		copy(dxf, dyf)
 		return
 	}
-	add := make([]float32, c)
-	for j := range add {
-		add[j] = float32(gt.st.f[j]*db.st.f[j]) / float32(r)
+	add := b.floats(c)
+	for k := range add {
+		add[k] = float32(gf[k]*db[k]) / float32(r)
 	}
-	b.parallel(r, max(1, 1<<14/c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			for j, v := range dyt.st.f[i*c : (i+1)*c] {
-				dxt.st.f[i*c+j] = v + add[j]
-			}
-		}
-	})
+	j := &b.jobs.rowAdd
+	*j = rowAddJob{y: dxf, x: dyf, add: add, c: c}
+	b.run(j, r, rowGrain(c))
+	*j = rowAddJob{}
 }

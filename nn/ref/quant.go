@@ -7,28 +7,66 @@ import (
 	"github.com/vktrain/vktrain/quant"
 )
 
+// minMaxJob finds the finite minimum and maximum and counts the
+// non-finite values of x[lo:hi] into the part's slot of parts.
+type minMaxJob struct {
+	x     []float32
+	parts []minMaxPart
+}
+
+type minMaxPart struct {
+	lo, hi float32
+	seen   bool
+	bad    int
+}
+
+func (j *minMaxJob) run(lo, hi, part int) {
+	var r minMaxPart
+	for _, v := range j.x[lo:hi] {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			r.bad++
+			continue
+		}
+		if !r.seen {
+			r.lo, r.hi, r.seen = v, v, true
+			continue
+		}
+		r.lo = min(r.lo, v)
+		r.hi = max(r.hi, v)
+	}
+	j.parts[part] = r
+}
+
 // MinMax writes [min, max, count of non-finite values] of x into dst.
+// Minimum and maximum do not depend on the order of the elements, so the
+// parts of x are searched in parallel.
 func (b *Backend) MinMax(dst, x backend.Tensor) {
 	if _, ok := backend.OpMinMax.Check(&b.err, b, backend.Params{}, dst, x); !ok {
 		return
 	}
 	d, xt := dst.(*Tensor), x.(*Tensor)
-	lo, hi := float32(0), float32(0)
-	seen := false
-	bad := 0
-	for _, v := range xt.st.f {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			bad++
-			continue
-		}
-		if !seen {
-			lo, hi, seen = v, v, true
-			continue
-		}
-		lo = min(lo, v)
-		hi = max(hi, v)
+	if len(b.minMax) != b.threads {
+		b.minMax = make([]minMaxPart, b.threads)
 	}
-	d.st.f[0], d.st.f[1], d.st.f[2] = lo, hi, float32(bad)
+	clear(b.minMax)
+	j := &b.jobs.minMax
+	*j = minMaxJob{x: xt.st.f, parts: b.minMax}
+	b.run(j, len(xt.st.f), 1<<15)
+	*j = minMaxJob{}
+	var r minMaxPart
+	for _, p := range b.minMax {
+		r.bad += p.bad
+		if !p.seen {
+			continue
+		}
+		if !r.seen {
+			r.lo, r.hi, r.seen = p.lo, p.hi, true
+			continue
+		}
+		r.lo = min(r.lo, p.lo)
+		r.hi = max(r.hi, p.hi)
+	}
+	d.st.f[0], d.st.f[1], d.st.f[2] = r.lo, r.hi, float32(r.bad)
 }
 
 // HistogramBin returns the bin of the finite value v in a histogram of
@@ -74,22 +112,81 @@ func QuantizeValue(x, s float32, z, qmin, qmax int32) int32 {
 	return quant.Code(x, s, z, qmin, qmax)
 }
 
+// quantizeJob writes the codes of elements [lo, hi) of x.
+type quantizeJob struct {
+	q     []int32
+	x     []float32
+	p     backend.QuantSpec
+	slice int
+	invs  []float32 // fl32(1/s) per slice
+}
+
+func (j *quantizeJob) run(lo, hi, _ int) {
+	for lo < hi {
+		c := lo / j.slice
+		end := min(hi, (c+1)*j.slice)
+		inv, z := j.invs[c], j.p.Zero[c]
+		x := j.x[lo:end]
+		q := j.q[lo:end]
+		q = q[:len(x)]
+		for i, v := range x {
+			q[i] = quant.CodeInv(v, inv, z, j.p.QMin, j.p.QMax)
+		}
+		lo = end
+	}
+}
+
+// termScratch returns n float32 of QuantGrad's scratch.
+func (b *Backend) termScratch(n int) []float32 {
+	if cap(b.terms) < n {
+		b.terms = make([]float32, n)
+	}
+	return b.terms[:n]
+}
+
+// reciprocals returns fl32(1/s) for every scale of p, in the backend's
+// small scratch.
+func (b *Backend) reciprocals(p backend.QuantSpec) []float32 {
+	invs := b.floats(len(p.Scale))
+	for c, s := range p.Scale {
+		invs[c] = 1 / s
+	}
+	return invs
+}
+
 // Quantize writes the codes of x into q per p.
 func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	d, ok := backend.OpQuantize.Check(&b.err, b, backend.Params{P: p}, q, x)
 	if !ok {
 		return
 	}
-	qt, xt := q.(*Tensor), x.(*Tensor)
-	slice := d.Slice
-	scale := append([]float32(nil), p.Scale...)
-	zero := append([]int32(nil), p.Zero...)
-	b.parallel(d.Len, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			c := i / slice
-			qt.st.i[i] = QuantizeValue(xt.st.f[i], scale[c], zero[c], p.QMin, p.QMax)
+	j := &b.jobs.quantize
+	*j = quantizeJob{q: q.(*Tensor).st.i, x: x.(*Tensor).st.f, p: p, slice: d.Slice, invs: b.reciprocals(p)}
+	b.run(j, d.Len, 1<<14)
+	*j = quantizeJob{}
+}
+
+// dequantizeJob writes x = s·float32(q-z) for elements [lo, hi).
+type dequantizeJob struct {
+	x     []float32
+	q     []int32
+	p     backend.QuantSpec
+	slice int
+}
+
+func (j *dequantizeJob) run(lo, hi, _ int) {
+	for lo < hi {
+		c := lo / j.slice
+		end := min(hi, (c+1)*j.slice)
+		s, z := j.p.Scale[c], j.p.Zero[c]
+		q := j.q[lo:end]
+		x := j.x[lo:end]
+		x = x[:len(q)]
+		for i, v := range q {
+			x[i] = s * float32(v-z)
 		}
-	})
+		lo = end
+	}
 }
 
 // Dequantize writes x = Scale·(q-Zero), computed as s·float32(q-z).
@@ -98,16 +195,89 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	if !ok {
 		return
 	}
-	xt, qt := x.(*Tensor), q.(*Tensor)
-	slice := d.Slice
-	scale := append([]float32(nil), p.Scale...)
-	zero := append([]int32(nil), p.Zero...)
-	b.parallel(d.Len, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			c := i / slice
-			xt.st.f[i] = scale[c] * float32(qt.st.i[i]-zero[c])
+	j := &b.jobs.dequantize
+	*j = dequantizeJob{x: x.(*Tensor).st.f, q: q.(*Tensor).st.i, p: p, slice: d.Slice}
+	b.run(j, d.Len, 1<<14)
+	*j = dequantizeJob{}
+}
+
+// quantGradJob runs QuantGrad for the slices [lo, hi) (whole), or, when
+// split (one slice over the workers), for its elements [lo, hi), writing
+// dx and the float32 terms of the two sums into termS and termZ for the
+// caller to add in element order.
+type quantGradJob struct {
+	dx, dScale, dZero, x, dxhat, invs []float32
+	termS, termZ                      []float32
+	p                                 backend.QuantSpec
+	slice                             int
+	split                             bool
+}
+
+// quantGradTerms computes the straight-through dx (when dx is not nil)
+// and, into ts and tz, the float32 terms of the scale and zero-point sums
+// of the elements x of one slice of scale s, reciprocal inv and zero
+// point z.
+func quantGradTerms(dx, x, g, ts, tz []float32, s, inv float32, z int32, p backend.QuantSpec) {
+	qmin, qmax := float64(p.QMin), float64(p.QMax)
+	lowT, highT := float32(p.QMin-z), float32(p.QMax-z)
+	g, ts, tz = g[:len(x)], ts[:len(x)], tz[:len(x)]
+	if dx != nil {
+		dx = dx[:len(x)]
+	}
+	for i, xv := range x {
+		gv := g[i]
+		q := quant.ScaledInv(xv, inv)
+		r := quant.Round(q)
+		v := r + float64(z)
+		d := gv
+		switch {
+		case v < qmin:
+			d = 0
+			ts[i], tz[i] = float32(gv*lowT), -float32(gv*s)
+		case v > qmax:
+			d = 0
+			ts[i], tz[i] = float32(gv*highT), -float32(gv*s)
+		default:
+			ts[i], tz[i] = float32(gv*(float32(r)-q)), 0
 		}
-	})
+		if dx != nil {
+			dx[i] = d
+		}
+	}
+}
+
+// sumTerms returns the float32 sums of ts and tz in element order.
+func sumTerms(ts, tz []float32) (sumS, sumZ float32) {
+	tz = tz[:len(ts)]
+	for i, v := range ts {
+		sumS += v
+		sumZ += tz[i]
+	}
+	return sumS, sumZ
+}
+
+func (j *quantGradJob) run(lo, hi, part int) {
+	p := j.p
+	if j.split {
+		var dx []float32
+		if j.dx != nil {
+			dx = j.dx[lo:hi]
+		}
+		quantGradTerms(dx, j.x[lo:hi], j.dxhat[lo:hi], j.termS[lo:hi], j.termZ[lo:hi], p.Scale[0], j.invs[0], p.Zero[0], p)
+		return
+	}
+	// Per slice: the terms in this part's share of the scratch, then the
+	// sums in element order.
+	ts := j.termS[part*2*j.slice : part*2*j.slice+j.slice]
+	tz := j.termS[part*2*j.slice+j.slice : (part+1)*2*j.slice]
+	for c := lo; c < hi; c++ {
+		var dx []float32
+		if j.dx != nil {
+			dx = j.dx[c*j.slice : (c+1)*j.slice]
+		}
+		quantGradTerms(dx, j.x[c*j.slice:(c+1)*j.slice], j.dxhat[c*j.slice:(c+1)*j.slice], ts, tz, p.Scale[c], j.invs[c], p.Zero[c], p)
+		j.dScale[c], j.dZero[c] = sumTerms(ts, tz)
+	}
 }
 
 // QuantGrad is the straight-through backward of fake quantization, see
@@ -120,46 +290,28 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	if !ok {
 		return
 	}
-	xt, gt, ds, dz := x.(*Tensor), dxhat.(*Tensor), dScale.(*Tensor), dZero.(*Tensor)
-	var dxt *Tensor
+	var dxf []float32
 	if !isNil(dx) {
-		dxt = dx.(*Tensor)
+		dxf = dx.(*Tensor).st.f
 	}
-	slice := d.Slice
-	nch := len(p.Scale)
-	scale := append([]float32(nil), p.Scale...)
-	zero := append([]int32(nil), p.Zero...)
-	qmin, qmax := float64(p.QMin), float64(p.QMax)
-	b.parallel(nch, 1, func(clo, chi int) {
-		for c := clo; c < chi; c++ {
-			s, z := scale[c], zero[c]
-			lowT, highT := float32(p.QMin-z), float32(p.QMax-z)
-			var sumS, sumZ float32
-			for i := c * slice; i < (c+1)*slice; i++ {
-				g := gt.st.f[i]
-				q := quant.Scaled(xt.st.f[i], s)
-				r := math.Round(float64(q))
-				v := r + float64(z)
-				d := g
-				switch {
-				case v < qmin:
-					d = 0
-					sumS += float32(g * lowT)
-					sumZ += -float32(g * s)
-				case v > qmax:
-					d = 0
-					sumS += float32(g * highT)
-					sumZ += -float32(g * s)
-				default:
-					sumS += float32(g * (float32(r) - q))
-				}
-				if dxt != nil {
-					dxt.st.f[i] = d
-				}
-			}
-			ds.st.f[c], dz.st.f[c] = sumS, sumZ
-		}
-	})
+	j := &b.jobs.quantGrad
+	*j = quantGradJob{dx: dxf, dScale: dScale.(*Tensor).st.f, dZero: dZero.(*Tensor).st.f, x: x.(*Tensor).st.f,
+		dxhat: dxhat.(*Tensor).st.f, invs: b.reciprocals(p), p: p, slice: d.Slice}
+	if len(p.Scale) > 1 || b.threads == 1 || d.Slice < 1<<14 {
+		// Slices over the workers, each with its own terms scratch.
+		j.termS = b.termScratch(2 * d.Slice * b.threads)
+		b.run(j, len(p.Scale), 1)
+		*j = quantGradJob{}
+		return
+	}
+	// One large slice (an activation quantizer): the elements' terms in
+	// parallel, then the two sums in element order, as above.
+	j.split = true
+	t := b.termScratch(2 * d.Slice)
+	j.termS, j.termZ = t[:d.Slice], t[d.Slice:]
+	b.run(j, d.Slice, 1<<13)
+	j.dScale[0], j.dZero[0] = sumTerms(j.termS, j.termZ)
+	*j = quantGradJob{}
 }
 
 func isNil(t backend.Tensor) bool {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/vktrain/vktrain/nn/backend"
 )
@@ -24,8 +23,7 @@ var (
 // Options configures a reference backend.
 type Options struct {
 	// Threads is the number of goroutines the heavy ops use; 0 means
-	// runtime.GOMAXPROCS(0). Results do not depend on it. The float Gemm
-	// uses gonum's own parallelism.
+	// runtime.GOMAXPROCS(0). Results do not depend on it.
 	Threads int
 }
 
@@ -35,7 +33,14 @@ type Backend struct {
 	threads int
 	err     error
 	closed  bool
-	scratch []float32    // GemmI's float copies of its operands
+	scratch []float32    // GemmI's float copy of b
+	parts   []gemmPart   // per-chunk GEMM scratch
+	terms   []float32    // QuantGrad's terms of one large slice
+	minMax  []minMaxPart // MinMax's per-chunk results
+	small   []float32    // per-channel constants of one op (Backend.floats)
+	smallI  []int32      // the same for integers (Backend.ints)
+	pool    *workers     // helper goroutines, started by the first parallel op
+	jobs    jobs         // the operands of the op running, see ranger
 	ran     []int        // calls that passed their checks, by backend.Op ID
 	work    backend.Work // ResetWork's counts (ops and declared traffic)
 }
@@ -318,7 +323,11 @@ func (b *Backend) Err() error { return b.err }
 // the first recorded error. Safe to call twice.
 func (b *Backend) Close() error {
 	b.closed = true
-	b.scratch = nil
+	b.scratch, b.parts = nil, nil
+	if b.pool != nil {
+		b.pool.stop()
+		b.pool = nil
+	}
 	return b.err
 }
 
@@ -344,29 +353,6 @@ func (b *Backend) record(err error) {
 	if b.err == nil {
 		b.err = err
 	}
-}
-
-// parallel runs f over [0, n) split into contiguous chunks of at least
-// grain items, one goroutine per chunk, at most b.threads chunks.
-func (b *Backend) parallel(n, grain int, f func(lo, hi int)) {
-	if grain < 1 {
-		grain = 1
-	}
-	chunks := min(b.threads, (n+grain-1)/grain)
-	if chunks <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for c := range chunks {
-		lo, hi := n*c/chunks, n*(c+1)/chunks
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
 }
 
 // Fill sets every element of the F32 tensor t to v.

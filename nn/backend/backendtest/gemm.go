@@ -20,6 +20,7 @@ func convGeoms() []backend.ConvGeom {
 		{N: 2, H: 4, W: 4, C: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1},
 		{N: 1, H: 6, W: 6, C: 3, KH: 4, KW: 4, StrideH: 3, StrideW: 3, PadH: 3, PadW: 3},
 		{N: 1, H: 13, W: 13, C: 33, KH: 3, KW: 3, StrideH: 2, StrideW: 2},
+		{N: 2, H: 9, W: 8, C: 1, KH: 5, KW: 5, StrideH: 1, StrideW: 1, PadH: 2, PadW: 1}, // the MNIST stem: 5×5 on one channel
 	}
 }
 
