@@ -6,6 +6,8 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync"
+	"unsafe"
 )
 
 // Push encodes 32-bit values (uint32, int32, float32) little-endian, in order, as a
@@ -45,6 +47,107 @@ func EncodePush(v any) ([]byte, error) {
 		return nil, fmt.Errorf("gpu.EncodePush: %T: %w", v, err)
 	}
 	return binary.Append(nil, binary.LittleEndian, rv.Interface())
+}
+
+// AppendPush appends the encoding EncodePush gives *v to dst and returns the
+// extended slice. T is a struct type as EncodePush takes. Unlike EncodePush it
+// does not use reflection on each call: T is checked once (the result is
+// cached), then *v's memory is copied word by word, so AppendPush allocates
+// nothing when dst has room for the encoding. It does not retain v.
+func AppendPush[T any](dst []byte, v *T) ([]byte, error) {
+	info := pushTypeOf(reflect.TypeFor[T]())
+	if info.err != nil {
+		return dst, info.err
+	}
+	if !info.direct {
+		// A layout with padding in memory (a zero-length array ending a
+		// struct): encode a copy through reflection, allocating.
+		c := new(T)
+		*c = *v
+		enc, err := binary.Append(nil, binary.LittleEndian, c)
+		return append(dst, enc...), err
+	}
+	n := len(dst)
+	dst = slicesGrow(dst, info.size)
+	out := dst[n : n+info.size]
+	copy(out, unsafe.Slice((*byte)(unsafe.Pointer(v)), info.size))
+	if !nativeLittle {
+		for i := 0; i < len(out); i += 4 {
+			binary.LittleEndian.PutUint32(out[i:], binary.NativeEndian.Uint32(out[i:]))
+		}
+	}
+	return dst, nil
+}
+
+// slicesGrow extends b by n bytes (contents undefined past len(b)).
+func slicesGrow(b []byte, n int) []byte {
+	if cap(b)-len(b) < n {
+		nb := make([]byte, len(b), len(b)+n)
+		copy(nb, b)
+		b = nb
+	}
+	return b[:len(b)+n]
+}
+
+// nativeLittle reports whether the machine stores words little-endian, as
+// push constants are encoded.
+var nativeLittle = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// pushType is what AppendPush learns of a push-constant type once: whether
+// it can be encoded (err), its encoded size and whether its memory is that
+// encoding already (direct: every field a 4-byte word at its packed offset,
+// no padding).
+type pushType struct {
+	err    error
+	size   int
+	direct bool
+}
+
+var pushTypes sync.Map // reflect.Type -> *pushType
+
+func pushTypeOf(t reflect.Type) *pushType {
+	if v, ok := pushTypes.Load(t); ok {
+		return v.(*pushType)
+	}
+	info := &pushType{}
+	switch {
+	case t.Kind() != reflect.Struct:
+		info.err = fmt.Errorf("gpu.AppendPush: %s is not a struct", t)
+	default:
+		if err := checkPushType(t); err != nil {
+			info.err = fmt.Errorf("gpu.AppendPush: %s: %w", t, err)
+			break
+		}
+		info.size = int(binary.Size(reflect.Zero(t).Interface()))
+		info.direct = packedLayout(t, 0) && uintptr(info.size) == t.Size()
+	}
+	v, _ := pushTypes.LoadOrStore(t, info)
+	return v.(*pushType)
+}
+
+// packedLayout reports whether every leaf field of t (a type checkPushType
+// accepts), placed at byte off, lies at its packed offset in memory, as
+// EncodePush lays them out.
+func packedLayout(t reflect.Type, off uintptr) bool {
+	switch t.Kind() {
+	case reflect.Struct:
+		at := off
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if off+f.Offset != at || !packedLayout(f.Type, at) {
+				return false
+			}
+			at += uintptr(binary.Size(reflect.Zero(f.Type).Interface()))
+		}
+		return true
+	case reflect.Array:
+		if t.Len() == 0 {
+			return true
+		}
+		es := uintptr(binary.Size(reflect.Zero(t.Elem()).Interface()))
+		return t.Elem().Size() == es && packedLayout(t.Elem(), off)
+	}
+	return t.Size() == 4
 }
 
 func checkPushType(t reflect.Type) error {

@@ -463,6 +463,12 @@ func (s *Sequence) Timings() []KernelTime {
 	return append([]KernelTime(nil), s.times...)
 }
 
+// AppendTimings appends the timings Timings returns to dst and returns the
+// extended slice: without allocating when dst has room.
+func (s *Sequence) AppendTimings(dst []KernelTime) []KernelTime {
+	return append(dst, s.times...)
+}
+
 // Reset waits for submitted work, then empties the sequence for recording again.
 func (s *Sequence) Reset() error {
 	if s == nil || s.closed {

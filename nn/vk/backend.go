@@ -3,6 +3,7 @@ package vk
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,8 +78,11 @@ type Backend struct {
 	variant string
 	texel   bool              // read inputs through texel buffers where a kernel has a texel build
 	texName map[string]string // shader -> its texel build NAME_tex, "" when it has none
+	pairs   map[string]string // shader -> its column-pair build NAME2 (pairName)
 	keyBuf  []byte            // kernel's cache-key scratch
 	bufs    []*gpu.Buffer     // dispatch's binding scratch
+	pushBuf []byte            // dispatch's push-constant scratch
+	host    []byte            // packed Q8 codes between the host and a buffer (WriteI32, ReadI32)
 	seq     *gpu.Sequence
 	pending int           // operations recorded since the last flush
 	dead    []*gpu.Buffer // freed while recorded work may still use them
@@ -166,6 +170,9 @@ type storage struct {
 	bytes int64 // capacity of buf
 	freed bool
 	q     qfmt // Q8 only: how the codes are stored
+
+	views    [4]*Tensor // Reshape's latest views, returned again for the same shape
+	nextView int        // the slot of views the next new view takes
 }
 
 // Tensor is a Vulkan tensor: a shape, a dtype and a storage buffer shared
@@ -551,6 +558,24 @@ func (b *Backend) pickKernel(shader string, spec []uint32, push int, ts []*Tenso
 	return b.kernel(shader, spec, push, len(ts))
 }
 
+// pairName returns shader+"2", the column-pair build of shader, from a
+// cache: recording a dispatch builds no strings.
+func (b *Backend) pairName(shader string) string {
+	p, ok := b.pairs[shader]
+	if !ok {
+		p = shader + "2"
+		if b.pairs == nil {
+			b.pairs = map[string]string{}
+		}
+		b.pairs[shader] = p
+	}
+	return p
+}
+
+// specMax bounds the specialization constants of a kernel, whose
+// dispatches build them in arrays of this size on the stack.
+const specMax = 16
+
 // texelFits reports whether the tensors bound where mask has a bit can be
 // read through texel views.
 func (b *Backend) texelFits(mask uint32, ts []*Tensor) bool {
@@ -572,25 +597,19 @@ func (b *Backend) texelFits(mask uint32, ts []*Tensor) bool {
 }
 
 // dispatch records one dispatch of the embedded shader with the given
-// specialization constants, push constants (a struct of 4-byte fields, or
-// []byte) and workgroup counts, binding ts at bindings 0..len(ts)-1. It
-// does nothing when an error is recorded, a tensor is nil or a count is 0.
-func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, gz uint32, ts ...*Tensor) {
+// specialization constants, push constants (pushOf a struct of 4-byte
+// fields, pushBytes, or noPush) and workgroup counts, binding ts at
+// bindings 0..len(ts)-1. It does nothing when an error is recorded, a
+// tensor is nil or a count is 0. Recording a dispatch of a cached kernel
+// allocates nothing.
+func (b *Backend) dispatch(op, shader string, spec []uint32, push pushArg, gx, gy, gz uint32, ts ...*Tensor) {
 	b.curOp = op
 	if b.err != nil || gx == 0 || gy == 0 || gz == 0 {
 		return
 	}
-	var pb []byte
-	switch p := push.(type) {
-	case nil:
-	case []byte:
-		pb = p
-	default:
-		var err error
-		if pb, err = gpu.EncodePush(p); err != nil {
-			b.failf(op, "%v", err)
-			return
-		}
+	if push.err != nil {
+		b.failf(op, "%v", push.err)
+		return
 	}
 	b.bufs = b.bufs[:0]
 	for _, t := range ts {
@@ -599,17 +618,20 @@ func (b *Backend) dispatch(op, shader string, spec []uint32, push any, gx, gy, g
 		}
 		b.bufs = append(b.bufs, t.st.buf)
 	}
-	k, err := b.pickKernel(shader, spec, len(pb), ts)
+	k, err := b.pickKernel(shader, spec, push.n, ts)
 	if err != nil {
 		b.failf(op, "%v", err)
 		return
 	}
+	// The bytes go to the backend's buffer: the stack copy must not escape
+	// into the recording call.
+	b.pushBuf = append(b.pushBuf[:0], push.bytes()...)
 	if b.opts.RecordPaths {
-		if b.checkDispatch(shader, k, push); b.err != nil {
+		if b.checkDispatch(shader, k, push.typ, push.raw); b.err != nil {
 			return
 		}
 	}
-	if err := b.seq.Dispatch(k, b.bufs, pb, gx, gy, gz); err != nil {
+	if err := b.seq.Dispatch(k, b.bufs, b.pushBuf, gx, gy, gz); err != nil {
 		b.failf(op, "%v", err)
 		return
 	}
@@ -627,7 +649,7 @@ func (b *Backend) flush() error {
 	defer func() { b.arenaOff = 0 }()
 	err := b.seq.Run()
 	if err == nil {
-		b.times = append(b.times[:0], b.seq.Timings()...)
+		b.times = b.seq.AppendTimings(b.times[:0])
 		b.account()
 	}
 	if rerr := b.seq.Reset(); err == nil {
@@ -643,15 +665,24 @@ func (b *Backend) flush() error {
 // upload copies words into the parameter arena and returns it with the
 // word offset of the copy.
 func (b *Backend) upload(op string, words []uint32) (*Tensor, uint32) {
+	w, t, off := b.reserve(op, len(words))
+	copy(w, words)
+	return t, off
+}
+
+// reserve returns n words of the parameter arena for the caller to fill
+// before the recorded work runs, the arena and the word offset of the
+// words (nil after recording an error).
+func (b *Backend) reserve(op string, nw int) ([]uint32, *Tensor, uint32) {
 	if b.err != nil {
-		return nil, 0
+		return nil, nil, 0
 	}
-	if b.arena == nil || b.arenaOff+len(words) > int(b.arena.st.bytes/4) {
-		n := max(1<<14, 2*len(words))
+	if b.arena == nil || b.arenaOff+nw > int(b.arena.st.bytes/4) {
+		n := max(1<<14, 2*nw)
 		buf, err := b.dev.NewBuffer(int64(n)*4, gpu.HostStorage)
 		if err != nil {
 			b.failf(op, "parameter buffer: %v", err)
-			return nil, 0
+			return nil, nil, 0
 		}
 		if b.arena != nil {
 			b.dead = append(b.dead, b.arena.st.buf)
@@ -660,9 +691,8 @@ func (b *Backend) upload(op string, words []uint32) (*Tensor, uint32) {
 		b.arenaOff = 0
 	}
 	off := b.arenaOff
-	copy(b.arena.st.buf.Uint32s()[off:], words)
-	b.arenaOff += len(words)
-	return b.arena, uint32(off)
+	b.arenaOff += nw
+	return b.arena.st.buf.Uint32s()[off : off+nw], b.arena, uint32(off)
 }
 
 // scratch returns a device buffer of at least words 32-bit words, whose
@@ -773,10 +803,21 @@ func (b *Backend) Reshape(t backend.Tensor, shape ...int) (backend.Tensor, error
 	if product(shape) != vt.Len() {
 		return nil, fmt.Errorf("Reshape: t is %v (%d elements), new shape %v has %d", vt.shape, vt.Len(), shape, product(shape))
 	}
-	nt := &Tensor{owner: b, shape: append([]int(nil), shape...), dt: vt.dt, st: vt.st}
-	if vt.dt == backend.Q8 && vt.cols() != nt.cols() && (vt.cols()%4 != 0 || nt.cols()%4 != 0) {
+	if nc := shape[len(shape)-1]; vt.dt == backend.Q8 && vt.cols() != nc && (vt.cols()%4 != 0 || nc%4 != 0) {
 		return nil, fmt.Errorf("Reshape: q8 tensor %v to %v: the last dimension must stay (or both be multiples of 4)", vt.shape, shape)
 	}
+	// Views are immutable but for the storage they share: the storage
+	// keeps its last few, so that a training step viewing the same
+	// tensors in the same shapes allocates nothing.
+	st := vt.st
+	for _, v := range st.views {
+		if v != nil && v.dt == vt.dt && slices.Equal(v.shape, shape) {
+			return v, nil
+		}
+	}
+	nt := &Tensor{owner: b, shape: append([]int(nil), shape...), dt: vt.dt, st: st}
+	st.views[st.nextView] = nt
+	st.nextView = (st.nextView + 1) % len(st.views)
 	return nt, nil
 }
 
@@ -875,14 +916,17 @@ func (b *Backend) WriteI32(t backend.Tensor, src []int32) error {
 	if neg {
 		vt.st.q = qS8
 	}
-	return wrap("WriteI32", vt.st.buf.Write(0, packQ8(src, vt.cols())))
+	b.host = packQ8(b.host, src, vt.cols())
+	return wrap("WriteI32", vt.st.buf.Write(0, b.host))
 }
 
-// packQ8 packs codes in rows of cols, each padded to a whole word.
-func packQ8(src []int32, cols int) []byte {
+// packQ8 packs codes in rows of cols, each padded to a whole word, into
+// buf (reused when large enough).
+func packQ8(buf []byte, src []int32, cols int) []byte {
 	rw := (cols + 3) / 4 * 4
 	rows := len(src) / cols
-	out := make([]byte, rows*rw)
+	out := hostBytes(buf, rows*rw)
+	clear(out)
 	for r := range rows {
 		row := out[r*rw:]
 		for c, v := range src[r*cols : (r+1)*cols] {
@@ -890,6 +934,14 @@ func packQ8(src []int32, cols int) []byte {
 		}
 	}
 	return out
+}
+
+// hostBytes returns n bytes of buf, reallocated when it is shorter.
+func hostBytes(buf []byte, n int) []byte {
+	if cap(buf) < n {
+		return make([]byte, n)
+	}
+	return buf[:n]
 }
 
 func wrap(op string, err error) error {
@@ -918,7 +970,8 @@ func (b *Backend) ReadI32(t backend.Tensor, dst []int32) error {
 	if vt.dt == backend.I32 || vt.st.q == qWide {
 		return wrap("ReadI32", vt.st.buf.Read(0, gpu.AsBytes(dst)))
 	}
-	raw := make([]byte, vt.packedBytes())
+	b.host = hostBytes(b.host, int(vt.packedBytes()))
+	raw := b.host
 	if err := vt.st.buf.Read(0, raw); err != nil {
 		return wrap("ReadI32", err)
 	}

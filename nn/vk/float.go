@@ -219,7 +219,8 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	}
 	p := b.planGemm(m, n, k, transA, transB)
 	shader := "f_gemm"
-	spec := []uint32{p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB)}
+	var sb [specMax]uint32
+	spec := append(sb[:0], p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB))
 	if p.sg > 0 {
 		shader = "f_gemm_sg"
 		if b.floatTune().pairs {
@@ -232,7 +233,7 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	b.took(shader, pick(p.vecB, "loadB=vec4", "loadB=scalar"))
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	if p.chunks == 1 {
-		b.dispatch(op, shader, spec, push, p.gx, p.gy, 1, ct, at, bt)
+		b.dispatch(op, shader, spec, pushOf(push), p.gx, p.gy, 1, ct, at, bt)
 		return
 	}
 	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
@@ -240,7 +241,7 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		return
 	}
 	push.Alpha, push.Beta = 1, 0
-	b.dispatch(op, shader, spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.dispatch(op, shader, spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, at, bt)
 	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
 }
 
@@ -248,7 +249,7 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 // + beta·c over mn elements.
 func (b *Backend) gemmKSum(op string, ct, pt *Tensor, mn, chunks int, alpha, beta float32) {
 	b.took("f_gemm_ksum", pick(beta == 0, "beta=0", "beta"))
-	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(mn), Chunks: uint32(chunks), Alpha: alpha, Beta: beta}, mn, ct, pt)
+	b.elementwise(op, "f_gemm_ksum", nil, pushOf(ksumPush{MN: uint32(mn), Chunks: uint32(chunks), Alpha: alpha, Beta: beta}), mn, ct, pt)
 }
 
 // convPush mirrors the push constants of f_im2col and f_col2im (Total:
@@ -269,9 +270,10 @@ func newConvPush(g backend.ConvGeom, total int) convPush {
 }
 
 // elementwise dispatches a 1-D grid-stride kernel over n items.
-func (b *Backend) elementwise(op, shader string, extraSpec []uint32, push any, n int, ts ...*Tensor) {
+func (b *Backend) elementwise(op, shader string, extraSpec []uint32, push pushArg, n int, ts ...*Tensor) {
 	wg := b.wg()
-	spec := append([]uint32{wg}, extraSpec...)
+	var sb [specMax]uint32
+	spec := append(append(sb[:0], wg), extraSpec...)
 	g := countFor(n, int(wg), b.floatTune().groups)
 	b.tookLoop2(shader, n, int(g*wg))
 	b.dispatch(op, shader, spec, push, g, 1, 1, ts...)
@@ -285,14 +287,15 @@ type rcfPush struct {
 
 // perChan dispatches a per-channel elementwise kernel (shaders/f_perchan.glsl)
 // over the matrix [r, c]: workgroups of up to 8 columns by rows.
-func (b *Backend) perChan(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+func (b *Backend) perChan(op, shader string, extraSpec []uint32, push pushArg, r, c int, ts ...*Tensor) {
 	tu := b.floatTune()
 	cw := 1
 	for cw < c && cw < 8 {
 		cw *= 2
 	}
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
-	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	var sb [specMax]uint32
+	spec := append(append(sb[:0], uint32(cw), uint32(rw)), extraSpec...)
 	b.dispatch(op, shader, spec, push, countFor(c, cw, tu.maxGX), countFor(r, rw, min(tu.maxGY, tu.groups)), 1, ts...)
 }
 
@@ -304,13 +307,14 @@ func (b *Backend) perChan(op, shader string, extraSpec []uint32, push any, r, c 
 // slow. The grid has about floatTuning.groups workgroups in all, but
 // enough row groups that an invocation walks at most 2^14 rows (the
 // kernels' loops stay far below lavapipe's 65535 iterations).
-func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push pushArg, r, c int, ts ...*Tensor) {
 	tu := b.floatTune()
 	cw := max(1, min(c, int(b.wg()), int(tu.maxWX)))
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 	gx := countFor(c, cw, tu.maxGX)
 	gy := countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, uint32(ceilDiv(r, rw<<14)))))
-	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	var sb [specMax]uint32
+	spec := append(append(sb[:0], uint32(cw), uint32(rw)), extraSpec...)
 	b.tookLoop2(shader, r, int(gy)*rw)
 	b.dispatch(op, shader, spec, push, gx, gy, 1, ts...)
 }
@@ -319,9 +323,9 @@ func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push any, r
 // (shader+"2", f_pair.glsl), used where the device takes 64-bit words
 // (floatTuning.pairs) and c is even. The pair form also wins with texel
 // reads (two fetches per pair, but half the stores).
-func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, r, c int, ts ...*Tensor) {
+func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push pushArg, r, c int, ts ...*Tensor) {
 	if b.floatTune().pairs && c%2 == 0 {
-		b.perChanRows(op, shader+"2", extraSpec, push, r, c/2, ts...)
+		b.perChanRows(op, b.pairName(shader), extraSpec, push, r, c/2, ts...)
 		return
 	}
 	b.perChanRows(op, shader, extraSpec, push, r, c, ts...)
@@ -331,7 +335,7 @@ func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push any, 
 // columns.
 func (b *Backend) pairShader(shader string, c int) string {
 	if b.floatTune().pairs && c%2 == 0 {
-		return shader + "2"
+		return b.pairName(shader)
 	}
 	return shader
 }
@@ -342,18 +346,19 @@ func (b *Backend) pairShader(shader string, c int) string {
 // words and n is even. The grid gives an invocation about 6 steps: on
 // lavapipe long grid-stride walks of 32-byte lanes ran markedly slower
 // (about 1.8x at 21 steps).
-func (b *Backend) elementwisePairs(op, shader string, push any, n int, ts ...*Tensor) {
+func (b *Backend) elementwisePairs(op, shader string, push pushArg, n int, ts ...*Tensor) {
 	if tu := b.floatTune(); tu.pairs && n%2 == 0 {
+		pair := b.pairName(shader)
 		wg := int(b.wg())
 		items := max(n/8, 3) // invocations 0..2 also write the last pairs
 		g := countFor(items, wg, min(tu.maxGX, max(tu.groups, uint32(ceilDiv(items, 6*wg)))))
 		if n >= 8 {
-			b.took(shader+"2", "oct") // the main loop over groups of eight
+			b.took(pair, "oct") // the main loop over groups of eight
 		}
 		if n/2%4 != 0 {
-			b.took(shader+"2", "pair") // the pairs after the last group
+			b.took(pair, "pair") // the pairs after the last group
 		}
-		b.dispatch(op, shader+"2", []uint32{uint32(wg)}, push, g, 1, 1, ts...)
+		b.dispatch(op, pair, []uint32{uint32(wg)}, push, g, 1, 1, ts...)
 		return
 	}
 	b.elementwise(op, shader, nil, push, n, ts...)
@@ -367,7 +372,7 @@ func (b *Backend) Im2Col(cols, x backend.Tensor, g backend.ConvGeom) {
 	}
 	// f_im2col: one invocation per (output pixel, channel) writes its window.
 	n := g.Rows() * g.C
-	b.elementwise("Im2Col", "f_im2col", nil, newConvPush(g, n), n, tensor(cols), tensor(x))
+	b.elementwise("Im2Col", "f_im2col", nil, pushOf(newConvPush(g, n)), n, tensor(cols), tensor(x))
 }
 
 // Col2Im writes dx = the sum of the cols entries that read each input
@@ -377,7 +382,7 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 		return
 	}
 	n := g.N * g.H * g.W * g.C
-	b.elementwise("Col2Im", "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, newConvPush(g, n), n, tensor(dx), tensor(cols))
+	b.elementwise("Col2Im", "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, pushOf(newConvPush(g, n)), n, tensor(dx), tensor(cols))
 }
 
 // AddBias adds bias[c] to every row of the matrix y, in place.
@@ -405,11 +410,11 @@ func (b *Backend) AddBias(y, bias backend.Tensor) {
 	// storage-buffer reads the loads dominate and the scalar form is as fast.
 	if xt != yt && c%2 == 0 {
 		b.took("f_addbias", "pairs")
-		b.perChanRows(op, "f_addbias", []uint32{1}, rcPush{R: uint32(r), C: uint32(c)}, r, c/2, yt, bt, xt)
+		b.perChanRows(op, "f_addbias", []uint32{1}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c/2, yt, bt, xt)
 		return
 	}
 	b.took("f_addbias", "scalar")
-	b.perChanRows(op, "f_addbias", []uint32{0}, rcPush{R: uint32(r), C: uint32(c)}, r, c, yt, bt, xt)
+	b.perChanRows(op, "f_addbias", []uint32{0}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c, yt, bt, xt)
 }
 
 // rcPush mirrors the push constants {uint r, c} of the column reductions.
@@ -454,7 +459,7 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 		return nil, 0
 	}
 	if pairs {
-		shader += "2"
+		shader = b.pairName(shader)
 		pc = c / 2
 	}
 	cw := 1
@@ -464,7 +469,8 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
 	// At most about 1024 row lanes: the second pass adds them serially.
 	maxLanes := 1024
-	spec := []uint32{0, 0}
+	var sb [specMax]uint32
+	spec := append(sb[:0], 0, 0)
 	ncol := 1
 	if cpu {
 		// Whole rows per workgroup where they fit (see perChanRows), 128
@@ -500,8 +506,9 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 	if b.opts.RecordPaths && !pairs {
 		b.tookColPart(shader, r, lanes, cpu, ncol, extra != nil)
 	}
-	b.dispatch(op, shader, spec, rcPush{R: uint32(r), C: uint32(c)},
-		countFor(pc, cw*ncol, tu.maxGX), gy, 1, append([]*Tensor{pt}, ins...)...)
+	var tb [8]*Tensor
+	b.dispatch(op, shader, spec, pushOf(rcPush{R: uint32(r), C: uint32(c)}),
+		countFor(pc, cw*ncol, tu.maxGX), gy, 1, append(append(tb[:0], pt), ins...)...)
 	return pt, lanes
 }
 
@@ -520,7 +527,7 @@ func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
 // colFin records the second pass of a column reduction: one invocation
 // per column, reading the partial sums part (the backend's scratch buffer,
 // or the matrix itself from colSumPart).
-func (b *Backend) colFin(op, shader string, extraSpec []uint32, push any, c int, part *Tensor, ts ...*Tensor) {
+func (b *Backend) colFin(op, shader string, extraSpec []uint32, push pushArg, c int, part *Tensor, ts ...*Tensor) {
 	b.took(shader, pick(part == b.scratchT, "part=lanes", "part=rows"))
 	b.elementwise(op, shader, extraSpec, push, c, ts...)
 }
@@ -547,7 +554,7 @@ func (b *Backend) ColSum(s, x backend.Tensor) {
 		return
 	}
 	b.took("f_colsum", "sum")
-	b.colFin(op, "f_colsum", []uint32{0}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}, c, part, tensor(s), part)
+	b.colFin(op, "f_colsum", []uint32{0}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}), c, part, tensor(s), part)
 }
 
 // nPush mirrors the push constants {uint n}.
@@ -560,7 +567,7 @@ func (b *Backend) ReLU(y, x backend.Tensor) {
 	if !ok {
 		return
 	}
-	b.elementwisePairs("ReLU", "f_relu", nPush{N: uint32(d.Len)}, d.Len, tensor(y), tensor(x))
+	b.elementwisePairs("ReLU", "f_relu", pushOf(nPush{N: uint32(d.Len)}), d.Len, tensor(y), tensor(x))
 }
 
 // ReLUGrad writes dx = dy where y > 0, else +0, bit for bit. dx may alias
@@ -570,7 +577,7 @@ func (b *Backend) ReLUGrad(dx, dy, y backend.Tensor) {
 	if !ok {
 		return
 	}
-	b.elementwisePairs("ReLUGrad", "f_relugrad", nPush{N: uint32(d.Len)}, d.Len, tensor(dx), tensor(dy), tensor(y))
+	b.elementwisePairs("ReLUGrad", "f_relugrad", pushOf(nPush{N: uint32(d.Len)}), d.Len, tensor(dx), tensor(dy), tensor(y))
 }
 
 // poolPush mirrors the push constants of f_maxpool and f_maxpoolgrad.
@@ -597,7 +604,7 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 	// output position.
 	v := b.storeChannels(g.C)
 	b.took("f_maxpool", storeWidths[v])
-	b.perChanRows("MaxPool", "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, tensor(y), tensor(arg), tensor(x))
+	b.perChanRows("MaxPool", "f_maxpool", []uint32{uint32(g.Size), uint32(v)}, pushOf(newPoolPush(g)), g.N*oh, g.C/v, tensor(y), tensor(arg), tensor(x))
 }
 
 // storeChannels returns how many neighbouring channels (of c) one
@@ -639,10 +646,10 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 		// position.
 		v := b.storeChannels(g.C)
 		b.took(k, storeWidths[v])
-		b.perChanRows(op, k, []uint32{uint32(g.Size), uint32(v)}, newPoolPush(g), g.N*oh, g.C/v, dxt, dyt, at)
+		b.perChanRows(op, k, []uint32{uint32(g.Size), uint32(v)}, pushOf(newPoolPush(g)), g.N*oh, g.C/v, dxt, dyt, at)
 		return
 	}
-	b.perChanRows(op, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, newPoolPush(g), g.N*g.H, g.C, dxt, dyt, at)
+	b.perChanRows(op, "f_maxpoolgrad", []uint32{uint32(g.Size), uint32(g.Stride)}, pushOf(newPoolPush(g)), g.N*g.H, g.C, dxt, dyt, at)
 }
 
 // bnStatsPush mirrors the push constants of f_bn_stats.
@@ -682,23 +689,23 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
 		b.took("f_bn_stats", "welford")
-		b.colFin(op, "f_bn_stats", []uint32{1}, push, c, part, it, rm, rv, part, mt)
+		b.colFin(op, "f_bn_stats", []uint32{1}, pushOf(push), c, part, it, rm, rv, part, mt)
 	} else {
 		part, lanes := b.colSumPart(op, r, c, xt)
 		if part == nil {
 			return
 		}
 		b.took("f_colsum", "mean")
-		b.colFin(op, "f_colsum", []uint32{1}, clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}, c, part, mt, part)
+		b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}), c, part, mt, part)
 		part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt)
 		if part == nil {
 			return
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
 		b.took("f_bn_stats", "twopass")
-		b.colFin(op, "f_bn_stats", []uint32{0}, push, c, part, it, rm, rv, part, mt)
+		b.colFin(op, "f_bn_stats", []uint32{0}, pushOf(push), c, part, it, rm, rv, part, mt)
 	}
-	b.perChanPairs(op, "f_bn_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c,
+	b.perChanPairs(op, "f_bn_apply", nil, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
 		tensor(y), tensor(xhat), xt, mt, it, tensor(gamma), tensor(beta))
 }
 
@@ -708,7 +715,7 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 	if !ok {
 		return
 	}
-	b.perChanRows("BatchNormInfer", "f_bn_infer", nil, rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}, d.R, d.C,
+	b.perChanRows("BatchNormInfer", "f_bn_infer", nil, pushOf(rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}), d.R, d.C,
 		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar))
 }
 
@@ -726,8 +733,8 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if part == nil {
 		return
 	}
-	b.colFin(op, "f_bn_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, dg, db, part)
-	b.perChanPairs(op, "f_bn_gradx", nil, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+	b.colFin(op, "f_bn_gradsums", nil, pushOf(clPush{C: uint32(c), Lanes: uint32(lanes)}), c, part, dg, db, part)
+	b.perChanPairs(op, "f_bn_gradx", nil, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
 		tensor(dx), dyt, ht, tensor(invstd), tensor(gamma), dg, db)
 }
 
@@ -751,8 +758,8 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if part == nil {
 		return
 	}
-	b.colFin(op, "f_comp_stats", nil, compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}, c, part, mt, tensor(runMean), part)
-	b.perChanPairs(op, "f_comp_apply", nil, rcPush{R: uint32(r), C: uint32(c)}, r, c, tensor(y), xt, gt, bt, mt)
+	b.colFin(op, "f_comp_stats", nil, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}), c, part, mt, tensor(runMean), part)
+	b.perChanPairs(op, "f_comp_apply", nil, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c, tensor(y), xt, gt, bt, mt)
 }
 
 // CompensateInfer writes y = (x + gamma·runMean) + beta.
@@ -761,7 +768,7 @@ func (b *Backend) CompensateInfer(y, x, gamma, beta, runMean backend.Tensor) {
 	if !ok {
 		return
 	}
-	b.perChanPairs("CompensateInfer", "f_comp_apply", nil, rcPush{R: uint32(d.R), C: uint32(d.C)}, d.R, d.C,
+	b.perChanPairs("CompensateInfer", "f_comp_apply", nil, pushOf(rcPush{R: uint32(d.R), C: uint32(d.C)}), d.R, d.C,
 		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean))
 }
 
@@ -779,12 +786,12 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if part == nil {
 		return
 	}
-	b.colFin(op, "f_comp_gradsums", nil, clPush{C: uint32(c), Lanes: uint32(lanes)}, c, part, tensor(dgamma), db, part, tensor(mean))
+	b.colFin(op, "f_comp_gradsums", nil, pushOf(clPush{C: uint32(c), Lanes: uint32(lanes)}), c, part, tensor(dgamma), db, part, tensor(mean))
 	if !train && dxt.st == dyt.st {
 		return // dx = dy in place
 	}
 	shader := b.pairShader("f_comp_gradx", c)
 	b.took(shader, pick(train, "train", "infer"))
-	b.perChanPairs(op, "f_comp_gradx", []uint32{b2u(train)}, rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}, r, c,
+	b.perChanPairs(op, "f_comp_gradx", []uint32{b2u(train)}, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
 		dxt, dyt, tensor(gamma), db)
 }

@@ -66,7 +66,7 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 	}
 	b.took("q_im2coli", fmtX[xf])
 	b.took("q_im2coli", fmtCols[f])
-	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, push, uint32(gx), 1, 1, xt, ct)
+	b.dispatch(op, "q_im2coli", []uint32{b.wg(), uint32(xf), uint32(f)}, pushOf(push), uint32(gx), 1, 1, xt, ct)
 }
 
 // GemmI computes acc[m,n] = Σ_k a[m,k]·b[n,k] in wrapping int32 for the Q8
@@ -105,7 +105,8 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	if n%4 == 0 {
 		vec4 = 1
 	}
-	spec := []uint32{wx, wy, uint32(at.st.q), uint32(bt.st.q), vec4}
+	var sb [specMax]uint32
+	spec := append(sb[:0], wx, wy, uint32(at.st.q), uint32(bt.st.q), vec4)
 	direct := true // the direct kernels bind acc, a and b twice (scalar and vector views)
 	if shader != "q_gemmi_i8" {
 		vload := uint32(0)
@@ -163,11 +164,11 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 	}
 	switch {
 	case direct && shader == "q_gemmi_i8":
-		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out)
+		b.dispatch(op, shader, spec, pushOf(push), gx, gy, uint32(splits), at, bt, out, out)
 	case direct:
-		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out, out, at, bt)
+		b.dispatch(op, shader, spec, pushOf(push), gx, gy, uint32(splits), at, bt, out, out, at, bt)
 	default:
-		b.dispatch(op, shader, spec, push, gx, gy, uint32(splits), at, bt, out)
+		b.dispatch(op, shader, spec, pushOf(push), gx, gy, uint32(splits), at, bt, out)
 	}
 	if splits <= 1 {
 		return
@@ -183,7 +184,7 @@ func (b *Backend) sumI(op string, acc, part *Tensor, n, splits int) {
 		b.took("q_sumi", "x1")
 	}
 	sum := struct{ N, Splits uint32 }{uint32(n), uint32(splits)}
-	b.dispatch(op, "q_sumi", []uint32{b.wg()}, sum, b.stride(n, int(b.wg())), 1, 1, part, acc)
+	b.dispatch(op, "q_sumi", []uint32{b.wg()}, pushOf(sum), b.stride(n, int(b.wg())), 1, 1, part, acc)
 }
 
 // gemmISG records q_gemmi_sg for packed operands (CPU drivers with a fixed
@@ -243,7 +244,7 @@ func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 		// wide, else every invocation loads its own.
 		b.took(k, pick(b.dev.Info().SubgroupSize == uint32(sg), "rows=broadcast", "rows=own"))
 	}
-	b.dispatch(op, "q_gemmi_sg", spec, push, uint32(gx), uint32(gy), uint32(splits), at, bt, out, out)
+	b.dispatch(op, "q_gemmi_sg", spec, pushOf(push), uint32(gx), uint32(gy), uint32(splits), at, bt, out, out)
 	if splits > 1 {
 		b.sumI(op, ct, out, m*n, splits)
 	}
@@ -311,11 +312,11 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 	b.took("q_rowsumi", pick(short != 0, "row=short", "row=loop"))
 	b.took("q_rowsumi", pick(sp > 1, "split", "whole"))
 	if sp == 1 {
-		b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, st)
+		b.dispatch(op, "q_rowsumi", spec, pushOf(push), uint32(gx), 1, 1, at, st)
 		return
 	}
 	part := b.scratch(op, sp*m)
-	b.dispatch(op, "q_rowsumi", spec, push, uint32(gx), 1, 1, at, part)
+	b.dispatch(op, "q_rowsumi", spec, pushOf(push), uint32(gx), 1, 1, at, part)
 	b.sumI(op, st, part, m, sp)
 }
 
@@ -336,7 +337,10 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	yt, ct, sat, sbt, bt := tensor(y), tensor(acc), tensor(sa), tensor(sb), tensor(bias)
 	m, n := d.M, d.N
 	sA, zA := pa.Scale[0], pa.Zero[0]
-	w := make([]uint32, 3*n)
+	w, prm, off := b.reserve(op, 3*n)
+	if prm == nil {
+		return
+	}
 	for j := range n {
 		c := 0
 		if len(pb.Scale) > 1 {
@@ -347,7 +351,6 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 		w[n+j] = uint32(zb)
 		w[2*n+j] = uint32(int32(k) * zA * zb)
 	}
-	prm, off := b.upload(op, w)
 	hasBias := uint32(1)
 	if bt == nil {
 		hasBias, bt = 0, sat // bound but not read
@@ -361,7 +364,7 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	// (q_dequant2 has the launch of perChanRows: whole-row workgroups).
 	if b.floatTune().pairs && n%2 == 0 {
 		b.took("q_dequant2", pick(hasBias != 0, "bias", "nobias"))
-		b.perChanRows(op, "q_dequant2", []uint32{hasBias}, push, m, n/2, ct, sat, sbt, bt, yt, prm)
+		b.perChanRows(op, "q_dequant2", []uint32{hasBias}, pushOf(push), m, n/2, ct, sat, sbt, bt, yt, prm)
 		return
 	}
 	b.took("q_dequant", pick(hasBias != 0, "bias", "nobias"))
@@ -370,7 +373,7 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	gy := max(1, min((m+int(wy)-1)/int(wy), b.tune.rowInvocations/int(gx*wx*wy)))
 	gy = max(gy, (m+int(wy)*maxLoop-1)/(int(wy)*maxLoop)) // rows per invocation <= maxLoop
 	gy = min(gy, int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]))
-	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, push, gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
+	b.dispatch(op, "q_dequant", []uint32{wx, wy, hasBias}, pushOf(push), gx, uint32(gy), 1, ct, sat, sbt, bt, yt, prm)
 }
 
 // tile2D returns a 2-D workgroup of b.wg() invocations whose width covers
@@ -463,7 +466,7 @@ func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, tra
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	b.tookGemm("f_gemm_rt", transA, transB, p.lanesM, p.chunks)
 	if p.chunks <= 1 {
-		b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, 1, ct, at, bt)
+		b.dispatch(op, "f_gemm_rt", spec, pushOf(push), p.gx, p.gy, 1, ct, at, bt)
 		return true
 	}
 	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
@@ -471,7 +474,7 @@ func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, tra
 		return true
 	}
 	push.Alpha, push.Beta = 1, 0
-	b.dispatch(op, "f_gemm_rt", spec, push, p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.dispatch(op, "f_gemm_rt", spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, at, bt)
 	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
 	return true
 }

@@ -56,7 +56,7 @@ func (b *Backend) loopGroups(op string, n, cost int) uint32 {
 // loop perRow times per row they walk and first pre times per column: it
 // gives the grid enough row groups that an invocation loops at most maxLoop
 // times in all, or records an error when one row alone is too long.
-func (b *Backend) perChanLoop(op, shader string, extraSpec []uint32, push any, r, c, perRow, pre int, ts ...*Tensor) {
+func (b *Backend) perChanLoop(op, shader string, extraSpec []uint32, push pushArg, r, c, perRow, pre int, ts ...*Tensor) {
 	tu := b.floatTune()
 	cw := max(1, min(c, int(b.wg()), int(tu.maxWX)))
 	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
@@ -72,7 +72,8 @@ func (b *Backend) perChanLoop(op, shader string, extraSpec []uint32, push any, r
 		return
 	}
 	gy := max(countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, 1))), uint32(need))
-	spec := append([]uint32{uint32(cw), uint32(rw)}, extraSpec...)
+	var sb [specMax]uint32
+	spec := append(append(sb[:0], uint32(cw), uint32(rw)), extraSpec...)
 	b.dispatch(op, shader, spec, push, gx, gy, 1, ts...)
 }
 
@@ -92,7 +93,7 @@ func (b *Backend) Add(y, a, bt backend.Tensor) {
 	if !ok {
 		return
 	}
-	b.elementwisePairs(backend.OpAdd.Name, "f_add", nPush{N: uint32(d.Len)}, d.Len, tensor(y), tensor(a), tensor(bt))
+	b.elementwisePairs(backend.OpAdd.Name, "f_add", pushOf(nPush{N: uint32(d.Len)}), d.Len, tensor(y), tensor(a), tensor(bt))
 }
 
 // avgPoolPush mirrors the push constants of f_avgpool.
@@ -131,7 +132,7 @@ func (b *Backend) AvgPool(y, x backend.Tensor, g backend.PoolGeom) {
 	gx := b.loopGroups(op, total, chunk)
 	if chunks == 1 {
 		b.took("f_avgpool", "chunks=1")
-		b.dispatch(op, "f_avgpool", []uint32{b.wg(), 0}, push, gx, 1, 1, yt, xt)
+		b.dispatch(op, "f_avgpool", []uint32{b.wg(), 0}, pushOf(push), gx, 1, 1, yt, xt)
 		return
 	}
 	if chunks > int(b.floatTune().maxGY) {
@@ -144,8 +145,8 @@ func (b *Backend) AvgPool(y, x backend.Tensor, g backend.PoolGeom) {
 	}
 	b.took("f_avgpool", "chunks>1")
 	b.took("f_gemm_ksum", "beta=0")
-	b.dispatch(op, "f_avgpool", []uint32{b.wg(), 1}, push, gx, uint32(chunks), 1, part, xt)
-	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(total), Chunks: uint32(chunks), Alpha: inv, Beta: 0}, total, yt, part)
+	b.dispatch(op, "f_avgpool", []uint32{b.wg(), 1}, pushOf(push), gx, uint32(chunks), 1, part, xt)
+	b.elementwise(op, "f_gemm_ksum", nil, pushOf(ksumPush{MN: uint32(total), Chunks: uint32(chunks), Alpha: inv, Beta: 0}), total, yt, part)
 }
 
 // avgPoolGradPush mirrors the push constants of f_avgpoolgrad.
@@ -187,7 +188,7 @@ func (b *Backend) AvgPoolGrad(dx, dy backend.Tensor, g backend.PoolGeom) {
 	// An element lies in at most min(ceil(kh/sh), oh) x min(ceil(kw/sw), ow)
 	// windows.
 	gx := b.loopGroups(op, total, min(ceilDiv(kh, sh), oh)*(min(ceilDiv(kw, sw), ow)+1))
-	b.dispatch(op, "f_avgpoolgrad", []uint32{b.wg(), uint32(sh), uint32(sw), b2u(tiled)}, push, gx, 1, 1, dxt, dyt)
+	b.dispatch(op, "f_avgpoolgrad", []uint32{b.wg(), uint32(sh), uint32(sw), b2u(tiled)}, pushOf(push), gx, 1, 1, dxt, dyt)
 }
 
 // dwPush mirrors the push constants of f_dwconv.
@@ -217,7 +218,7 @@ func (b *Backend) DWConv(y, x, w backend.Tensor, g backend.ConvGeom) {
 		Seg: uint32(seg), Segs: uint32(segs),
 	}
 	b.took("f_dwconv", pick(segs == 1, "segs=1", "segs>1"))
-	b.perChanLoop(op, "f_dwconv", []uint32{uint32(g.KH), uint32(g.KW)}, push, g.N*oh*segs, g.C, seg*(taps+1), taps,
+	b.perChanLoop(op, "f_dwconv", []uint32{uint32(g.KH), uint32(g.KW)}, pushOf(push), g.N*oh*segs, g.C, seg*(taps+1), taps,
 		tensor(y), tensor(x), tensor(w))
 }
 
@@ -247,7 +248,7 @@ func (b *Backend) DWConvGradX(dx, dy, w backend.Tensor, g backend.ConvGeom) {
 	}
 	spec := []uint32{uint32(g.KH), uint32(g.KW), uint32(g.StrideH), uint32(g.StrideW)}
 	b.took("f_dwconv_gradx", pick(segs == 1, "segs=1", "segs>1"))
-	b.perChanLoop(op, "f_dwconv_gradx", spec, push, g.N*g.H*segs, g.C, seg*(taps+1), taps,
+	b.perChanLoop(op, "f_dwconv_gradx", spec, pushOf(push), g.N*g.H*segs, g.C, seg*(taps+1), taps,
 		tensor(dx), tensor(dy), tensor(w))
 }
 
@@ -303,7 +304,7 @@ func (b *Backend) DWConvGradW(dw, dy, x backend.Tensor, g backend.ConvGeom) {
 	spec := []uint32{uint32(cw), uint32(rw), uint32(g.KH), uint32(g.KW), 0}
 	if lanes == 1 {
 		b.took("f_dwconv_gradw", "chunks=1")
-		b.dispatch(op, "f_dwconv_gradw", spec, push, gx, 1, 1, dwt, dyt, xt)
+		b.dispatch(op, "f_dwconv_gradw", spec, pushOf(push), gx, 1, 1, dwt, dyt, xt)
 		return
 	}
 	items := g.C * taps
@@ -314,8 +315,8 @@ func (b *Backend) DWConvGradW(dw, dy, x backend.Tensor, g backend.ConvGeom) {
 	b.took("f_dwconv_gradw", "chunks>1")
 	b.took("f_gemm_ksum", "beta=0")
 	spec[4] = 1
-	b.dispatch(op, "f_dwconv_gradw", spec, push, gx, uint32(gy), 1, part, dyt, xt)
-	b.elementwise(op, "f_gemm_ksum", nil, ksumPush{MN: uint32(items), Chunks: uint32(lanes), Alpha: 1, Beta: 0}, items, dwt, part)
+	b.dispatch(op, "f_dwconv_gradw", spec, pushOf(push), gx, uint32(gy), 1, part, dyt, xt)
+	b.elementwise(op, "f_gemm_ksum", nil, pushOf(ksumPush{MN: uint32(items), Chunks: uint32(lanes), Alpha: 1, Beta: 0}), items, dwt, part)
 }
 
 // fmtW names the Q8 formats of DWConvI's filters as paths, indexed by qfmt.
@@ -368,7 +369,7 @@ func (b *Backend) DWConvI(acc, x, w backend.Tensor, g backend.ConvGeom, pa, pb b
 	b.took("q_dwconvi_w", fmtW[wt.st.q])
 	b.took("q_dwconvi_w", pick(zstep == 0, "zb=tensor", "zb=channel"))
 	b.dispatch(op, "q_dwconvi_w", []uint32{b.wg(), uint32(wt.st.q)},
-		dwWPush{C: uint32(g.C), Taps: uint32(taps), WCols: uint32(wt.cols()), WRowWords: uint32(wt.rowWords()), Off: off, ZStep: zstep},
+		pushOf(dwWPush{C: uint32(g.C), Taps: uint32(taps), WCols: uint32(wt.cols()), WRowWords: uint32(wt.rowWords()), Off: off, ZStep: zstep}),
 		countFor(g.C*taps, int(b.wg()), b.floatTune().groups), 1, 1, wz, wt, prm)
 
 	// How q_dwconvi finds x's codes (XMODE).
@@ -399,5 +400,5 @@ func (b *Backend) DWConvI(acc, x, w backend.Tensor, g backend.ConvGeom, pa, pb b
 	}
 	spec := []uint32{uint32(g.KH), uint32(g.KW), uint32(xt.st.q), xmode, b2u(g.C%4 == 0)}
 	b.took("q_dwconvi", pick(segs == 1, "segs=1", "segs>1"))
-	b.perChanLoop(op, "q_dwconvi", spec, push, g.N*oh*segs, groups, seg*(taps+1), taps, at, xt, wz)
+	b.perChanLoop(op, "q_dwconvi", spec, pushOf(push), g.N*oh*segs, groups, seg*(taps+1), taps, at, xt, wz)
 }

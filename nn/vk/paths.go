@@ -272,9 +272,10 @@ func UntakenPaths(records ...map[string]map[string]int) []string {
 
 // checkDispatch runs under Options.RecordPaths before each dispatch of
 // shader as kernel k: it records the read mode and checks the push
-// constants push (as given to dispatch) against the block k's SPIR-V
-// declares, failing the op on a mismatch.
-func (b *Backend) checkDispatch(shader string, k *gpu.Kernel, push any) {
+// constants against the block k's SPIR-V declares, failing the op on a
+// mismatch: the Go type typ they were encoded from (pushArg.typ), or when
+// raw their length (b.pushBuf holds them).
+func (b *Backend) checkDispatch(shader string, k *gpu.Kernel, typ any, raw bool) {
 	if _, ok := kernelPaths[shader]; !ok {
 		b.failf(b.curOp, "internal error: kernel %s is not declared in paths.go", shader)
 		return
@@ -291,6 +292,10 @@ func (b *Backend) checkDispatch(shader string, k *gpu.Kernel, push any) {
 			return
 		}
 		b.pushBlocks[k.Name()] = blk
+	}
+	push := typ
+	if raw {
+		push = b.pushBuf
 	}
 	if err := gpu.CheckPush(blk, push); err != nil {
 		b.failf(b.curOp, "kernel %s: push constants: %v", k.Name(), err)

@@ -285,16 +285,16 @@ func TestPathRecording(t *testing.T) {
 	}{
 		{"undeclared path", `took path "x3"`, func(b *Backend, x, y *Tensor) { b.took("f_relu", "x3") }},
 		{"undeclared kernel", "test_copy is not declared", func(b *Backend, x, y *Tensor) {
-			b.dispatch("ReLU", "test_copy", []uint32{64}, nPush{N: 4}, 1, 1, 1, y, x)
+			b.dispatch("ReLU", "test_copy", []uint32{64}, pushOf(nPush{N: 4}), 1, 1, 1, y, x)
 		}},
 		{"push too long", "push constants", func(b *Backend, x, y *Tensor) {
-			b.dispatch("ReLU", "f_relu", []uint32{64}, rcPush{R: 4, C: 1}, 1, 1, 1, y, x)
+			b.dispatch("ReLU", "f_relu", []uint32{64}, pushOf(rcPush{R: 4, C: 1}), 1, 1, 1, y, x)
 		}},
 		{"push of another type", "push constants", func(b *Backend, x, y *Tensor) {
-			b.dispatch("ReLU", "f_relu", []uint32{64}, struct{ N float32 }{4}, 1, 1, 1, y, x)
+			b.dispatch("ReLU", "f_relu", []uint32{64}, pushOf(struct{ N float32 }{4}), 1, 1, 1, y, x)
 		}},
 		{"push bytes", "push constants", func(b *Backend, x, y *Tensor) {
-			b.dispatch("ReLU", "f_relu", []uint32{64}, []byte{4, 0, 0, 0, 0, 0, 0, 0}, 1, 1, 1, y, x)
+			b.dispatch("ReLU", "f_relu", []uint32{64}, pushBytes([]byte{4, 0, 0, 0, 0, 0, 0, 0}), 1, 1, 1, y, x)
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -313,7 +313,7 @@ func TestPathRecording(t *testing.T) {
 	t.Run("push matches", func(t *testing.T) {
 		b := rec(t)
 		x, y := mk(b, 4), mk(b, 4)
-		b.dispatch("ReLU", "f_relu", []uint32{64}, nPush{N: 4}, 1, 1, 1, y, x)
+		b.dispatch("ReLU", "f_relu", []uint32{64}, pushOf(nPush{N: 4}), 1, 1, 1, y, x)
 		if err := b.Sync(); err != nil {
 			t.Fatal(err)
 		}

@@ -28,8 +28,8 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 	part := b.scratch(op, 4*int(groups)) // a uvec4 per workgroup
 	push := struct{ N, Groups uint32 }{uint32(n), groups}
 	b.took("q_minmax", pick(groups > 1, "groups>1", "groups=1"))
-	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, push, groups, 1, 1, xt, part, d)
-	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, push, 1, 1, 1, xt, part, d)
+	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, pushOf(push), groups, 1, 1, xt, part, d)
+	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, pushOf(push), 1, 1, 1, xt, part, d)
 }
 
 // Histogram counts the finite values of the F32 tensor x into the I32
@@ -47,14 +47,21 @@ func (b *Backend) Histogram(counts, x backend.Tensor, lo, hi float32) {
 		N, Bins uint32
 		Lo, Inv float32
 	}{uint32(d.Len), uint32(d.Bins), lo, inv}
-	b.dispatch(op, "q_histogram", []uint32{b.wg()}, push, b.fewStride(d.Len, int(b.wg())*4), 1, 1, xt, c)
+	b.dispatch(op, "q_histogram", []uint32{b.wg()}, pushOf(push), b.fewStride(d.Len, int(b.wg())*4), 1, 1, xt, c)
 }
 
 // quantParams uploads, per channel, the float32 reciprocal 1/s (rounded on
 // the host, as ref.QuantizeValue), the zero point and, with scales, s.
 func (b *Backend) quantParams(op string, p backend.QuantSpec, inv, scales bool) (*Tensor, uint32) {
-	n := len(p.Scale)
-	w := make([]uint32, 0, 3*n)
+	n := len(p.Scale) + len(p.Zero)
+	if scales {
+		n += len(p.Scale)
+	}
+	w, t, off := b.reserve(op, n)
+	if t == nil {
+		return nil, 0
+	}
+	w = w[:0] // filled in place, within its capacity
 	for _, s := range p.Scale {
 		if inv {
 			s = 1 / s
@@ -69,7 +76,7 @@ func (b *Backend) quantParams(op string, p backend.QuantSpec, inv, scales bool) 
 			w = append(w, math.Float32bits(s))
 		}
 	}
-	return b.upload(op, w)
+	return t, off
 }
 
 // outQ8 prepares the Q8 output q for codes in [lo, hi]: packed unsigned,
@@ -134,7 +141,7 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 			b.took(k, "quads")
 		}
 	}
-	b.dispatch(op, "q_quantize", spec, push, l.gx, l.gy, 1, xt, qt, prm)
+	b.dispatch(op, "q_quantize", spec, pushOf(push), l.gx, l.gy, 1, xt, qt, prm)
 }
 
 // Dequantize writes x = s·(q-z) of the Q8 tensor q into the F32 tensor x.
@@ -165,7 +172,7 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 		b.tookQuant("q_dequantize", l.perch, qt.st.q, qt, spec[5] != 0)
 		b.took("q_dequantize", fmtQ[qt.st.q])
 	}
-	b.dispatch(op, "q_dequantize", spec, push, l.gx, l.gy, 1, qt, xt, prm)
+	b.dispatch(op, "q_dequantize", spec, pushOf(push), l.gx, l.gy, 1, qt, xt, prm)
 }
 
 // tookQuant records the paths q_quantize and q_dequantize share: the
@@ -297,8 +304,8 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 		b.tookLoop2(k, min(chunkLen, slice), wg)
 		b.tookLoop2(k, slice-(chunks-1)*chunkLen, wg)
 	}
-	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, push, uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
-	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, push, b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
+	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, pushOf(push), uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
+	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, pushOf(push), b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
 }
 
 // wordCodes is the JMAX specialization constant of the kernels over packed
