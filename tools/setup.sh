@@ -23,7 +23,8 @@ pkgs=(
 # ONNX Runtime (npm package below), protobuf-compiler and libonnx-dev
 # (onnx.proto) regenerate onnx/onnxpb with tools/gen_onnx.sh. npm comes with
 # some nodejs builds (NodeSource's conflicts with Debian's npm package).
-# qemu-user runs the arm64 (NEON) build of internal/sgemm's tests in
+# qemu-user runs the arm64 (NEON) builds of the tests of internal/sgemm,
+# internal/qsimd and nn/ref in
 # tools/test.sh.
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 

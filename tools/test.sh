@@ -16,14 +16,19 @@ if command -v protoc >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then too
 # lavapipe: keep its worker threads to the machine's cores.
 export VKTRAIN_VALIDATION=1
 go test -count=1 -timeout 20m "$@" ./...
-# internal/sgemm's arm64 (NEON) assembly, cross-compiled and run under qemu.
+# The arm64 (NEON) assembly of internal/sgemm and internal/qsimd, and the
+# CPU backend on arm64, cross-compiled and run under qemu.
 if command -v qemu-aarch64 >/dev/null; then
   mkdir -p .cache/arm64
-  GOARCH=arm64 CGO_ENABLED=0 go vet ./internal/sgemm
-  GOARCH=arm64 CGO_ENABLED=0 go test -c -o .cache/arm64/sgemm.test ./internal/sgemm
-  qemu-aarch64 .cache/arm64/sgemm.test -test.count=1 -test.short -test.v
+  GOARCH=arm64 CGO_ENABLED=0 go vet ./internal/... ./nn/ref
+  for pkg in sgemm qsimd; do
+    GOARCH=arm64 CGO_ENABLED=0 go test -c -o .cache/arm64/$pkg.test ./internal/$pkg
+    qemu-aarch64 .cache/arm64/$pkg.test -test.count=1 -test.short -test.v | grep -E '^(--- |ok|PASS|FAIL)|Kernel' 
+  done
+  GOARCH=arm64 CGO_ENABLED=0 go test -c -o .cache/arm64/ref.test ./nn/ref
+  qemu-aarch64 .cache/arm64/ref.test -test.count=1 -test.short
 else
-  echo "test: qemu-aarch64 not installed: skipping the arm64 tests of internal/sgemm (tools/setup.sh installs qemu-user)" >&2
+  echo "test: qemu-aarch64 not installed: skipping the arm64 tests (tools/setup.sh installs qemu-user)" >&2
 fi
 # The --view window (build tag view: cgo, GLFW, X11) under Xvfb, presenting
 # through lavapipe; the tests skip, saying so, where Xvfb is missing.

@@ -25,9 +25,11 @@ func TestBenchWork(t *testing.T) {
 		t.Fatalf("bench --json: %v\n%s", err, r.stdout)
 	}
 	// The small model runs dozens of ops per step; its input alone is
-	// 8·28·28 floats (25 kB).
+	// 8·28·28 floats (25 kB). A step allocates nothing in steady state
+	// (at most a stray runtime allocation, e.g. a type-assertion cache
+	// filling, within the two counted steps).
 	if res.CountedSteps != 2 || !res.WorkCounted || res.DeviceQueue || res.OpsPerStep < 20 || res.KernelBytesPerStep < 8*784*4 ||
-		res.AllocsPerStep <= 0 || res.DispatchesPerStep != 0 || res.SubmitsPerStep != 0 || res.HostWaitsPerStep != 0 ||
+		res.AllocsPerStep < 0 || res.AllocsPerStep > 1 || res.DispatchesPerStep != 0 || res.SubmitsPerStep != 0 || res.HostWaitsPerStep != 0 ||
 		!strings.Contains(res.WorkComment, "no device queue") {
 		t.Errorf("bench --json work figures: %+v", res)
 	}

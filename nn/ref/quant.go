@@ -3,6 +3,8 @@ package ref
 import (
 	"math"
 
+	"github.com/vktrain/vktrain/internal/qsimd"
+
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/quant"
 )
@@ -22,18 +24,7 @@ type minMaxPart struct {
 
 func (j *minMaxJob) run(lo, hi, part int) {
 	var r minMaxPart
-	for _, v := range j.x[lo:hi] {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			r.bad++
-			continue
-		}
-		if !r.seen {
-			r.lo, r.hi, r.seen = v, v, true
-			continue
-		}
-		r.lo = min(r.lo, v)
-		r.hi = max(r.hi, v)
-	}
+	r.lo, r.hi, r.seen, r.bad = qsimd.MinMax(j.x[lo:hi])
 	j.parts[part] = r
 }
 
@@ -125,13 +116,7 @@ func (j *quantizeJob) run(lo, hi, _ int) {
 	for lo < hi {
 		c := lo / j.slice
 		end := min(hi, (c+1)*j.slice)
-		inv, z := j.invs[c], j.p.Zero[c]
-		x := j.x[lo:end]
-		q := j.q[lo:end]
-		q = q[:len(x)]
-		for i, v := range x {
-			q[i] = quant.CodeInv(v, inv, z, j.p.QMin, j.p.QMax)
-		}
+		qsimd.Codes(j.q[lo:end], j.x[lo:end], j.invs[c], j.p.Zero[c], j.p.QMin, j.p.QMax)
 		lo = end
 	}
 }
@@ -178,13 +163,7 @@ func (j *dequantizeJob) run(lo, hi, _ int) {
 	for lo < hi {
 		c := lo / j.slice
 		end := min(hi, (c+1)*j.slice)
-		s, z := j.p.Scale[c], j.p.Zero[c]
-		q := j.q[lo:end]
-		x := j.x[lo:end]
-		x = x[:len(q)]
-		for i, v := range q {
-			x[i] = s * float32(v-z)
-		}
+		qsimd.Dequantize(j.x[lo:end], j.q[lo:end], j.p.Scale[c], j.p.Zero[c])
 		lo = end
 	}
 }
@@ -216,34 +195,13 @@ type quantGradJob struct {
 // quantGradTerms computes the straight-through dx (when dx is not nil)
 // and, into ts and tz, the float32 terms of the scale and zero-point sums
 // of the elements x of one slice of scale s, reciprocal inv and zero
-// point z.
+// point z: for q = x·inv and r = round(q), v = r + z below QMin or above
+// QMax gives dx = 0, ts = g·(QMin-z) or g·(QMax-z) and tz = -(g·s); in
+// range, dx = g, ts = g·(float32(r)-q) and tz = 0 (internal/qsimd, whose
+// plain Go code is this definition and whose SIMD kernels match it bit
+// for bit).
 func quantGradTerms(dx, x, g, ts, tz []float32, s, inv float32, z int32, p backend.QuantSpec) {
-	qmin, qmax := float64(p.QMin), float64(p.QMax)
-	lowT, highT := float32(p.QMin-z), float32(p.QMax-z)
-	g, ts, tz = g[:len(x)], ts[:len(x)], tz[:len(x)]
-	if dx != nil {
-		dx = dx[:len(x)]
-	}
-	for i, xv := range x {
-		gv := g[i]
-		q := quant.ScaledInv(xv, inv)
-		r := quant.Round(q)
-		v := r + float64(z)
-		d := gv
-		switch {
-		case v < qmin:
-			d = 0
-			ts[i], tz[i] = float32(gv*lowT), -float32(gv*s)
-		case v > qmax:
-			d = 0
-			ts[i], tz[i] = float32(gv*highT), -float32(gv*s)
-		default:
-			ts[i], tz[i] = float32(gv*(float32(r)-q)), 0
-		}
-		if dx != nil {
-			dx[i] = d
-		}
-	}
+	qsimd.GradTerms(dx, x, g[:len(x)], ts[:len(x)], tz[:len(x)], s, inv, z, p.QMin, p.QMax)
 }
 
 // sumTerms returns the float32 sums of ts and tz in element order.

@@ -1,0 +1,89 @@
+// Package qsimd holds SIMD kernels for the element-wise quantization passes
+// of the CPU backend: the quantization codes (Codes), the straight-through
+// backward of fake quantization (GradTerms), dequantization (Dequantize)
+// and the finite range of a tensor (MinMax). Every result is bit for bit
+// the result of the Go definitions: quant.CodeInv, quant.ScaledInv and
+// quant.Round, and the loops of nn/ref (quantGradTerms, dequantizeJob,
+// minMaxJob).
+//
+// # Kernels
+//
+// The implementation is chosen once at start-up (see [Kernel]):
+//
+//   - "avx512": amd64 with AVX-512F, 16 lanes.
+//   - "avx2": amd64 with AVX2, 8 lanes.
+//   - "neon": arm64, 4 lanes.
+//   - "generic": portable Go that literally does what the definitions do;
+//     always built and tested, it is the specification the assembly is
+//     tested against.
+//
+// The environment variable VKTRAIN_QSIMD, read once at start-up, forces an
+// implementation by name (VKTRAIN_QSIMD=generic forces the portable one);
+// the build tag purego leaves the assembly out. The assembly handles whole
+// vectors; the last len%lanes elements go through the generic code, as do
+// whole calls whose parameters are outside the range described below.
+//
+// # Exactness
+//
+// The kernels work in float32 lanes only. Every float32 operation they do
+// is one the definitions do (a product x·inv, g·factor, g·s, s·float32(q-z),
+// a difference r-q), or is exact, so rounding cannot differ; the rest are
+// comparisons, selections and sign flips. The details:
+//
+// Rounding. quant.Round(q) is trunc(q ± 0.5) in float64, which for a float32
+// q is math.Round(q): the nearest integer, ties away from zero. That integer
+// is a float32 (|q| < 2^23 rounds to an integer of at most 2^23; from 2^23
+// up every float32 is an integer and is returned as is), so it is computed
+// in float32 lanes: NEON has it as one instruction (FRINTA); on amd64,
+// t = trunc(q) (VROUNDPS/VRNDSCALEPS toward zero), d = q - t is exact (the
+// fractional part of q), and r = t + copysign(1, q) where |d| ≥ 0.5, else t
+// (t ± 1 is exact since |t| < 2^23 there). ±Inf give d = NaN, so r = t =
+// ±Inf; NaN gives a NaN. r may be +0 where the definition has -0 (q in
+// (-0.5, -0]); r is only compared and used in r - q, where the sign of a
+// zero r does not change the result (-0 - (-0) = +0 - (-0) = +0, and
+// otherwise q ≠ 0).
+//
+// Bounds. The definitions compare v = r + float64(z) with qmin and qmax in
+// float64. The kernels compare r with qmin-z and qmax-z instead, which for
+// integers r (or ±Inf) is the same test; the wrappers use the kernels only
+// when |qmin-z| and |qmax-z| are at most 2^24, so both are exact float32
+// values (otherwise the generic code runs; quantization schemes of up to 24
+// bits with z in range always qualify). Codes also requires qmin ≤ qmax.
+// The code is then clamp(r, qmin-z, qmax-z) converted to int32 (exact,
+// |r| ≤ 2^24 after the clamp) plus z: qmin where r ≤ qmin-z, qmax where
+// r ≥ qmax-z (so +Inf and huge values give qmax, -Inf qmin), int32(r) + z
+// in between. A NaN product gives z clamped into [qmin, qmax], as in
+// quant's code(). GradTerms' ts factor is float32(qmin-z) where r < qmin-z,
+// float32(qmax-z) where r > qmax-z (the low case wins when both hold, as in
+// the switch of the definition), and r - q otherwise, multiplied by g in one
+// float32 product; tz is -(g·s) with its sign bit flipped (as Go's negation
+// does), or +0; dx is g or +0.
+//
+// Dequantize is the int32 subtraction (wrapping), the conversion to float32
+// (round to nearest, as Go's conversion) and the product. MinMax maps every
+// float32 to an int32 key whose signed order is that of the values with
+// -0 < +0 (bits for non-negative values, bits with all but the sign
+// flipped for negative ones), takes per-lane minimum and maximum keys of the
+// finite values (|bits| ≤ 0x7f7fffff) and counts the others; this is the
+// order of Go's min and max built-ins (min(-0, +0) = -0, max(-0, +0) = +0),
+// so the result is the same whatever the order of the elements.
+//
+// Neither the Go code nor the kernels use fused multiply-adds here, and Go
+// runs with the default floating-point environment (round to nearest,
+// subnormals neither flushed nor treated as zero, NaNs propagated), which
+// the vector instructions use too.
+//
+// # NaN payloads
+//
+// A NaN result carries the payload of a NaN operand (quieted), or the
+// default NaN of the CPU for invalid operations such as Inf - Inf or 0·Inf;
+// the kernels match the Go code there too, because they do the same
+// operations on the same operands. When both operands of a multiplication
+// are NaNs with different bits, the CPU returns one of them depending on
+// the operand order (on amd64 the first; on arm64 a signalling NaN first,
+// then the first). This happens only in GradTerms' ts for a NaN g and a NaN
+// x·inv, where the kernels put the factor first, as the Go compiler does
+// for the generic code today; the tests allow either NaN there should a
+// compiler change the order. (A NaN inv, a degenerate scale, is another
+// such case for x·inv; the codes do not depend on the payload.)
+package qsimd
