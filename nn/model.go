@@ -179,6 +179,11 @@ type Model struct {
 	// Layers are the layers in Spec order (topological).
 	Layers  []Layer
 	Classes int
+	// Unfused makes Bind keep every op separate even where the backend
+	// has a fused op for a sequence of layers (backend.FusedBNReLU for a
+	// batch norm read only by a ReLU). Results agree within the fused
+	// ops' declared tolerance; the switch is for comparisons.
+	Unfused bool
 	b       backend.Backend
 	g       graph
 	shapes  [][]int // output shape of one example, per layer
@@ -262,8 +267,46 @@ func (m *Model) Bind(b backend.Backend) error {
 			return fmt.Errorf("%s: %w", l.Name(), err)
 		}
 	}
+	m.fuse(b)
 	m.b = b
 	return b.Sync()
+}
+
+// fuse marks the layer sequences that run as one fused op on b: a batch
+// norm whose only reader is a ReLU, when b is a backend.FusedBNReLU and
+// m.Unfused is not set.
+func (m *Model) fuse(b backend.Backend) {
+	_, can := b.(backend.FusedBNReLU)
+	for _, l := range m.Layers {
+		switch l := l.(type) {
+		case *BatchNorm:
+			l.relu = false
+		case *ReLU:
+			l.fused = false
+		}
+	}
+	if !can || m.Unfused {
+		return
+	}
+	for i := 0; i+1 < len(m.Layers); i++ {
+		bn, ok1 := m.Layers[i].(*BatchNorm)
+		relu, ok2 := m.Layers[i+1].(*ReLU)
+		if ok1 && ok2 && m.g.uses[i] == 1 && len(m.g.in[i+1]) == 1 && m.g.in[i+1][0] == i {
+			bn.relu, relu.fused = true, true
+		}
+	}
+}
+
+// Fused returns the names of the layers that run inside another layer's
+// fused op on the bound backend (a ReLU inside its batch norm's).
+func (m *Model) Fused() []string {
+	var names []string
+	for _, l := range m.Layers {
+		if r, ok := l.(*ReLU); ok && r.fused {
+			names = append(names, r.Name())
+		}
+	}
+	return names
 }
 
 // Backend returns the backend the model is bound to.

@@ -155,6 +155,9 @@ type BatchNorm struct {
 	Gamma, Beta, RunMean, RunVar *Param
 	Momentum, Eps                float32
 	train                        bool
+	// relu: the ReLU that reads this layer's output runs inside its ops
+	// (backend.FusedBNReLU), set by Model.Bind.
+	relu bool
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -197,6 +200,14 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		return nil, err
 	}
 	l.cur, l.train = s, c.Train
+	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
+		if c.Train {
+			f.BatchNormReLUTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
+		} else {
+			f.BatchNormReLUInfer(s.y2, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps)
+		}
+		return s.y, nil
+	}
 	if c.Train {
 		c.B.BatchNormTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
 	} else {
@@ -215,6 +226,10 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 	if err != nil {
 		return nil, err
 	}
+	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
+		f.BatchNormReLUGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.y2, s.xhat, s.invstd, l.Gamma.Value)
+		return s.dx, nil
+	}
 	c.B.BatchNormGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.xhat, s.invstd, l.Gamma.Value)
 	return s.dx, nil
 }
@@ -224,6 +239,9 @@ type ReLU struct {
 	name string
 	ws   wsCache[[2]backend.Tensor]
 	cur  *[2]backend.Tensor
+	// fused: the batch norm before it applies it (see BatchNorm.relu);
+	// Forward and Backward pass their tensor through.
+	fused bool
 }
 
 // NewReLU returns a ReLU layer.
@@ -246,6 +264,9 @@ func (l *ReLU) Release() { l.ws.release(); l.cur = nil }
 
 // Forward computes max(x, 0).
 func (l *ReLU) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	if l.fused {
+		return x, nil
+	}
 	in := x.Shape()
 	s, err := l.ws.get(in[0], func() (*[2]backend.Tensor, *workspace, error) {
 		w := &workspace{b: c.B}
@@ -262,6 +283,9 @@ func (l *ReLU) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 
 // Backward masks dy.
 func (l *ReLU) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	if l.fused {
+		return dy, nil
+	}
 	s := l.cur
 	if s == nil || dy.Len() != s[0].Len() {
 		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)

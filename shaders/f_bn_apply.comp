@@ -1,12 +1,16 @@
 #version 450
 // f_bn_apply: the elementwise part of BatchNormTrain for the matrix x [R, C]:
 // xhat = (x-mean)*invstd, y = gamma*xhat + beta, each product rounded before the sum as
-// in the reference (see f_perchan.glsl). The inputs are read through io.glsl.
+// in the reference (see f_perchan.glsl). The inputs are read through io.glsl. With RELU
+// (BatchNormReLUTrain) y is written as ReLU(y): y where y > 0, else +0 (NaN and -0 give
+// +0); xhat is unchanged.
 //
 // Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta.
-// Push constants {uint r, c}.
+// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU.
 #include "io.glsl"
 #include "f_perchan.glsl"
+
+layout(constant_id = 2) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { float xhat[]; };
@@ -26,6 +30,9 @@ vec2 f(uint o, float mj, float sj, float gj, float bj) {
     precise float h = (x(o) - mj) * sj;
     precise float g = gj * h;
     precise float v = g + bj;
+    if (RELU) {
+        v = v > 0.0 ? v : 0.0;
+    }
     return vec2(h, v);
 }
 

@@ -2,14 +2,17 @@
 // f_bn_apply2: f_bn_apply (xhat = (x-mean)*invstd, y = gamma*xhat + beta, each product
 // rounded) for even C, each invocation owning a pair of columns, x read as pairs
 // (IN_PAIR) and y, xhat written as 64-bit words (see f_pair.glsl, f_perchan.glsl; the
-// launch walks C/2 column pairs). The per-channel inputs are read through io.glsl.
+// launch walks C/2 column pairs). The per-channel inputs are read through io.glsl. With
+// RELU (BatchNormReLUTrain) y is written as ReLU(y), as in f_bn_apply.
 //
 // Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta.
-// Push constants {uint r, c}.
+// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
 #include "f_pair.glsl"
+
+layout(constant_id = 2) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { uint64_t y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { uint64_t xhat[]; };
@@ -33,6 +36,10 @@ vec4 f(uint o, vec2 m, vec2 s, vec2 g, vec2 b) {
     precise float g1 = g.y * h1;
     precise float y0 = g0 + b.x;
     precise float y1 = g1 + b.y;
+    if (RELU) {
+        y0 = y0 > 0.0 ? y0 : 0.0;
+        y1 = y1 > 0.0 ? y1 : 0.0;
+    }
     return vec4(h0, h1, y0, y1);
 }
 

@@ -1,12 +1,17 @@
 #version 450
 // f_bn_gradx: the elementwise part of BatchNormGrad for the matrix dy [R, C]:
 // dx = (gamma*invstd/R) * ((R*dy - dbeta) - xhat*dgamma), with the reference's roundings
-// (see f_perchan.glsl). The inputs are read through io.glsl.
+// (see f_perchan.glsl). The inputs are read through io.glsl. With RELU
+// (BatchNormReLUGrad) dy counts only where y > 0 (f_relugrad's test on y's bits), else as
+// +0; without it y is not read.
 //
-// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta.
-// Push constants {uint r, c; float rf (R as a float)}.
+// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta,
+// 7 = y (uint bits). Push constants {uint r, c; float rf (R as a float)}.
+// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU.
 #include "io.glsl"
 #include "f_perchan.glsl"
+
+layout(constant_id = 2) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
 IN_F32(1, dy)
@@ -15,6 +20,17 @@ IN_F32(3, invstd)
 IN_F32(4, gamma)
 IN_F32(5, dgamma)
 IN_F32(6, dbeta)
+IN_U32(7, y)
+
+// dm returns dy(o), or +0 with RELU where y(o) is not positive.
+float dm(uint o) {
+    float d = dy(o);
+    if (RELU) {
+        uint v = y(o);
+        d = (v != 0u && v <= 0x7f800000u) ? d : 0.0;
+    }
+    return d;
+}
 
 layout(push_constant) uniform Push {
     uint r;
@@ -23,7 +39,7 @@ layout(push_constant) uniform Push {
 } p;
 
 float f(uint o, float k, float gj, float bj) {
-    precise float rd = p.rf * dy(o);
+    precise float rd = p.rf * dm(o);
     precise float hd = xhat(o) * gj;
     precise float d = (rd - bj) - hd;
     precise float v = k * d;

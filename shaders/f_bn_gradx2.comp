@@ -3,14 +3,16 @@
 // rounded as in the reference) for even C, each invocation owning a pair of columns, dy and
 // xhat read as pairs (IN_PAIR) and dx written as 64-bit words (see f_pair.glsl,
 // f_perchan.glsl; the launch walks C/2 pairs). The per-channel inputs are read through
-// io.glsl.
+// io.glsl. With RELU dy counts only where y > 0, as in f_bn_gradx (y read as pairs).
 //
-// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta.
-// Push constants {uint r, c; float rf (R)}.
+// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta, 7 = y.
+// Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW, 1 = RW, 2 = RELU.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
 #include "f_pair.glsl"
+
+layout(constant_id = 2) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { uint64_t dx[]; };
 IN_PAIR(1, dy)
@@ -19,6 +21,7 @@ IN_F32(3, invstd)
 IN_F32(4, gamma)
 IN_F32(5, dgamma)
 IN_F32(6, dbeta)
+IN_PAIR(7, y)
 
 layout(push_constant) uniform Push {
     uint r;
@@ -28,6 +31,11 @@ layout(push_constant) uniform Push {
 
 uint64_t f(uint o, vec2 k, vec2 g, vec2 b) {
     vec2 d = ld2(dy(o)), h = ld2(xhat(o));
+    if (RELU) {
+        uvec2 v = y(o);
+        d.x = (v.x != 0u && v.x <= 0x7f800000u) ? d.x : 0.0;
+        d.y = (v.y != 0u && v.y <= 0x7f800000u) ? d.y : 0.0;
+    }
     precise float rd0 = p.rf * d.x;
     precise float rd1 = p.rf * d.y;
     precise float hd0 = h.x * g.x;

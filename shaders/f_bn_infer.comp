@@ -1,12 +1,16 @@
 #version 450
 // f_bn_infer: y = gamma*(x-runMean)/sqrt(runVar+eps) + beta for the matrix x [R, C], with
 // the reference's roundings: (gamma*(x-m)) / sqrt(v+eps), then + beta (see f_perchan.glsl).
-// The inputs are read through io.glsl.
+// The inputs are read through io.glsl. With RELU (BatchNormReLUInfer) y is written as
+// ReLU(y): y where y > 0, else +0 (NaN and -0 give +0).
 //
 // Bindings: 0 = y, 1 = x, 2 = gamma, 3 = beta, 4 = runMean, 5 = runVar.
-// Push constants {uint r, c; float eps}.
+// Push constants {uint r, c; float eps}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl),
+// 2 = RELU.
 #include "io.glsl"
 #include "f_perchan.glsl"
+
+layout(constant_id = 2) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 IN_F32(1, x)
@@ -25,6 +29,9 @@ float f(uint o, float gj, float mj, float sd, float bj) {
     precise float g = gj * (x(o) - mj);
     precise float q = g / sd;
     precise float v = q + bj;
+    if (RELU) {
+        v = v > 0.0 ? v : 0.0;
+    }
     return v;
 }
 

@@ -2,16 +2,31 @@
 // f_colpart_bngrad: partial column sums of dy and of dy*xhat for the matrices dy and
 // xhat [R, C], each product rounded before the sum as in the reference (see
 // f_colpart.glsl for the launch: CONTIG, NCOL): part[l*C + j] for dy,
-// part[L*C + l*C + j] for dy*xhat.
+// part[L*C + l*C + j] for dy*xhat. With RELU (BatchNormReLUGrad) dy counts only where
+// y > 0 (f_relugrad's test on y's bits), else as +0; without it y is not read.
 //
-// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat (1 and 2 read through io.glsl).
-// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL.
+// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat, 3 = y (uint bits; 1 to 3 read through
+// io.glsl). Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG,
+// 3 = NCOL, 4 = RELU.
 #include "io.glsl"
 #include "f_colpart.glsl"
+
+layout(constant_id = 4) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
 IN_F32(1, dy)
 IN_F32(2, xhat)
+IN_U32(3, y)
+
+// dm returns dy(o), or +0 with RELU where y(o) is not positive (see f_relugrad).
+float dm(uint o) {
+    float d = dy(o);
+    if (RELU) {
+        uint v = y(o);
+        d = (v != 0u && v <= 0x7f800000u) ? d : 0.0;
+    }
+    return d;
+}
 
 layout(push_constant) uniform Push {
     uint r;
@@ -37,7 +52,7 @@ void main() {
             float sb = 0.0;
             float sg = 0.0;
             for (uint k = 0u; k < n / 2u; k++) {
-                float d0 = dy(o), h0 = xhat(o), d1 = dy(o + st), h1 = xhat(o + st);
+                float d0 = dm(o), h0 = xhat(o), d1 = dm(o + st), h1 = xhat(o + st);
                 sb += d0;
                 sg += dh(d0, h0);
                 sb += d1;
@@ -45,7 +60,7 @@ void main() {
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
-                float d = dy(o);
+                float d = dm(o);
                 sb += d;
                 sg += dh(d, xhat(o));
             }
@@ -57,7 +72,7 @@ void main() {
             float b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
             float g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0;
             for (uint k = 0u; k < n; k++) {
-                float d0 = dy(o), d1 = dy(o + d.x), d2 = dy(o + d.y), d3 = dy(o + d.z);
+                float d0 = dm(o), d1 = dm(o + d.x), d2 = dm(o + d.y), d3 = dm(o + d.z);
                 float h0 = xhat(o), h1 = xhat(o + d.x), h2 = xhat(o + d.y), h3 = xhat(o + d.z);
                 b0 += d0;
                 b1 += d1;

@@ -2,25 +2,45 @@
 // f_colpart_bngrad2: f_colpart_bngrad (partial column sums of dy and of dy*xhat, each
 // product rounded) for even C, each invocation owning a pair of columns: one 64-bit word
 // per row of each matrix in the storage build, two texel fetches in the texel build (see
-// f_colpart_sum2). Needs shaderInt64.
+// f_colpart_sum2). With RELU dy counts only where y > 0, as in f_colpart_bngrad. Needs
+// shaderInt64.
 //
-// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat. Push constants {uint r, c}.
+// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat, 3 = y. Push constants {uint r, c}.
+// Specialization: 0 = CW, 1 = RW (2 and 3 unused), 4 = RELU.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_colpart.glsl"
+
+layout(constant_id = 4) const bool RELU = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { uint64_t part[]; };
 #ifdef VKT_TEXEL
 IN_F32(1, dy)
 IN_F32(2, xhat)
+IN_U32(3, y)
 vec2 dy2(uint w) { return vec2(dy(2u * w), dy(2u * w + 1u)); }
 vec2 xhat2(uint w) { return vec2(xhat(2u * w), xhat(2u * w + 1u)); }
+uvec2 y2(uint w) { return uvec2(y(2u * w), y(2u * w + 1u)); }
 #else
 layout(std430, set = 0, binding = 1) readonly buffer DY { uint64_t dy[]; };
 layout(std430, set = 0, binding = 2) readonly buffer XH { uint64_t xhat[]; };
+layout(std430, set = 0, binding = 3) readonly buffer YB { uint64_t y[]; };
 vec2 dy2(uint w) { return uintBitsToFloat(unpackUint2x32(dy[w])); }
 vec2 xhat2(uint w) { return uintBitsToFloat(unpackUint2x32(xhat[w])); }
+uvec2 y2(uint w) { return unpackUint2x32(y[w]); }
 #endif
+
+// dm2 returns the dy pair w, each element +0 with RELU where y is not positive (see
+// f_relugrad).
+vec2 dm2(uint w) {
+    vec2 d = dy2(w);
+    if (RELU) {
+        uvec2 v = y2(w);
+        d.x = (v.x != 0u && v.x <= 0x7f800000u) ? d.x : 0.0;
+        d.y = (v.y != 0u && v.y <= 0x7f800000u) ? d.y : 0.0;
+    }
+    return d;
+}
 
 layout(push_constant) uniform Push {
     uint r;
@@ -34,7 +54,7 @@ void main() {
         float sb0 = 0.0, sb1 = 0.0, sg0 = 0.0, sg1 = 0.0;
         for (uint i = cpLane(); i < p.r; i += lanes) {
             uint o = i * cp + j;
-            vec2 d = dy2(o);
+            vec2 d = dm2(o);
             vec2 h = xhat2(o);
             precise float dh0 = d.x * h.x;
             precise float dh1 = d.y * h.y;

@@ -349,6 +349,26 @@ type Backend interface {
 	DWConvGradW(dw, dy, x Tensor, g ConvGeom)
 }
 
+// FusedBNReLU is an optional ability (found by type assertion): batch
+// normalisation and the ReLU after it as one op, so that the activations
+// are written once forward and read once less backward. Its ops are
+// declared in the contract like every other (OpBatchNormReLUTrain, ...),
+// the suite holds them to the composed ops they replace, and package nn
+// uses them where a batch norm's only reader is a ReLU, falling back to
+// the composed ops on a backend without the ability.
+type FusedBNReLU interface {
+	// BatchNormReLUTrain is BatchNormTrain followed by ReLU(y, y): the
+	// same statistics, running statistics and xhat, and y = max(BN, 0)
+	// (a NaN or non-positive BN output gives +0).
+	BatchNormReLUTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar Tensor, momentum, eps float32)
+	// BatchNormReLUInfer is BatchNormInfer followed by ReLU.
+	BatchNormReLUInfer(y, x, gamma, beta, runMean, runVar Tensor, eps float32)
+	// BatchNormReLUGrad is ReLUGrad(dy', dy, y) followed by
+	// BatchNormGrad(dx, dgamma, dbeta, dy', xhat, invstd, gamma), where y
+	// is the output of BatchNormReLUTrain: dy counts only where y > 0.
+	BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamma Tensor)
+}
+
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
 // tensor's elements without a copy. A slice stays valid until the tensor

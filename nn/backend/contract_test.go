@@ -14,11 +14,15 @@ var memoryMethods = map[string]bool{
 	"ReadF32": true, "ReadI32": true, "Sync": true, "Err": true, "Close": true,
 }
 
+// abilities are the optional op interfaces whose ops the contract
+// declares besides Backend's.
+var abilities = []reflect.Type{reflect.TypeFor[FusedBNReLU]()}
+
 // TestOpsMatchBackend checks the declarations against the Backend
-// interface: one op per op method, with the method's name and as many
-// operands as the method has Tensor arguments; IDs in order.
+// interface and the optional abilities: one op per op method, with the
+// method's name and as many operands as the method has Tensor arguments;
+// IDs in order.
 func TestOpsMatchBackend(t *testing.T) {
-	bt := reflect.TypeFor[Backend]()
 	tensor := reflect.TypeFor[Tensor]()
 	declared := map[string]bool{}
 	for i, op := range Ops() {
@@ -33,26 +37,28 @@ func TestOpsMatchBackend(t *testing.T) {
 			t.Errorf("OpByName(%q) = %v, %v", op.Name, got, err)
 		}
 	}
-	for i := range bt.NumMethod() {
-		m := bt.Method(i)
-		if memoryMethods[m.Name] {
-			continue
-		}
-		op, err := OpByName(m.Name)
-		if err != nil {
-			t.Errorf("Backend.%s has no op declaration", m.Name)
-			continue
-		}
-		n := 0
-		for j := range m.Type.NumIn() {
-			if m.Type.In(j) == tensor {
-				n++
+	for _, bt := range append([]reflect.Type{reflect.TypeFor[Backend]()}, abilities...) {
+		for i := range bt.NumMethod() {
+			m := bt.Method(i)
+			if memoryMethods[m.Name] {
+				continue
 			}
+			op, err := OpByName(m.Name)
+			if err != nil {
+				t.Errorf("Backend.%s has no op declaration", m.Name)
+				continue
+			}
+			n := 0
+			for j := range m.Type.NumIn() {
+				if m.Type.In(j) == tensor {
+					n++
+				}
+			}
+			if n != len(op.Operands) {
+				t.Errorf("Backend.%s has %d tensor arguments, its declaration %d operands", m.Name, n, len(op.Operands))
+			}
+			delete(declared, m.Name)
 		}
-		if n != len(op.Operands) {
-			t.Errorf("Backend.%s has %d tensor arguments, its declaration %d operands", m.Name, n, len(op.Operands))
-		}
-		delete(declared, m.Name)
 	}
 	for name := range declared {
 		t.Errorf("op %s is not a Backend method", name)

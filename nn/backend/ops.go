@@ -286,6 +286,24 @@ var (
 			c.channels(ch, 3, 5, 6, 1, 2)
 			c.D.R, c.D.C = r, ch
 		}}
+	// OpBatchNormReLUTrain declares FusedBNReLU.BatchNormReLUTrain.
+	OpBatchNormReLUTrain = &Op{Name: "BatchNormReLUTrain", Doc: "BatchNormTrain then ReLU, one op (FusedBNReLU)",
+		Operands: OpBatchNormTrain.Operands, traffic: OpBatchNormTrain.traffic, rule: OpBatchNormTrain.rule}
+	// OpBatchNormReLUInfer declares FusedBNReLU.BatchNormReLUInfer.
+	OpBatchNormReLUInfer = &Op{Name: "BatchNormReLUInfer", Doc: "BatchNormInfer then ReLU, one op (FusedBNReLU)",
+		Operands: OpBatchNormInfer.Operands, traffic: OpBatchNormInfer.traffic, rule: OpBatchNormInfer.rule}
+	// OpBatchNormReLUGrad declares FusedBNReLU.BatchNormReLUGrad.
+	OpBatchNormReLUGrad = &Op{Name: "BatchNormReLUGrad", Doc: "ReLUGrad then BatchNormGrad, one op (FusedBNReLU)",
+		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), in("dy", F32), in("y", F32), in("xhat", F32), in("invstd", F32), in("gamma", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			r, ch := c.matrix(3)
+			c.sameMatrix(4, 3)
+			c.sameMatrix(5, 3)
+			c.sameMatrix(0, 3)
+			c.channels(ch, 3, 6, 7, 1, 2)
+			c.D.R, c.D.C = r, ch
+		}}
 	// OpCompensateTrain declares Backend.CompensateTrain.
 	OpCompensateTrain = &Op{Name: "CompensateTrain", Doc: "y = x + gamma·E[x] + beta, running mean updated",
 		Operands: []Operand{out("y", F32), out("mean", F32), in("x", F32), in("gamma", F32), in("beta", F32), out("runMean", F32)},
@@ -396,6 +414,7 @@ var opList = func() []*Op {
 		OpIm2ColI, OpGemmI, OpRowSumI, OpDequant,
 		OpGemm, OpIm2Col, OpCol2Im, OpAddBias, OpColSum, OpReLU, OpReLUGrad, OpMaxPool, OpMaxPoolGrad,
 		OpBatchNormTrain, OpBatchNormInfer, OpBatchNormGrad,
+		OpBatchNormReLUTrain, OpBatchNormReLUInfer, OpBatchNormReLUGrad,
 		OpCompensateTrain, OpCompensateInfer, OpCompensateGrad,
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
 	}

@@ -333,6 +333,7 @@ func (j *bnStatsJob) run(lo, hi, _ int) {
 type bnApplyJob struct {
 	y, xhat, x, mean, invstd, gamma, beta []float32
 	c                                     int
+	relu                                  bool // y = ReLU(BN) (BatchNormReLUTrain)
 }
 
 func (j *bnApplyJob) run(lo, hi, _ int) {
@@ -348,6 +349,20 @@ func (j *bnApplyJob) run(lo, hi, _ int) {
 			h[k] = hv
 			y[k] = float32(g[k]*hv) + be[k]
 		}
+		if j.relu {
+			reluRow(y)
+		}
+	}
+}
+
+// reluRow applies ReLU to y in place (see reluJob).
+func reluRow(y []float32) {
+	for i, v := range y {
+		u := math.Float32bits(v)
+		if !positive(u) {
+			u = 0
+		}
+		y[i] = math.Float32frombits(u)
 	}
 }
 
@@ -355,7 +370,17 @@ func (j *bnApplyJob) run(lo, hi, _ int) {
 // backend.Backend. Sums run over increasing rows in float32; mean = sum/R,
 // var = Σ(x-mean)²/R, invstd = 1/float32(sqrt(var+eps)).
 func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
-	d, ok := backend.OpBatchNormTrain.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
+	b.batchNormTrain(backend.OpBatchNormTrain, y, xhat, mean, invstd, x, gamma, beta, runMean, runVar, momentum, eps)
+}
+
+// BatchNormReLUTrain is BatchNormTrain with ReLU applied to y as it is
+// written: bit for bit BatchNormTrain then ReLU(y, y).
+func (b *Backend) BatchNormReLUTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
+	b.batchNormTrain(backend.OpBatchNormReLUTrain, y, xhat, mean, invstd, x, gamma, beta, runMean, runVar, momentum, eps)
+}
+
+func (b *Backend) batchNormTrain(op *backend.Op, y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
+	d, ok := op.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
 		y, xhat, mean, invstd, x, gamma, beta, runMean, runVar)
 	if !ok {
 		return
@@ -369,7 +394,7 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 	*st = bnStatsJob{}
 	ap := &b.jobs.bnApply
 	*ap = bnApplyJob{y: y.(*Tensor).st.f, xhat: xhat.(*Tensor).st.f, x: xf, mean: mf, invstd: isf,
-		gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c}
+		gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c, relu: op == backend.OpBatchNormReLUTrain}
 	b.run(ap, r, rowGrain(c))
 	*ap = bnApplyJob{}
 }
@@ -378,6 +403,7 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 type bnInferJob struct {
 	y, x, gamma, beta, runMean, sd []float32
 	c                              int
+	relu                           bool
 }
 
 func (j *bnInferJob) run(lo, hi, _ int) {
@@ -390,13 +416,25 @@ func (j *bnInferJob) run(lo, hi, _ int) {
 		for k, v := range x {
 			y[k] = float32(g[k]*(v-rm[k]))/sd[k] + be[k]
 		}
+		if j.relu {
+			reluRow(y)
+		}
 	}
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta,
 // computed as float32(gamma·(x-m))/float32(sqrt(v+eps)) + beta.
 func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
-	d, ok := backend.OpBatchNormInfer.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
+	b.batchNormInfer(backend.OpBatchNormInfer, y, x, gamma, beta, runMean, runVar, eps)
+}
+
+// BatchNormReLUInfer is BatchNormInfer then ReLU, bit for bit.
+func (b *Backend) BatchNormReLUInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
+	b.batchNormInfer(backend.OpBatchNormReLUInfer, y, x, gamma, beta, runMean, runVar, eps)
+}
+
+func (b *Backend) batchNormInfer(op *backend.Op, y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
+	d, ok := op.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
 	if !ok {
 		return
 	}
@@ -408,7 +446,7 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 	}
 	j := &b.jobs.bnInfer
 	*j = bnInferJob{y: y.(*Tensor).st.f, x: x.(*Tensor).st.f, gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f,
-		runMean: runMean.(*Tensor).st.f, sd: sd, c: c}
+		runMean: runMean.(*Tensor).st.f, sd: sd, c: c, relu: op == backend.OpBatchNormReLUInfer}
 	b.run(j, r, rowGrain(c))
 	*j = bnInferJob{}
 }
@@ -417,18 +455,71 @@ func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tens
 // columns [lo, hi).
 type bnGradSumsJob struct {
 	dgamma, dbeta, dy, xhat []float32
+	y                       []float32 // not nil: dy counts where y > 0 (BatchNormReLUGrad)
 	r, c                    int
 }
 
 func (j *bnGradSumsJob) run(lo, hi, _ int) {
+	if j.y != nil {
+		colSumsMasked(j.dbeta, j.dgamma, j.dy, j.xhat, j.y, j.c, lo, hi)
+		return
+	}
 	colSums(j.dbeta, j.dy, j.c, lo, hi)
 	colSumsOf(j.dgamma, j.dy, j.xhat, nil, j.c, lo, hi)
+}
+
+// masked returns ReLUGrad's value of dy v for the ReLU output y: v where
+// y > 0, else +0.
+func masked(v, y float32) float32 {
+	if !positive(math.Float32bits(y)) {
+		return 0
+	}
+	return v
+}
+
+// colSumsMasked writes, for columns [clo, chi) of the matrices [·, cols],
+// db = Σ_r m and dg = Σ_r float32(m·h), m = masked(dy, y), each a float32
+// chain over increasing r: the sums BatchNormGrad takes of ReLUGrad's
+// output, without writing that output.
+func colSumsMasked(db, dg, dy, h, y []float32, cols, clo, chi int) {
+	rows := len(dy) / cols
+	c := clo
+	for ; c+4 <= chi; c += 4 {
+		var b0, b1, b2, b3, g0, g1, g2, g3 float32
+		for r := range rows {
+			o := r*cols + c
+			d := dy[o : o+4 : o+4]
+			hh := h[o : o+4 : o+4]
+			yy := y[o : o+4 : o+4]
+			m0, m1, m2, m3 := masked(d[0], yy[0]), masked(d[1], yy[1]), masked(d[2], yy[2]), masked(d[3], yy[3])
+			b0 += m0
+			b1 += m1
+			b2 += m2
+			b3 += m3
+			g0 += float32(m0 * hh[0])
+			g1 += float32(m1 * hh[1])
+			g2 += float32(m2 * hh[2])
+			g3 += float32(m3 * hh[3])
+		}
+		db[c], db[c+1], db[c+2], db[c+3] = b0, b1, b2, b3
+		dg[c], dg[c+1], dg[c+2], dg[c+3] = g0, g1, g2, g3
+	}
+	for ; c < chi; c++ {
+		var sb, sg float32
+		for r := range rows {
+			m := masked(dy[r*cols+c], y[r*cols+c])
+			sb += m
+			sg += float32(m * h[r*cols+c])
+		}
+		db[c], dg[c] = sb, sg
+	}
 }
 
 // bnGradDXJob writes dx = kk·((R·dy - dbeta) - xhat·dgamma) for rows
 // [lo, hi), kk = float32(gamma·invstd)/R.
 type bnGradDXJob struct {
 	dx, dy, xhat, dgamma, dbeta, kk []float32
+	y                               []float32 // not nil: dy masked by y > 0
 	r, c                            int
 }
 
@@ -441,6 +532,15 @@ func (j *bnGradDXJob) run(lo, hi, _ int) {
 		h := j.xhat[i*c : (i+1)*c]
 		dx := j.dx[i*c : (i+1)*c]
 		dy, h, dx = dy[:c], h[:c], dx[:c]
+		if j.y != nil {
+			y := j.y[i*c : (i+1)*c]
+			y = y[:c]
+			for k, v := range dy {
+				d := float32(fr*masked(v, y[k])) - db[k] - float32(h[k]*dg[k])
+				dx[k] = kk[k] * d
+			}
+			continue
+		}
 		for k, v := range dy {
 			d := float32(fr*v) - db[k] - float32(h[k]*dg[k])
 			dx[k] = kk[k] * d
@@ -455,11 +555,28 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
+	b.batchNormGrad(d, dx, dgamma, dbeta, dy.(*Tensor).st.f, nil, xhat, invstd, gamma)
+}
+
+// BatchNormReLUGrad is ReLUGrad then BatchNormGrad, bit for bit: both
+// passes of the batch-norm backward read dy masked by y > 0 as they go
+// (ReLUGrad's output is never written).
+func (b *Backend) BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamma backend.Tensor) {
+	d, ok := backend.OpBatchNormReLUGrad.Check(&b.err, b, backend.Params{}, dx, dgamma, dbeta, dy, y, xhat, invstd, gamma)
+	if !ok {
+		return
+	}
+	b.batchNormGrad(d, dx, dgamma, dbeta, dy.(*Tensor).st.f, y.(*Tensor).st.f, xhat, invstd, gamma)
+}
+
+// batchNormGrad runs BatchNormGrad on dyf, masked by y > 0 when y is not
+// nil.
+func (b *Backend) batchNormGrad(d backend.Dims, dx, dgamma, dbeta backend.Tensor, dyf, y []float32, xhat, invstd, gamma backend.Tensor) {
 	r, c := d.R, d.C
 	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
-	dyf, hf := dy.(*Tensor).st.f, xhat.(*Tensor).st.f
+	hf := xhat.(*Tensor).st.f
 	sums := &b.jobs.bnGradSums
-	*sums = bnGradSumsJob{dgamma: dg, dbeta: db, dy: dyf, xhat: hf, r: r, c: c}
+	*sums = bnGradSumsJob{dgamma: dg, dbeta: db, dy: dyf, xhat: hf, y: y, r: r, c: c}
 	b.run(sums, c, 8)
 	*sums = bnGradSumsJob{}
 	gf, isf := gamma.(*Tensor).st.f, invstd.(*Tensor).st.f
@@ -469,7 +586,7 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 		kk[k] = float32(gf[k]*isf[k]) / fr
 	}
 	dj := &b.jobs.bnGradDX
-	*dj = bnGradDXJob{dx: dx.(*Tensor).st.f, dy: dyf, xhat: hf, dgamma: dg, dbeta: db, kk: kk, r: r, c: c}
+	*dj = bnGradDXJob{dx: dx.(*Tensor).st.f, dy: dyf, xhat: hf, dgamma: dg, dbeta: db, kk: kk, y: y, r: r, c: c}
 	b.run(dj, r, rowGrain(c))
 	*dj = bnGradDXJob{}
 }

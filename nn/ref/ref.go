@@ -9,15 +9,16 @@ import (
 )
 
 var (
-	_                  backend.Backend    = (*Backend)(nil)
-	_                  backend.HostAccess = (*Backend)(nil)
-	_                  backend.Resolver   = (*Backend)(nil)
-	_                  backend.OpCounter  = (*Backend)(nil)
-	_                  backend.Tensor     = (*Tensor)(nil)
-	errClosed                             = errors.New("backend is closed")
-	errForeign                            = errors.New("belongs to another backend")
-	errFreed                              = errors.New("was freed")
-	errNegativeThreads                    = errors.New("ref: Options.Threads must be >= 0")
+	_                  backend.Backend     = (*Backend)(nil)
+	_                  backend.HostAccess  = (*Backend)(nil)
+	_                  backend.Resolver    = (*Backend)(nil)
+	_                  backend.OpCounter   = (*Backend)(nil)
+	_                  backend.FusedBNReLU = (*Backend)(nil)
+	_                  backend.Tensor      = (*Tensor)(nil)
+	errClosed                              = errors.New("backend is closed")
+	errForeign                             = errors.New("belongs to another backend")
+	errFreed                               = errors.New("was freed")
+	errNegativeThreads                     = errors.New("ref: Options.Threads must be >= 0")
 )
 
 // Options configures a reference backend.

@@ -71,7 +71,7 @@ func newStepOps(t *testing.T, b *Backend) *stepOps {
 	mk("sa", backend.I32, rows)
 	mk("sb", backend.I32, oc)
 	mk("bias", backend.F32, oc)
-	for _, v := range []string{"y", "yc", "xhat", "ybn", "dy", "dyc", "dybn"} {
+	for _, v := range []string{"y", "yc", "xhat", "ybn", "dy", "dyc", "dybn", "ybnr", "xhatr", "dybnr"} {
 		mk(v, backend.F32, rows, oc)
 	}
 	for _, v := range []string{"mean", "cmean", "invstd", "gamma", "beta", "runMean", "runVar", "cgamma", "cbeta", "crunMean",
@@ -161,6 +161,9 @@ func (s *stepOps) step() error {
 	b.MaxPoolGrad(dimg, dpool, t["arg"], s.pg)
 	b.ReLUGrad(t["dy"], t["dy"], t["ybn"])
 	b.BatchNormGrad(t["dybn"], t["dgamma"], t["dbeta"], t["dy"], t["xhat"], t["invstd"], t["gamma"])
+	// The fused batch norm + ReLU (FusedBNReLU), forward and backward.
+	b.BatchNormReLUTrain(t["ybnr"], t["xhatr"], t["mean"], t["invstd"], t["yc"], t["gamma"], t["beta"], t["runMean"], t["runVar"], 0.1, 1e-5)
+	b.BatchNormReLUGrad(t["dybnr"], t["dgamma"], t["dbeta"], t["dy"], t["ybnr"], t["xhatr"], t["invstd"], t["gamma"])
 	b.CompensateGrad(t["dyc"], t["dcgamma"], t["dcbeta"], t["dybn"], t["cmean"], t["cgamma"], true)
 	b.ColSum(t["db"], t["dyc"])
 	b.Im2Col(t["fcols"], t["x"], s.g)
@@ -185,6 +188,7 @@ func (s *stepOps) step() error {
 	b.AvgPool(t["avg"], t["dwy"], ag)
 	b.AvgPoolGrad(t["dwy"], t["avg"], ag)
 	b.BatchNormInfer(t["ybn"], t["yc"], t["gamma"], t["beta"], t["runMean"], t["runVar"], 1e-5)
+	b.BatchNormReLUInfer(t["ybnr"], t["yc"], t["gamma"], t["beta"], t["runMean"], t["runVar"], 1e-5)
 	b.CompensateInfer(t["yc"], t["y"], t["cgamma"], t["cbeta"], t["crunMean"])
 	return b.Sync()
 }

@@ -426,7 +426,7 @@ type rcPush struct{ R, C uint32 }
 // returns with lanes; the caller records the second pass
 // (shaders/f_colfin.glsl). It returns nil after recording an error.
 func (b *Backend) colPart(op, shader string, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
-	return b.colPartSpec(op, shader, nil, r, c, sets, ins...)
+	return b.colPartSpec(op, shader, nil, false, r, c, sets, ins...)
 }
 
 // colPairs reports whether colPart takes the column-pair kernels
@@ -448,13 +448,15 @@ func (b *Backend) colContig(c int, ins ...*Tensor) bool {
 }
 
 // colPartSpec is colPart with extra specialization constants from
-// constant 4 on, for the CONTIG launch only (see colContig).
-func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
+// constant 4 on: for the CONTIG launch only (see colContig) where
+// contigOnly, else for every launch (constants 2 and 3 then get the
+// launch's CONTIG and NCOL, or their defaults in the pair kernels).
+func (b *Backend) colPartSpec(op, shader string, extra []uint32, contigOnly bool, r, c, sets int, ins ...*Tensor) (*Tensor, int) {
 	tu := b.floatTune()
 	cpu := b.tune.cpu
 	pc := c // columns (or column pairs) walked by invocations
 	pairs := b.colPairs(c, ins)
-	if extra != nil && !b.colContig(c, ins...) {
+	if contigOnly && !b.colContig(c, ins...) {
 		b.failf(op, "internal error: %s specialized for the CONTIG launch", shader)
 		return nil, 0
 	}
@@ -495,6 +497,9 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, r, c, sets int,
 			spec = append(append(spec, 1, uint32(ncol)), extra...)
 		}
 		rw = max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+	}
+	if len(spec) == 2 && extra != nil {
+		spec = append(append(spec, 0, 1), extra...) // CONTIG, NCOL: the defaults
 	}
 	spec[0], spec[1] = uint32(cw), uint32(rw)
 	gy := countFor(r, rw, min(tu.maxGY, tu.groups, uint32(max(1, maxLanes/rw))))
@@ -665,12 +670,18 @@ type bnStatsPush struct {
 // the sum, then the squared deviations from the mean), then one
 // elementwise dispatch for xhat and y.
 func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
-	d, ok := backend.OpBatchNormTrain.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
+	b.batchNormTrain(backend.OpBatchNormTrain, false, y, xhat, mean, invstd, x, gamma, beta, runMean, runVar, momentum, eps)
+}
+
+// batchNormTrain is BatchNormTrain as the op bop, with y written as
+// ReLU(y) by the elementwise pass where relu (BatchNormReLUTrain).
+func (b *Backend) batchNormTrain(bop *backend.Op, relu bool, y, xhat, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32) {
+	d, ok := bop.Check(&b.err, b, backend.Params{Momentum: momentum, Eps: eps},
 		y, xhat, mean, invstd, x, gamma, beta, runMean, runVar)
 	if !ok {
 		return
 	}
-	const op = "BatchNormTrain"
+	op := bop.Name
 	xt, mt, it, rm, rv := tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar)
 	r, c := d.R, d.C
 	fr := float32(r)
@@ -683,7 +694,7 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 		// One pass over x: each lane's mean and squared deviations
 		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
 		// writes mean.
-		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, r, c, 2, xt, mt)
+		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, xt, mt)
 		if part == nil {
 			return
 		}
@@ -705,17 +716,25 @@ func (b *Backend) BatchNormTrain(y, xhat, mean, invstd, x, gamma, beta, runMean,
 		b.took("f_bn_stats", "twopass")
 		b.colFin(op, "f_bn_stats", []uint32{0}, pushOf(push), c, part, it, rm, rv, part, mt)
 	}
-	b.perChanPairs(op, "f_bn_apply", nil, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
+	b.took(b.pairShader("f_bn_apply", c), pick(relu, "relu", "norelu"))
+	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
 		tensor(y), tensor(xhat), xt, mt, it, tensor(gamma), tensor(beta))
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
 func (b *Backend) BatchNormInfer(y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
-	d, ok := backend.OpBatchNormInfer.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
+	b.batchNormInfer(backend.OpBatchNormInfer, false, y, x, gamma, beta, runMean, runVar, eps)
+}
+
+// batchNormInfer is BatchNormInfer as the op bop, with y written as
+// ReLU(y) where relu (BatchNormReLUInfer).
+func (b *Backend) batchNormInfer(bop *backend.Op, relu bool, y, x, gamma, beta, runMean, runVar backend.Tensor, eps float32) {
+	d, ok := bop.Check(&b.err, b, backend.Params{Eps: eps}, y, x, gamma, beta, runMean, runVar)
 	if !ok {
 		return
 	}
-	b.perChanRows("BatchNormInfer", "f_bn_infer", nil, pushOf(rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}), d.R, d.C,
+	b.took("f_bn_infer", pick(relu, "relu", "norelu"))
+	b.perChanRows(bop.Name, "f_bn_infer", []uint32{b2u(relu)}, pushOf(rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}), d.R, d.C,
 		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar))
 }
 
@@ -726,16 +745,29 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
-	const op = "BatchNormGrad"
-	dyt, ht, dg, db := tensor(dy), tensor(xhat), tensor(dgamma), tensor(dbeta)
-	r, c := d.R, d.C
-	part, lanes := b.colPart(op, "f_colpart_bngrad", r, c, 2, dyt, ht)
+	b.batchNormGrad("BatchNormGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), nil)
+}
+
+// batchNormGrad records the dispatches of BatchNormGrad for the op op
+// over the matrix [r, c] (the operands checked). With yt (not nil,
+// BatchNormReLUGrad) the kernels read dy only where yt > 0, else +0
+// (RELU); without it they bind dy in yt's place and do not read it.
+func (b *Backend) batchNormGrad(op string, r, c int, dxt, dg, db, dyt, ht, it, gt, yt *Tensor) {
+	relu := yt != nil
+	if !relu {
+		yt = dyt
+	}
+	rs := []uint32{b2u(relu)}
+	rp := pick(relu, "relu", "norelu")
+	b.took(pick(b.colPairs(c, []*Tensor{dyt, ht, yt}), "f_colpart_bngrad2", "f_colpart_bngrad"), rp)
+	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, 2, dyt, ht, yt)
 	if part == nil {
 		return
 	}
 	b.colFin(op, "f_bn_gradsums", nil, pushOf(clPush{C: uint32(c), Lanes: uint32(lanes)}), c, part, dg, db, part)
-	b.perChanPairs(op, "f_bn_gradx", nil, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
-		tensor(dx), dyt, ht, tensor(invstd), tensor(gamma), dg, db)
+	b.took(b.pairShader("f_bn_gradx", c), rp)
+	b.perChanPairs(op, "f_bn_gradx", rs, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
+		dxt, dyt, ht, it, gt, dg, db, yt)
 }
 
 // compStatsPush mirrors the push constants of f_comp_stats.

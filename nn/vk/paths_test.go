@@ -208,6 +208,7 @@ func vkCases() []vkCase {
 		{"QuantizeWidenThenDequantize", testQuantizeWidenThenDequantize},
 		{"MaxPoolGradGaps", testMaxPoolGradGaps},
 		{"BatchNormElementwise", testBatchNormElementwise},
+		{"FusedBNReLUExact", testFusedBNReLUExact},
 	}
 	cs = append(cs, newOpsCases()...)
 	return append(cs, pathCases()...)

@@ -78,6 +78,18 @@ func opCalls() map[*backend.Op]opCall {
 			[][]int{nil, {6, 3}, {3}, {3}, {3}, {3}}},
 		backend.OpBatchNormGrad: {func(b B, p P, t T) { b.BatchNormGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6]) }, P{},
 			[][]int{nil, nil, nil, {6, 3}, {6, 3}, {3}, {3}}},
+		backend.OpBatchNormReLUTrain: {func(b B, p P, t T) {
+			b.(backend.FusedBNReLU).BatchNormReLUTrain(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], p.Momentum, p.Eps)
+		}, P{Momentum: 0.1, Eps: 1e-5},
+			[][]int{nil, nil, nil, nil, {6, 3}, {3}, {3}, nil, nil}},
+		backend.OpBatchNormReLUInfer: {func(b B, p P, t T) {
+			b.(backend.FusedBNReLU).BatchNormReLUInfer(t[0], t[1], t[2], t[3], t[4], t[5], p.Eps)
+		}, P{Eps: 1e-5},
+			[][]int{nil, {6, 3}, {3}, {3}, {3}, {3}}},
+		backend.OpBatchNormReLUGrad: {func(b B, p P, t T) {
+			b.(backend.FusedBNReLU).BatchNormReLUGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7])
+		}, P{},
+			[][]int{nil, nil, nil, {6, 3}, {6, 3}, {6, 3}, {3}, {3}}},
 		backend.OpCompensateTrain: {func(b B, p P, t T) { b.CompensateTrain(t[0], t[1], t[2], t[3], t[4], t[5], p.Momentum) }, P{Momentum: 0.1},
 			[][]int{nil, nil, {6, 3}, {3}, {3}, nil}},
 		backend.OpCompensateInfer: {func(b B, p P, t T) { b.CompensateInfer(t[0], t[1], t[2], t[3], t[4]) }, P{},

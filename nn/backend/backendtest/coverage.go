@@ -44,6 +44,7 @@ func Cases() []Case {
 		{"ReLU", []*backend.Op{backend.OpReLU, backend.OpReLUGrad}, TestReLU},
 		{"MaxPool", []*backend.Op{backend.OpMaxPool, backend.OpMaxPoolGrad}, TestMaxPool},
 		{"BatchNorm", []*backend.Op{backend.OpBatchNormTrain, backend.OpBatchNormInfer, backend.OpBatchNormGrad}, TestBatchNorm},
+		{"BatchNormReLU", []*backend.Op{backend.OpBatchNormReLUTrain, backend.OpBatchNormReLUInfer, backend.OpBatchNormReLUGrad}, TestBatchNormReLU},
 		{"Compensate", []*backend.Op{backend.OpCompensateTrain, backend.OpCompensateInfer, backend.OpCompensateGrad}, TestCompensate},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},
 		{"AvgPool", []*backend.Op{backend.OpAvgPool, backend.OpAvgPoolGrad}, TestAvgPool},

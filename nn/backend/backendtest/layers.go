@@ -509,3 +509,99 @@ func TestCompensate(t *testing.T, b backend.Backend) {
 		})
 	}
 }
+
+// fusedBNReLU returns b's FusedBNReLU ability, failing the test when b
+// lacks it (the ability's ops are declared, so a backend of this project
+// must have them).
+func fusedBNReLU(t *testing.T, b backend.Backend) backend.FusedBNReLU {
+	t.Helper()
+	f, ok := b.(backend.FusedBNReLU)
+	if !ok {
+		t.Fatalf("%s (%T) lacks backend.FusedBNReLU, whose ops the contract declares", b.Name(), b)
+	}
+	return f
+}
+
+// TestBatchNormReLU checks the fused batch norm + ReLU ops on the backend
+// under test against the composed ops they replace, run on the reference
+// (BatchNormTrain then ReLU; BatchNormInfer then ReLU; ReLUGrad then
+// BatchNormGrad), on data whose batch-norm outputs are about half
+// negative.
+func TestBatchNormReLU(t *testing.T, b backend.Backend) {
+	const eps, momentum = 1e-5, 0.1
+	f := fusedBNReLU(t, b)
+	for _, sh := range [][]int{{1, 3}, {7, 5}, {2, 3, 4, 17}, {300, 16}, {1000, 3}} {
+		t.Run(shapeName(sh), func(t *testing.T) {
+			e := newEnv(t, b)
+			r, c := rowsCols(sh)
+			xv, gv, bv := e.bnData(r, c)
+			x := e.inF32("x", xv, sh...)
+			gamma := e.inF32("gamma", gv, c)
+			beta := e.inF32("beta", bv, c)
+			rm := e.stateF32("runMean", e.uniform(c, -1, 1), c)
+			rv := e.stateF32("runVar", e.uniform(c, 0.5, 2), c)
+			y := e.out("y", backend.F32, sh...)
+			xhat := e.out("xhat", backend.F32, sh...)
+			mean := e.out("mean", backend.F32, c)
+			invstd := e.out("invstd", backend.F32, c)
+			e.run(func(b backend.Backend, s int) {
+				if s == under {
+					f.BatchNormReLUTrain(y.t[s], xhat.t[s], mean.t[s], invstd.t[s], x.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], momentum, eps)
+					return
+				}
+				b.BatchNormTrain(y.t[s], xhat.t[s], mean.t[s], invstd.t[s], x.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], momentum, eps)
+				b.ReLU(y.t[s], y.t[s])
+			})
+			gotY := e.closeF32(y, TolBatchNorm, 1)
+			e.closeF32(xhat, TolBatchNorm, 1)
+			e.closeF32(mean, TolBatchNorm, 1)
+			e.closeF32(invstd, TolBatchNorm, 1)
+			e.closeF32(rm, TolBatchNorm, 1)
+			e.closeF32(rv, TolBatchNorm, 1)
+			zeros := 0
+			for _, v := range gotY {
+				if v < 0 || v != v {
+					t.Fatalf("y has %v: not a ReLU output", v)
+				}
+				if v == 0 {
+					zeros++
+				}
+			}
+			if r*c >= 100 && (zeros < r*c/5 || zeros > 4*r*c/5) {
+				t.Fatalf("%d of %d outputs are 0: the data do not exercise the ReLU", zeros, r*c)
+			}
+
+			yi := e.out("y (infer)", backend.F32, sh...)
+			e.run(func(b backend.Backend, s int) {
+				if s == under {
+					f.BatchNormReLUInfer(yi.t[s], x.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], eps)
+					return
+				}
+				b.BatchNormInfer(yi.t[s], x.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], eps)
+				b.ReLU(yi.t[s], yi.t[s])
+			})
+			e.closeF32(yi, TolBatchNorm, 1)
+
+			// Backward through the fused forward's (reference) outputs.
+			dy := e.inF32("dy", e.uniform(r*c, -1, 1), sh...)
+			yIn := e.inF32("y (grad)", e.f32(y, refer), sh...)
+			hIn := e.inF32("xhat (grad)", e.f32(xhat, refer), sh...)
+			iIn := e.inF32("invstd (grad)", e.f32(invstd, refer), c)
+			masked := e.out("relu grad", backend.F32, sh...)
+			dx := e.out("dx", backend.F32, sh...)
+			dg := e.out("dgamma", backend.F32, c)
+			db := e.out("dbeta", backend.F32, c)
+			e.run(func(b backend.Backend, s int) {
+				if s == under {
+					f.BatchNormReLUGrad(dx.t[s], dg.t[s], db.t[s], dy.t[s], yIn.t[s], hIn.t[s], iIn.t[s], gamma.t[s])
+					return
+				}
+				b.ReLUGrad(masked.t[s], dy.t[s], yIn.t[s])
+				b.BatchNormGrad(dx.t[s], dg.t[s], db.t[s], masked.t[s], hIn.t[s], iIn.t[s], gamma.t[s])
+			})
+			e.closeF32(dx, TolBatchNorm, 1)
+			e.closeF32(dg, TolBatchNorm, r)
+			e.closeF32(db, TolBatchNorm, r)
+		})
+	}
+}
