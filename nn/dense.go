@@ -29,6 +29,24 @@ type QuantConfig struct {
 	AsymmetricWeights bool
 	// Momentum of the moving-average activation ranges (default 0.9).
 	Momentum float32
+	// InputBits is the code width, 2..8, of the quantizers of the layers
+	// that read the model input (the image: 8-bit data to begin with); 0
+	// means Bits. Low-bit networks usually keep the image at 8 bits (as
+	// the LSQ paper does): quantizing it further drops information the
+	// data had, and only in the first layer's products.
+	InputBits int
+
+	// readsInput marks the configuration of a layer that reads the model
+	// input (set by Build).
+	readsInput bool
+}
+
+// inputBits returns the code width of the layer's input quantizer.
+func (c QuantConfig) inputBits() int {
+	if c.readsInput && c.InputBits != 0 {
+		return c.InputBits
+	}
+	return c.Bits
 }
 
 func (c QuantConfig) withDefaults() QuantConfig {
@@ -46,6 +64,11 @@ func (c QuantConfig) Validate() error {
 	c = c.withDefaults()
 	if c.Float {
 		return nil
+	}
+	if c.InputBits != 0 {
+		if err := quant.Activations(c.InputBits).Validate(); err != nil {
+			return fmt.Errorf("input bits: %w", err)
+		}
 	}
 	return quant.Weights(c.Bits).Validate()
 }
@@ -90,7 +113,7 @@ func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.
 			ch = 1
 		}
 		d.wq = newQuantizer(name+".wq", quant.Weights(cfg.Bits), cfg.Mode, cfg.Method, ch, !cfg.AsymmetricWeights, cfg.Momentum)
-		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.Bits), cfg.Mode, cfg.Method, 1, false, cfg.Momentum)
+		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.inputBits()), cfg.Mode, cfg.Method, 1, false, cfg.Momentum)
 	}
 	return d
 }

@@ -217,7 +217,9 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 				in[j] = nodes[r].shape
 			}
 		}
-		l, err := n.kind.build(n.spec, in, opts, rng)
+		lo := opts
+		lo.Quant.readsInput = slices.Contains(n.in, -1)
+		l, err := n.kind.build(n.spec, in, lo, rng)
 		if err != nil {
 			return nil, fmt.Errorf("model: %w", err)
 		}

@@ -88,6 +88,7 @@ Examples:
 			batch := fs.Int("batch", 64, "training batch size")
 			evalBatch := fs.Int("eval-batch", 256, "inference batch size")
 			bits := fs.Int("bits", 8, "code width")
+			inputBits := fs.Int("input-bits", 8, "code width of the image input (0: --bits)")
 			float := fs.Bool("float", false, "float mode")
 			profSteps := fs.Int("profile-steps", 3, "training steps profiled per kernel on devices that support it (0 = none)")
 			jsonOut := fs.Bool("json", false, "one JSON object per device")
@@ -101,6 +102,9 @@ Examples:
 				if *bits < 2 || *bits > 8 {
 					return usagef("--bits %d: want 2..8", *bits)
 				}
+				if *inputBits != 0 && (*inputBits < 2 || *inputBits > 8) {
+					return usagef("--input-bits %d: want 2..8, or 0 for --bits", *inputBits)
+				}
 				layers, err := nn.ParseLayers(*model)
 				if err != nil {
 					return usageError{err}
@@ -110,7 +114,7 @@ Examples:
 					return err
 				}
 				norm := data.ComputeNorm(train)
-				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, Method: quant.MethodMinMax}, Seed: 1}
+				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, Method: quant.MethodMinMax}, Seed: 1}
 				var runs []*benchRun
 				defer func() {
 					for _, r := range runs {

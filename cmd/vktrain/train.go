@@ -109,6 +109,7 @@ type trainFlags struct {
 	cpuProfile, resume, name, metrics, config       string
 	size, lrSchedule                                string
 	epochs, batch, evalBatch, bits, limit, cropPad  int
+	inputBits                                       int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
 	force, plots, flip                              bool
@@ -133,6 +134,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batch, "batch", 64, "mini-batch size")
 	fs.IntVar(&f.evalBatch, "eval-batch", 256, "batch size for evaluation")
 	fs.IntVar(&f.bits, "bits", 8, "integer code width of inputs and weights (2..8)")
+	fs.IntVar(&f.inputBits, "input-bits", 8, "code width (2..8) of the image where a layer reads it (the first layer's input): the image is 8-bit data, so 8 keeps it whole at any --bits; 0 means --bits")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N training examples (0 = all)")
 	fs.Float64Var(&f.lr, "lr", 0.01, "learning rate (the patent's example: 0.01)")
 	fs.StringVar(&f.lrSchedule, "lr-schedule", "cosine", "learning-rate schedule: cosine (from --lr down to 0 over the run's --epochs) or constant")
@@ -162,7 +164,7 @@ var runFlags = map[string]bool{
 	"data": true, "model": true, "batch": true, "bits": true, "limit": true, "lr": true, "momentum": true,
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
 	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
-	"size": true, "lr-schedule": true,
+	"size": true, "lr-schedule": true, "input-bits": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
@@ -187,6 +189,8 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 	switch {
 	case f.bits < 2 || f.bits > 8:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--bits %d: want 2..8", f.bits)
+	case f.inputBits != 0 && (f.inputBits < 2 || f.inputBits > 8):
+		return nn.Options{}, nn.TrainConfig{}, usagef("--input-bits %d: want 2..8, or 0 for --bits", f.inputBits)
 	case f.epochs < 0:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--epochs %d: want 0 or more", f.epochs)
 	case f.batch <= 0 || f.evalBatch <= 0:
@@ -207,7 +211,7 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--name %q: want a plain name, not a path (use --out for paths)", f.name)
 	}
 	o := nn.Options{
-		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, Mode: mode, Method: method},
+		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, Mode: mode, Method: method},
 		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed,
 	}
 	sched, err := nn.ParseLRSchedule(f.lrSchedule)
@@ -594,9 +598,13 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 		if err := restoreFlags(fs, r.st, given, f.force, r.log); err != nil {
 			return err
 		}
-		// Runs saved before --lr-schedule existed trained at a constant rate.
+		// Runs saved before --lr-schedule existed trained at a constant rate,
+		// and before --input-bits with the image at --bits.
 		if _, ok := r.st.Flags["lr-schedule"]; !ok && !given["lr-schedule"] {
 			f.lrSchedule = "constant"
+		}
+		if _, ok := r.st.Flags["input-bits"]; !ok && !given["input-bits"] {
+			f.inputBits = 0
 		}
 	}
 	var err error
@@ -866,6 +874,9 @@ func (r *trainRun) save(tr *nn.Trainer) error {
 func (r *trainRun) printSettings(dev *device) {
 	f, train, log := r.f, r.train, r.log
 	mode := fmt.Sprintf("int%d (%s scale/zero, %s calibration)", f.bits, r.opts.Quant.Mode, r.opts.Quant.Method)
+	if ib := r.opts.Quant.InputBits; ib != 0 && ib != f.bits {
+		mode = fmt.Sprintf("int%d, image input int%d (%s scale/zero, %s calibration)", f.bits, ib, r.opts.Quant.Mode, r.opts.Quant.Method)
+	}
 	if f.float {
 		mode = "float32 (no quantization)"
 	}
