@@ -92,10 +92,13 @@ type dense struct {
 	// noRowSums: the layer's integer product subtracts the zero points
 	// itself (DWConvI), so the weight codes' row sums are not computed.
 	noRowSums bool
-	wHat      backend.Tensor // F32 [out, k] dequantized weights (backward)
-	dWHat     backend.Tensor // F32 [out, k] gradient w.r.t. wHat
-	qwGen     *ParamsVersion // Context.Params whose weights qw holds (nil: none)
-	qwState   uint64         // and its State then
+	// fuseGemm: forwardInt runs GemmIDequant (backend.FusedGemmIDequant),
+	// set by Model.Bind.
+	fuseGemm bool
+	wHat     backend.Tensor // F32 [out, k] dequantized weights (backward)
+	dWHat    backend.Tensor // F32 [out, k] gradient w.r.t. wHat
+	qwGen    *ParamsVersion // Context.Params whose weights qw holds (nil: none)
+	qwState  uint64         // and its State then
 }
 
 func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
@@ -242,6 +245,10 @@ func (d *dense) prepareInput(c *Context, x backend.Tensor) error {
 // dequantizes into y [R, out] (S200.1 and S200.2).
 func (d *dense) forwardInt(c *Context, y, acc, sa, colsI backend.Tensor) {
 	b := c.B
+	if f, ok := b.(backend.FusedGemmIDequant); ok && d.fuseGemm {
+		f.GemmIDequant(y, colsI, d.qw, d.sw, d.B.Value, d.xq.Spec(), d.wq.Spec())
+		return
+	}
 	b.GemmI(acc, colsI, d.qw)
 	b.RowSumI(sa, colsI)
 	b.Dequant(y, acc, sa, d.sw, d.k, d.xq.Spec(), d.wq.Spec(), d.B.Value)

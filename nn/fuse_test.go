@@ -8,9 +8,10 @@ import (
 	"github.com/vktrain/vktrain/nn/ref"
 )
 
-// TestFusedBNReLUMatchesComposed trains the same nets with the fused
-// batch norm + ReLU ops and with the composed ones on the reference
-// backend, whose fused ops are defined to be the composition bit for bit:
+// TestFusedBNReLUMatchesComposed trains the same nets with the fused ops
+// (batch norm + ReLU, and the integer GEMMs with their dequantization) and
+// with the composed ones on the reference backend, whose fused ops are
+// defined to be the composition bit for bit:
 // the losses and the parameters must be identical, and the fused run must
 // have fused the layers it should (a bn read by anything else stays apart).
 func TestFusedBNReLUMatchesComposed(t *testing.T) {

@@ -180,9 +180,11 @@ type Model struct {
 	Layers  []Layer
 	Classes int
 	// Unfused makes Bind keep every op separate even where the backend
-	// has a fused op for a sequence of layers (backend.FusedBNReLU for a
-	// batch norm read only by a ReLU). Results agree within the fused
-	// ops' declared tolerance; the switch is for comparisons.
+	// has fused ones (backend.FusedBNReLU for a batch norm read only by a
+	// ReLU, backend.FusedGemmIDequant for the integer products of conv and
+	// fc layers). Results agree within the fused ops' declared tolerance
+	// (bit for bit on the reference backend); the switch is for
+	// comparisons.
 	Unfused bool
 	b       backend.Backend
 	g       graph
@@ -274,17 +276,23 @@ func (m *Model) Bind(b backend.Backend) error {
 	return b.Sync()
 }
 
-// fuse marks the layer sequences that run as one fused op on b: a batch
-// norm whose only reader is a ReLU, when b is a backend.FusedBNReLU and
-// m.Unfused is not set.
+// fuse marks what runs as fused ops on b unless m.Unfused: a batch norm
+// whose only reader is a ReLU (backend.FusedBNReLU), and the integer
+// products of the quantized conv and fc layers with their dequantization
+// (backend.FusedGemmIDequant).
 func (m *Model) fuse(b backend.Backend) {
 	_, can := b.(backend.FusedBNReLU)
+	_, canGemm := b.(backend.FusedGemmIDequant)
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *BatchNorm:
 			l.relu = false
 		case *ReLU:
 			l.fused = false
+		}
+		if q, ok := l.(quantLayer); ok {
+			d := q.core()
+			d.fuseGemm = canGemm && !m.Unfused && !d.noRowSums
 		}
 	}
 	if !can || m.Unfused {

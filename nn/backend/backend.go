@@ -369,6 +369,20 @@ type FusedBNReLU interface {
 	BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamma Tensor)
 }
 
+// FusedGemmIDequant is an optional ability (found by type assertion): the
+// integer matrix product of a quantized layer with its exact
+// dequantization as the GEMM's epilogue, so that the int32 products and
+// the row sums of the codes are never stored. The suite holds it to the
+// composed ops; package nn uses it for every quantized conv and fc layer
+// when the backend has it.
+type FusedGemmIDequant interface {
+	// GemmIDequant computes, for the Q8 codes a [M, K] and b [N, K], the
+	// weight row sums sb [N] and the optional bias [N]:
+	// GemmI(acc, a, b), RowSumI(sa, a) and then
+	// Dequant(y, acc, sa, sb, K, pa, pb, bias), bit for bit, into y [M, N].
+	GemmIDequant(y, a, b, sb, bias Tensor, pa, pb QuantSpec)
+}
+
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
 // tensor's elements without a copy. A slice stays valid until the tensor

@@ -137,6 +137,30 @@ var (
 			}
 			c.D.M, c.D.N, c.D.K = m, n, c.P.K
 		}}
+	// OpGemmIDequant declares FusedGemmIDequant.GemmIDequant.
+	OpGemmIDequant = &Op{Name: "GemmIDequant", Doc: "GemmI, RowSumI and Dequant, one op (FusedGemmIDequant)",
+		Operands: []Operand{out("y", F32), in("a", Q8), in("b", Q8), in("sb", I32), inOpt("bias", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			m, k := c.matrix(1)
+			n, kb := c.matrix(2)
+			if k != kb {
+				c.Failf("a is %v, b is %v: inner dimensions differ", c.shape(1), c.shape(2))
+				return
+			}
+			c.wantMatrix(0, m, n)
+			c.wantLenOf(3, n, "rows of", 2)
+			c.wantLenOf(4, n, "rows of", 2)
+			if c.failed() {
+				return
+			}
+			if err := c.P.P.Validate(1); err != nil {
+				c.Failf("pa must be per tensor: %v", err)
+			} else if err := c.P.PB.Validate(n); err != nil {
+				c.Failf("pb for %d columns: %v", n, err)
+			}
+			c.D.M, c.D.N, c.D.K = m, n, k
+		}}
 	// OpGemm declares Backend.Gemm.
 	OpGemm = &Op{Name: "Gemm", Doc: "c = alpha·op(a)·op(b) + beta·c",
 		Operands: []Operand{out("c", F32), in("a", F32), in("b", F32)},
@@ -414,7 +438,7 @@ var opList = func() []*Op {
 		OpIm2ColI, OpGemmI, OpRowSumI, OpDequant,
 		OpGemm, OpIm2Col, OpCol2Im, OpAddBias, OpColSum, OpReLU, OpReLUGrad, OpMaxPool, OpMaxPoolGrad,
 		OpBatchNormTrain, OpBatchNormInfer, OpBatchNormGrad,
-		OpBatchNormReLUTrain, OpBatchNormReLUInfer, OpBatchNormReLUGrad,
+		OpBatchNormReLUTrain, OpBatchNormReLUInfer, OpBatchNormReLUGrad, OpGemmIDequant,
 		OpCompensateTrain, OpCompensateInfer, OpCompensateGrad,
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
 	}

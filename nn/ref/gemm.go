@@ -238,6 +238,7 @@ const gemmFloatMinK = 64
 type gemmPart struct {
 	ctx     sgemm.Context
 	af, tmp []float32
+	acc     []int32 // GemmIDequant's products of one block
 }
 
 // gemmParts returns one gemmPart per thread.
@@ -265,6 +266,11 @@ type gemmIJob struct {
 	bf       []float32
 	n, k, kc int
 	parts    []gemmPart
+	// deq, when not nil, makes the job GemmIDequant: each block's int32
+	// products go to the chunk's scratch and are dequantized into y with
+	// the block's row sums, instead of being stored in acc.
+	deq *dequantConsts
+	y   []float32
 }
 
 func (j *gemmIJob) run(lo, hi, part int) {
@@ -278,7 +284,13 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		for i, v := range j.a[r0*k : (r0+rows)*k] {
 			p.af[i] = float32(v)
 		}
-		out := j.acc[r0*n : (r0+rows)*n]
+		var out []int32
+		if j.deq != nil {
+			p.acc = growI(p.acc, rows*n)
+			out = p.acc
+		} else {
+			out = j.acc[r0*n : (r0+rows)*n]
+		}
 		for k0 := 0; k0 < k; k0 += j.kc {
 			kl := min(k-k0, j.kc)
 			p.ctx.Sgemm(false, true, rows, n, kl, 1, p.af[k0:], k, j.bf[k0:], k, 0, p.tmp, n)
@@ -293,7 +305,51 @@ func (j *gemmIJob) run(lo, hi, part int) {
 				out[i] += int32(v)
 			}
 		}
+		if j.deq != nil {
+			for i := range rows {
+				var sa int32
+				for _, v := range j.a[(r0+i)*k : (r0+i+1)*k] {
+					sa += v
+				}
+				j.deq.row(j.y[(r0+i)*n:(r0+i+1)*n], out[i*n:(i+1)*n], sa)
+			}
+		}
 	}
+}
+
+// growI returns s resized to n, reallocated only when too small.
+func growI(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+// GemmIDequant is GemmI, RowSumI and Dequant in one pass (see
+// backend.FusedGemmIDequant), bit for bit: each block of rows is
+// multiplied as in GemmI into the chunk's scratch, and its row sums and
+// dequantization follow while the block is in cache.
+func (b *Backend) GemmIDequant(y, a, bm, sb, bias backend.Tensor, pa, pb backend.QuantSpec) {
+	d, ok := backend.OpGemmIDequant.Check(&b.err, b, backend.Params{P: pa, PB: pb}, y, a, bm, sb, bias)
+	if !ok {
+		return
+	}
+	m, n, k := d.M, d.N, d.K
+	ai, bi := a.(*Tensor).st.i[:m*k], bm.(*Tensor).st.i[:n*k]
+	kc, _ := floatChunk(255, 255, k) // Q8 codes: always long enough chunks
+	if cap(b.scratch) < n*k {
+		b.scratch = make([]float32, n*k)
+	}
+	bf := b.scratch[:n*k]
+	for i, v := range bi {
+		bf[i] = float32(v)
+	}
+	b.deq = b.dequantConsts(n, k, pa, pb, sb.(*Tensor).st.i, bias)
+	j := &b.jobs.gemmI
+	*j = gemmIJob{a: ai, bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts(), deq: &b.deq, y: y.(*Tensor).st.f}
+	b.run(j, m, max(1, (1<<17)/(n*k)))
+	*j = gemmIJob{}
+	b.deq = dequantConsts{}
 }
 
 // gemmIExactJob computes rows [lo, hi) of acc = a·bᵀ with integer loops.
@@ -416,35 +472,69 @@ func (b *Backend) RowSumI(s, a backend.Tensor) {
 
 // dequantJob runs Dequant for rows [lo, hi).
 type dequantJob struct {
-	y, scale, bias []float32
-	acc, sa, sb    []int32
-	zb, kzz        []int32
-	zA             int32
-	n              int
+	y      []float32
+	acc    []int32
+	sa     []int32
+	consts dequantConsts
+}
+
+// dequantConsts are Dequant's per-column constants and operands.
+type dequantConsts struct {
+	scale, bias []float32 // float32(sa·sb) per column; bias or nil
+	zb, kzz, sb []int32   // zero point of b, k·za·zb, row sums of b
+	zA          int32
+	n           int
+}
+
+// row dequantizes one row: out[c] = float32(scale·float32(v)) (+ bias)
+// with v = acc - zb·sa - za·sb + k·za·zb in wrapping int32.
+func (d *dequantConsts) row(out []float32, acc []int32, sa int32) {
+	n := d.n
+	scale, zb, kzz, sb := d.scale[:n], d.zb[:n], d.kzz[:n], d.sb[:n]
+	zA := d.zA
+	acc, out = acc[:n], out[:n]
+	if d.bias == nil {
+		for c, a := range acc {
+			v := a - zb[c]*sa - zA*sb[c] + kzz[c]
+			out[c] = float32(scale[c] * float32(v))
+		}
+		return
+	}
+	bias := d.bias[:n]
+	for c, a := range acc {
+		v := a - zb[c]*sa - zA*sb[c] + kzz[c]
+		out[c] = float32(scale[c]*float32(v)) + bias[c]
+	}
 }
 
 func (j *dequantJob) run(lo, hi, _ int) {
-	n := j.n
-	scale, zb, kzz, sb := j.scale[:n], j.zb[:n], j.kzz[:n], j.sb[:n]
-	zA := j.zA
+	n := j.consts.n
 	for i := lo; i < hi; i++ {
-		row := j.acc[i*n : (i+1)*n]
-		out := j.y[i*n : (i+1)*n]
-		row, out = row[:n], out[:n]
-		si := j.sa[i]
-		if j.bias == nil {
-			for c, a := range row {
-				v := a - zb[c]*si - zA*sb[c] + kzz[c]
-				out[c] = float32(scale[c] * float32(v))
-			}
-			continue
-		}
-		bias := j.bias[:n]
-		for c, a := range row {
-			v := a - zb[c]*si - zA*sb[c] + kzz[c]
-			out[c] = float32(scale[c]*float32(v)) + bias[c]
-		}
+		j.consts.row(j.y[i*n:(i+1)*n], j.acc[i*n:(i+1)*n], j.sa[i])
 	}
+}
+
+// dequantConsts fills the backend's small scratch with Dequant's
+// per-column constants for n columns of inner dimension k.
+func (b *Backend) dequantConsts(n, k int, pa, pb backend.QuantSpec, sb []int32, bias backend.Tensor) dequantConsts {
+	sA, zA := pa.Scale[0], pa.Zero[0]
+	scale := b.floats(n)
+	zk := b.ints(2 * n)
+	zb, kzz := zk[:n], zk[n:]
+	for c := range n {
+		pc := 0
+		if len(pb.Scale) > 1 {
+			pc = c
+		}
+		scale[c] = sA * pb.Scale[pc]
+		zb[c] = pb.Zero[pc]
+		kzz[c] = int32(k) * zA * zb[c]
+	}
+	var bv []float32
+	if !isNil(bias) {
+		bv = bias.(*Tensor).st.f
+	}
+	return dequantConsts{scale: scale, bias: bv, zb: zb, kzz: kzz, sb: sb, zA: zA, n: n}
 }
 
 // ints returns n int32 of the backend's small integer scratch, zeroed;
@@ -467,26 +557,9 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 		return
 	}
 	m, n := d.M, d.N
-	sA, zA := pa.Scale[0], pa.Zero[0]
-	scale := b.floats(n)
-	zk := b.ints(2 * n)
-	zb, kzz := zk[:n], zk[n:]
-	for c := range n {
-		pc := 0
-		if len(pb.Scale) > 1 {
-			pc = c
-		}
-		scale[c] = sA * pb.Scale[pc]
-		zb[c] = pb.Zero[pc]
-		kzz[c] = int32(k) * zA * zb[c]
-	}
-	var bv []float32
-	if !isNil(bias) {
-		bv = bias.(*Tensor).st.f
-	}
 	j := &b.jobs.dequant
-	*j = dequantJob{y: y.(*Tensor).st.f, scale: scale, bias: bv, acc: acc.(*Tensor).st.i, sa: sa.(*Tensor).st.i,
-		sb: sb.(*Tensor).st.i, zb: zb, kzz: kzz, zA: zA, n: n}
+	*j = dequantJob{y: y.(*Tensor).st.f, acc: acc.(*Tensor).st.i, sa: sa.(*Tensor).st.i,
+		consts: b.dequantConsts(n, k, pa, pb, sb.(*Tensor).st.i, bias)}
 	b.run(j, m, rowGrain(n))
 	*j = dequantJob{}
 }

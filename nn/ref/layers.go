@@ -226,6 +226,10 @@ type maxPoolJob struct {
 // run pools the output rows (n, py) in [lo, hi).
 func (j *maxPoolJob) run(lo, hi, _ int) {
 	g := j.g
+	if g.Size == 2 {
+		j.run2(lo, hi)
+		return
+	}
 	oh, ow := g.Out()
 	C := g.C
 	for r := lo; r < hi; r++ {
@@ -253,6 +257,43 @@ func (j *maxPoolJob) run(lo, hi, _ int) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// run2 is run for 2×2 windows: per channel the four window elements in
+// row-major order, the first kept and replaced only by a strictly greater
+// one, as in run, without storing and reloading the running maximum.
+func (j *maxPoolJob) run2(lo, hi int) {
+	g := j.g
+	oh, ow := g.Out()
+	C := g.C
+	row := g.W * C
+	for r := lo; r < hi; r++ {
+		n, py := r/oh, r%oh
+		for px := range ow {
+			out := (r*ow + px) * C
+			i0 := ((n*g.H+py*g.Stride)*g.W + px*g.Stride) * C
+			a := j.x[i0 : i0+C]
+			b := j.x[i0+C : i0+2*C]
+			c := j.x[i0+row : i0+row+C]
+			d := j.x[i0+row+C : i0+row+2*C]
+			y := j.y[out : out+C]
+			arg := j.arg[out : out+C]
+			b, c, d, y, arg = b[:len(a)], c[:len(a)], d[:len(a)], y[:len(a)], arg[:len(a)]
+			for k, v := range a {
+				at := int32(i0 + k)
+				if w := b[k]; w > v {
+					v, at = w, int32(i0+C+k)
+				}
+				if w := c[k]; w > v {
+					v, at = w, int32(i0+row+k)
+				}
+				if w := d[k]; w > v {
+					v, at = w, int32(i0+row+C+k)
+				}
+				y[k], arg[k] = v, at
 			}
 		}
 	}

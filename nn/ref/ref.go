@@ -9,16 +9,17 @@ import (
 )
 
 var (
-	_                  backend.Backend     = (*Backend)(nil)
-	_                  backend.HostAccess  = (*Backend)(nil)
-	_                  backend.Resolver    = (*Backend)(nil)
-	_                  backend.OpCounter   = (*Backend)(nil)
-	_                  backend.FusedBNReLU = (*Backend)(nil)
-	_                  backend.Tensor      = (*Tensor)(nil)
-	errClosed                              = errors.New("backend is closed")
-	errForeign                             = errors.New("belongs to another backend")
-	errFreed                               = errors.New("was freed")
-	errNegativeThreads                     = errors.New("ref: Options.Threads must be >= 0")
+	_                  backend.Backend           = (*Backend)(nil)
+	_                  backend.HostAccess        = (*Backend)(nil)
+	_                  backend.Resolver          = (*Backend)(nil)
+	_                  backend.OpCounter         = (*Backend)(nil)
+	_                  backend.FusedBNReLU       = (*Backend)(nil)
+	_                  backend.FusedGemmIDequant = (*Backend)(nil)
+	_                  backend.Tensor            = (*Tensor)(nil)
+	errClosed                                    = errors.New("backend is closed")
+	errForeign                                   = errors.New("belongs to another backend")
+	errFreed                                     = errors.New("was freed")
+	errNegativeThreads                           = errors.New("ref: Options.Threads must be >= 0")
 )
 
 // Options configures a reference backend.
@@ -34,16 +35,17 @@ type Backend struct {
 	threads int
 	err     error
 	closed  bool
-	scratch []float32    // GemmI's float copy of b
-	parts   []gemmPart   // per-chunk GEMM scratch
-	terms   []float32    // QuantGrad's terms of one large slice
-	minMax  []minMaxPart // MinMax's per-chunk results
-	small   []float32    // per-channel constants of one op (Backend.floats)
-	smallI  []int32      // the same for integers (Backend.ints)
-	pool    *workers     // helper goroutines, started by the first parallel op
-	jobs    jobs         // the operands of the op running, see ranger
-	ran     []int        // calls that passed their checks, by backend.Op ID
-	work    backend.Work // ResetWork's counts (ops and declared traffic)
+	scratch []float32     // GemmI's float copy of b
+	parts   []gemmPart    // per-chunk GEMM scratch
+	terms   []float32     // QuantGrad's terms of one large slice
+	minMax  []minMaxPart  // MinMax's per-chunk results
+	deq     dequantConsts // GemmIDequant's epilogue constants
+	small   []float32     // per-channel constants of one op (Backend.floats)
+	smallI  []int32       // the same for integers (Backend.ints)
+	pool    *workers      // helper goroutines, started by the first parallel op
+	jobs    jobs          // the operands of the op running, see ranger
+	ran     []int         // calls that passed their checks, by backend.Op ID
+	work    backend.Work  // ResetWork's counts (ops and declared traffic)
 }
 
 // New returns a reference backend using all available CPUs.

@@ -90,7 +90,39 @@ func pathCases() []vkCase {
 		{"DequantPairs", testDequantPairs},
 		{"Im2ColISigned", testIm2ColISigned},
 		{"TiledSigned", testTiledSigned},
+		{"GemmRows", testGemmRows},
 	}
+}
+
+// testGemmRows runs Gemm at tall shapes with a short k (the gradient of a
+// first convolution's im2col matrix), which f_gemm_rows takes on CPU
+// drivers: op(B) = B and B^T, beta 0 and not, rows a multiple of eight
+// and not, k of 1 to 16; storage and texel reads.
+func testGemmRows(t *testing.T, newB newRecorded) {
+	for _, reads := range []string{ReadsStorage, ReadsTexel} {
+		testGemmRowsReads(t, newB, reads)
+	}
+}
+
+func testGemmRowsReads(t *testing.T, newB newRecorded, reads string) {
+	pathCase(t, newB, Options{Reads: reads}, nil, func(s sides, rng *rand.Rand) {
+		for _, c := range []struct {
+			m, n, k     int
+			transB      bool
+			alpha, beta float32
+		}{{4096, 25, 16, false, 1, 0}, {2053, 9, 3, true, 0.5, 0}, {1544, 20, 13, false, 1, 0.75}, {2051, 7, 1, true, -2, 1}} {
+			bs := []int{c.k, c.n}
+			if c.transB {
+				bs = []int{c.n, c.k}
+			}
+			a, b := s.inF(floatRand(rng, c.m*c.k), c.m, c.k), s.inF(floatRand(rng, c.n*c.k), bs...)
+			out := s.inF(floatRand(rng, c.m*c.n), c.m, c.n)
+			for i, bk := range s.bk {
+				bk.Gemm(out[i], a[i], b[i], false, c.transB, c.alpha, c.beta)
+			}
+			s.near(fmt.Sprintf("Gemm %+v", c), out, backendtest.TolGemm, c.k)
+		}
+	})
 }
 
 // testReLULoops runs ReLU and ReLUGrad (out of place) where f_relu2's

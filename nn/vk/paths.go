@@ -71,6 +71,7 @@ var kernelPaths = map[string][]string{
 	"f_gemm_sg64": gemmPaths,
 	"f_gemm_rt":   {"a=N", "a=T", "b=N", "b=T", "lanes=m", "lanes=n", "k=whole", "k=split"},
 	"f_gemm_ksum": {"beta=0", "beta"},
+	"f_gemm_rows": {"b=N", "b=T", "beta=0", "beta", "rows=whole", "rows=ragged"},
 
 	// The other float ops (float.go).
 	"f_im2col":            nil,

@@ -78,6 +78,10 @@ func opCalls() map[*backend.Op]opCall {
 			[][]int{nil, {6, 3}, {3}, {3}, {3}, {3}}},
 		backend.OpBatchNormGrad: {func(b B, p P, t T) { b.BatchNormGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6]) }, P{},
 			[][]int{nil, nil, nil, {6, 3}, {6, 3}, {3}, {3}}},
+		backend.OpGemmIDequant: {func(b B, p P, t T) {
+			b.(backend.FusedGemmIDequant).GemmIDequant(t[0], t[1], t[2], t[3], t[4], p.P, p.PB)
+		}, P{P: qu, PB: q2},
+			[][]int{nil, {6, 4}, {2, 4}, {2}, {2}}},
 		backend.OpBatchNormReLUTrain: {func(b B, p P, t T) {
 			b.(backend.FusedBNReLU).BatchNormReLUTrain(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], p.Momentum, p.Eps)
 		}, P{Momentum: 0.1, Eps: 1e-5},

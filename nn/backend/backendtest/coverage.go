@@ -36,6 +36,7 @@ func Cases() []Case {
 		{"RowSumI", []*backend.Op{backend.OpRowSumI}, TestRowSumI},
 		{"Dequant", []*backend.Op{backend.OpDequant}, TestDequant},
 		{"ConvI", []*backend.Op{backend.OpIm2ColI, backend.OpGemmI, backend.OpRowSumI, backend.OpDequant}, TestConvI},
+		{"GemmIDequant", []*backend.Op{backend.OpGemmIDequant}, TestGemmIDequant},
 		{"Gemm", []*backend.Op{backend.OpGemm}, TestGemm},
 		{"Im2Col", []*backend.Op{backend.OpIm2Col}, TestIm2Col},
 		{"Col2Im", []*backend.Op{backend.OpCol2Im, backend.OpIm2Col}, TestCol2Im},

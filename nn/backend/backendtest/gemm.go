@@ -437,3 +437,66 @@ func TestGemm(t *testing.T, b backend.Backend) {
 		})
 	}
 }
+
+// TestGemmIDequant checks the fused integer GEMM with its dequantization
+// epilogue (backend.FusedGemmIDequant) on the backend under test against
+// the composed ops it replaces, GemmI, RowSumI and Dequant, run on the
+// reference: shapes with one and many blocks of rows, k below one float
+// chunk and across several (k > 258), per-tensor and per-channel weights,
+// with and without bias.
+func TestGemmIDequant(t *testing.T, b backend.Backend) {
+	f, ok := b.(backend.FusedGemmIDequant)
+	if !ok {
+		t.Fatalf("%s (%T) lacks backend.FusedGemmIDequant, whose op the contract declares", b.Name(), b)
+	}
+	rs := codeRanges()
+	cases := []struct {
+		m, k, n int
+		ra, rb  codeRange
+		perChan bool
+		bias    bool
+	}{
+		{1, 1, 1, rs[6], rs[2], false, false},
+		{37, 25, 16, rs[6], rs[2], true, true},
+		{3000, 9, 5, rs[5], rs[1], true, false},
+		{64, 700, 13, rs[4], rs[0], false, true},
+		{6, 2304, 10, rs[6], rs[3], true, true},
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("%dx%dx%d_%s_%s_perChan%v_bias%v", c.m, c.k, c.n, c.ra.name, c.rb.name, c.perChan, c.bias)
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, b)
+			pa := e.spec(c.ra, 1, "rand")
+			nb := 1
+			if c.perChan {
+				nb = c.n
+			}
+			pb := e.spec(c.rb, nb, "rand")
+			a := e.inQ8("a", e.codes(c.m*c.k, c.ra.min, c.ra.max), c.m, c.k)
+			w := e.inQ8("b", e.codes(c.n*c.k, c.rb.min, c.rb.max), c.n, c.k)
+			_, _, hsb := hostGemmI(nil, w.i, 0, c.k, c.n)
+			sb := e.inI32("sb", hsb, c.n)
+			var bias *pair
+			if c.bias {
+				bias = e.inF32("bias", e.uniform(c.n, -0.1, 0.1), c.n)
+			}
+			acc := e.out("acc", backend.I32, c.m, c.n)
+			sa := e.out("sa", backend.I32, c.m)
+			y := e.out("y", backend.F32, c.m, c.n)
+			e.run(func(b backend.Backend, s int) {
+				var bt backend.Tensor
+				if bias != nil {
+					bt = bias.t[s]
+				}
+				if s == under {
+					f.GemmIDequant(y.t[s], a.t[s], w.t[s], sb.t[s], bt, pa, pb)
+					return
+				}
+				b.GemmI(acc.t[s], a.t[s], w.t[s])
+				b.RowSumI(sa.t[s], a.t[s])
+				b.Dequant(y.t[s], acc.t[s], sa.t[s], sb.t[s], c.k, pa, pb, bt)
+			})
+			e.closeF32(y, TolDequant, 1)
+		})
+	}
+}
