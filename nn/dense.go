@@ -39,6 +39,8 @@ type QuantConfig struct {
 	// readsInput marks the configuration of a layer that reads the model
 	// input (set by Build).
 	readsInput bool
+	// init is the model's weight initialisation (set by Build).
+	init Init
 }
 
 // inputBits returns the code width of the layer's input quantizer.
@@ -106,9 +108,19 @@ func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.
 	d := &dense{name: name, out: out, k: k, cfg: cfg}
 	d.W = newParam(name+".weight", KindWeight, wshape...)
 	d.B = newParam(name+".bias", KindBias, out)
-	std := math.Sqrt(2 / float64(k)) // He initialisation for ReLU networks
-	for i := range d.W.Data {
-		d.W.Data[i] = float32(rng.NormFloat64() * std)
+	if cfg.init == InitUniform {
+		bound := 1 / math.Sqrt(float64(k))
+		for i := range d.W.Data {
+			d.W.Data[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+		for i := range d.B.Data {
+			d.B.Data[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+	} else {
+		std := math.Sqrt(2 / float64(k)) // He initialisation for ReLU networks
+		for i := range d.W.Data {
+			d.W.Data[i] = float32(rng.NormFloat64() * std)
+		}
 	}
 	if !cfg.Float {
 		ch := out

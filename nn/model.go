@@ -167,6 +167,44 @@ type Options struct {
 	NoCompensation, NoNorm bool
 	// Seed initialises the weights.
 	Seed uint64
+	// Init is how conv and fc weights start: InitHe (the zero value) or
+	// InitUniform.
+	Init Init
+}
+
+// Init names a weight initialisation of conv and fc layers.
+type Init string
+
+const (
+	// InitHe draws weights from a normal distribution of standard deviation
+	// sqrt(2/fan_in) (He et al.), biases 0.
+	InitHe Init = ""
+	// InitUniform draws weights and biases uniformly from
+	// [-1/sqrt(fan_in), 1/sqrt(fan_in)], PyTorch's default for its conv and
+	// linear layers. Behind batch norm a smaller weight takes larger
+	// relative steps at the same learning rate, so this trains faster in
+	// short schedules (res8 on Fashion-MNIST in 3 epochs: 90.2 % against
+	// 87.5 % with InitHe).
+	InitUniform Init = "uniform"
+)
+
+// ParseInit parses "he" or "uniform".
+func ParseInit(s string) (Init, error) {
+	switch s {
+	case "he", "":
+		return InitHe, nil
+	case "uniform", "torch":
+		return InitUniform, nil
+	}
+	return "", fmt.Errorf("init %q: want he or uniform", s)
+}
+
+// String returns "he" or "uniform".
+func (i Init) String() string {
+	if i == InitHe {
+		return "he"
+	}
+	return string(i)
 }
 
 // Model is a graph of layers (a chain in the simplest case).
@@ -202,6 +240,9 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 	if err := opts.Quant.Validate(); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
+	if _, err := ParseInit(opts.Init.String()); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	nodes, err := compile(input, layers, opts)
 	if err != nil {
 		return nil, err
@@ -221,6 +262,7 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 		}
 		lo := opts
 		lo.Quant.readsInput = slices.Contains(n.in, -1)
+		lo.Quant.init = opts.Init
 		l, err := n.kind.build(n.spec, in, lo, rng)
 		if err != nil {
 			return nil, fmt.Errorf("model: %w", err)

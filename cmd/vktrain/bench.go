@@ -89,6 +89,7 @@ Examples:
 			evalBatch := fs.Int("eval-batch", 256, "inference batch size")
 			bits := fs.Int("bits", 8, "code width")
 			inputBits := fs.Int("input-bits", 8, "code width of the image input (0: --bits)")
+			initName := fs.String("init", "uniform", "initial weights: uniform or he")
 			float := fs.Bool("float", false, "float mode")
 			profSteps := fs.Int("profile-steps", 3, "training steps profiled per kernel on devices that support it (0 = none)")
 			jsonOut := fs.Bool("json", false, "one JSON object per device")
@@ -114,7 +115,11 @@ Examples:
 					return err
 				}
 				norm := data.ComputeNorm(train)
-				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, Method: quant.MethodMinMax}, Seed: 1}
+				init, err := nn.ParseInit(*initName)
+				if err != nil {
+					return usageError{err}
+				}
+				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, Method: quant.MethodMinMax}, Seed: 1, Init: init}
 				var runs []*benchRun
 				defer func() {
 					for _, r := range runs {

@@ -376,6 +376,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"train", "--bits", "9"}, "--bits 9"},
 		{[]string{"train", "--bits", "4", "--input-bits", "1"}, "--input-bits 1"},
 		{[]string{"bench", "--input-bits", "12"}, "--input-bits 12"},
+		{[]string{"train", "--init", "zeros"}, "--init"},
 		{[]string{"train", "--batch", "0"}, "--batch 0"},
 		{[]string{"train", "--lr", "-1"}, "--lr -1"},
 		{[]string{"train", "--momentum", "1"}, "--momentum 1"},

@@ -108,6 +108,7 @@ type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
 	cpuProfile, resume, name, metrics, config       string
 	size, lrSchedule                                string
+	init                                            string
 	epochs, batch, evalBatch, bits, limit, cropPad  int
 	inputBits                                       int
 	lr, momentum, wd, threshold, l2                 float64
@@ -134,6 +135,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.batch, "batch", 64, "mini-batch size")
 	fs.IntVar(&f.evalBatch, "eval-batch", 256, "batch size for evaluation")
 	fs.IntVar(&f.bits, "bits", 8, "integer code width of inputs and weights (2..8)")
+	fs.StringVar(&f.init, "init", "uniform", "initial conv and fc weights: uniform (U(±1/√fan_in) weights and biases, PyTorch's default) or he (He-normal weights, zero biases)")
 	fs.IntVar(&f.inputBits, "input-bits", 8, "code width (2..8) of the image where a layer reads it (the first layer's input): the image is 8-bit data, so 8 keeps it whole at any --bits; 0 means --bits")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N training examples (0 = all)")
 	fs.Float64Var(&f.lr, "lr", 0.01, "learning rate (the patent's example: 0.01)")
@@ -164,7 +166,7 @@ var runFlags = map[string]bool{
 	"data": true, "model": true, "batch": true, "bits": true, "limit": true, "lr": true, "momentum": true,
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
 	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
-	"size": true, "lr-schedule": true, "input-bits": true,
+	"size": true, "lr-schedule": true, "input-bits": true, "init": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
@@ -210,9 +212,13 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 	case strings.ContainsAny(f.name, `/\`) || f.name == "." || f.name == "..":
 		return nn.Options{}, nn.TrainConfig{}, usagef("--name %q: want a plain name, not a path (use --out for paths)", f.name)
 	}
+	init, err := nn.ParseInit(f.init)
+	if err != nil {
+		return nn.Options{}, nn.TrainConfig{}, usagef("--init %q: want uniform or he", f.init)
+	}
 	o := nn.Options{
 		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, Mode: mode, Method: method},
-		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed,
+		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed, Init: init,
 	}
 	sched, err := nn.ParseLRSchedule(f.lrSchedule)
 	if err != nil {
@@ -606,6 +612,9 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 		if _, ok := r.st.Flags["input-bits"]; !ok && !given["input-bits"] {
 			f.inputBits = 0
 		}
+		if _, ok := r.st.Flags["init"]; !ok && !given["init"] {
+			f.init = "he" // runs saved before --init started from He-normal weights
+		}
 	}
 	var err error
 	if r.opts, r.tc, err = f.options(); err != nil {
@@ -883,8 +892,8 @@ func (r *trainRun) printSettings(dev *device) {
 	fmt.Fprintf(log, "device   %s (%s)\n", dev.backend.Name(), dev.reason)
 	fmt.Fprintf(log, "data     %s: %d train, %d test, %dx%dx%d, %d classes\n", f.data, train.N, r.test.N, train.H, train.W, train.C, train.Classes)
 	fmt.Fprintf(log, "model    %s, %s, %d parameters\n", r.model.Spec, mode, r.model.NumParams())
-	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g (%s), momentum %g, wd %g, threshold %g (%s), λ %g, seed %d%s\n",
-		f.epochs, f.batch, f.lr, r.tc.Schedule, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed, augmentText(f.augment()))
+	fmt.Fprintf(log, "train    %d epochs, batch %d, lr %g (%s), momentum %g, wd %g, threshold %g (%s), λ %g, seed %d, init %s%s\n",
+		f.epochs, f.batch, f.lr, r.tc.Schedule, f.momentum, f.wd, f.threshold, r.tc.ThresholdMode, f.l2, f.seed, r.opts.Init, augmentText(f.augment()))
 	fmt.Fprintf(log, "run      %s (id %s): checkpoint %s, metrics %s\n", r.name, r.st.RunID, r.files.ckpt, r.files.metrics)
 	if r.resumed {
 		fmt.Fprintf(log, "resume   from %s: %s\n", f.resume, position(r.st, r.batches))
