@@ -8,12 +8,21 @@ func (b *Backend) Add(y, a, bt backend.Tensor) {
 	if !ok {
 		return
 	}
-	yf, af, bf := y.(*Tensor).st.f[:d.Len], a.(*Tensor).st.f[:d.Len], bt.(*Tensor).st.f[:d.Len]
-	b.parallel(d.Len, 1<<15, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			yf[i] = af[i] + bf[i]
-		}
-	})
+	j := &b.jobs.add
+	*j = addJob{y: y.(*Tensor).st.f[:d.Len], a: a.(*Tensor).st.f[:d.Len], b: bt.(*Tensor).st.f[:d.Len]}
+	b.run(j, d.Len, 1<<15)
+	*j = addJob{}
+}
+
+type addJob struct{ y, a, b []float32 }
+
+func (j *addJob) run(lo, hi, _ int) {
+	a, bb := j.a[lo:hi], j.b[lo:hi]
+	y := j.y[lo:hi]
+	bb, y = bb[:len(a)], y[:len(a)]
+	for i, v := range a {
+		y[i] = v + bb[i]
+	}
 }
 
 // poolInv returns the float32 reciprocal of the window area kh·kw, a
@@ -30,33 +39,44 @@ func (b *Backend) AvgPool(y, x backend.Tensor, g backend.PoolGeom) {
 	if _, ok := backend.OpAvgPool.Check(&b.err, b, backend.Params{Pool: g}, y, x); !ok {
 		return
 	}
-	yf, xf := y.(*Tensor).st.f, x.(*Tensor).st.f
+	j := &b.jobs.avgPool
+	*j = avgPoolJob{y: y.(*Tensor).st.f, x: x.(*Tensor).st.f, g: g}
+	oh, _ := g.Out()
+	// Every output element is its own float32 sum; the accumulators are
+	// y's elements, the channels of one output position side by side.
+	b.run(j, g.N*oh, 1)
+	*j = avgPoolJob{}
+}
+
+type avgPoolJob struct {
+	y, x []float32
+	g    backend.PoolGeom
+}
+
+func (j *avgPoolJob) run(lo, hi, _ int) {
+	yf, xf, g := j.y, j.x, j.g
 	kh, kw, sh, sw := g.Window()
 	oh, ow := g.Out()
 	inv := poolInv(kh, kw)
-	// Every output element is its own float32 sum; the accumulators are
-	// y's elements, the channels of one output position side by side.
-	b.parallel(g.N*oh, 1, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, py := r/oh, r%oh
-			for px := range ow {
-				out := yf[(r*ow+px)*g.C : (r*ow+px+1)*g.C]
-				clear(out)
-				for ky := range kh {
-					row := (n*g.H+py*sh+ky)*g.W + px*sw
-					for kx := range kw {
-						in := xf[(row+kx)*g.C : (row+kx+1)*g.C]
-						for c, v := range in {
-							out[c] += v
-						}
+	for r := lo; r < hi; r++ {
+		n, py := r/oh, r%oh
+		for px := range ow {
+			out := yf[(r*ow+px)*g.C : (r*ow+px+1)*g.C]
+			clear(out)
+			for ky := range kh {
+				row := (n*g.H+py*sh+ky)*g.W + px*sw
+				for kx := range kw {
+					in := xf[(row+kx)*g.C : (row+kx+1)*g.C]
+					for c, v := range in {
+						out[c] += v
 					}
 				}
-				for c := range out {
-					out[c] = float32(out[c] * inv)
-				}
+			}
+			for c := range out {
+				out[c] = float32(out[c] * inv)
 			}
 		}
-	})
+	}
 }
 
 // AvgPoolGrad writes dx = the adjoint of AvgPool applied to dy: dx is
@@ -69,41 +89,55 @@ func (b *Backend) AvgPoolGrad(dx, dy backend.Tensor, g backend.PoolGeom) {
 		return
 	}
 	dxf, dyf := dx.(*Tensor).st.f, dy.(*Tensor).st.f
+	// The outputs of image n only touch image n: split by image, each
+	// image in increasing output order.
+	j := &b.jobs.avgPoolGrad
+	*j = avgPoolGradJob{dx: dxf, dy: dyf, g: g}
+	b.run(j, g.N, 1)
+	*j = avgPoolGradJob{}
+}
+
+type avgPoolGradJob struct {
+	dx, dy []float32
+	g      backend.PoolGeom
+}
+
+func (j *avgPoolGradJob) run(nlo, nhi, _ int) {
+	dxf, dyf, g := j.dx, j.dy, j.g
 	kh, kw, sh, sw := g.Window()
 	oh, ow := g.Out()
 	inv := poolInv(kh, kw)
 	img := g.H * g.W * g.C
-	// The outputs of image n only touch image n: split by image, each
-	// image in increasing output order.
-	b.parallel(g.N, 1, func(nlo, nhi int) {
-		clear(dxf[nlo*img : nhi*img])
-		for n := nlo; n < nhi; n++ {
-			for py := range oh {
-				for px := range ow {
-					o := ((n*oh+py)*ow + px) * g.C
-					grad := dyf[o : o+g.C]
-					for ky := range kh {
-						row := (n*g.H+py*sh+ky)*g.W + px*sw
-						for kx := range kw {
-							dst := dxf[(row+kx)*g.C : (row+kx+1)*g.C]
-							for c, v := range grad {
-								dst[c] += float32(v * inv)
-							}
+	clear(dxf[nlo*img : nhi*img])
+	for n := nlo; n < nhi; n++ {
+		for py := range oh {
+			for px := range ow {
+				o := ((n*oh+py)*ow + px) * g.C
+				grad := dyf[o : o+g.C]
+				for ky := range kh {
+					row := (n*g.H+py*sh+ky)*g.W + px*sw
+					for kx := range kw {
+						dst := dxf[(row+kx)*g.C : (row+kx+1)*g.C]
+						for c, v := range grad {
+							dst[c] += float32(v * inv)
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dwTaps returns the filters w [C, KH, KW] transposed to [KH·KW, C] (tap
 // t = kh·KW+kw, then channel) with sub (one value, or one per channel)
 // subtracted from every weight: the layout in which the depthwise loops
 // read all channels of one tap contiguously.
-func dwTaps[T int32 | float32](w []T, g backend.ConvGeom, sub []T) []T {
+func dwTaps[T int32 | float32](buf *[]T, w []T, g backend.ConvGeom, sub []T) []T {
 	k := g.KH * g.KW
-	out := make([]T, k*g.C)
+	if cap(*buf) < k*g.C {
+		*buf = make([]T, k*g.C)
+	}
+	out := (*buf)[:k*g.C]
 	for c := range g.C {
 		var z T
 		if len(sub) == 1 {
@@ -157,20 +191,32 @@ func (b *Backend) DWConvI(acc, x, w backend.Tensor, g backend.ConvGeom, pa, pb b
 		return
 	}
 	af, xf := acc.(*Tensor).st.i, x.(*Tensor).st.i
-	wt := dwTaps(w.(*Tensor).st.i, g, pb.Zero)
+	wt := dwTaps(&b.tapsI, w.(*Tensor).st.i, g, pb.Zero)
 	za := pa.Zero[0]
 	oh, _ := g.Out()
+	j := &b.jobs.dwConvI
+	*j = dwConvIJob{acc: af, x: xf, w: wt, za: za, g: g}
+	b.run(j, g.N*oh, 1)
+	*j = dwConvIJob{}
+}
+
+type dwConvIJob struct {
+	acc, x, w []int32
+	za        int32
+	g         backend.ConvGeom
+}
+
+func (j *dwConvIJob) run(lo, hi, _ int) {
+	af, xf, wt, za, g := j.acc, j.x, j.w, j.za, j.g
 	C := g.C
-	b.parallel(g.N*oh, 1, func(lo, hi int) {
-		dwRows(g, lo, hi,
-			func(out int) { clear(af[out : out+C]) },
-			func(out, t, in int) {
-				dst, src, wv := af[out:out+C], xf[in:in+C], wt[t*C:(t+1)*C]
-				for c, v := range src {
-					dst[c] += (v - za) * wv[c]
-				}
-			})
-	})
+	dwRows(g, lo, hi,
+		func(out int) { clear(af[out : out+C]) },
+		func(out, t, in int) {
+			dst, src, wv := af[out:out+C], xf[in:in+C], wt[t*C:(t+1)*C]
+			for c, v := range src {
+				dst[c] += (v - za) * wv[c]
+			}
+		})
 }
 
 // DWConv is the float depthwise convolution: each output element
@@ -182,19 +228,30 @@ func (b *Backend) DWConv(y, x, w backend.Tensor, g backend.ConvGeom) {
 		return
 	}
 	yf, xf := y.(*Tensor).st.f, x.(*Tensor).st.f
-	wt := dwTaps(w.(*Tensor).st.f, g, nil)
+	wt := dwTaps(&b.tapsF, w.(*Tensor).st.f, g, nil)
 	oh, _ := g.Out()
+	j := &b.jobs.dwConv
+	*j = dwConvJob{y: yf, x: xf, w: wt, g: g}
+	b.run(j, g.N*oh, 1)
+	*j = dwConvJob{}
+}
+
+type dwConvJob struct {
+	y, x, w []float32
+	g       backend.ConvGeom
+}
+
+func (j *dwConvJob) run(lo, hi, _ int) {
+	yf, xf, wt, g := j.y, j.x, j.w, j.g
 	C := g.C
-	b.parallel(g.N*oh, 1, func(lo, hi int) {
-		dwRows(g, lo, hi,
-			func(out int) { clear(yf[out : out+C]) },
-			func(out, t, in int) {
-				dst, src, wv := yf[out:out+C], xf[in:in+C], wt[t*C:(t+1)*C]
-				for c, v := range src {
-					dst[c] += float32(v * wv[c])
-				}
-			})
-	})
+	dwRows(g, lo, hi,
+		func(out int) { clear(yf[out : out+C]) },
+		func(out, t, in int) {
+			dst, src, wv := yf[out:out+C], xf[in:in+C], wt[t*C:(t+1)*C]
+			for c, v := range src {
+				dst[c] += float32(v * wv[c])
+			}
+		})
 }
 
 // DWConvGradX writes dx, the input gradient of DWConv: each element
@@ -208,33 +265,44 @@ func (b *Backend) DWConvGradX(dx, dy, w backend.Tensor, g backend.ConvGeom) {
 		return
 	}
 	dxf, dyf := dx.(*Tensor).st.f, dy.(*Tensor).st.f
-	wt := dwTaps(w.(*Tensor).st.f, g, nil)
-	oh, ow := g.Out()
-	C := g.C
+	wt := dwTaps(&b.tapsF, w.(*Tensor).st.f, g, nil)
 	// Gather: each input row (n, iy) is written by one goroutine, its
 	// terms visited in increasing output order.
-	b.parallel(g.N*g.H, 1, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			n, iy := r/g.H, r%g.H
-			oy0, oy1 := dwRange(iy+g.PadH, g.KH, g.StrideH, oh)
-			for ix := range g.W {
-				dst := dxf[(r*g.W+ix)*C : (r*g.W+ix+1)*C]
-				clear(dst)
-				ox0, ox1 := dwRange(ix+g.PadW, g.KW, g.StrideW, ow)
-				for oy := oy0; oy < oy1; oy++ {
-					kh := iy + g.PadH - oy*g.StrideH
-					for ox := ox0; ox < ox1; ox++ {
-						kw := ix + g.PadW - ox*g.StrideW
-						src := dyf[((n*oh+oy)*ow+ox)*C : ((n*oh+oy)*ow+ox+1)*C]
-						wv := wt[(kh*g.KW+kw)*C : (kh*g.KW+kw+1)*C]
-						for c, v := range src {
-							dst[c] += float32(v * wv[c])
-						}
+	j := &b.jobs.dwConvGradX
+	*j = dwConvGradXJob{dx: dxf, dy: dyf, w: wt, g: g}
+	b.run(j, g.N*g.H, 1)
+	*j = dwConvGradXJob{}
+}
+
+type dwConvGradXJob struct {
+	dx, dy, w []float32
+	g         backend.ConvGeom
+}
+
+func (j *dwConvGradXJob) run(lo, hi, _ int) {
+	dxf, dyf, wt, g := j.dx, j.dy, j.w, j.g
+	oh, ow := g.Out()
+	C := g.C
+	for r := lo; r < hi; r++ {
+		n, iy := r/g.H, r%g.H
+		oy0, oy1 := dwRange(iy+g.PadH, g.KH, g.StrideH, oh)
+		for ix := range g.W {
+			dst := dxf[(r*g.W+ix)*C : (r*g.W+ix+1)*C]
+			clear(dst)
+			ox0, ox1 := dwRange(ix+g.PadW, g.KW, g.StrideW, ow)
+			for oy := oy0; oy < oy1; oy++ {
+				kh := iy + g.PadH - oy*g.StrideH
+				for ox := ox0; ox < ox1; ox++ {
+					kw := ix + g.PadW - ox*g.StrideW
+					src := dyf[((n*oh+oy)*ow+ox)*C : ((n*oh+oy)*ow+ox+1)*C]
+					wv := wt[(kh*g.KW+kw)*C : (kh*g.KW+kw+1)*C]
+					for c, v := range src {
+						dst[c] += float32(v * wv[c])
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dwRange returns the outputs [o0, o1) along one axis whose window (k taps
@@ -259,35 +327,47 @@ func (b *Backend) DWConvGradW(dw, dy, x backend.Tensor, g backend.ConvGeom) {
 		return
 	}
 	dwf, dyf, xf := dw.(*Tensor).st.f, dy.(*Tensor).st.f, x.(*Tensor).st.f
+	k := g.KH * g.KW
+	// Split by tap: dw[c, t] for one tap t (all c) is written by one
+	// goroutine, summing over the outputs in increasing order.
+	j := &b.jobs.dwConvGradW
+	*j = dwConvGradWJob{dw: dwf, dy: dyf, x: xf, g: g}
+	b.run(j, k, 1)
+	*j = dwConvGradWJob{}
+}
+
+type dwConvGradWJob struct {
+	dw, dy, x []float32
+	g         backend.ConvGeom
+}
+
+func (j *dwConvGradWJob) run(tlo, thi, _ int) {
+	dwf, dyf, xf, g := j.dw, j.dy, j.x, j.g
 	oh, ow := g.Out()
 	k := g.KH * g.KW
 	C := g.C
-	// Split by tap: dw[c, t] for one tap t (all c) is written by one
-	// goroutine, summing over the outputs in increasing order.
-	b.parallel(k, 1, func(tlo, thi int) {
-		for t := tlo; t < thi; t++ {
-			kh, kw := t/g.KW, t%g.KW
-			for c := range C {
-				dwf[c*k+t] = 0
+	for t := tlo; t < thi; t++ {
+		kh, kw := t/g.KW, t%g.KW
+		for c := range C {
+			dwf[c*k+t] = 0
+		}
+		for r := range g.N * oh {
+			n, oy := r/oh, r%oh
+			iy := oy*g.StrideH - g.PadH + kh
+			if iy < 0 || iy >= g.H {
+				continue
 			}
-			for r := range g.N * oh {
-				n, oy := r/oh, r%oh
-				iy := oy*g.StrideH - g.PadH + kh
-				if iy < 0 || iy >= g.H {
+			for ox := range ow {
+				ix := ox*g.StrideW - g.PadW + kw
+				if ix < 0 || ix >= g.W {
 					continue
 				}
-				for ox := range ow {
-					ix := ox*g.StrideW - g.PadW + kw
-					if ix < 0 || ix >= g.W {
-						continue
-					}
-					src := dyf[(r*ow+ox)*C : (r*ow+ox+1)*C]
-					in := xf[((n*g.H+iy)*g.W+ix)*C : ((n*g.H+iy)*g.W+ix+1)*C]
-					for c, v := range src {
-						dwf[c*k+t] += float32(v * in[c])
-					}
+				src := dyf[(r*ow+ox)*C : (r*ow+ox+1)*C]
+				in := xf[((n*g.H+iy)*g.W+ix)*C : ((n*g.H+iy)*g.W+ix+1)*C]
+				for c, v := range src {
+					dwf[c*k+t] += float32(v * in[c])
 				}
 			}
 		}
-	})
+	}
 }

@@ -74,44 +74,39 @@ func (b *Backend) run(r ranger, n, grain int) {
 	p.wg.Wait()
 }
 
-// parallel is run for an arbitrary function. The closure escapes to the
-// heap (one allocation per call), so the ops of a training step use run
-// with a job instead; parallel serves the rarely used ones.
-func (b *Backend) parallel(n, grain int, f func(lo, hi int)) {
-	b.run(funcRanger(f), n, grain)
-}
-
-// funcRanger adapts a function to ranger.
-type funcRanger func(lo, hi int)
-
-func (f funcRanger) run(lo, hi, _ int) { f(lo, hi) }
-
 // jobs holds the operands of each op that runs on the workers, one field
 // per op body: an op fills its field, runs it, and clears it (so the
 // backend keeps no tensor alive). A Backend runs one op at a time.
 type jobs struct {
-	addBias    addBiasJob
-	colSum     colSumJob
-	relu       reluJob
-	reluGrad   reluGradJob
-	maxPool    maxPoolJob
-	bnStats    bnStatsJob
-	bnApply    bnApplyJob
-	bnInfer    bnInferJob
-	bnGradSums bnGradSumsJob
-	bnGradDX   bnGradDXJob
-	compMean   compMeanJob
-	rowAdd     rowAddJob
-	quantize   quantizeJob
-	dequantize dequantizeJob
-	quantGrad  quantGradJob
-	im2colI    im2colIJob
-	im2col     im2colJob
-	col2im     col2imJob
-	rowSumI    rowSumIJob
-	dequant    dequantJob
-	gemmI      gemmIJob
-	gemmIExact gemmIExactJob
-	gemm       gemmJob
-	minMax     minMaxJob
+	addBias     addBiasJob
+	colSum      colSumJob
+	relu        reluJob
+	reluGrad    reluGradJob
+	maxPool     maxPoolJob
+	bnStats     bnStatsJob
+	bnApply     bnApplyJob
+	bnInfer     bnInferJob
+	bnGradSums  bnGradSumsJob
+	bnGradDX    bnGradDXJob
+	compMean    compMeanJob
+	rowAdd      rowAddJob
+	quantize    quantizeJob
+	dequantize  dequantizeJob
+	quantGrad   quantGradJob
+	im2colI     im2colIJob
+	im2col      im2colJob
+	col2im      col2imJob
+	rowSumI     rowSumIJob
+	dequant     dequantJob
+	gemmI       gemmIJob
+	gemmIExact  gemmIExactJob
+	gemm        gemmJob
+	minMax      minMaxJob
+	add         addJob
+	avgPool     avgPoolJob
+	avgPoolGrad avgPoolGradJob
+	dwConvI     dwConvIJob
+	dwConv      dwConvJob
+	dwConvGradX dwConvGradXJob
+	dwConvGradW dwConvGradWJob
 }

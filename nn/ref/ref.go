@@ -40,12 +40,14 @@ type Backend struct {
 	terms   []float32     // QuantGrad's terms of one large slice
 	minMax  []minMaxPart  // MinMax's per-chunk results
 	deq     dequantConsts // GemmIDequant's epilogue constants
-	small   []float32     // per-channel constants of one op (Backend.floats)
-	smallI  []int32       // the same for integers (Backend.ints)
-	pool    *workers      // helper goroutines, started by the first parallel op
-	jobs    jobs          // the operands of the op running, see ranger
-	ran     []int         // calls that passed their checks, by backend.Op ID
-	work    backend.Work  // ResetWork's counts (ops and declared traffic)
+	tapsI   []int32       // the depthwise filters by tap (dwTaps)
+	tapsF   []float32
+	small   []float32    // per-channel constants of one op (Backend.floats)
+	smallI  []int32      // the same for integers (Backend.ints)
+	pool    *workers     // helper goroutines, started by the first parallel op
+	jobs    jobs         // the operands of the op running, see ranger
+	ran     []int        // calls that passed their checks, by backend.Op ID
+	work    backend.Work // ResetWork's counts (ops and declared traffic)
 }
 
 // New returns a reference backend using all available CPUs.
