@@ -164,16 +164,15 @@ type reluJob struct{ y, x []float32 }
 // 1..0x7f800000; zeros, negatives and NaNs fall outside.
 func positive(u uint32) bool { return u-1 < 0x7f800000 }
 
+// relu returns v where v > 0, else +0 (NaN and -0 give +0).
+func relu(v float32) float32 { return masked(v, v) }
+
 func (j *reluJob) run(lo, hi, _ int) {
 	x := j.x[lo:hi]
 	y := j.y[lo:hi]
 	y = y[:len(x)]
 	for i, v := range x {
-		u := math.Float32bits(v)
-		if !positive(u) {
-			u = 0
-		}
-		y[i] = math.Float32frombits(u)
+		y[i] = relu(v)
 	}
 }
 
@@ -197,11 +196,7 @@ func (j *reluGradJob) run(lo, hi, _ int) {
 	dx := j.dx[lo:hi]
 	y, dx = y[:len(dy)], dx[:len(dy)]
 	for i, v := range dy {
-		u := math.Float32bits(v)
-		if !positive(math.Float32bits(y[i])) {
-			u = 0
-		}
-		dx[i] = math.Float32frombits(u)
+		dx[i] = masked(v, y[i])
 	}
 }
 
@@ -399,11 +394,7 @@ func (j *bnApplyJob) run(lo, hi, _ int) {
 // reluRow applies ReLU to y in place (see reluJob).
 func reluRow(y []float32) {
 	for i, v := range y {
-		u := math.Float32bits(v)
-		if !positive(u) {
-			u = 0
-		}
-		y[i] = math.Float32frombits(u)
+		y[i] = relu(v)
 	}
 }
 
