@@ -35,18 +35,38 @@ type QuantConfig struct {
 	// the LSQ paper does): quantizing it further drops information the
 	// data had, and only in the first layer's products.
 	InputBits int
+	// OutputBits is the code width, 2..8, of the weights and the input of
+	// the last quantized layer (the one that computes the logits); 0 means
+	// Bits. Low-bit networks usually keep that layer at 8 bits (as the LSQ
+	// paper does): it is a small share of the products, and its codes
+	// decide the classes directly.
+	OutputBits int
 
 	// readsInput marks the configuration of a layer that reads the model
 	// input (set by Build).
 	readsInput bool
+	// writesOutput marks the configuration of the last quantized layer
+	// (set by Build).
+	writesOutput bool
 	// init is the model's weight initialisation (set by Build).
 	init Init
 }
 
 // inputBits returns the code width of the layer's input quantizer.
 func (c QuantConfig) inputBits() int {
-	if c.readsInput && c.InputBits != 0 {
+	switch {
+	case c.readsInput && c.InputBits != 0:
 		return c.InputBits
+	case c.writesOutput && c.OutputBits != 0:
+		return c.OutputBits
+	}
+	return c.Bits
+}
+
+// weightBits returns the code width of the layer's weight quantizer.
+func (c QuantConfig) weightBits() int {
+	if c.writesOutput && c.OutputBits != 0 {
+		return c.OutputBits
 	}
 	return c.Bits
 }
@@ -70,6 +90,11 @@ func (c QuantConfig) Validate() error {
 	if c.InputBits != 0 {
 		if err := quant.Activations(c.InputBits).Validate(); err != nil {
 			return fmt.Errorf("input bits: %w", err)
+		}
+	}
+	if c.OutputBits != 0 {
+		if err := quant.Weights(c.OutputBits).Validate(); err != nil {
+			return fmt.Errorf("output bits: %w", err)
 		}
 	}
 	return quant.Weights(c.Bits).Validate()
@@ -127,7 +152,7 @@ func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.
 		if cfg.PerTensorWeights {
 			ch = 1
 		}
-		d.wq = newQuantizer(name+".wq", quant.Weights(cfg.Bits), cfg.Mode, cfg.Method, ch, !cfg.AsymmetricWeights, cfg.Momentum)
+		d.wq = newQuantizer(name+".wq", quant.Weights(cfg.weightBits()), cfg.Mode, cfg.Method, ch, !cfg.AsymmetricWeights, cfg.Momentum)
 		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.inputBits()), cfg.Mode, cfg.Method, 1, false, cfg.Momentum)
 	}
 	return d

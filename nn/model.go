@@ -250,9 +250,15 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 	if out := nodes[len(nodes)-1].shape; len(out) != 1 || out[0] != classes {
 		return nil, fmt.Errorf("model: output shape %v per batch, want [N %d] for %d classes (end the spec with fc:%d)", withBatch(out), classes, classes, classes)
 	}
+	last := -1 // the last quantized layer: OutputBits applies to it
+	for i, n := range nodes {
+		if n.kind.quantized {
+			last = i
+		}
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x766b747261696e))
 	m := &Model{Spec: ModelSpec{Input: append([]int(nil), input...), Layers: normalSpecs(nodes)}, Opts: opts, Classes: classes}
-	for _, n := range nodes {
+	for i, n := range nodes {
 		in := make([][]int, len(n.in))
 		for j, r := range n.in {
 			in[j] = input
@@ -262,6 +268,7 @@ func Build(input []int, layers []LayerSpec, classes int, opts Options) (*Model, 
 		}
 		lo := opts
 		lo.Quant.readsInput = slices.Contains(n.in, -1)
+		lo.Quant.writesOutput = i == last
 		lo.Quant.init = opts.Init
 		l, err := n.kind.build(n.spec, in, lo, rng)
 		if err != nil {

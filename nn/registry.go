@@ -103,6 +103,9 @@ type layerKind struct {
 	build func(l LayerSpec, in [][]int, o Options, rng *rand.Rand) (Layer, error)
 	// dropped reports whether the ablations of o remove the layer.
 	dropped func(o Options) bool
+	// quantized: the layer quantizes its weights and its input (the last
+	// such layer of a model takes QuantConfig.OutputBits).
+	quantized bool
 	// expand, for a block (a macro of several layers), returns its layers,
 	// all named and with explicit inputs, given the name and per-example
 	// shape of what it reads.
@@ -263,7 +266,7 @@ func channels(kind string, in []int) (int, error) {
 // layerKinds is the table of kinds, in the order help lists them.
 var layerKinds = []*layerKind{
 	{
-		name: "conv", syntax: "conv:OUT:KERNEL[:STRIDE[:PAD]]", doc: "quantized convolution, OUT filters KERNEL×KERNEL (stride 1, pad 0 by default)",
+		name: "conv", quantized: true, syntax: "conv:OUT:KERNEL[:STRIDE[:PAD]]", doc: "quantized convolution, OUT filters KERNEL×KERNEL (stride 1, pad 0 by default)",
 		fields: fieldOut | fieldKernel | fieldStride | fieldPad, positive: fieldOut | fieldKernel | fieldStride,
 		min: 2, order: []specField{fieldOut, fieldKernel, fieldStride, fieldPad}, defaults: []int{0, 0, 1, 0}, inputs: 1,
 		shape: func(l LayerSpec, in [][]int) ([]int, error) {
@@ -278,7 +281,7 @@ var layerKinds = []*layerKind{
 		dropped: never,
 	},
 	{
-		name: "fc", aliases: []string{"linear"}, syntax: "fc:OUT", doc: "quantized fully connected layer with OUT features (flattens its input)",
+		name: "fc", quantized: true, aliases: []string{"linear"}, syntax: "fc:OUT", doc: "quantized fully connected layer with OUT features (flattens its input)",
 		fields: fieldOut, positive: fieldOut, min: 1, order: []specField{fieldOut}, defaults: []int{0}, inputs: 1,
 		shape: func(l LayerSpec, in [][]int) ([]int, error) { return []int{l.Out}, nil },
 		params: func(l LayerSpec, in [][]int) int64 {
@@ -290,7 +293,7 @@ var layerKinds = []*layerKind{
 		dropped: never,
 	},
 	{
-		name: "dw", aliases: []string{"dwconv"}, syntax: "dw:KERNEL[:STRIDE[:PAD]]", doc: "quantized depthwise convolution, one KERNEL×KERNEL filter per input channel (stride 1, pad 0 by default)",
+		name: "dw", quantized: true, aliases: []string{"dwconv"}, syntax: "dw:KERNEL[:STRIDE[:PAD]]", doc: "quantized depthwise convolution, one KERNEL×KERNEL filter per input channel (stride 1, pad 0 by default)",
 		fields: fieldKernel | fieldStride | fieldPad, positive: fieldKernel | fieldStride,
 		min: 1, order: []specField{fieldKernel, fieldStride, fieldPad}, defaults: []int{0, 1, 0}, inputs: 1,
 		shape: func(l LayerSpec, in [][]int) ([]int, error) {

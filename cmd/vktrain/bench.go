@@ -89,6 +89,7 @@ Examples:
 			evalBatch := fs.Int("eval-batch", 256, "inference batch size")
 			bits := fs.Int("bits", 8, "code width")
 			inputBits := fs.Int("input-bits", 8, "code width of the image input (0: --bits)")
+			outputBits := fs.Int("output-bits", 8, "code width of the last quantized layer (0: --bits)")
 			initName := fs.String("init", "uniform", "initial weights: uniform or he")
 			float := fs.Bool("float", false, "float mode")
 			profSteps := fs.Int("profile-steps", 3, "training steps profiled per kernel on devices that support it (0 = none)")
@@ -106,6 +107,9 @@ Examples:
 				if *inputBits != 0 && (*inputBits < 2 || *inputBits > 8) {
 					return usagef("--input-bits %d: want 2..8, or 0 for --bits", *inputBits)
 				}
+				if *outputBits != 0 && (*outputBits < 2 || *outputBits > 8) {
+					return usagef("--output-bits %d: want 2..8, or 0 for --bits", *outputBits)
+				}
 				layers, err := nn.ParseLayers(*model)
 				if err != nil {
 					return usageError{err}
@@ -119,7 +123,7 @@ Examples:
 				if err != nil {
 					return usageError{err}
 				}
-				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, Method: quant.MethodMinMax}, Seed: 1, Init: init}
+				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, OutputBits: *outputBits, Method: quant.MethodMinMax}, Seed: 1, Init: init}
 				var runs []*benchRun
 				defer func() {
 					for _, r := range runs {

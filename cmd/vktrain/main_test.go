@@ -376,6 +376,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"train", "--bits", "9"}, "--bits 9"},
 		{[]string{"train", "--bits", "4", "--input-bits", "1"}, "--input-bits 1"},
 		{[]string{"bench", "--input-bits", "12"}, "--input-bits 12"},
+		{[]string{"train", "--bits", "4", "--output-bits", "9"}, "--output-bits 9"},
+		{[]string{"bench", "--output-bits", "1"}, "--output-bits 1"},
 		{[]string{"train", "--init", "zeros"}, "--init"},
 		{[]string{"train", "--batch", "0"}, "--batch 0"},
 		{[]string{"train", "--lr", "-1"}, "--lr -1"},

@@ -110,7 +110,7 @@ type trainFlags struct {
 	size, lrSchedule                                string
 	init                                            string
 	epochs, batch, evalBatch, bits, limit, cropPad  int
-	inputBits                                       int
+	inputBits, outputBits                           int
 	lr, momentum, wd, threshold, l2                 float64
 	comp, norm, float, jsonOut, validation          bool
 	force, plots, flip                              bool
@@ -137,6 +137,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.bits, "bits", 8, "integer code width of inputs and weights (2..8)")
 	fs.StringVar(&f.init, "init", "uniform", "initial conv and fc weights: uniform (U(±1/√fan_in) weights and biases, PyTorch's default) or he (He-normal weights, zero biases)")
 	fs.IntVar(&f.inputBits, "input-bits", 8, "code width (2..8) of the image where a layer reads it (the first layer's input): the image is 8-bit data, so 8 keeps it whole at any --bits; 0 means --bits")
+	fs.IntVar(&f.outputBits, "output-bits", 8, "code width (2..8) of the last quantized layer's weights and input (the layer that computes the logits), as low-bit networks usually keep it; 0 means --bits")
 	fs.IntVar(&f.limit, "limit", 0, "use only the first N training examples (0 = all)")
 	fs.Float64Var(&f.lr, "lr", 0.01, "learning rate (the patent's example: 0.01)")
 	fs.StringVar(&f.lrSchedule, "lr-schedule", "cosine", "learning-rate schedule: cosine (from --lr down to 0 over the run's --epochs) or constant")
@@ -167,6 +168,7 @@ var runFlags = map[string]bool{
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
 	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
 	"size": true, "lr-schedule": true, "input-bits": true, "init": true,
+	"output-bits": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
@@ -193,6 +195,8 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--bits %d: want 2..8", f.bits)
 	case f.inputBits != 0 && (f.inputBits < 2 || f.inputBits > 8):
 		return nn.Options{}, nn.TrainConfig{}, usagef("--input-bits %d: want 2..8, or 0 for --bits", f.inputBits)
+	case f.outputBits != 0 && (f.outputBits < 2 || f.outputBits > 8):
+		return nn.Options{}, nn.TrainConfig{}, usagef("--output-bits %d: want 2..8, or 0 for --bits", f.outputBits)
 	case f.epochs < 0:
 		return nn.Options{}, nn.TrainConfig{}, usagef("--epochs %d: want 0 or more", f.epochs)
 	case f.batch <= 0 || f.evalBatch <= 0:
@@ -217,7 +221,7 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--init %q: want uniform or he", f.init)
 	}
 	o := nn.Options{
-		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, Mode: mode, Method: method},
+		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, OutputBits: f.outputBits, Mode: mode, Method: method},
 		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed, Init: init,
 	}
 	sched, err := nn.ParseLRSchedule(f.lrSchedule)
@@ -605,12 +609,16 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 			return err
 		}
 		// Runs saved before --lr-schedule existed trained at a constant rate,
-		// and before --input-bits with the image at --bits.
+		// before --input-bits with the image at --bits, and before
+		// --output-bits with the last layer at --bits.
 		if _, ok := r.st.Flags["lr-schedule"]; !ok && !given["lr-schedule"] {
 			f.lrSchedule = "constant"
 		}
 		if _, ok := r.st.Flags["input-bits"]; !ok && !given["input-bits"] {
 			f.inputBits = 0
+		}
+		if _, ok := r.st.Flags["output-bits"]; !ok && !given["output-bits"] {
+			f.outputBits = 0
 		}
 		if _, ok := r.st.Flags["init"]; !ok && !given["init"] {
 			f.init = "he" // runs saved before --init started from He-normal weights
@@ -882,10 +890,14 @@ func (r *trainRun) save(tr *nn.Trainer) error {
 // printSettings says what the run resolved.
 func (r *trainRun) printSettings(dev *device) {
 	f, train, log := r.f, r.train, r.log
-	mode := fmt.Sprintf("int%d (%s scale/zero, %s calibration)", f.bits, r.opts.Quant.Mode, r.opts.Quant.Method)
+	widths := fmt.Sprintf("int%d", f.bits)
 	if ib := r.opts.Quant.InputBits; ib != 0 && ib != f.bits {
-		mode = fmt.Sprintf("int%d, image input int%d (%s scale/zero, %s calibration)", f.bits, ib, r.opts.Quant.Mode, r.opts.Quant.Method)
+		widths += fmt.Sprintf(", image input int%d", ib)
 	}
+	if ob := r.opts.Quant.OutputBits; ob != 0 && ob != f.bits {
+		widths += fmt.Sprintf(", last layer int%d", ob)
+	}
+	mode := fmt.Sprintf("%s (%s scale/zero, %s calibration)", widths, r.opts.Quant.Mode, r.opts.Quant.Method)
 	if f.float {
 		mode = "float32 (no quantization)"
 	}
