@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vktrain/vktrain/gpu"
 	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
 )
@@ -86,6 +87,9 @@ func openDeviceWith(spec string, validation bool, exts *vulkanExts) (*device, er
 	case "cpu":
 		return &device{ref.New(), "requested with --device cpu"}, nil
 	case "auto":
+		if cpuOnly, names := onlyCPUDrivers(); cpuOnly {
+			return &device{ref.New(), fmt.Sprintf("auto: the only Vulkan device is a CPU driver (%s), slower than the pure-Go path on the same cores; using the pure-Go path (--device vulkan uses the driver)", names)}, nil
+		}
 		dv, err := openVulkan(-1, "", "", validation, exts)
 		if err == nil {
 			dv.reason = "auto: " + dv.reason
@@ -101,4 +105,23 @@ func openDeviceWith(spec string, validation bool, exts *vulkanExts) (*device, er
 func checkDeviceSpec(spec string) error {
 	_, err := parseDeviceSpec(spec)
 	return err
+}
+
+// onlyCPUDrivers reports whether the machine lists Vulkan devices and all
+// of them are CPU drivers (such as lavapipe), with their names. Such a
+// driver runs the kernels on the CPU the pure-Go path uses, and slower
+// (README, Speed), so auto takes the pure-Go path there.
+func onlyCPUDrivers() (bool, string) {
+	infos, err := gpu.Devices(gpu.Options{})
+	if err != nil || len(infos) == 0 {
+		return false, ""
+	}
+	var names []string
+	for _, info := range infos {
+		if info.Type != gpu.TypeCPU {
+			return false, ""
+		}
+		names = append(names, info.Name)
+	}
+	return true, strings.Join(names, ", ")
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/vktrain/vktrain/nn/ref"
 )
 
 func TestParseDeviceSpec(t *testing.T) {
@@ -41,4 +43,25 @@ func TestParseDeviceSpec(t *testing.T) {
 			t.Errorf("parseDeviceSpec(%q) = %v, want an error containing %q", in, err, want)
 		}
 	}
+}
+
+// TestAutoDevice checks what --device auto picks: the pure-Go path where
+// every Vulkan device is a CPU driver (lavapipe is slower than it on the
+// same cores), a Vulkan device where a GPU is listed, and the pure-Go path
+// without Vulkan.
+func TestAutoDevice(t *testing.T) {
+	d, err := openDevice("auto", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.backend.Close()
+	cpuOnly, names := onlyCPUDrivers()
+	gotCPU := d.backend.Name() == ref.New().Name()
+	switch {
+	case cpuOnly && (!gotCPU || !strings.Contains(d.reason, "CPU driver ("+names+")")):
+		t.Errorf("only CPU drivers (%s): auto chose %s (%s), want the pure-Go path naming them", names, d.backend.Name(), d.reason)
+	case !cpuOnly && gotCPU && !strings.Contains(d.reason, "no usable Vulkan device"):
+		t.Errorf("auto chose the pure-Go path with a GPU listed: %s", d.reason)
+	}
+	t.Logf("auto: %s (%s)", d.backend.Name(), d.reason)
 }
