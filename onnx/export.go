@@ -55,6 +55,7 @@
 package onnx
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"os"
@@ -297,12 +298,9 @@ func Export(m *nn.Model, o Options) (*pb.ModelProto, error) {
 	b.g.Node = append(b.g.Node, &pb.NodeProto{Name: proto.String(OutputName), OpType: proto.String("Identity"), Input: []string{last.name}, Output: []string{OutputName}})
 	b.g.Output = []*pb.ValueInfoProto{valueInfo(OutputName, pb.TensorProto_FLOAT, []int64{-1, int64(m.Classes)}, "N")}
 
-	bits := "float"
-	for _, l := range layers {
-		if l.InputQuant != nil {
-			bits = strconv.Itoa(l.InputQuant.Bits)
-			break
-		}
+	bits := "float" // the model's --bits (the image and the last layer may be wider)
+	if q := m.Opts.Quant; !q.Float {
+		bits = strconv.Itoa(cmp.Or(q.Bits, 8))
 	}
 	meta := map[string]string{
 		MetaMean:  jsonFloats(o.Mean),
