@@ -73,6 +73,7 @@ type (
 		C, Lanes                  uint32
 		RF, Unbias, Momentum, Eps float32
 		R                         uint32
+		CMomentum                 float32
 	}
 	gemmPush struct {
 		M, N, K, KC uint32

@@ -11,6 +11,11 @@ import (
 // and weights (S100), im2col on the integer codes (padding with the input
 // zero point, which stands for 0.0), int8×int8→int32 product and exact
 // dequantization plus bias (S200). Weights are [Out, KH, KW, C].
+//
+// On a backend with backend.FusedConv (unless the model is Unfused) the
+// quantized passes run without im2col matrices: ConvIDequant forward,
+// ConvGradWQ and ConvGradX backward, the same results as the composed ops
+// (bit for bit on the reference backend).
 type Conv2D struct {
 	name        string
 	Out, Kernel int
@@ -20,17 +25,20 @@ type Conv2D struct {
 	ws  wsCache[convWS]
 	cur *convWS
 	dyv viewCache
+	// fuseConv: the quantized passes run as backend.FusedConv ops, set by
+	// Model.Bind.
+	fuseConv bool
 }
 
 type convWS struct {
 	g        backend.ConvGeom
 	x        backend.Tensor // last input (kept for the quantizer gradient)
 	qx       backend.Tensor // I32 input codes
-	colsI    backend.Tensor // I32 [R, K]
-	acc, sa  backend.Tensor // I32 [R, out], [R]
-	colsF    backend.Tensor // F32 [R, K]: x̂ (quantized) or x (float) columns
+	colsI    backend.Tensor // I32 [R, K] (nil when fused)
+	acc, sa  backend.Tensor // I32 [R, out], [R] (nil when fused)
+	colsF    backend.Tensor // F32 [R, K]: x̂ (quantized) or x (float) columns (nil when fused)
 	y, y4    backend.Tensor // F32 [R, out] and its NHWC view [N, OH, OW, out]
-	dcols    backend.Tensor // F32 [R, K]
+	dcols    backend.Tensor // F32 [R, K] (nil when fused)
 	dxhat    backend.Tensor // F32 input shape
 	dx       backend.Tensor // F32 input shape
 	stats    backend.Tensor // F32 [3] input min/max/non-finite
@@ -101,21 +109,33 @@ func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
 		r, k := g.Rows(), g.K()
 		w := &workspace{b: b}
 		s := &convWS{g: g}
+		_, fused := l.fusedConv(b)
 		if l.wq != nil {
 			s.qx = w.q8(in...)
-			s.colsI = w.q8(r, k)
-			s.acc = w.i32(r, l.Out)
-			s.sa = w.i32(r)
+			if !fused {
+				s.colsI = w.q8(r, k)
+				s.acc = w.i32(r, l.Out)
+				s.sa = w.i32(r)
+			}
 			s.dxhat = w.f32(in...)
 		}
 		s.stats = w.f32(3)
-		s.colsF = w.f32(r, k)
+		if !fused {
+			s.colsF = w.f32(r, k)
+			s.dcols = w.f32(r, k)
+		}
 		s.y = w.f32(r, l.Out)
 		s.y4 = w.view(s.y, in[0], oh, ow, l.Out)
-		s.dcols = w.f32(r, k)
 		s.dx = w.f32(in...)
 		return s, w, w.err
 	})
+}
+
+// fusedConv returns b's FusedConv ability and whether the layer's
+// quantized passes use it.
+func (l *Conv2D) fusedConv(b backend.Backend) (backend.FusedConv, bool) {
+	f, ok := b.(backend.FusedConv)
+	return f, ok && l.fuseConv && l.wq != nil
 }
 
 // Forward runs the convolution.
@@ -144,6 +164,10 @@ func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	s.hasStats = true
 	xs := l.xq.Spec()
 	b.Quantize(s.qx, x, xs)
+	if f, ok := l.fusedConv(b); ok {
+		f.ConvIDequant(s.y, s.qx, l.qw, l.sw, l.B.Value, s.g, xs, l.wq.Spec())
+		return s.y4, nil
+	}
 	b.Im2ColI(s.colsI, s.qx, s.g, xs.Zero[0])
 	l.forwardInt(c, s.y, s.acc, s.sa, s.colsI)
 	return s.y4, nil
@@ -159,6 +183,9 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 	dy2, err := l.dyv.reshape(b, dy, s.g.Rows(), l.Out)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := l.fusedConv(b); ok {
+		return l.backwardFused(c, f, s, dy2, needDX), nil
 	}
 	if l.wq != nil {
 		// x̂ columns: the dequantized codes, whose padding (the zero point) is 0.
@@ -185,6 +212,28 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 	b.Col2Im(s.dxhat, s.dcols, s.g)
 	b.QuantGrad(s.dx, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, l.xq.Spec())
 	return s.dx, nil
+}
+
+// backwardFused is Backward of a quantized layer through the FusedConv
+// ops: the gradients of dense.backward and Backward's input gradient in
+// the same order, with ConvGradWQ reading the input codes where the
+// composed ops read the x̂ columns, and ConvGradX writing dxhat where
+// they make and fold the column gradients.
+func (l *Conv2D) backwardFused(c *Context, f backend.FusedConv, s *convWS, dy2 backend.Tensor, needDX bool) backend.Tensor {
+	b := c.B
+	b.ColSum(l.B.GradT, dy2)
+	spec := l.wq.Spec()
+	b.Dequantize(l.wHat, l.qw, spec)
+	f.ConvGradWQ(l.dWHat, dy2, s.qx, s.g, l.xq.Spec())
+	// The input quantizer's scale/zero need dxhat even for the first layer.
+	f.ConvGradX(s.dxhat, dy2, l.wHat, s.g)
+	b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
+	var dx backend.Tensor
+	if needDX {
+		dx = s.dx
+	}
+	b.QuantGrad(dx, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, l.xq.Spec())
+	return dx
 }
 
 // statsTensor returns the input statistics recorded by the last forward.

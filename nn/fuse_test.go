@@ -3,13 +3,16 @@ package nn
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/vktrain/vktrain/nn/backend"
 	"github.com/vktrain/vktrain/nn/ref"
 )
 
 // TestFusedBNReLUMatchesComposed trains the same nets with the fused ops
-// (batch norm + ReLU, and the integer GEMMs with their dequantization) and
+// (batch norm + ReLU, the integer GEMMs with their dequantization, and the
+// convolutions without im2col matrices) and
 // with the composed ones on the reference backend, whose fused ops are
 // defined to be the composition bit for bit:
 // the losses and the parameters must be identical, and the fused run must
@@ -19,45 +22,14 @@ func TestFusedBNReLUMatchesComposed(t *testing.T) {
 		spec  string
 		fused []string
 	}{
-		{"conv:8:3,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp", []string{"relu1"}},
-		{"conv:8:3:1:1,bn,relu,res:8:1,gap,fc:10,comp", []string{"relu1", "res1.relu1"}},
+		{"conv:8:3,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp", []string{"conv1", "comp1", "relu1"}},
+		{"conv:8:3:1:1,bn,relu,res:8:1,gap,fc:10,comp", []string{"conv1", "relu1", "res1.conv1", "res1.relu1", "res1.conv2"}},
+		{"conv:6:5:2:2,relu,conv:8:3:1:1,comp,relu,gap,fc:10,comp", []string{"conv1", "conv2"}},
 	} {
 		run := func(unfused bool) ([]float64, *Model) {
-			layers, err := ParseLayers(tc.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Build([]int{12, 12, 1}, layers, 10, Options{Quant: QuantConfig{Bits: 8}, Seed: 3})
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Unfused = unfused
 			b := ref.New()
 			t.Cleanup(func() { b.Close() })
-			tr, err := NewTrainer(m, b, TrainConfig{LR: 0.05, Momentum: 0.9, Threshold: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := make([]float32, 16*144)
-			lab := make([]int32, 16)
-			for i := range x {
-				x[i] = float32(math.Sin(float64(i) * 0.37))
-			}
-			for i := range lab {
-				lab[i] = int32(i % 10)
-			}
-			var losses []float64
-			for range 3 {
-				st, err := tr.TrainStep(x, lab)
-				if err != nil {
-					t.Fatal(err)
-				}
-				losses = append(losses, st.Loss)
-			}
-			if err := m.SyncBuffers(); err != nil {
-				t.Fatal(err)
-			}
-			return losses, m
+			return trainFusion(t, tc.spec, b, unfused)
 		}
 		lf, mf := run(false)
 		lu, mu := run(true)
@@ -79,4 +51,128 @@ func TestFusedBNReLUMatchesComposed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// trainFusion trains the net spec for 3 steps on b, fused or not, and
+// returns the losses and the model (buffers synced).
+func trainFusion(t *testing.T, spec string, b backend.Backend, unfused bool) ([]float64, *Model) {
+	t.Helper()
+	layers, err := ParseLayers(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build([]int{12, 12, 1}, layers, 10, Options{Quant: QuantConfig{Bits: 8}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Unfused = unfused
+	tr, err := NewTrainer(m, b, TrainConfig{LR: 0.05, Momentum: 0.9, Threshold: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 16*144)
+	lab := make([]int32, 16)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i) * 0.37))
+	}
+	for i := range lab {
+		lab[i] = int32(i % 10)
+	}
+	var losses []float64
+	for range 3 {
+		st, err := tr.TrainStep(x, lab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, st.Loss)
+	}
+	if err := m.SyncBuffers(); err != nil {
+		t.Fatal(err)
+	}
+	return losses, m
+}
+
+// TestFusedCompBNMatchesComposed trains patent-style nets whose
+// compensation layers feed a batch norm (with and without the ReLU after
+// it) with the fused compensation + batch norm ops (backend.FusedCompBN)
+// and with the composed ones: on the reference backend, whose fused ops
+// are the composition bit for bit, losses and every parameter (the
+// compensation's γ, β and running mean included) must be identical; on
+// Vulkan, whose fused ops agree with the composition up to rounding, they
+// must stay within the end-to-end tolerances of nn/vk's
+// TestTrainMatchesReference. A compensation layer read by anything but a
+// batch norm stays apart.
+func TestFusedCompBNMatchesComposed(t *testing.T) {
+	cases := []struct {
+		spec  string
+		comps []string // the compensation layers that must fuse
+	}{
+		{"conv:8:3,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp", []string{"comp1"}},
+		{"conv:8:3,comp,bn,pool:2,fc:16,comp,bn,relu,fc:10,comp", []string{"comp1", "comp2"}},
+	}
+	// fusedComps returns the compensation layers m fused.
+	fusedComps := func(m *Model) []string {
+		var names []string
+		for _, n := range m.Fused() {
+			if strings.HasPrefix(n, "comp") {
+				names = append(names, n)
+			}
+		}
+		return names
+	}
+	t.Run("cpu", func(t *testing.T) {
+		for _, tc := range cases {
+			b := ref.New()
+			t.Cleanup(func() { b.Close() })
+			lf, mf := trainFusion(t, tc.spec, b, false)
+			lu, mu := trainFusion(t, tc.spec, b, true)
+			if got := fusedComps(mf); !slices.Equal(got, tc.comps) {
+				t.Errorf("%s: fused compensation layers %v, want %v", tc.spec, got, tc.comps)
+			}
+			if got := mu.Fused(); len(got) != 0 {
+				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
+			}
+			if !slices.Equal(lf, lu) {
+				t.Errorf("%s: losses fused %v, composed %v", tc.spec, lf, lu)
+			}
+			pf, pu := mf.Params(), mu.Params()
+			for i := range pf {
+				for j := range pf[i].Data {
+					if math.Float32bits(pf[i].Data[j]) != math.Float32bits(pu[i].Data[j]) {
+						t.Fatalf("%s: %s[%d] fused %v, composed %v", tc.spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
+					}
+				}
+			}
+		}
+	})
+	t.Run("vulkan", func(t *testing.T) {
+		dev := openVulkan(t)
+		for _, tc := range cases {
+			lf, mf := trainFusion(t, tc.spec, newVulkan(t, dev), false)
+			lu, mu := trainFusion(t, tc.spec, newVulkan(t, dev), true)
+			if got := fusedComps(mf); !slices.Equal(got, tc.comps) {
+				t.Errorf("%s: fused compensation layers %v, want %v", tc.spec, got, tc.comps)
+			}
+			if got := fusedComps(mu); len(got) != 0 {
+				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
+			}
+			for i := range lf {
+				if d := math.Abs(lf[i] - lu[i]); !(d <= 1e-2*math.Abs(lu[i])) {
+					t.Errorf("%s: step %d: loss fused %v, composed %v", tc.spec, i+1, lf[i], lu[i])
+				}
+			}
+			pf, pu := mf.Params(), mu.Params()
+			for i := range pf {
+				scale := 0.0
+				for _, v := range pu[i].Data {
+					scale = max(scale, math.Abs(float64(v)))
+				}
+				for j := range pf[i].Data {
+					if d := math.Abs(float64(pf[i].Data[j] - pu[i].Data[j])); !(d <= 2e-3*(1+scale)) {
+						t.Fatalf("%s: %s[%d] fused %v, composed %v", tc.spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
+					}
+				}
+			}
+		}
+	})
 }

@@ -219,10 +219,11 @@ type Model struct {
 	Classes int
 	// Unfused makes Bind keep every op separate even where the backend
 	// has fused ones (backend.FusedBNReLU for a batch norm read only by a
-	// ReLU, backend.FusedGemmIDequant for the integer products of conv and
-	// fc layers). Results agree within the fused ops' declared tolerance
-	// (bit for bit on the reference backend); the switch is for
-	// comparisons.
+	// ReLU, backend.FusedCompBN for a compensation layer read only by a
+	// batch norm, backend.FusedGemmIDequant for the integer products of
+	// conv and fc layers, backend.FusedConv for the passes of quantized
+	// convs). Results agree within the fused ops' declared tolerance (bit
+	// for bit on the reference backend); the switch is for comparisons.
 	Unfused bool
 	b       backend.Backend
 	g       graph
@@ -326,22 +327,39 @@ func (m *Model) Bind(b backend.Backend) error {
 }
 
 // fuse marks what runs as fused ops on b unless m.Unfused: a batch norm
-// whose only reader is a ReLU (backend.FusedBNReLU), and the integer
+// whose only reader is a ReLU (backend.FusedBNReLU), a compensation layer
+// whose only reader is a batch norm (backend.FusedCompBN), and the integer
 // products of the quantized conv and fc layers with their dequantization
-// (backend.FusedGemmIDequant).
+// (backend.FusedGemmIDequant), and the passes of the quantized convs
+// without im2col matrices (backend.FusedConv).
 func (m *Model) fuse(b backend.Backend) {
 	_, can := b.(backend.FusedBNReLU)
 	_, canGemm := b.(backend.FusedGemmIDequant)
+	_, canConv := b.(backend.FusedConv)
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *BatchNorm:
-			l.relu = false
+			l.relu, l.comp = false, nil
+		case *Compensation:
+			l.fused = false
 		case *ReLU:
 			l.fused = false
+		case *Conv2D:
+			l.fuseConv = canConv && !m.Unfused
 		}
 		if q, ok := l.(quantLayer); ok {
 			d := q.core()
 			d.fuseGemm = canGemm && !m.Unfused && !d.noRowSums
+		}
+	}
+	if _, canComp := b.(backend.FusedCompBN); canComp && !m.Unfused {
+		// A compensation layer read only by the batch norm after it.
+		for i := 0; i+1 < len(m.Layers); i++ {
+			comp, ok1 := m.Layers[i].(*Compensation)
+			bn, ok2 := m.Layers[i+1].(*BatchNorm)
+			if ok1 && ok2 && m.g.uses[i] == 1 && len(m.g.in[i+1]) == 1 && m.g.in[i+1][0] == i {
+				bn.comp, comp.fused = comp, true
+			}
 		}
 	}
 	if !can || m.Unfused {
@@ -356,13 +374,26 @@ func (m *Model) fuse(b backend.Backend) {
 	}
 }
 
-// Fused returns the names of the layers that run inside another layer's
-// fused op on the bound backend (a ReLU inside its batch norm's).
+// Fused returns the names of the layers that run as or inside fused ops
+// on the bound backend: the quantized convs that run without im2col
+// matrices (backend.FusedConv) and the compensation layers and ReLUs inside
+// their batch norm's op.
 func (m *Model) Fused() []string {
 	var names []string
 	for _, l := range m.Layers {
-		if r, ok := l.(*ReLU); ok && r.fused {
-			names = append(names, r.Name())
+		switch l := l.(type) {
+		case *ReLU:
+			if l.fused {
+				names = append(names, l.Name())
+			}
+		case *Compensation:
+			if l.fused {
+				names = append(names, l.Name())
+			}
+		case *Conv2D:
+			if _, ok := l.fusedConv(m.b); ok {
+				names = append(names, l.Name())
+			}
 		}
 	}
 	return names

@@ -55,6 +55,7 @@ func (l *channelLayer) check(in []int) error {
 type chanWS struct {
 	y, y2, dx, dx2     backend.Tensor
 	xhat, mean, invstd backend.Tensor
+	cmean              backend.Tensor // a fused compensation's batch mean (BatchNorm.comp)
 	r                  int
 }
 
@@ -74,6 +75,7 @@ func (l *channelLayer) workspace(cache *wsCache[chanWS], b backend.Backend, in [
 		if norm {
 			s.xhat = w.f32(r, l.C)
 			s.invstd = w.f32(l.C)
+			s.cmean = w.f32(l.C)
 		}
 		return s, w, w.err
 	})
@@ -88,6 +90,10 @@ type Compensation struct {
 	Gamma, Beta, RunMean *Param
 	Momentum             float32
 	train                bool
+	// fused: the batch norm after it runs it inside its ops
+	// (backend.FusedCompBN, see BatchNorm.comp), set by Model.Bind;
+	// Forward and Backward pass their tensor through.
+	fused bool
 }
 
 // NewCompensation returns a compensation layer over c channels, starting
@@ -116,6 +122,9 @@ func (l *Compensation) Release() { l.release(l.Params()) }
 
 // Forward adds the compensation term.
 func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
+	if l.fused {
+		return x, nil
+	}
 	s, err := l.workspace(&l.ws, c.B, x.Shape(), false)
 	if err != nil {
 		return nil, err
@@ -135,6 +144,9 @@ func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, er
 
 // Backward computes γ, β gradients and dx.
 func (l *Compensation) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.Tensor, error) {
+	if l.fused {
+		return dy, nil
+	}
 	s := l.cur
 	if s == nil || dy.Len() != s.y.Len() {
 		return nil, fmt.Errorf("%s: Backward without a matching Forward", l.name)
@@ -158,6 +170,10 @@ type BatchNorm struct {
 	// relu: the ReLU that reads this layer's output runs inside its ops
 	// (backend.FusedBNReLU), set by Model.Bind.
 	relu bool
+	// comp: the compensation layer whose output only this layer reads
+	// runs inside its ops (backend.FusedCompBN), set by Model.Bind: the
+	// layer's input is then the compensation's input.
+	comp *Compensation
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -200,6 +216,16 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		return nil, err
 	}
 	l.cur, l.train = s, c.Train
+	if f, ok := c.B.(backend.FusedCompBN); ok && l.comp != nil {
+		cl := l.comp
+		if c.Train {
+			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+				l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu)
+		} else {
+			f.CompBNInfer(s.y2, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps, l.relu)
+		}
+		return s.y, nil
+	}
 	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
 		if c.Train {
 			f.BatchNormReLUTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
@@ -225,6 +251,15 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 	dy2, err := l.dyv.reshape(c.B, dy, s.r, l.C)
 	if err != nil {
 		return nil, err
+	}
+	if f, ok := c.B.(backend.FusedCompBN); ok && l.comp != nil {
+		var y backend.Tensor // nil: no ReLU
+		if l.relu {
+			y = s.y2
+		}
+		cl := l.comp
+		f.CompBNGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, y, s.xhat, s.invstd, l.Gamma.Value, s.cmean, cl.Gamma.Value)
+		return s.dx, nil
 	}
 	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
 		f.BatchNormReLUGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.y2, s.xhat, s.invstd, l.Gamma.Value)

@@ -5,12 +5,19 @@
 // (BatchNormReLUTrain) y is written as ReLU(y): y where y > 0, else +0 (NaN and -0 give
 // +0); xhat is unchanged.
 //
-// Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta.
-// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU.
+// With COMP (CompBNTrain) x is the input of an error-compensation layer and each value is
+// taken as (x + cgamma*cmean) + cbeta (f_comp_apply's roundings) first: the compensated
+// matrix is never stored.
+//
+// Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta, 7 = cgamma,
+// 8 = cbeta, 9 = cmean (7 to 9 used only with COMP, any buffers bound otherwise).
+// Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU,
+// 3 = COMP.
 #include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
+layout(constant_id = 3) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { float xhat[]; };
@@ -19,6 +26,12 @@ IN_F32(3, mean)
 IN_F32(4, invstd)
 IN_F32(5, gamma)
 IN_F32(6, beta)
+IN_F32(7, cgamma)
+IN_F32(8, cbeta)
+IN_F32(9, cmean)
+
+// kg, kb: the compensation of the invocation's column (COMP).
+float kg, kb;
 
 layout(push_constant) uniform Push {
     uint r;
@@ -27,7 +40,13 @@ layout(push_constant) uniform Push {
 
 // f returns (xhat, y) of element o.
 vec2 f(uint o, float mj, float sj, float gj, float bj) {
-    precise float h = (x(o) - mj) * sj;
+    float xv = x(o);
+    if (COMP) {
+        precise float s = xv + kg;
+        precise float t = s + kb;
+        xv = t;
+    }
+    precise float h = (xv - mj) * sj;
     precise float g = gj * h;
     precise float v = g + bj;
     if (RELU) {
@@ -40,6 +59,11 @@ void main() {
     uint n = p.r * p.c, st = pcOffStep(p.c);
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
         float mj = mean(j), sj = invstd(j), gj = gamma(j), bj = beta(j);
+        if (COMP) {
+            precise float g = cgamma(j) * cmean(j);
+            kg = g;
+            kb = cbeta(j);
+        }
         uint o = pcOff0(j, p.c);
         for (; o + st < n; o += 2u * st) {
             vec2 v0 = f(o, mj, sj, gj, bj), v1 = f(o + st, mj, sj, gj, bj);

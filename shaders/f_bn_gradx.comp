@@ -5,13 +5,19 @@
 // (BatchNormReLUGrad) dy counts only where y > 0 (f_relugrad's test on y's bits), else as
 // +0; without it y is not read.
 //
+// With COMP (CompBNGrad) dx is the gradient of the error-compensation layer's input:
+// the batch norm's dx plus (cgamma*dcbeta)/R (f_comp_gradx's roundings, dcbeta from
+// f_bn_gradsums COMP).
+//
 // Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta,
-// 7 = y (uint bits). Push constants {uint r, c; float rf (R as a float)}.
-// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU.
+// 7 = y (uint bits), 8 = cgamma, 9 = dcbeta (8 and 9 used only with COMP, any buffers
+// bound otherwise). Push constants {uint r, c; float rf (R as a float)}.
+// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU, 3 = COMP.
 #include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
+layout(constant_id = 3) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
 IN_F32(1, dy)
@@ -21,6 +27,11 @@ IN_F32(4, gamma)
 IN_F32(5, dgamma)
 IN_F32(6, dbeta)
 IN_U32(7, y)
+IN_F32(8, cgamma)
+IN_F32(9, dcbeta)
+
+// ka: the compensation's term of the invocation's column (COMP).
+float ka;
 
 // dm returns dy(o), or +0 with RELU where y(o) is not positive.
 float dm(uint o) {
@@ -43,6 +54,10 @@ float f(uint o, float k, float gj, float bj) {
     precise float hd = xhat(o) * gj;
     precise float d = (rd - bj) - hd;
     precise float v = k * d;
+    if (COMP) {
+        precise float u = v + ka;
+        v = u;
+    }
     return v;
 }
 
@@ -52,6 +67,11 @@ void main() {
         precise float gi = gamma(j) * invstd(j);
         precise float k = gi / p.rf;
         float gj = dgamma(j), bj = dbeta(j);
+        if (COMP) {
+            precise float cg = cgamma(j) * dcbeta(j);
+            precise float a = cg / p.rf;
+            ka = a;
+        }
         uint o = pcOff0(j, p.c);
         for (; o + st < n; o += 2u * st) {
             float v0 = f(o, k, gj, bj), v1 = f(o + st, k, gj, bj);

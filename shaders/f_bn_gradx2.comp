@@ -5,14 +5,19 @@
 // f_perchan.glsl; the launch walks C/2 pairs). The per-channel inputs are read through
 // io.glsl. With RELU dy counts only where y > 0, as in f_bn_gradx (y read as pairs).
 //
-// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta, 7 = y.
-// Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW, 1 = RW, 2 = RELU.
+// With COMP (CompBNGrad) (cgamma*dcbeta)/R is added to dx, as in f_bn_gradx.
+//
+// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta, 7 = y,
+// 8 = cgamma, 9 = dcbeta (8 and 9 used only with COMP, any buffers bound otherwise).
+// Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW, 1 = RW, 2 = RELU,
+// 3 = COMP.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
 #include "f_pair.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
+layout(constant_id = 3) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { uint64_t dx[]; };
 IN_PAIR(1, dy)
@@ -22,6 +27,11 @@ IN_F32(4, gamma)
 IN_F32(5, dgamma)
 IN_F32(6, dbeta)
 IN_PAIR(7, y)
+IN_F32(8, cgamma)
+IN_F32(9, dcbeta)
+
+// ka: the compensation's terms of the invocation's column pair (COMP).
+vec2 ka;
 
 layout(push_constant) uniform Push {
     uint r;
@@ -44,6 +54,12 @@ uint64_t f(uint o, vec2 k, vec2 g, vec2 b) {
     precise float e1 = (rd1 - b.y) - hd1;
     precise float o0 = k.x * e0;
     precise float o1 = k.y * e1;
+    if (COMP) {
+        precise float u0 = o0 + ka.x;
+        precise float u1 = o1 + ka.y;
+        o0 = u0;
+        o1 = u1;
+    }
     return st2(vec2(o0, o1));
 }
 
@@ -58,6 +74,13 @@ void main() {
         precise float k1 = gi1 / p.rf;
         vec2 k = vec2(k0, k1);
         vec2 g = vec2(dgamma(j0), dgamma(j1)), b = vec2(dbeta(j0), dbeta(j1));
+        if (COMP) {
+            precise float cg0 = cgamma(j0) * dcbeta(j0);
+            precise float cg1 = cgamma(j1) * dcbeta(j1);
+            precise float a0 = cg0 / p.rf;
+            precise float a1 = cg1 / p.rf;
+            ka = vec2(a0, a1);
+        }
         uint o = pcOff0(j, cp);
         for (; o + st < n; o += 2u * st) {
             uint64_t v0 = f(o, k, g, b), v1 = f(o + st, k, g, b);

@@ -14,20 +14,33 @@
 // means weighted by the lane's share, the squared deviations gain the difference's square
 // times n_a*n_b/(n_a+n_b)), and mean is written.
 //
+// COMP (specialization 2, with WELFORD; CompBNTrain): x is the input of an
+// error-compensation layer whose output yc = (x + cgamma*cmean) + cbeta the batch norm
+// normalises. The combined lane mean m of x is the compensation's batch mean: cmean = m,
+// cRunMean = (1-cmomentum)*cRunMean + cmomentum*m (f_comp_stats' roundings); the batch
+// norm's mean is then (m + cgamma*m) + cbeta (yc's mean up to rounding) and its variance
+// that of x (a per-channel shift does not change it).
+//
 // Bindings: 0 = invstd, 1 = runMean, 2 = runVar (read-write), 3 = part (read through
 // io.glsl), 4 = mean (a storage buffer: read, or written with WELFORD; one access per
-// column).
-// Push constants {uint c, lanes; float rf, unbias, momentum, eps; uint r}.
-// Specialization: 0 = workgroup size, 1 = WELFORD.
+// column), 5 = cmean, 6 = cRunMean (read-write), 7 = cgamma, 8 = cbeta (7 and 8 read
+// through io.glsl; 5 to 8 used only with COMP, any buffers bound otherwise).
+// Push constants {uint c, lanes; float rf, unbias, momentum, eps; uint r; float cmomentum}.
+// Specialization: 0 = workgroup size, 1 = WELFORD, 2 = COMP.
 #include "io.glsl"
 #include "f_colfin.glsl"
 layout(constant_id = 1) const bool WELFORD = false;
+layout(constant_id = 2) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Invstd { float invstd[]; };
 layout(std430, set = 0, binding = 1) buffer RM { float runMean[]; };
 layout(std430, set = 0, binding = 2) buffer RV { float runVar[]; };
 IN_F32(3, part)
 layout(std430, set = 0, binding = 4) buffer Mean { float mean[]; };
+layout(std430, set = 0, binding = 5) writeonly buffer CMean { float cmean[]; };
+layout(std430, set = 0, binding = 6) buffer CRM { float cRunMean[]; };
+IN_F32(7, cgamma)
+IN_F32(8, cbeta)
 
 layout(push_constant) uniform Push {
     uint c;
@@ -37,6 +50,7 @@ layout(push_constant) uniform Push {
     float momentum;
     float eps;
     uint r;
+    float cmomentum;
 } p;
 
 void main() {
@@ -58,6 +72,16 @@ void main() {
                 n = n2;
             }
             variance = q / p.rf;
+            if (COMP) {
+                cmean[j] = m;
+                precise float ck = (1.0 - p.cmomentum) * cRunMean[j];
+                precise float ca = p.cmomentum * m;
+                cRunMean[j] = ck + ca;
+                precise float cg = cgamma(j) * m;
+                precise float cs = m + cg;
+                precise float cm = cs + cbeta(j);
+                m = cm;
+            }
             mean[j] = m;
         } else {
             float sum;

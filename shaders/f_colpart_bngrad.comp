@@ -5,13 +5,17 @@
 // part[L*C + l*C + j] for dy*xhat. With RELU (BatchNormReLUGrad) dy counts only where
 // y > 0 (f_relugrad's test on y's bits), else as +0; without it y is not read.
 //
-// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat, 3 = y (uint bits; 1 to 3 read through
-// io.glsl). Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG,
-// 3 = NCOL, 4 = RELU.
+// With COMP (CompBNGrad) a third set, part[2*L*C + l*C + j], holds the partial column
+// sums of xhat, from which f_bn_gradsums derives the compensation's gradient sums.
+//
+// Bindings: 0 = part [2 (3 with COMP), L, C], 1 = dy, 2 = xhat, 3 = y (uint bits; 1 to 3
+// read through io.glsl). Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW,
+// 2 = CONTIG, 3 = NCOL, 4 = RELU, 5 = COMP.
 #include "io.glsl"
 #include "f_colpart.glsl"
 
 layout(constant_id = 4) const bool RELU = false;
+layout(constant_id = 5) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
 IN_F32(1, dy)
@@ -47,30 +51,43 @@ void main() {
         uint o = o0 + j;
         uint w = cpLane() * p.c + j;
         uint wg = w + lanes * p.c;
+        uint wh = wg + lanes * p.c;
         if (NCOL == 1u) {
             // Two rows per step of the main loop.
             float sb = 0.0;
             float sg = 0.0;
+            float sh = 0.0;
             for (uint k = 0u; k < n / 2u; k++) {
                 float d0 = dm(o), h0 = xhat(o), d1 = dm(o + st), h1 = xhat(o + st);
                 sb += d0;
                 sg += dh(d0, h0);
                 sb += d1;
                 sg += dh(d1, h1);
+                if (COMP) {
+                    sh += h0;
+                    sh += h1;
+                }
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
-                float d = dm(o);
+                float d = dm(o), h = xhat(o);
                 sb += d;
-                sg += dh(d, xhat(o));
+                sg += dh(d, h);
+                if (COMP) {
+                    sh += h;
+                }
             }
             part[w] = sb;
             part[wg] = sg;
+            if (COMP) {
+                part[wh] = sh;
+            }
         } else {
             // Four columns, one row per step of the main loop.
             uvec3 d = cpCols(j, p.c);
             float b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
             float g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0;
+            float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n; k++) {
                 float d0 = dm(o), d1 = dm(o + d.x), d2 = dm(o + d.y), d3 = dm(o + d.z);
                 float h0 = xhat(o), h1 = xhat(o + d.x), h2 = xhat(o + d.y), h3 = xhat(o + d.z);
@@ -82,21 +99,39 @@ void main() {
                 g1 += dh(d1, h1);
                 g2 += dh(d2, h2);
                 g3 += dh(d3, h3);
+                if (COMP) {
+                    s0 += h0;
+                    s1 += h1;
+                    s2 += h2;
+                    s3 += h3;
+                }
                 o += st;
             }
             part[w] = b0;
             part[wg] = g0;
+            if (COMP) {
+                part[wh] = s0;
+            }
             if (j + CW < p.c) {
                 part[w + CW] = b1;
                 part[wg + CW] = g1;
+                if (COMP) {
+                    part[wh + CW] = s1;
+                }
             }
             if (j + 2u * CW < p.c) {
                 part[w + 2u * CW] = b2;
                 part[wg + 2u * CW] = g2;
+                if (COMP) {
+                    part[wh + 2u * CW] = s2;
+                }
             }
             if (j + 3u * CW < p.c) {
                 part[w + 3u * CW] = b3;
                 part[wg + 3u * CW] = g3;
+                if (COMP) {
+                    part[wh + 3u * CW] = s3;
+                }
             }
         }
     }

@@ -5,13 +5,17 @@
 // f_colpart_sum2). With RELU dy counts only where y > 0, as in f_colpart_bngrad. Needs
 // shaderInt64.
 //
-// Bindings: 0 = part [2, L, C], 1 = dy, 2 = xhat, 3 = y. Push constants {uint r, c}.
-// Specialization: 0 = CW, 1 = RW (2 and 3 unused), 4 = RELU.
+// With COMP (CompBNGrad) a third set holds the partial column sums of xhat, as in
+// f_colpart_bngrad.
+//
+// Bindings: 0 = part [2 (3 with COMP), L, C], 1 = dy, 2 = xhat, 3 = y. Push constants
+// {uint r, c}. Specialization: 0 = CW, 1 = RW (2 and 3 unused), 4 = RELU, 5 = COMP.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_colpart.glsl"
 
 layout(constant_id = 4) const bool RELU = false;
+layout(constant_id = 5) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { uint64_t part[]; };
 #ifdef VKT_TEXEL
@@ -51,7 +55,7 @@ void main() {
     uint lanes = cpLanes();
     uint cp = p.c / 2u;
     for (uint j = pcCol0(); j < cp; j += pcColStep()) {
-        float sb0 = 0.0, sb1 = 0.0, sg0 = 0.0, sg1 = 0.0;
+        float sb0 = 0.0, sb1 = 0.0, sg0 = 0.0, sg1 = 0.0, sh0 = 0.0, sh1 = 0.0;
         for (uint i = cpLane(); i < p.r; i += lanes) {
             uint o = i * cp + j;
             vec2 d = dm2(o);
@@ -62,8 +66,15 @@ void main() {
             sb1 += d.y;
             sg0 += dh0;
             sg1 += dh1;
+            if (COMP) {
+                sh0 += h.x;
+                sh1 += h.y;
+            }
         }
         part[cpLane() * cp + j] = packUint2x32(floatBitsToUint(vec2(sb0, sb1)));
         part[(lanes + cpLane()) * cp + j] = packUint2x32(floatBitsToUint(vec2(sg0, sg1)));
+        if (COMP) {
+            part[(2u * lanes + cpLane()) * cp + j] = packUint2x32(floatBitsToUint(vec2(sh0, sh1)));
+        }
     }
 }

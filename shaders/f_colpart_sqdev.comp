@@ -12,24 +12,46 @@
 // part[l*C + j] = the lane's mean, part[L*C + l*C + j] = its sum of squared deviations.
 // mean is not read (f_bn_stats combines the lanes and writes it).
 //
-// Bindings: 0 = part, 1 = x, 2 = mean [C] (1 and 2 read through io.glsl).
+// COMP (specialization 5, default form only; CompBNTrain): x is the input of an
+// error-compensation layer and the deviations are those of its output, each value taken as
+// (x + cgamma*cmean) + cbeta (f_comp_apply's roundings) before the difference.
+//
+// Bindings: 0 = part, 1 = x, 2 = mean [C], 3 = cgamma, 4 = cbeta, 5 = cmean (1 to 5 read
+// through io.glsl; 3 to 5 used only with COMP, any buffers bound otherwise).
 // Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL,
-// 4 = WELFORD.
+// 4 = WELFORD, 5 = COMP.
 #include "io.glsl"
 #include "f_colpart.glsl"
 layout(constant_id = 4) const bool WELFORD = false;
+layout(constant_id = 5) const bool COMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
 IN_F32(1, x)
 IN_F32(2, mean)
+IN_F32(3, cgamma)
+IN_F32(4, cbeta)
+IN_F32(5, cmean)
 
 layout(push_constant) uniform Push {
     uint r;
     uint c;
 } p;
 
-// sq returns (v - m)^2 with the difference and the square rounded.
-float sq(float v, float m) {
+// The compensation of column j (COMP): its added term cgamma*cmean (rounded) and cbeta;
+// 0 and 0 without COMP.
+vec2 comp(uint j) {
+    precise float g = COMP ? cgamma(j) * cmean(j) : 0.0;
+    return vec2(g, COMP ? cbeta(j) : 0.0);
+}
+
+// sq returns (v - m)^2 with the difference and the square rounded; with COMP the
+// column's compensation k (comp) is added to v first.
+float sq(float v, float m, vec2 k) {
+    if (COMP) {
+        precise float s = v + k.x;
+        precise float t = s + k.y;
+        v = t;
+    }
     precise float d = v - m;
     precise float dd = d * d;
     return dd;
@@ -109,17 +131,18 @@ void main() {
         } else if (NCOL == 1u) {
             // Four rows per step of the main loop.
             float m = mean(j);
+            vec2 k0 = comp(j);
             float s = 0.0;
             for (uint k = 0u; k < n / 4u; k++) {
                 float a = x(o), b = x(o + st), c = x(o + 2u * st), d = x(o + 3u * st);
-                s += sq(a, m);
-                s += sq(b, m);
-                s += sq(c, m);
-                s += sq(d, m);
+                s += sq(a, m, k0);
+                s += sq(b, m, k0);
+                s += sq(c, m, k0);
+                s += sq(d, m, k0);
                 o += 4u * st;
             }
             for (uint k = 0u; k < n % 4u; k++) {
-                s += sq(x(o), m);
+                s += sq(x(o), m, k0);
                 o += st;
             }
             part[w] = s;
@@ -127,26 +150,27 @@ void main() {
             // Four columns, two rows per step of the main loop.
             uvec3 d = cpCols(j, p.c);
             float m0 = mean(j), m1 = mean(j + d.x), m2 = mean(j + d.y), m3 = mean(j + d.z);
+            vec2 k0 = comp(j), k1 = comp(j + d.x), k2 = comp(j + d.y), k3 = comp(j + d.z);
             float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n / 2u; k++) {
                 uint q = o + st;
                 float a0 = x(o), a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
                 float b0 = x(q), b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
-                s0 += sq(a0, m0);
-                s1 += sq(a1, m1);
-                s2 += sq(a2, m2);
-                s3 += sq(a3, m3);
-                s0 += sq(b0, m0);
-                s1 += sq(b1, m1);
-                s2 += sq(b2, m2);
-                s3 += sq(b3, m3);
+                s0 += sq(a0, m0, k0);
+                s1 += sq(a1, m1, k1);
+                s2 += sq(a2, m2, k2);
+                s3 += sq(a3, m3, k3);
+                s0 += sq(b0, m0, k0);
+                s1 += sq(b1, m1, k1);
+                s2 += sq(b2, m2, k2);
+                s3 += sq(b3, m3, k3);
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
-                s0 += sq(x(o), m0);
-                s1 += sq(x(o + d.x), m1);
-                s2 += sq(x(o + d.y), m2);
-                s3 += sq(x(o + d.z), m3);
+                s0 += sq(x(o), m0, k0);
+                s1 += sq(x(o + d.x), m1, k1);
+                s2 += sq(x(o + d.y), m2, k2);
+                s3 += sq(x(o + d.z), m3, k3);
             }
             part[w] = s0;
             if (j + CW < p.c) {

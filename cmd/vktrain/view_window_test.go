@@ -38,6 +38,7 @@ func TestViewWindow(t *testing.T) {
 		}
 		// Training waits here while the window draws the evaluation.
 		var in view.Inspection
+		shown := false
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
 			img, err := xvfb.Screenshot(display, id)
 			if err != nil {
@@ -45,16 +46,24 @@ func TestViewWindow(t *testing.T) {
 				return
 			}
 			in = view.Inspect(img)
-			if in.TestMarks && in.FilterCells == 4 && in.SamplesLabelled == view.MaxSamples {
+			// Wait for a frame that shows the evaluation and the steps
+			// after it: the window redraws when it gets to it, so a
+			// screenshot may still show the frame drawn at the epoch's end.
+			l := view.LayoutFor(img.Bounds().Size())
+			curves := in.LossColumns >= l.Loss.Dx()/3 && in.AccColumns >= l.Accuracy.Dx()/3
+			if in.TestMarks && in.FilterCells == 4 && in.SamplesLabelled == view.MaxSamples && curves {
 				if err := writePNGFile(shot, img); err != nil {
 					t.Error(err)
 				}
 				checkTrainDashboard(t, img)
+				shown = true
 				break
 			}
 		}
 		if !in.TestMarks || in.FilterCells != 4 || in.SamplesLabelled != view.MaxSamples {
 			t.Errorf("the window never showed the evaluation: %+v", in)
+		} else if !shown {
+			t.Errorf("the window never showed the steps after the evaluation (curves over %d and %d pixel columns): %+v", in.LossColumns, in.AccColumns, in)
 		}
 		if err := xvfb.PressKey(display, id, 'q'); err != nil {
 			t.Errorf("pressing q: %v", err)

@@ -369,6 +369,32 @@ type FusedBNReLU interface {
 	BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamma Tensor)
 }
 
+// FusedCompBN is an optional ability (found by type assertion): the
+// error-compensation layer, the batch normalisation that reads its output
+// and optionally the ReLU after it as one op, so that the compensated
+// activations yc are never written (and, on a device, the passes over the
+// activations are fewer). The compensation's operands are prefixed with c
+// (cgamma, cbeta, cRunMean, its batch mean cmean); the others are the batch
+// norm's. The suite holds each op to the composition it names; package nn
+// uses them where a batch norm is the only reader of a compensation layer.
+type FusedCompBN interface {
+	// CompBNTrain is CompensateTrain(yc, cmean, x, cgamma, cbeta, cRunMean,
+	// cMomentum), then BatchNormTrain(y, xhat, mean, invstd, yc, gamma, beta,
+	// runMean, runVar, momentum, eps), then ReLU(y, y) where relu, for the
+	// matrix x [R, C] and a yc of x's shape that is not stored.
+	CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar Tensor, cMomentum, momentum, eps float32, relu bool)
+	// CompBNInfer is CompensateInfer(yc, x, cgamma, cbeta, cRunMean), then
+	// BatchNormInfer(y, yc, gamma, beta, runMean, runVar, eps), then
+	// ReLU(y, y) where relu.
+	CompBNInfer(y, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar Tensor, eps float32, relu bool)
+	// CompBNGrad is, where y (the output of CompBNTrain with relu) is not
+	// nil, ReLUGrad(dy', dy, y), then BatchNormGrad(dxc, dgamma, dbeta, dy',
+	// xhat, invstd, gamma) (dy' = dy without y), then CompensateGrad(dx,
+	// dcgamma, dcbeta, dxc, cmean, cgamma, true), with dxc [R, C] not
+	// stored: dx is the gradient with respect to the compensation's input.
+	CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, invstd, gamma, cmean, cgamma Tensor)
+}
+
 // FusedGemmIDequant is an optional ability (found by type assertion): the
 // integer matrix product of a quantized layer with its exact
 // dequantization as the GEMM's epilogue, so that the int32 products and
@@ -381,6 +407,39 @@ type FusedGemmIDequant interface {
 	// GemmI(acc, a, b), RowSumI(sa, a) and then
 	// Dequant(y, acc, sa, sb, K, pa, pb, bias), bit for bit, into y [M, N].
 	GemmIDequant(y, a, b, sb, bias Tensor, pa, pb QuantSpec)
+}
+
+// FusedConv is an optional ability (found by type assertion): the passes
+// of a quantized convolution run straight from the image, without the
+// im2col matrices (of the codes, of their dequantized values and of the
+// input gradient) that the composed ops read and write. The suite holds
+// each op to its composition; package nn uses them for the quantized conv
+// layers when the backend has the ability.
+type FusedConv interface {
+	// ConvIDequant is the integer convolution of the Q8 NHWC image codes
+	// qx [N, H, W, C] with the Q8 weight codes qw [Out, K] (K = g.K(),
+	// columns in im2col order) and its exact dequantization:
+	// Im2ColI(cols, qx, g, xs.Zero[0]) (padding with the input's zero
+	// point), then GemmIDequant(y, cols, qw, sw, bias, xs, ws), bit for bit,
+	// into y [g.Rows(), Out]. sw [Out] holds the row sums of qw (RowSumI),
+	// bias [Out] is optional; xs is per tensor, ws per tensor or per output
+	// channel.
+	ConvIDequant(y, qx, qw, sw, bias Tensor, g ConvGeom, xs, ws QuantSpec)
+	// ConvGradWQ is the weight gradient read from the input codes:
+	// dw [Out, K] = Gemm(dy, x̂cols, transA) with x̂cols =
+	// Dequantize(Im2ColI(qx, g, xs.Zero[0]), xs), i.e. dw[o,k] = Σ_r
+	// dy[r,o]·x̂cols[r,k] (a padded tap contributes dy·(+0)), for dy
+	// [g.Rows(), Out] and the Q8 image codes qx [N, H, W, C]; xs is per
+	// tensor. Float results agree with the composition within Gemm's
+	// tolerance (the order of the sum over r is the backend's).
+	ConvGradWQ(dw, dy, qx Tensor, g ConvGeom, xs QuantSpec)
+	// ConvGradX is the input gradient: dx [N, H, W, C] =
+	// Col2Im(Gemm(dy, w, false, false, 1, 0), g) for dy [g.Rows(), Out]
+	// and the float weights w [Out, K], i.e. dx at each input element the
+	// sum, over the taps that read it and the Out channels, of
+	// dy[r,o]·w[o,k]. Float results agree with the composition within
+	// the tolerance of Gemm and Col2Im.
+	ConvGradX(dx, dy, w Tensor, g ConvGeom)
 }
 
 // HostAccess is an optional ability of backends whose tensors live in

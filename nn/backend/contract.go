@@ -25,7 +25,7 @@ import (
 // suite on every backend.
 
 // maxOperands bounds the tensor operands of one op.
-const maxOperands = 10
+const maxOperands = 16
 
 // Operand declares one tensor argument of an op.
 type Operand struct {
@@ -72,9 +72,11 @@ type Params struct {
 	Pad            int32     // Im2ColI's pad code
 	TransA, TransB bool      // Gemm
 	Train          bool      // CompensateGrad
+	ReLU           bool      // CompBNTrain, CompBNInfer: ReLU after the batch norm
 	Lo, Hi         float32   // Histogram
 	Alpha, Beta    float32   // Gemm
 	Momentum, Eps  float32   // BatchNorm, Compensate
+	CompMomentum   float32   // CompBNTrain: the compensation's running-mean momentum
 }
 
 // Dims are the sizes a kernel needs, derived by an op's rule.
@@ -467,6 +469,13 @@ func (c *Call) conv(g ConvGeom, img int) bool {
 func (c *Call) momentum() {
 	if m := c.P.Momentum; !(m >= 0 && m <= 1) {
 		c.Failf("momentum = %v, want within [0, 1]", m)
+	}
+}
+
+// compMomentum checks CompBNTrain's compensation momentum.
+func (c *Call) compMomentum() {
+	if m := c.P.CompMomentum; !(m >= 0 && m <= 1) {
+		c.Failf("compensation momentum = %v, want within [0, 1]", m)
 	}
 }
 

@@ -161,6 +161,81 @@ var (
 			}
 			c.D.M, c.D.N, c.D.K = m, n, k
 		}}
+	// OpConvIDequant declares FusedConv.ConvIDequant.
+	OpConvIDequant = &Op{Name: "ConvIDequant", Doc: "Im2ColI then GemmIDequant, one op without the im2col matrix (FusedConv)",
+		Operands: []Operand{out("y", F32), in("qx", Q8), in("qw", Q8), in("sw", I32), inOpt("bias", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			g := c.P.Conv
+			if !c.conv(g, 1) {
+				return
+			}
+			n, k := c.matrix(2)
+			if k != g.K() {
+				c.Failf("qw is %v, want a matrix [Out %d] (K = KH·KW·C of the geometry)", c.shape(2), g.K())
+				return
+			}
+			c.wantMatrix(0, g.Rows(), n)
+			c.wantLenOf(3, n, "rows of", 2)
+			c.wantLenOf(4, n, "rows of", 2)
+			if c.failed() {
+				return
+			}
+			if err := c.P.P.Validate(1); err != nil {
+				c.Failf("xs must be per tensor: %v", err)
+			} else if err := c.P.PB.Validate(n); err != nil {
+				c.Failf("ws for %d channels: %v", n, err)
+			}
+			c.D.M, c.D.N, c.D.K = g.Rows(), n, k
+			c.D.R, c.D.C = g.Rows(), k
+		}}
+	// OpConvGradWQ declares FusedConv.ConvGradWQ.
+	OpConvGradWQ = &Op{Name: "ConvGradWQ", Doc: "weight gradient dyᵀ·x̂cols from the image codes, without the im2col matrix (FusedConv)",
+		Operands: []Operand{out("dw", F32), in("dy", F32), in("qx", Q8)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			g := c.P.Conv
+			if !c.conv(g, 2) {
+				return
+			}
+			r, n := c.matrix(1)
+			if r != g.Rows() {
+				c.Failf("dy is %v, want a matrix [%d Out] (the geometry's rows)", c.shape(1), g.Rows())
+				return
+			}
+			c.wantMatrix(0, n, g.K())
+			if c.failed() {
+				return
+			}
+			if err := c.P.P.Validate(1); err != nil {
+				c.Failf("xs must be per tensor: %v", err)
+			}
+			c.D.M, c.D.N, c.D.K = n, g.K(), r
+			c.D.R, c.D.C = r, g.K()
+		}}
+	// OpConvGradX declares FusedConv.ConvGradX.
+	OpConvGradX = &Op{Name: "ConvGradX", Doc: "input gradient Col2Im(dy·w), without the im2col matrix (FusedConv)",
+		Operands: []Operand{out("dx", F32), in("dy", F32), in("w", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			g := c.P.Conv
+			if c.failed() {
+				return
+			}
+			if err := g.Validate(); err != nil {
+				c.Failf("%v", err)
+				return
+			}
+			r, n := c.matrix(1)
+			if r != g.Rows() {
+				c.Failf("dy is %v, want a matrix [%d Out] (the geometry's rows)", c.shape(1), g.Rows())
+				return
+			}
+			c.wantMatrix(2, n, g.K())
+			c.wantImage(0, g.N, g.H, g.W, g.C)
+			c.D.M, c.D.N, c.D.K = r, g.K(), n
+			c.D.R, c.D.C = r, g.K()
+		}}
 	// OpGemm declares Backend.Gemm.
 	OpGemm = &Op{Name: "Gemm", Doc: "c = alpha·op(a)·op(b) + beta·c",
 		Operands: []Operand{out("c", F32), in("a", F32), in("b", F32)},
@@ -359,6 +434,47 @@ var (
 			c.channels(ch, 3, 4, 5, 1, 2)
 			c.D.R, c.D.C = r, ch
 		}}
+	// OpCompBNTrain declares FusedCompBN.CompBNTrain.
+	OpCompBNTrain = &Op{Name: "CompBNTrain", Doc: "CompensateTrain then BatchNormTrain (then ReLU), one op without the compensated matrix (FusedCompBN)",
+		Operands: []Operand{out("y", F32), out("xhat", F32), out("mean", F32), out("invstd", F32), out("cmean", F32),
+			in("x", F32), in("cgamma", F32), in("cbeta", F32), out("cRunMean", F32),
+			in("gamma", F32), in("beta", F32), out("runMean", F32), out("runVar", F32)},
+		traffic: trafficUpdating(8, 11, 12), // the running statistics are read and written
+		rule: func(c *Call) {
+			r, ch := c.matrix(5)
+			c.sameMatrix(0, 5)
+			c.sameMatrix(1, 5)
+			c.channels(ch, 5, 6, 7, 9, 10, 2, 3, 4, 8, 11, 12)
+			c.momentum()
+			c.compMomentum()
+			c.eps()
+			c.D.R, c.D.C = r, ch
+		}}
+	// OpCompBNInfer declares FusedCompBN.CompBNInfer.
+	OpCompBNInfer = &Op{Name: "CompBNInfer", Doc: "CompensateInfer then BatchNormInfer (then ReLU), one op (FusedCompBN)",
+		Operands: []Operand{out("y", F32), in("x", F32), in("cgamma", F32), in("cbeta", F32), in("cRunMean", F32),
+			in("gamma", F32), in("beta", F32), in("runMean", F32), in("runVar", F32)},
+		traffic: trafficEach,
+		rule: func(c *Call) {
+			r, ch := c.matrix(1)
+			c.sameMatrix(0, 1)
+			c.channels(ch, 1, 2, 3, 4, 5, 6, 7, 8)
+			c.eps()
+			c.D.R, c.D.C = r, ch
+		}}
+	// OpCompBNGrad declares FusedCompBN.CompBNGrad.
+	OpCompBNGrad = &Op{Name: "CompBNGrad", Doc: "(ReLUGrad then) BatchNormGrad then CompensateGrad, one op without the intermediate gradient (FusedCompBN)",
+		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), out("dcgamma", F32), out("dcbeta", F32),
+			in("dy", F32), inOpt("y", F32), in("xhat", F32), in("invstd", F32), in("gamma", F32), in("cmean", F32), in("cgamma", F32)},
+		traffic: trafficEach,
+		rule: func(c *Call) {
+			r, ch := c.matrix(5)
+			c.sameMatrix(6, 5)
+			c.sameMatrix(7, 5)
+			c.sameMatrix(0, 5)
+			c.channels(ch, 5, 8, 9, 10, 11, 1, 2, 3, 4)
+			c.D.R, c.D.C = r, ch
+		}}
 
 	// OpAdd declares Backend.Add.
 	OpAdd = &Op{Name: "Add", Doc: "y = a + b (residual add, gradient accumulation)",
@@ -441,6 +557,8 @@ var opList = func() []*Op {
 		OpBatchNormReLUTrain, OpBatchNormReLUInfer, OpBatchNormReLUGrad, OpGemmIDequant,
 		OpCompensateTrain, OpCompensateInfer, OpCompensateGrad,
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
+		OpConvIDequant, OpConvGradWQ, OpConvGradX,
+		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad,
 	}
 	for i, op := range l {
 		op.ID = i

@@ -33,8 +33,8 @@ func kwRange(x0, kw, w int) (kw0, kw1 int) {
 	return kw0, max(kw0, kw1)
 }
 
-// im2col fills rows [lo, hi) of cols from the NHWC image x, with pad
-// outside the image. Within a filter row the in-image taps are adjacent in
+// im2col fills rows [lo, hi) of the im2col matrix of the NHWC image x,
+// with pad outside the image, into cols (row r at cols[(r-lo)*K:]). Within a filter row the in-image taps are adjacent in
 // x (NHWC), so each is one span copy.
 func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
 	oh, ow := g.Out()
@@ -45,7 +45,7 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 		n, rem := r/(oh*ow), r%(oh*ow)
 		y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
 		kw0, kw1 := kwRange(x0, g.KW, g.W)
-		row := cols[r*k : (r+1)*k]
+		row := cols[(r-lo)*k : (r-lo+1)*k]
 		if kw0 == 0 && kw1 == g.KW && y0 >= 0 && y0+g.KH <= g.H {
 			// Inside the image: one span copy per filter row, with the
 			// common filter rows as fixed-size copies.
@@ -88,14 +88,14 @@ type im2colIJob struct {
 	pad     int32
 }
 
-func (j *im2colIJob) run(lo, hi, _ int) { im2col(j.cols, j.x, j.g, j.pad, lo, hi) }
+func (j *im2colIJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, j.pad, lo, hi) }
 
 type im2colJob struct {
 	cols, x []float32
 	g       backend.ConvGeom
 }
 
-func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols, j.x, j.g, 0, lo, hi) }
+func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, 0, lo, hi) }
 
 // Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
 // outside the image.
@@ -239,6 +239,7 @@ type gemmPart struct {
 	ctx     sgemm.Context
 	af, tmp []float32
 	acc     []int32 // GemmIDequant's products of one block
+	codes   []int32 // ConvIDequant's im2col rows of one block
 }
 
 // gemmParts returns one gemmPart per thread.
@@ -271,6 +272,16 @@ type gemmIJob struct {
 	// the block's row sums, instead of being stored in acc.
 	deq *dequantConsts
 	y   []float32
+	// conv, when not nil, makes the job ConvIDequant: a is not used, each
+	// block's rows of the im2col matrix are made in the chunk's scratch.
+	conv *convSrc
+}
+
+// convSrc is the image whose im2col matrix a gemmIJob multiplies.
+type convSrc struct {
+	x   []int32
+	g   backend.ConvGeom
+	pad int32
 }
 
 func (j *gemmIJob) run(lo, hi, part int) {
@@ -281,7 +292,15 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		rows := min(block, hi-r0)
 		p.af = grow(p.af, rows*k)
 		p.tmp = grow(p.tmp, rows*n)
-		for i, v := range j.a[r0*k : (r0+rows)*k] {
+		var a []int32
+		if j.conv != nil {
+			p.codes = growI(p.codes, rows*k)
+			a = p.codes
+			im2col(a, j.conv.x, j.conv.g, j.conv.pad, r0, r0+rows)
+		} else {
+			a = j.a[r0*k : (r0+rows)*k]
+		}
+		for i, v := range a {
 			p.af[i] = float32(v)
 		}
 		var out []int32
@@ -308,7 +327,7 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		if j.deq != nil {
 			for i := range rows {
 				var sa int32
-				for _, v := range j.a[(r0+i)*k : (r0+i+1)*k] {
+				for _, v := range a[i*k : (i+1)*k] {
 					sa += v
 				}
 				j.deq.row(j.y[(r0+i)*n:(r0+i+1)*n], out[i*n:(i+1)*n], sa)
@@ -604,11 +623,15 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 		return
 	}
 	ct, at, bt := c.(*Tensor), a.(*Tensor), bm.(*Tensor)
-	m, n, k := d.M, d.N, d.K
-	ac, bc := at.shape[len(at.shape)-1], bt.shape[len(bt.shape)-1]
+	b.gemm(ct.st.f, at.st.f, bt.st.f, d.M, d.N, d.K, at.shape[len(at.shape)-1], bt.shape[len(bt.shape)-1], transA, transB, alpha, beta)
+}
+
+// gemm is Gemm on checked slices: C [m, n] (row stride n), A and B with
+// row strides lda and ldb.
+func (b *Backend) gemm(c, a, bm []float32, m, n, k, lda, ldb int, transA, transB bool, alpha, beta float32) {
 	j := &b.jobs.gemm
 	*j = gemmJob{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: at.st.f, b: bt.st.f, c: ct.st.f, lda: ac, ldb: bc, ldc: n, byCols: m < n, parts: b.gemmParts()}
+		a: a, b: bm, c: c, lda: lda, ldb: ldb, ldc: n, byCols: m < n, parts: b.gemmParts()}
 	if j.byCols {
 		b.run(j, n, max(1, (1<<17)/max(m*k, 1)))
 	} else {

@@ -417,16 +417,22 @@ func (b *Backend) batchNormTrain(op *backend.Op, y, xhat, mean, invstd, x, gamma
 	if !ok {
 		return
 	}
-	r, c := d.R, d.C
-	mf, isf, xf := mean.(*Tensor).st.f, invstd.(*Tensor).st.f, x.(*Tensor).st.f
+	b.bnTrain(y.(*Tensor).st.f, xhat.(*Tensor).st.f, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, x.(*Tensor).st.f,
+		gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, runVar.(*Tensor).st.f,
+		d.R, d.C, momentum, eps, op == backend.OpBatchNormReLUTrain)
+}
+
+// bnTrain is BatchNormTrain (then ReLU where relu) on the checked operands'
+// elements, x [r, c].
+func (b *Backend) bnTrain(y, xhat, mf, isf, xf, gamma, beta, runMean, runVar []float32, r, c int, momentum, eps float32, relu bool) {
 	st := &b.jobs.bnStats
-	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean.(*Tensor).st.f, runVar: runVar.(*Tensor).st.f,
+	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean, runVar: runVar,
 		vs: b.floats(c), r: r, c: c, momentum: momentum, eps: eps}
 	b.run(st, c, 8)
 	*st = bnStatsJob{}
 	ap := &b.jobs.bnApply
-	*ap = bnApplyJob{y: y.(*Tensor).st.f, xhat: xhat.(*Tensor).st.f, x: xf, mean: mf, invstd: isf,
-		gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c, relu: op == backend.OpBatchNormReLUTrain}
+	*ap = bnApplyJob{y: y, xhat: xhat, x: xf, mean: mf, invstd: isf,
+		gamma: gamma, beta: beta, c: c, relu: relu}
 	b.run(ap, r, rowGrain(c))
 	*ap = bnApplyJob{}
 }
@@ -470,15 +476,19 @@ func (b *Backend) batchNormInfer(op *backend.Op, y, x, gamma, beta, runMean, run
 	if !ok {
 		return
 	}
-	r, c := d.R, d.C
-	rv := runVar.(*Tensor).st.f
+	b.bnInfer(y.(*Tensor).st.f, x.(*Tensor).st.f, gamma.(*Tensor).st.f, beta.(*Tensor).st.f,
+		runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, d.R, d.C, eps, op == backend.OpBatchNormReLUInfer)
+}
+
+// bnInfer is BatchNormInfer (then ReLU where relu) on the checked operands'
+// elements, x [r, c].
+func (b *Backend) bnInfer(y, x, gamma, beta, runMean, rv []float32, r, c int, eps float32, relu bool) {
 	sd := b.floats(c)
 	for k := range sd {
 		sd[k] = float32(math.Sqrt(float64(rv[k] + eps)))
 	}
 	j := &b.jobs.bnInfer
-	*j = bnInferJob{y: y.(*Tensor).st.f, x: x.(*Tensor).st.f, gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f,
-		runMean: runMean.(*Tensor).st.f, sd: sd, c: c, relu: op == backend.OpBatchNormReLUInfer}
+	*j = bnInferJob{y: y, x: x, gamma: gamma, beta: beta, runMean: runMean, sd: sd, c: c, relu: relu}
 	b.run(j, r, rowGrain(c))
 	*j = bnInferJob{}
 }
@@ -587,7 +597,7 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
-	b.batchNormGrad(d, dx, dgamma, dbeta, dy.(*Tensor).st.f, nil, xhat, invstd, gamma)
+	b.batchNormGrad(d, dx.(*Tensor).st.f, dgamma, dbeta, dy.(*Tensor).st.f, nil, xhat, invstd, gamma)
 }
 
 // BatchNormReLUGrad is ReLUGrad then BatchNormGrad, bit for bit: both
@@ -598,12 +608,12 @@ func (b *Backend) BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamm
 	if !ok {
 		return
 	}
-	b.batchNormGrad(d, dx, dgamma, dbeta, dy.(*Tensor).st.f, y.(*Tensor).st.f, xhat, invstd, gamma)
+	b.batchNormGrad(d, dx.(*Tensor).st.f, dgamma, dbeta, dy.(*Tensor).st.f, y.(*Tensor).st.f, xhat, invstd, gamma)
 }
 
 // batchNormGrad runs BatchNormGrad on dyf, masked by y > 0 when y is not
-// nil.
-func (b *Backend) batchNormGrad(d backend.Dims, dx, dgamma, dbeta backend.Tensor, dyf, y []float32, xhat, invstd, gamma backend.Tensor) {
+// nil, into dxf.
+func (b *Backend) batchNormGrad(d backend.Dims, dxf []float32, dgamma, dbeta backend.Tensor, dyf, y []float32, xhat, invstd, gamma backend.Tensor) {
 	r, c := d.R, d.C
 	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
 	hf := xhat.(*Tensor).st.f
@@ -618,7 +628,7 @@ func (b *Backend) batchNormGrad(d backend.Dims, dx, dgamma, dbeta backend.Tensor
 		kk[k] = float32(gf[k]*isf[k]) / fr
 	}
 	dj := &b.jobs.bnGradDX
-	*dj = bnGradDXJob{dx: dx.(*Tensor).st.f, dy: dyf, xhat: hf, dgamma: dg, dbeta: db, kk: kk, y: y, r: r, c: c}
+	*dj = bnGradDXJob{dx: dxf, dy: dyf, xhat: hf, dgamma: dg, dbeta: db, kk: kk, y: y, r: r, c: c}
 	b.run(dj, r, rowGrain(c))
 	*dj = bnGradDXJob{}
 }
@@ -674,13 +684,17 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if !ok {
 		return
 	}
-	r, c := d.R, d.C
-	mf, xf := mean.(*Tensor).st.f, x.(*Tensor).st.f
+	b.compTrain(y.(*Tensor).st.f, mean.(*Tensor).st.f, x.(*Tensor).st.f, gamma.(*Tensor).st.f, beta.(*Tensor).st.f,
+		runMean.(*Tensor).st.f, d.R, d.C, momentum)
+}
+
+// compTrain is CompensateTrain on the checked operands' elements, x [r, c].
+func (b *Backend) compTrain(y, mf, xf, gamma, beta, runMean []float32, r, c int, momentum float32) {
 	j := &b.jobs.compMean
-	*j = compMeanJob{mean: mf, x: xf, runMean: runMean.(*Tensor).st.f, r: r, c: c, momentum: momentum}
+	*j = compMeanJob{mean: mf, x: xf, runMean: runMean, r: r, c: c, momentum: momentum}
 	b.run(j, c, 8)
 	*j = compMeanJob{}
-	b.compensate(y.(*Tensor).st.f, xf, gamma.(*Tensor).st.f, beta.(*Tensor).st.f, mf, r, c)
+	b.compensate(y, xf, gamma, beta, mf, r, c)
 }
 
 // compensate writes y = (x + float32(gamma·mean)) + beta.
@@ -712,10 +726,12 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	if !ok {
 		return
 	}
-	r, c := d.R, d.C
-	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
-	dyf, dxf := dy.(*Tensor).st.f, dx.(*Tensor).st.f
-	mf, gf := mean.(*Tensor).st.f, gamma.(*Tensor).st.f
+	b.compGrad(dx.(*Tensor).st.f, dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f, dy.(*Tensor).st.f,
+		mean.(*Tensor).st.f, gamma.(*Tensor).st.f, d.R, d.C, train)
+}
+
+// compGrad is CompensateGrad on the checked operands' elements, dy [r, c].
+func (b *Backend) compGrad(dxf, dg, db, dyf, mf, gf []float32, r, c int, train bool) {
 	cs := &b.jobs.colSum
 	*cs = colSumJob{s: db, x: dyf, c: c}
 	b.run(cs, c, 8)

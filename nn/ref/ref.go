@@ -42,12 +42,21 @@ type Backend struct {
 	deq     dequantConsts // GemmIDequant's epilogue constants
 	tapsI   []int32       // the depthwise filters by tap (dwTaps)
 	tapsF   []float32
-	small   []float32    // per-channel constants of one op (Backend.floats)
-	smallI  []int32      // the same for integers (Backend.ints)
-	pool    *workers     // helper goroutines, started by the first parallel op
-	jobs    jobs         // the operands of the op running, see ranger
-	ran     []int        // calls that passed their checks, by backend.Op ID
-	work    backend.Work // ResetWork's counts (ops and declared traffic)
+	// convCols and convImg are FusedConv's float im2col matrix (or input
+	// gradient columns) and dequantized image, kept across calls.
+	convCols, convImg []float32
+	// convSrc is ConvIDequant's image, kept here so that the job's pointer
+	// to it does not escape to the heap on every call.
+	convSrc convSrc
+	// compBN is FusedCompBN's compensated matrix (forward) or its
+	// gradient (backward), kept across calls.
+	compBN []float32
+	small  []float32    // per-channel constants of one op (Backend.floats)
+	smallI []int32      // the same for integers (Backend.ints)
+	pool   *workers     // helper goroutines, started by the first parallel op
+	jobs   jobs         // the operands of the op running, see ranger
+	ran    []int        // calls that passed their checks, by backend.Op ID
+	work   backend.Work // ResetWork's counts (ops and declared traffic)
 }
 
 // New returns a reference backend using all available CPUs.
@@ -329,6 +338,7 @@ func (b *Backend) Err() error { return b.err }
 func (b *Backend) Close() error {
 	b.closed = true
 	b.scratch, b.parts = nil, nil
+	b.convCols, b.convImg = nil, nil
 	if b.pool != nil {
 		b.pool.stop()
 		b.pool = nil

@@ -84,6 +84,7 @@ type Backend struct {
 	pushBuf []byte            // dispatch's push-constant scratch
 	host    []byte            // packed Q8 codes between the host and a buffer (WriteI32, ReadI32)
 	gemmDeq []gemmDeqScratch  // GemmIDequant's products and row sums, per shape (fusedgemm.go)
+	convScr []convScratch     // the composed FusedConv ops' im2col matrices, per shape (conv.go)
 	seq     *gpu.Sequence
 	pending int           // operations recorded since the last flush
 	dead    []*gpu.Buffer // freed while recorded work may still use them

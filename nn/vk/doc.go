@@ -44,7 +44,10 @@
 // indexed in loops become per-lane stack traffic there), except for a
 // tall A with k <= 16 (a first convolution's im2col gradient), which
 // f_gemm_rows takes: eight rows of A per invocation, read once for all
-// columns of C.
+// columns of C. A convolution's weight gradient from the input codes
+// (FusedConv.ConvGradWQ) is f_gemm_rtc there, the same generated GEMM
+// reading its B operand as an implicit im2col matrix of the dequantized,
+// padded image.
 //
 // Profiling: Options.Timing records the device time of every dispatch
 // (Timings), and the backend implements backend.Profiler, summing it per

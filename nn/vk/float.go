@@ -211,9 +211,11 @@ func (b *Backend) Gemm(c, a, bm backend.Tensor, transA, transB bool, alpha, beta
 	if !ok {
 		return
 	}
-	const op = "Gemm"
-	ct, at, bt := tensor(c), tensor(a), tensor(bm)
-	m, n, k := d.M, d.N, d.K
+	b.gemm("Gemm", tensor(c), tensor(a), tensor(bm), d.M, d.N, d.K, transA, transB, alpha, beta)
+}
+
+// gemm records Gemm's kernels (operands checked by the caller's op).
+func (b *Backend) gemm(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) {
 	if b.gemmRT(op, ct, at, bt, m, n, k, transA, transB, alpha, beta) {
 		return // CPU drivers: f_gemm_rt (gemm.go)
 	}
@@ -381,8 +383,13 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 	if _, ok := backend.OpCol2Im.Check(&b.err, b, backend.Params{Conv: g}, dx, cols); !ok {
 		return
 	}
+	b.col2im("Col2Im", tensor(dx), tensor(cols), g)
+}
+
+// col2im records Col2Im's kernel (operands checked by the caller's op).
+func (b *Backend) col2im(op string, dxt, ct *Tensor, g backend.ConvGeom) {
 	n := g.N * g.H * g.W * g.C
-	b.elementwise("Col2Im", "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, pushOf(newConvPush(g, n)), n, tensor(dx), tensor(cols))
+	b.elementwise(op, "f_col2im", []uint32{uint32(g.StrideH), uint32(g.StrideW)}, pushOf(newConvPush(g, n)), n, dxt, ct)
 }
 
 // AddBias adds bias[c] to every row of the matrix y, in place.
@@ -509,7 +516,7 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, contigOnly bool
 		return nil, 0
 	}
 	if b.opts.RecordPaths && !pairs {
-		b.tookColPart(shader, r, lanes, cpu, ncol, extra != nil)
+		b.tookColPart(shader, r, lanes, cpu, ncol, len(extra) > 0 && extra[0] == 1)
 	}
 	var tb [8]*Tensor
 	b.dispatch(op, shader, spec, pushOf(rcPush{R: uint32(r), C: uint32(c)}),
@@ -662,6 +669,7 @@ type bnStatsPush struct {
 	C, Lanes                  uint32
 	RF, Unbias, Momentum, Eps float32
 	R                         uint32
+	CMomentum                 float32 // COMP (CompBNTrain): the compensation's momentum
 }
 
 // BatchNormTrain normalises x per channel with batch statistics (see
@@ -681,44 +689,81 @@ func (b *Backend) batchNormTrain(bop *backend.Op, relu bool, y, xhat, mean, invs
 	if !ok {
 		return
 	}
-	op := bop.Name
-	xt, mt, it, rm, rv := tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar)
-	r, c := d.R, d.C
+	b.bnTrain(bop.Name, d.R, d.C, relu, nil, tensor(y), tensor(xhat), tensor(x), tensor(mean), tensor(invstd),
+		tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar), momentum, eps)
+}
+
+// bnTrain records BatchNormTrain's dispatches for the op op over the
+// matrix x [r, c] (the operands checked), y written as ReLU(y) where relu.
+// With cp (CompBNTrain) x is the input of the error-compensation layer
+// cp: the kernels' COMP forms add its term to x as they read it (see
+// CompBNTrain); without it they bind other operands of the op in the
+// compensation's places and do not read them.
+func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, xt, mt, it, gt, bt, rm, rv *Tensor, momentum, eps float32) {
 	fr := float32(r)
 	unbias := float32(1)
 	if r > 1 {
 		unbias = fr / float32(r-1)
 	}
 	push := bnStatsPush{RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps, R: uint32(r)}
+	comp := cp != nil
+	// The compensation's operands of the elementwise pass, or stand-ins.
+	cg, cb, cm := gt, gt, gt
+	if comp {
+		cg, cb, cm = cp.cgamma, cp.cbeta, cp.cmean
+	}
 	if b.colContig(c, xt, mt) {
 		// One pass over x: each lane's mean and squared deviations
 		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
-		// writes mean.
-		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, xt, mt)
+		// writes mean. With COMP the combined mean of x is the
+		// compensation's batch mean, the batch norm's mean follows from
+		// it and the variance is x's.
+		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, xt, mt, mt, mt, mt)
 		if part == nil {
 			return
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
 		b.took("f_bn_stats", "welford")
-		b.colFin(op, "f_bn_stats", []uint32{1}, pushOf(push), c, part, it, rm, rv, part, mt)
+		if comp {
+			push.CMomentum = cp.momentum
+			b.took("f_bn_stats", "comp")
+			b.colFin(op, "f_bn_stats", []uint32{1, 1}, pushOf(push), c, part, it, rm, rv, part, mt, cp.cmean, cp.crm, cp.cgamma, cp.cbeta)
+		} else {
+			b.colFin(op, "f_bn_stats", []uint32{1, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
+		}
 	} else {
 		part, lanes := b.colSumPart(op, r, c, xt)
 		if part == nil {
 			return
 		}
-		b.took("f_colsum", "mean")
-		b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}), c, part, mt, part)
-		part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt)
+		if comp {
+			// The compensation's statistics and, from them, the batch
+			// norm's mean (f_comp_stats BN); then the squared
+			// deviations of the compensated values (COMP).
+			b.took("f_comp_stats", "bn")
+			b.colFin(op, "f_comp_stats", []uint32{1}, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Momentum: cp.momentum}), c, part,
+				cp.cmean, cp.crm, part, cp.cgamma, cp.cbeta, mt)
+			b.took(pick(b.colPairs(c, []*Tensor{xt, mt, cg, cb, cm}), "f_colpart_sqdev2", "f_colpart_sqdev"), "comp")
+			part, lanes = b.colPartSpec(op, "f_colpart_sqdev", []uint32{0, 1}, false, r, c, 1, xt, mt, cg, cb, cm)
+		} else {
+			b.took("f_colsum", "mean")
+			b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}), c, part, mt, part)
+			part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt, mt, mt, mt)
+		}
 		if part == nil {
 			return
 		}
 		push.C, push.Lanes = uint32(c), uint32(lanes)
 		b.took("f_bn_stats", "twopass")
-		b.colFin(op, "f_bn_stats", []uint32{0}, pushOf(push), c, part, it, rm, rv, part, mt)
+		b.colFin(op, "f_bn_stats", []uint32{0, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
 	}
-	b.took(b.pairShader("f_bn_apply", c), pick(relu, "relu", "norelu"))
-	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
-		tensor(y), tensor(xhat), xt, mt, it, tensor(gamma), tensor(beta))
+	shader := b.pairShader("f_bn_apply", c)
+	b.took(shader, pick(relu, "relu", "norelu"))
+	if comp {
+		b.took(shader, "comp")
+	}
+	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu), b2u(comp)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
+		yt, ht, xt, mt, it, gt, bt, cg, cb, cm)
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.
@@ -733,9 +778,22 @@ func (b *Backend) batchNormInfer(bop *backend.Op, relu bool, y, x, gamma, beta, 
 	if !ok {
 		return
 	}
+	b.bnInfer(bop.Name, d.R, d.C, relu, nil, tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar), eps)
+}
+
+// bnInfer records BatchNormInfer's dispatch (f_bn_infer) for the op op
+// over the matrix x [r, c], ReLU where relu, x compensated as it is read
+// (COMP) with cp (CompBNInfer: its cmean is the compensation's running
+// mean).
+func (b *Backend) bnInfer(op string, r, c int, relu bool, cp *compArgs, yt, xt, gt, bt, rm, rv *Tensor, eps float32) {
+	cg, cb, cm := gt, gt, gt
 	b.took("f_bn_infer", pick(relu, "relu", "norelu"))
-	b.perChanRows(bop.Name, "f_bn_infer", []uint32{b2u(relu)}, pushOf(rcfPush{R: uint32(d.R), C: uint32(d.C), F: eps}), d.R, d.C,
-		tensor(y), tensor(x), tensor(gamma), tensor(beta), tensor(runMean), tensor(runVar))
+	if cp != nil {
+		cg, cb, cm = cp.cgamma, cp.cbeta, cp.cmean
+		b.took("f_bn_infer", "comp")
+	}
+	b.perChanRows(op, "f_bn_infer", []uint32{b2u(relu), b2u(cp != nil)}, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: eps}), r, c,
+		yt, xt, gt, bt, rm, rv, cg, cb, cm)
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat and
@@ -745,29 +803,52 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
-	b.batchNormGrad("BatchNormGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), nil)
+	b.batchNormGrad("BatchNormGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), nil, nil, nil, nil, nil)
 }
 
 // batchNormGrad records the dispatches of BatchNormGrad for the op op
 // over the matrix [r, c] (the operands checked). With yt (not nil,
 // BatchNormReLUGrad) the kernels read dy only where yt > 0, else +0
-// (RELU); without it they bind dy in yt's place and do not read it.
-func (b *Backend) batchNormGrad(op string, r, c int, dxt, dg, db, dyt, ht, it, gt, yt *Tensor) {
+// (RELU); without it they bind dy in yt's place and do not read it. With
+// cg (CompBNGrad) the kernels' COMP forms also give the gradient sums of
+// the error-compensation layer before the batch norm (its gamma cg and
+// batch mean cm) into dcg and dcb and add its term to dx.
+func (b *Backend) batchNormGrad(op string, r, c int, dxt, dg, db, dyt, ht, it, gt, yt *Tensor, cg *Tensor, cm, dcg, dcb *Tensor) {
 	relu := yt != nil
 	if !relu {
 		yt = dyt
 	}
-	rs := []uint32{b2u(relu)}
+	comp := cg != nil
+	rs := []uint32{b2u(relu), b2u(comp)}
 	rp := pick(relu, "relu", "norelu")
-	b.took(pick(b.colPairs(c, []*Tensor{dyt, ht, yt}), "f_colpart_bngrad2", "f_colpart_bngrad"), rp)
-	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, 2, dyt, ht, yt)
+	sets := 2
+	colShader := pick(b.colPairs(c, []*Tensor{dyt, ht, yt}), "f_colpart_bngrad2", "f_colpart_bngrad")
+	b.took(colShader, rp)
+	if comp {
+		b.took(colShader, "comp")
+		sets = 3 // and the column sums of xhat
+	}
+	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, sets, dyt, ht, yt)
 	if part == nil {
 		return
 	}
-	b.colFin(op, "f_bn_gradsums", nil, pushOf(clPush{C: uint32(c), Lanes: uint32(lanes)}), c, part, dg, db, part)
-	b.took(b.pairShader("f_bn_gradx", c), rp)
+	push := pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)})
+	if comp {
+		b.took("f_bn_gradsums", "comp")
+		b.colFin(op, "f_bn_gradsums", []uint32{1}, push, c, part, dg, db, part, dcg, dcb, gt, it, cm)
+	} else {
+		b.colFin(op, "f_bn_gradsums", []uint32{0}, push, c, part, dg, db, part, dg, db, part, part, part)
+	}
+	shader := b.pairShader("f_bn_gradx", c)
+	b.took(shader, rp)
+	cb := dcb
+	if comp {
+		b.took(shader, "comp")
+	} else {
+		cg, cb = gt, gt
+	}
 	b.perChanPairs(op, "f_bn_gradx", rs, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
-		dxt, dyt, ht, it, gt, dg, db, yt)
+		dxt, dyt, ht, it, gt, dg, db, yt, cg, cb)
 }
 
 // compStatsPush mirrors the push constants of f_comp_stats.
@@ -790,7 +871,8 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	if part == nil {
 		return
 	}
-	b.colFin(op, "f_comp_stats", nil, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}), c, part, mt, tensor(runMean), part)
+	b.colFin(op, "f_comp_stats", []uint32{0}, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: float32(r), Momentum: momentum}), c, part,
+		mt, tensor(runMean), part, part, part, mt)
 	b.perChanPairs(op, "f_comp_apply", nil, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c, tensor(y), xt, gt, bt, mt)
 }
 

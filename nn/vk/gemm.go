@@ -12,8 +12,11 @@ func (b *Backend) Im2ColI(cols, x backend.Tensor, g backend.ConvGeom, pad int32)
 	if _, ok := backend.OpIm2ColI.Check(&b.err, b, backend.Params{Conv: g, Pad: pad}, cols, x); !ok {
 		return
 	}
-	const op = "Im2ColI"
-	xt, ct := tensor(x), tensor(cols)
+	b.im2colI("Im2ColI", tensor(cols), tensor(x), g, pad)
+}
+
+// im2colI records Im2ColI's kernel (operands checked by the caller's op).
+func (b *Backend) im2colI(op string, ct, xt *Tensor, g backend.ConvGeom, pad int32) {
 	// The codes of cols: x's and pad.
 	lo, hi := int32(0), int32(255)
 	switch xt.st.q {

@@ -150,9 +150,12 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	if !ok {
 		return
 	}
-	const op = "Dequantize"
-	xt, qt := tensor(x), tensor(q)
-	slice := d.Slice
+	b.dequantize("Dequantize", tensor(x), tensor(q), p, d.Slice)
+}
+
+// dequantize records Dequantize's kernel for slice elements per channel
+// (operands checked by the caller's op).
+func (b *Backend) dequantize(op string, xt, qt *Tensor, p backend.QuantSpec, slice int) {
 	prm, off := b.quantParams(op, p, false, false)
 	wide := qt.st.q == qWide
 	push := struct {

@@ -82,6 +82,18 @@ func opCalls() map[*backend.Op]opCall {
 			b.(backend.FusedGemmIDequant).GemmIDequant(t[0], t[1], t[2], t[3], t[4], p.P, p.PB)
 		}, P{P: qu, PB: q2},
 			[][]int{nil, {6, 4}, {2, 4}, {2}, {2}}},
+		backend.OpConvIDequant: {func(b B, p P, t T) {
+			b.(backend.FusedConv).ConvIDequant(t[0], t[1], t[2], t[3], t[4], p.Conv, p.P, p.PB)
+		}, P{Conv: g, P: qu, PB: q2},
+			[][]int{nil, {1, 5, 5, 2}, {2, g.K()}, {2}, {2}}},
+		backend.OpConvGradWQ: {func(b B, p P, t T) {
+			b.(backend.FusedConv).ConvGradWQ(t[0], t[1], t[2], p.Conv, p.P)
+		}, P{Conv: g, P: qu},
+			[][]int{nil, {g.Rows(), 3}, {1, 5, 5, 2}}},
+		backend.OpConvGradX: {func(b B, p P, t T) {
+			b.(backend.FusedConv).ConvGradX(t[0], t[1], t[2], p.Conv)
+		}, P{Conv: g},
+			[][]int{nil, {g.Rows(), 3}, {3, g.K()}}},
 		backend.OpBatchNormReLUTrain: {func(b B, p P, t T) {
 			b.(backend.FusedBNReLU).BatchNormReLUTrain(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], p.Momentum, p.Eps)
 		}, P{Momentum: 0.1, Eps: 1e-5},
@@ -94,6 +106,18 @@ func opCalls() map[*backend.Op]opCall {
 			b.(backend.FusedBNReLU).BatchNormReLUGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7])
 		}, P{},
 			[][]int{nil, nil, nil, {6, 3}, {6, 3}, {6, 3}, {3}, {3}}},
+		backend.OpCompBNTrain: {func(b B, p P, t T) {
+			b.(backend.FusedCompBN).CompBNTrain(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], p.CompMomentum, p.Momentum, p.Eps, p.ReLU)
+		}, P{CompMomentum: 0.2, Momentum: 0.1, Eps: 1e-5, ReLU: true},
+			[][]int{nil, nil, nil, nil, nil, {6, 3}, {3}, {3}, nil, {3}, {3}, nil, nil}},
+		backend.OpCompBNInfer: {func(b B, p P, t T) {
+			b.(backend.FusedCompBN).CompBNInfer(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], p.Eps, p.ReLU)
+		}, P{Eps: 1e-5, ReLU: true},
+			[][]int{nil, {6, 3}, {3}, {3}, {3}, {3}, {3}, {3}, {3}}},
+		backend.OpCompBNGrad: {func(b B, p P, t T) {
+			b.(backend.FusedCompBN).CompBNGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11])
+		}, P{},
+			[][]int{nil, nil, nil, nil, nil, {6, 3}, {6, 3}, {6, 3}, {3}, {3}, {3}, {3}}},
 		backend.OpCompensateTrain: {func(b B, p P, t T) { b.CompensateTrain(t[0], t[1], t[2], t[3], t[4], t[5], p.Momentum) }, P{Momentum: 0.1},
 			[][]int{nil, nil, {6, 3}, {3}, {3}, nil}},
 		backend.OpCompensateInfer: {func(b B, p P, t T) { b.CompensateInfer(t[0], t[1], t[2], t[3], t[4]) }, P{},

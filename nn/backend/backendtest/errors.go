@@ -431,6 +431,20 @@ func errCases() []errCase {
 		{"CompensateGrad dgamma", backend.OpCompensateGrad, "dgamma is", func(b B, mk mkf) {
 			b.CompensateGrad(mk(F, 6, 3), mk(F, 4), mk(F, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), true)
 		}},
+		{"CompBNTrain cgamma", backend.OpCompBNTrain, "cgamma is", func(b B, mk mkf) {
+			b.(backend.FusedCompBN).CompBNTrain(mk(F, 6, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 4), mk(F, 3), mk(F, 3),
+				mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), 0.1, 0.1, 1e-5, false)
+		}},
+		{"CompBNTrain compensation momentum", backend.OpCompBNTrain, "compensation momentum =", func(b B, mk mkf) {
+			b.(backend.FusedCompBN).CompBNTrain(mk(F, 6, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3),
+				mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), nan, 0.1, 1e-5, true)
+		}},
+		{"CompBNInfer eps", backend.OpCompBNInfer, "eps =", func(b B, mk mkf) {
+			b.(backend.FusedCompBN).CompBNInfer(mk(F, 6, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), -1, false)
+		}},
+		{"CompBNGrad y", backend.OpCompBNGrad, "y is", func(b B, mk mkf) {
+			b.(backend.FusedCompBN).CompBNGrad(mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 5, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3))
+		}},
 		{"Copy length", backend.OpCopy, "dst is", func(b B, mk mkf) { b.Copy(mk(F, 4), mk(F, 5)) }},
 		{"MinMax length", backend.OpMinMax, "dst is", func(b B, mk mkf) { b.MinMax(mk(F, 2), mk(F, 5)) }},
 		{"Histogram empty range", backend.OpHistogram, "range", func(b B, mk mkf) { b.Histogram(mk(I, 8), mk(F, 5), 1, 1) }},

@@ -1,0 +1,154 @@
+package backendtest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/vktrain/vktrain/nn/backend"
+	"github.com/vktrain/vktrain/nn/ref"
+)
+
+// fusedCompBN returns b's FusedCompBN ability, failing the test when b
+// lacks it (the ability's ops are declared, so a backend of this project
+// must have them).
+func fusedCompBN(t *testing.T, b backend.Backend) backend.FusedCompBN {
+	t.Helper()
+	f, ok := b.(backend.FusedCompBN)
+	if !ok {
+		t.Fatalf("%s (%T) lacks backend.FusedCompBN, whose ops the contract declares", b.Name(), b)
+	}
+	return f
+}
+
+// TestCompBN checks the fused compensation + batch norm (+ ReLU) ops on
+// the backend under test against the composed ops they replace, run on
+// the reference: CompensateTrain then BatchNormTrain (then ReLU);
+// CompensateInfer then BatchNormInfer (then ReLU); (ReLUGrad then)
+// BatchNormGrad then CompensateGrad. The batch-norm outputs are held to
+// TolBatchNorm, the compensation's statistics to TolCompensate and the
+// gradients of both layers' parameters (sums over rows) to
+// TolBatchNorm·sqrt(R). On the reference backend itself the fused ops
+// must give the composition's bits. The backward runs twice: from the
+// forward's xhat and from an arbitrary xhat, whose column sums are not 0
+// (the compensation's gradient sums are then not mere rounding noise).
+func TestCompBN(t *testing.T, b backend.Backend) {
+	const eps, momentum, cMomentum = 1e-5, 0.1, 0.2
+	f := fusedCompBN(t, b)
+	_, exact := b.(*ref.Backend)
+	for _, sh := range [][]int{{1, 3}, {2, 1}, {7, 5}, {2, 3, 4, 17}, {300, 16}, {1000, 3}, {2, 24, 24, 6}} {
+		for _, relu := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/relu=%v", shapeName(sh), relu), func(t *testing.T) {
+				testCompBN(t, f, sh, relu, exact, eps, momentum, cMomentum)
+			})
+		}
+	}
+}
+
+func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool, eps, momentum, cMomentum float32) {
+	e := newEnv(t, f.(backend.Backend))
+	r, c := rowsCols(sh)
+	// close compares an output within tol·(1+|want|)·sqrt(n), or bit for
+	// bit on the reference.
+	close := func(p *pair, tol float64, n int) {
+		t.Helper()
+		if exact {
+			e.exactF32(p)
+			return
+		}
+		e.closeF32(p, tol, n)
+	}
+	xv, gv, bv := e.bnData(r, c)
+	x := e.inF32("x", xv, sh...)
+	gamma := e.inF32("gamma", gv, c)
+	beta := e.inF32("beta", bv, c)
+	cgamma := e.inF32("cgamma", e.uniform(c, -0.5, 0.5), c)
+	cbeta := e.inF32("cbeta", e.uniform(c, -0.5, 0.5), c)
+	crm := e.stateF32("cRunMean", e.uniform(c, -1, 1), c)
+	rm := e.stateF32("runMean", e.uniform(c, -1, 1), c)
+	rv := e.stateF32("runVar", e.uniform(c, 0.5, 2), c)
+	y := e.out("y", backend.F32, sh...)
+	xhat := e.out("xhat", backend.F32, sh...)
+	mean := e.out("mean", backend.F32, c)
+	invstd := e.out("invstd", backend.F32, c)
+	cmean := e.out("cmean", backend.F32, c)
+	yc := e.out("yc (composed)", backend.F32, sh...)
+	e.run(func(b backend.Backend, s int) {
+		if s == under {
+			f.CompBNTrain(y.t[s], xhat.t[s], mean.t[s], invstd.t[s], cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], crm.t[s],
+				gamma.t[s], beta.t[s], rm.t[s], rv.t[s], cMomentum, momentum, eps, relu)
+			return
+		}
+		b.CompensateTrain(yc.t[s], cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], crm.t[s], cMomentum)
+		b.BatchNormTrain(y.t[s], xhat.t[s], mean.t[s], invstd.t[s], yc.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], momentum, eps)
+		if relu {
+			b.ReLU(y.t[s], y.t[s])
+		}
+	})
+	close(y, TolBatchNorm, 1)
+	close(xhat, TolBatchNorm, 1)
+	close(mean, TolBatchNorm, 1)
+	close(invstd, TolBatchNorm, 1)
+	close(rm, TolBatchNorm, 1)
+	close(rv, TolBatchNorm, 1)
+	close(cmean, TolCompensate, r)
+	close(crm, TolCompensate, r)
+
+	yi := e.out("y (infer)", backend.F32, sh...)
+	e.run(func(b backend.Backend, s int) {
+		if s == under {
+			f.CompBNInfer(yi.t[s], x.t[s], cgamma.t[s], cbeta.t[s], crm.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], eps, relu)
+			return
+		}
+		b.CompensateInfer(yc.t[s], x.t[s], cgamma.t[s], cbeta.t[s], crm.t[s])
+		b.BatchNormInfer(yi.t[s], yc.t[s], gamma.t[s], beta.t[s], rm.t[s], rv.t[s], eps)
+		if relu {
+			b.ReLU(yi.t[s], yi.t[s])
+		}
+	})
+	close(yi, TolBatchNorm, 1)
+
+	// Backward through the forward's (reference) outputs, then with an
+	// arbitrary xhat.
+	dy := e.inF32("dy", e.uniform(r*c, -1, 1), sh...)
+	var yIn *pair
+	if relu {
+		yIn = e.inF32("y (grad)", e.f32(y, refer), sh...)
+	}
+	iIn := e.inF32("invstd (grad)", e.f32(invstd, refer), c)
+	cmIn := e.inF32("cmean (grad)", e.f32(cmean, refer), c)
+	for _, h := range []struct {
+		name string
+		v    []float32
+	}{{"forward", e.f32(xhat, refer)}, {"arbitrary", e.uniform(r*c, -2, 2)}} {
+		hIn := e.inF32("xhat (grad, "+h.name+")", h.v, sh...)
+		masked := e.out("relu grad", backend.F32, sh...)
+		dxc := e.out("dxc (composed)", backend.F32, sh...)
+		dx := e.out("dx", backend.F32, sh...)
+		dg := e.out("dgamma", backend.F32, c)
+		db := e.out("dbeta", backend.F32, c)
+		dcg := e.out("dcgamma", backend.F32, c)
+		dcb := e.out("dcbeta", backend.F32, c)
+		e.run(func(b backend.Backend, s int) {
+			if s == under {
+				var yt backend.Tensor
+				if relu {
+					yt = yIn.t[s]
+				}
+				f.CompBNGrad(dx.t[s], dg.t[s], db.t[s], dcg.t[s], dcb.t[s], dy.t[s], yt, hIn.t[s], iIn.t[s], gamma.t[s], cmIn.t[s], cgamma.t[s])
+				return
+			}
+			d := dy.t[s]
+			if relu {
+				b.ReLUGrad(masked.t[s], dy.t[s], yIn.t[s])
+				d = masked.t[s]
+			}
+			b.BatchNormGrad(dxc.t[s], dg.t[s], db.t[s], d, hIn.t[s], iIn.t[s], gamma.t[s])
+			b.CompensateGrad(dx.t[s], dcg.t[s], dcb.t[s], dxc.t[s], cmIn.t[s], cgamma.t[s], true)
+		})
+		close(dx, TolBatchNorm, 1)
+		close(dg, TolBatchNorm, r)
+		close(db, TolBatchNorm, r)
+		close(dcg, TolBatchNorm, r)
+		close(dcb, TolBatchNorm, r)
+	}
+}

@@ -1,0 +1,76 @@
+package ref
+
+import (
+	"github.com/vktrain/vktrain/internal/qsimd"
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+var _ backend.FusedConv = (*Backend)(nil)
+
+// ConvIDequant is Im2ColI then GemmIDequant (see backend.FusedConv), bit
+// for bit: GemmIDequant's blocks of rows, each made by im2col from the
+// image codes in the chunk's scratch instead of read from a stored matrix
+// (the integer products are exact in any order, the dequantization is the
+// same per element).
+func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
+	d, ok := backend.OpConvIDequant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, y, qx, qw, sw, bias)
+	if !ok {
+		return
+	}
+	m, n, k := d.M, d.N, d.K
+	bi := qw.(*Tensor).st.i[:n*k]
+	kc, _ := floatChunk(255, 255, k) // Q8 codes: always long enough chunks
+	if cap(b.scratch) < n*k {
+		b.scratch = make([]float32, n*k)
+	}
+	bf := b.scratch[:n*k]
+	for i, v := range bi {
+		bf[i] = float32(v)
+	}
+	b.deq = b.dequantConsts(n, k, xs, ws, sw.(*Tensor).st.i, bias)
+	b.convSrc = convSrc{x: qx.(*Tensor).st.i, g: g, pad: xs.Zero[0]}
+	j := &b.jobs.gemmI
+	*j = gemmIJob{bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts(), deq: &b.deq, y: y.(*Tensor).st.f, conv: &b.convSrc}
+	b.run(j, m, max(1, (1<<17)/(n*k)))
+	*j = gemmIJob{}
+	b.convSrc = convSrc{}
+	b.deq = dequantConsts{}
+}
+
+// ConvGradWQ is Dequantize(Im2ColI(qx)) then Gemm(dw, dy, x̂cols, true,
+// false, 1, 0) (see backend.FusedConv), bit for bit: the image is
+// dequantized first (the same value per code; a padded tap is +0 either
+// way) and its float im2col matrix, kept in the backend's scratch, goes
+// through Gemm's GEMM.
+func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs backend.QuantSpec) {
+	d, ok := backend.OpConvGradWQ.Check(&b.err, b, backend.Params{Conv: g, P: xs}, dw, dy, qx)
+	if !ok {
+		return
+	}
+	out, k, r := d.M, d.N, d.K
+	img := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
+	b.convImg = grow(b.convImg, len(img))
+	qsimd.Dequantize(b.convImg, img, xs.Scale[0], xs.Zero[0])
+	b.convCols = grow(b.convCols, r*k)
+	j := &b.jobs.im2col
+	*j = im2colJob{cols: b.convCols, x: b.convImg, g: g}
+	b.run(j, r, max(1, 4096/k))
+	*j = im2colJob{}
+	b.gemm(dw.(*Tensor).st.f, dy.(*Tensor).st.f, b.convCols, out, k, r, out, k, true, false, 1, 0)
+}
+
+// ConvGradX is Gemm(dcols, dy, w, false, false, 1, 0) then Col2Im (see
+// backend.FusedConv), bit for bit, the products in the backend's scratch.
+func (b *Backend) ConvGradX(dx, dy, w backend.Tensor, g backend.ConvGeom) {
+	d, ok := backend.OpConvGradX.Check(&b.err, b, backend.Params{Conv: g}, dx, dy, w)
+	if !ok {
+		return
+	}
+	r, k, out := d.M, d.N, d.K
+	b.convCols = grow(b.convCols, r*k)
+	b.gemm(b.convCols, dy.(*Tensor).st.f, w.(*Tensor).st.f, r, k, out, out, k, false, false, 1, 0)
+	j := &b.jobs.col2im
+	*j = col2imJob{dx: dx.(*Tensor).st.f, cols: b.convCols, g: g}
+	b.run(j, g.N, 1)
+	*j = col2imJob{}
+}

@@ -1,0 +1,346 @@
+package vk
+
+import (
+	"math"
+
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+var _ backend.FusedConv = (*Backend)(nil)
+
+// maxConvDirectK bounds the columns K = KH·KW·C of the convolutions that
+// the direct kernels run (q_convi holds 32 codes of each of its weight
+// rows in registers; past that the composed kernels take over).
+const maxConvDirectK = 32
+
+// convScratch holds the im2col matrices of one geometry's composed
+// FusedConv ops: the codes (Q8) and the floats (x̂ or the column
+// gradients), made on first use; and the padded x̂ image of ConvGradWQ's
+// f_gemm_rtc (img, grown to the largest asked for).
+type convScratch struct {
+	rows, k      int
+	colsI, colsF backend.Tensor
+	img          backend.Tensor
+}
+
+// convEntry returns the scratch entry of [rows, k] im2col matrices,
+// evicting the oldest where maxGemmDeqShapes are kept.
+func (b *Backend) convEntry(rows, k int) *convScratch {
+	for i := range b.convScr {
+		if c := &b.convScr[i]; c.rows == rows && c.k == k {
+			return c
+		}
+	}
+	if len(b.convScr) == maxGemmDeqShapes {
+		old := b.convScr[0]
+		b.Free(old.colsI)
+		b.Free(old.colsF)
+		b.Free(old.img)
+		b.convScr = append(b.convScr[:0], b.convScr[1:]...)
+	}
+	b.convScr = append(b.convScr, convScratch{rows: rows, k: k})
+	return &b.convScr[len(b.convScr)-1]
+}
+
+// convImg returns the F32 scratch of at least n elements for the padded
+// image of geometry [rows, k] (nil after recording an error).
+func (b *Backend) convImg(op string, rows, k, n int) *Tensor {
+	s := b.convEntry(rows, k)
+	if s.img != nil && s.img.Len() < n {
+		b.Free(s.img)
+		s.img = nil
+	}
+	if s.img == nil {
+		t, err := b.New(backend.F32, n)
+		if err != nil {
+			b.record(op, err)
+			return nil
+		}
+		s.img = t
+	}
+	return tensor(s.img)
+}
+
+// convCols returns the scratch of [rows, k] im2col matrices, making the
+// one asked for (colsI Q8, else colsF F32) on first use (nil after
+// recording an error).
+func (b *Backend) convCols(op string, rows, k int, codes bool) *Tensor {
+	s := b.convEntry(rows, k)
+	t, dt := &s.colsF, backend.F32
+	if codes {
+		t, dt = &s.colsI, backend.Q8
+	}
+	if *t == nil {
+		n, err := b.New(dt, rows, k)
+		if err != nil {
+			b.record(op, err)
+			return nil
+		}
+		*t = n
+	}
+	return tensor(*t)
+}
+
+// convPushQ mirrors q_convi's push constants.
+type convPushQ struct {
+	H, W, OH, OW         uint32
+	SH, SW               uint32
+	PH, PW               int32
+	Rows, Out            uint32
+	XRowWords, WRowWords uint32
+	ZA                   int32
+	Off                  uint32
+}
+
+// ConvIDequant is Im2ColI then GemmIDequant (see backend.FusedConv), bit
+// for bit. Where K is at most maxConvDirectK and the weight codes are
+// packed, q_convi computes each row's products, row sum and
+// dequantization straight from the image codes (the dequantization is
+// q_dequant's, step for step); elsewhere the composed kernels run with
+// the matrices in scratch the backend keeps per shape.
+func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
+	d, ok := backend.OpConvIDequant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, y, qx, qw, sw, bias)
+	if !ok {
+		return
+	}
+	const op = "ConvIDequant"
+	yt, xt, wt, swt, bt := tensor(y), tensor(qx), tensor(qw), tensor(sw), tensor(bias)
+	m, n, k := d.M, d.N, d.K
+	groups := ceilDiv(n, 4)
+	tu := b.floatTune()
+	if k > maxConvDirectK || wt.st.q == qWide || groups > int(tu.maxGY) {
+		cols := b.convCols(op, m, k, true)
+		s := b.gemmDeqScratch(m, n)
+		if cols == nil || s == nil {
+			return
+		}
+		b.im2colI(op, cols, xt, g, xs.Zero[0])
+		acc, sa := tensor(s.acc), tensor(s.sa)
+		b.gemmI(op, acc, cols, wt, m, n, k)
+		b.rowSumI(op, sa, cols, m)
+		b.dequant(op, yt, acc, sa, swt, bt, m, n, k, xs, ws)
+		return
+	}
+	sA, zA := xs.Scale[0], xs.Zero[0]
+	w, prm, off := b.reserve(op, 3*n)
+	if prm == nil {
+		return
+	}
+	for j := range n {
+		c := 0
+		if len(ws.Scale) > 1 {
+			c = j
+		}
+		zb := ws.Zero[c]
+		w[j] = math.Float32bits(sA * ws.Scale[c])
+		w[n+j] = uint32(zb)
+		w[2*n+j] = uint32(int32(k) * zA * zb)
+	}
+	hasBias := uint32(1)
+	if bt == nil {
+		hasBias, bt = 0, swt // bound but not read
+	}
+	oh, ow := g.Out()
+	push := convPushQ{H: uint32(g.H), W: uint32(g.W), OH: uint32(oh), OW: uint32(ow),
+		SH: uint32(g.StrideH), SW: uint32(g.StrideW), PH: int32(g.PadH), PW: int32(g.PadW),
+		Rows: uint32(m), Out: uint32(n), XRowWords: uint32(xt.rowWords()), WRowWords: uint32(wt.rowWords()), ZA: zA, Off: off}
+	vec4 := n%4 == 0
+	// Channel groups of 4 per invocation: on CPU drivers up to 16
+	// channels share each image read (the reads cost most there), on GPUs
+	// one group (fewer registers, more invocations).
+	ng := 1
+	if b.tune.cpu {
+		ng = min(4, groups)
+	}
+	gy := ceilDiv(groups, ng)
+	wg := int(b.wg())
+	// Rows along x, grid-stride: every invocation loads its weights once,
+	// so on CPU drivers few workgroups (each invocation walking many
+	// rows), on GPUs a row per invocation.
+	gx := ceilDiv(m, wg)
+	if sg := b.tune.strideGroups; sg > 0 {
+		gx = min(gx, max(ceilDiv(sg, gy), ceilDiv(m, wg*maxLoop/4)))
+	}
+	gx = min(gx, int(tu.maxGX))
+	if gx*wg*(maxLoop/4) < m && b.tune.cpu {
+		b.failf(op, "%d rows need more workgroups than the device's limit", m)
+		return
+	}
+	spec := []uint32{b.wg(), uint32(xt.st.q), uint32(wt.st.q), uint32(g.KH), uint32(g.KW), uint32(g.C), hasBias, b2u(vec4), uint32(ng)}
+	if b.paths != nil {
+		const kn = "q_convi"
+		b.took(kn, fmtX[xt.st.q])
+		b.took(kn, pick(wt.st.q == qS8, "w=s8", "w=u8"))
+		b.took(kn, pick(hasBias != 0, "bias", "nobias"))
+		b.took(kn, pick(vec4, "y=vec4", "y=scalar"))
+		b.took(kn, pick(ng > 1, "groups>1", "groups=1"))
+	}
+	b.dispatch(op, "q_convi", spec, pushOf(push), uint32(gx), uint32(gy), 1, xt, wt, swt, bt, prm, yt, yt)
+}
+
+// convPushW mirrors f_convgradw's push constants.
+type convPushW struct {
+	H, W, C, KW, OH, OW uint32
+	SH, SW              uint32
+	PH, PW              int32
+	Rows, Out, K        uint32
+	XRowWords           uint32
+	Zero                int32
+	Scale               float32
+}
+
+// ConvGradWQ is the weight gradient Gemm(dw, dy, Dequantize(Im2ColI(qx)),
+// true, false, 1, 0) (see backend.FusedConv). On GPUs, where K is at most
+// maxConvDirectK, f_convgradw reads the image codes directly: blocks of
+// 4 channels by 4 taps per invocation, summed over a strided share of the
+// rows into partials that f_gemm_ksum adds in order. On CPU drivers that
+// run f_gemm_rt, f_gemm_rtc reads the x̂ columns from the dequantized,
+// padded image (convGradWRT). Elsewhere the composed kernels run with the
+// matrices in scratch.
+func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs backend.QuantSpec) {
+	d, ok := backend.OpConvGradWQ.Check(&b.err, b, backend.Params{Conv: g, P: xs}, dw, dy, qx)
+	if !ok {
+		return
+	}
+	const op = "ConvGradWQ"
+	dwt, dyt, xt := tensor(dw), tensor(dy), tensor(qx)
+	out, k, rows := d.M, d.N, d.K
+	tu := b.floatTune()
+	og, kg := ceilDiv(out, 4), ceilDiv(k, 4)
+	// Rows per invocation: long runs on CPU drivers (few, long
+	// workgroups), short ones on GPUs; the partials must fit one buffer.
+	per := 16
+	if b.tune.cpu {
+		per = 128
+	}
+	wg := int(b.wg())
+	gx := max(1, min(ceilDiv(rows, wg*per), int(tu.maxGX)))
+	lim := b.dev.Info().Limits
+	// On CPU drivers the GEMM wins: per row f_convgradw reads 4 image
+	// codes and 4 of dy per 16 products, and every texel fetch costs
+	// lavapipe more than the GEMM's broadcast rows (measured on the MNIST
+	// stem, [36864 x 16]ᵀ·[36864 x 25]: about 18 ms against 6 composed,
+	// 4 with f_gemm_rtc).
+	direct := !b.tune.cpu && k <= maxConvDirectK && og <= int(tu.maxGY) && kg <= int(tu.maxGZ) &&
+		ceilDiv(rows, gx*wg) <= maxLoop && int64(gx*wg)*int64(out*k)*4 <= int64(lim.MaxStorageBufferRange)
+	if !direct && b.convGradWRT(op, dwt, dyt, xt, g, xs, out, k, rows) {
+		return
+	}
+	if !direct {
+		cols := b.convCols(op, rows, k, true)
+		if cols == nil {
+			return
+		}
+		b.im2colI(op, cols, xt, g, xs.Zero[0])
+		colsF := b.convCols(op, rows, k, false)
+		if colsF == nil {
+			return
+		}
+		b.dequantize(op, colsF, cols, xs, cols.Len())
+		b.gemm(op, dwt, dyt, colsF, out, k, rows, true, false, 1, 0)
+		return
+	}
+	chunks := gx * wg
+	part := b.scratch(op, chunks*out*k)
+	if part == nil {
+		return
+	}
+	oh, ow := g.Out()
+	push := convPushW{H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), KW: uint32(g.KW), OH: uint32(oh), OW: uint32(ow),
+		SH: uint32(g.StrideH), SW: uint32(g.StrideW), PH: int32(g.PadH), PW: int32(g.PadW),
+		Rows: uint32(rows), Out: uint32(out), K: uint32(k), XRowWords: uint32(xt.rowWords()), Zero: xs.Zero[0], Scale: xs.Scale[0]}
+	b.took("f_convgradw", fmtX[xt.st.q])
+	b.dispatch(op, "f_convgradw", []uint32{b.wg(), uint32(xt.st.q)}, pushOf(push), uint32(gx), uint32(og), uint32(kg), part, dyt, xt)
+	b.gemmKSum(op, dwt, part, out*k, chunks, 1, 0)
+}
+
+// convRTPush mirrors f_gemm_rtc's push constants.
+type convRTPush struct {
+	M, N, K, KC                        uint32
+	Alpha, Beta                        float32
+	OW, OH, SWC, RS, IS, Img, KWC, WpC uint32
+}
+
+// convPadPush mirrors q_dequantpad's push constants.
+type convPadPush struct {
+	H, W, C, HP, WP, PH, PW uint32
+	RowWords, Total         uint32
+	S                       float32
+	Z                       int32
+}
+
+// convGradWRT records ConvGradWQ on CPU drivers where f_gemm_rt runs
+// (gemmRT's conditions and launch plan): q_dequantpad writes x̂, the
+// dequantized image with its padding as zeros (the value of a padding
+// code), and f_gemm_rtc multiplies dyᵀ by its implicit im2col matrix,
+// the same arithmetic in the same order as f_gemm_rt over the x̂ columns
+// (f_gemm_ksum adding split k's parts). This writes and reads the small
+// image instead of two [rows, K] matrices (q_im2coli, q_dequantize): on
+// lavapipe for the MNIST stem about 4.5 ms against 10.5 (BenchmarkFusedConv).
+// The GEMM's dimensions: m = Out, n = K, k = rows. It reports false,
+// recording nothing, where it does not apply.
+func (b *Backend) convGradWRT(op string, dwt, dyt, xt *Tensor, g backend.ConvGeom, xs backend.QuantSpec, m, n, k int) bool {
+	if !b.floatTune().rt {
+		return false
+	}
+	p, ok := b.planGemmRT(m, n, k)
+	if !ok {
+		return false
+	}
+	oh, ow := g.Out()
+	hp, wp := (oh-1)*g.StrideH+g.KH, (ow-1)*g.StrideW+g.KW
+	total := g.N * hp * wp * g.C
+	if int64(total) >= 1<<30 { // qdiv's range
+		return false
+	}
+	img := b.convImg(op, k, n, total) // the scratch of the geometry's [rows, K]
+	if img == nil {
+		return true
+	}
+	wpc := wp * g.C
+	pad := convPadPush{H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), HP: uint32(hp), WP: uint32(wp),
+		PH: uint32(g.PadH), PW: uint32(g.PadW), RowWords: uint32(xt.rowWords()), Total: uint32(total),
+		S: xs.Scale[0], Z: xs.Zero[0]}
+	b.took("q_dequantpad", fmtX[xt.st.q])
+	b.elementwise(op, "q_dequantpad", []uint32{uint32(xt.st.q)}, pushOf(pad), total, xt, img)
+	push := convRTPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: 1, Beta: 0,
+		OW: uint32(ow), OH: uint32(oh), SWC: uint32(g.StrideW * g.C), RS: uint32(g.StrideH * wpc),
+		IS: uint32(hp*wpc - (oh-1)*g.StrideH*wpc), Img: uint32(hp * wpc), KWC: uint32(g.KW * g.C), WpC: uint32(wpc)}
+	spec := []uint32{p.wx, p.tu, p.tl, 1, 0, b2u(p.lanesM), p.ku}
+	b.tookGemm("f_gemm_rtc", true, false, p.lanesM, p.chunks)
+	if p.chunks <= 1 {
+		b.dispatch(op, "f_gemm_rtc", spec, pushOf(push), p.gx, p.gy, 1, dwt, dyt, img)
+		return true
+	}
+	pt := b.scratch(op, p.chunks*m*n)
+	if pt == nil {
+		return true
+	}
+	b.dispatch(op, "f_gemm_rtc", spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, dyt, img)
+	b.gemmKSum(op, dwt, pt, m*n, p.chunks, 1, 0)
+	return true
+}
+
+// ConvGradX is the input gradient Col2Im(Gemm(dy, w, false, false, 1, 0))
+// (see backend.FusedConv): on Vulkan the composed kernels (the column
+// gradients in scratch the backend keeps per shape), recorded as one op.
+// (A direct kernel per input element reads every weight once per tap and
+// channel, more than the GEMM and f_col2im cost together on lavapipe. Also
+// slower there, measured on the MNIST stem: f_gemm_rows storing the
+// column gradients transposed as vec4s, about 1.4x; f_col2im walking the
+// whole window with the taps outside masked instead of its loops, as fast
+// for 5x5 over one channel and 1.3x slower for 3x3 over 16.)
+func (b *Backend) ConvGradX(dx, dy, w backend.Tensor, g backend.ConvGeom) {
+	d, ok := backend.OpConvGradX.Check(&b.err, b, backend.Params{Conv: g}, dx, dy, w)
+	if !ok {
+		return
+	}
+	const op = "ConvGradX"
+	rows, k, out := d.M, d.N, d.K
+	dcols := b.convCols(op, rows, k, false)
+	if dcols == nil {
+		return
+	}
+	b.gemm(op, dcols, tensor(dy), tensor(w), rows, k, out, false, false, 1, 0)
+	b.col2im(op, tensor(dx), dcols, g)
+}

@@ -1,0 +1,58 @@
+package vk
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vktrain/vktrain/gpu/gputest"
+	"github.com/vktrain/vktrain/nn/backend"
+)
+
+// BenchmarkFusedConv times the fused convolution's backward ops
+// (backend.FusedConv) at the MNIST stem (64x28x28x1, 16 filters of 5x5)
+// against the composed ops they replace, reading through storage and
+// texel buffers.
+func BenchmarkFusedConv(bm *testing.B) {
+	vs, vt := readModes(bm, gputest.OpenBench(bm))
+	g := backend.ConvGeom{N: 64, H: 28, W: 28, C: 1, KH: 5, KW: 5, StrideH: 1, StrideW: 1}
+	const out = 16
+	rows, k := g.Rows(), g.K()
+	xs := backend.QuantSpec{Scale: []float32{0.01}, Zero: []int32{3}, QMin: 0, QMax: 255}
+	for _, bk := range []*Backend{vs, vt} {
+		rng := rand.New(rand.NewPCG(7, 8))
+		var all []backend.Tensor
+		mk := func(dt backend.DType, shape ...int) backend.Tensor {
+			x, err := bk.New(dt, shape...)
+			if err != nil {
+				bm.Fatal(err)
+			}
+			if dt == backend.F32 {
+				if err := bk.WriteF32(x, floatRand(rng, x.Len())); err != nil {
+					bm.Fatal(err)
+				}
+			}
+			all = append(all, x)
+			return x
+		}
+		img := mk(backend.F32, g.N, g.H, g.W, g.C)
+		qx := mk(backend.Q8, g.N, g.H, g.W, g.C)
+		bk.Quantize(qx, img, xs)
+		dy, w, dw := mk(backend.F32, rows, out), mk(backend.F32, out, k), mk(backend.F32, out, k)
+		cols, colsF := mk(backend.Q8, rows, k), mk(backend.F32, rows, k)
+		dx := mk(backend.F32, g.N, g.H, g.W, g.C)
+		ops := []benchOp{
+			{"ConvGradWQ", func() { bk.ConvGradWQ(dw, dy, qx, g, xs) }},
+			{"ConvGradWQ-composed", func() {
+				bk.Im2ColI(cols, qx, g, xs.Zero[0])
+				bk.Dequantize(colsF, cols, xs)
+				bk.Gemm(dw, dy, colsF, true, false, 1, 0)
+			}},
+			{"ConvGradX", func() { bk.ConvGradX(dx, dy, w, g) }},
+			{"ConvGradX-composed", func() {
+				bk.Gemm(colsF, dy, w, false, false, 1, 0)
+				bk.Col2Im(dx, colsF, g)
+			}},
+		}
+		runBenchOps(bm, bk, ops, all)
+	}
+}
