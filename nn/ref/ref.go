@@ -42,9 +42,10 @@ type Backend struct {
 	deq     dequantConsts // GemmIDequant's epilogue constants
 	tapsI   []int32       // the depthwise filters by tap (dwTaps)
 	tapsF   []float32
-	// convCols and convImg are FusedConv's float im2col matrix (or input
-	// gradient columns) and dequantized image, kept across calls.
-	convCols, convImg []float32
+	// convCols and convColsI are FusedConv's float im2col matrix (or input
+	// gradient columns) and integer im2col matrix, kept across calls.
+	convCols  []float32
+	convColsI []int32
 	// convSrc is ConvIDequant's image, kept here so that the job's pointer
 	// to it does not escape to the heap on every call.
 	convSrc convSrc
@@ -338,7 +339,7 @@ func (b *Backend) Err() error { return b.err }
 func (b *Backend) Close() error {
 	b.closed = true
 	b.scratch, b.parts = nil, nil
-	b.convCols, b.convImg = nil, nil
+	b.convCols, b.convColsI = nil, nil
 	if b.pool != nil {
 		b.pool.stop()
 		b.pool = nil
