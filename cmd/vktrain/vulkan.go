@@ -115,7 +115,10 @@ func listDevices(e *env) error {
 		fmt.Fprint(e.stdout, info.String())
 		fmt.Fprintf(e.stdout, "  integer GEMM:      %s\n", gemmVariants(info))
 		fmt.Fprintf(e.stdout, "  input reads:       storage, texel (auto: %s)\n", vk.AutoReads(info))
-		if i == best {
+		switch {
+		case i == best && info.Type == gpu.TypeCPU:
+			fmt.Fprintf(e.stdout, "  chosen by --device vulkan (auto takes the pure-Go path: this is a CPU driver)\n")
+		case i == best:
 			fmt.Fprintf(e.stdout, "  chosen by --device vulkan / auto\n")
 		}
 		fmt.Fprintln(e.stdout)
