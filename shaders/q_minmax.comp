@@ -2,7 +2,9 @@
 // q_minmax: [min, max, non-finite count] of x, min and max over the finite values (0, 0 when
 // there are none), -0 ordered below +0 (Go's min and max). PASS 0: each workgroup reduces a
 // grid-stride share of x into part[g] (a uvec4: min key, max key, non-finite count, finite
-// count). PASS 1: one workgroup reduces the p.groups partials into d[0..2].
+// count). PASS 1: one workgroup reduces the p.groups partials into d[0..2]. PASS 2: PASS 0 and
+// PASS 1 in one dispatch of a single workgroup (p.groups = 1), writing d directly: the same
+// integer reduction, so the same result.
 // Floats are compared as order keys (q_common.glsl's f32key: integer min/max, no branches).
 // A workgroup's partials are combined in two steps after barriers: invocations 0..7 each
 // combine every eighth entry, then invocation 0 the eight (a deeper barrier tree of
@@ -57,7 +59,7 @@ void combine(uvec4 e) {
 
 void main() {
     uint lid = gl_LocalInvocationID.x;
-    if (PASS == 0u) {
+    if (PASS != 1u) {
         // Four elements per iteration, step apart (a gather over the lanes each).
         uint step = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
         uint i = gl_GlobalInvocationID.x;

@@ -2,7 +2,9 @@
 // q_quantgrad: straight-through backward of fake quantization (see backend.Backend).
 // PASS 0, workgroup (chunk, channel): dx for its elements and the partial sums of the dScale
 // and dZero terms, into part[2*(channel*chunks+chunk)..]. PASS 1, one invocation per
-// channel: dScale and dZero as the sums of the channel's partials in chunk order.
+// channel: dScale and dZero as the sums of the channel's partials in chunk order. PASS 2 (one
+// chunk per channel, p.chunks = 1): PASS 0 writing dScale and dZero directly, as PASS 1 would
+// (its sum 0 + partial, i.e. the partial with -0 made +0).
 // prm[off + c] = inv bits, prm[off + nch + c] = zero point, prm[off + 2*nch + c] = scale bits.
 // x, g (dxhat) and prm are read through io.glsl (texel buffers in the texel build); part stays
 // a storage buffer (written by PASS 0, read by PASS 1). A workgroup's partial sums are added
@@ -129,6 +131,11 @@ void main() {
             vec2 e = sh[j];
             sumS += e.x;
             sumZ += e.y;
+        }
+        if (PASS == 2u) {
+            ds[c] = sumS == 0.0 ? 0.0 : sumS;
+            dz[c] = sumZ == 0.0 ? 0.0 : sumZ;
+            return;
         }
         part[2u * (c * p.chunks + chunk)] = sumS;
         part[2u * (c * p.chunks + chunk) + 1u] = sumZ;

@@ -28,6 +28,10 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 	part := b.scratch(op, 4*int(groups)) // a uvec4 per workgroup
 	push := struct{ N, Groups uint32 }{uint32(n), groups}
 	b.took("q_minmax", pick(groups > 1, "groups>1", "groups=1"))
+	if groups == 1 { // one workgroup reduces x into dst (PASS 2): one dispatch
+		b.dispatch(op, "q_minmax", []uint32{uint32(wg), 2}, pushOf(push), 1, 1, 1, xt, part, d)
+		return
+	}
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 0}, pushOf(push), groups, 1, 1, xt, part, d)
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, pushOf(push), 1, 1, 1, xt, part, d)
 }
@@ -306,6 +310,10 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 		// shorter) two elements per iteration.
 		b.tookLoop2(k, min(chunkLen, slice), wg)
 		b.tookLoop2(k, slice-(chunks-1)*chunkLen, wg)
+	}
+	if chunks == 1 { // one workgroup per channel writes its sums (PASS 2): one dispatch
+		b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 2, hasDX}, pushOf(push), 1, uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
+		return
 	}
 	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, pushOf(push), uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, pushOf(push), b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)

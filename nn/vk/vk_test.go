@@ -288,8 +288,10 @@ func TestProfile(t *testing.T) {
 	}
 	b.MinMax(d, x)
 	stats := b.StopProfile()
-	if len(stats) != 1 || strings.TrimSuffix(stats[0].Name, "_tex") != "q_minmax" || stats[0].Calls != 6 || stats[0].Total <= 0 {
-		t.Fatalf("profile = %+v, want q_minmax (or its texel build q_minmax_tex) with 6 calls (two passes of three MinMax)", stats)
+	// A MinMax is one dispatch where one workgroup covers x (on CPU
+	// drivers, 1000 elements), two passes elsewhere.
+	if len(stats) != 1 || strings.TrimSuffix(stats[0].Name, "_tex") != "q_minmax" || (stats[0].Calls != 3 && stats[0].Calls != 6) || stats[0].Total <= 0 {
+		t.Fatalf("profile = %+v, want q_minmax (or its texel build q_minmax_tex) with 3 or 6 calls (one or two passes of three MinMax)", stats)
 	}
 	if again := b.StopProfile(); again != nil {
 		t.Fatalf("second StopProfile = %+v, want nil", again)
