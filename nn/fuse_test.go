@@ -39,17 +39,7 @@ func TestFusedBNReLUMatchesComposed(t *testing.T) {
 		if got := mu.Fused(); len(got) != 0 {
 			t.Errorf("%s: Unfused model fused %v", tc.spec, got)
 		}
-		if !slices.Equal(lf, lu) {
-			t.Errorf("%s: losses fused %v, composed %v", tc.spec, lf, lu)
-		}
-		pf, pu := mf.Params(), mu.Params()
-		for i := range pf {
-			for j := range pf[i].Data {
-				if math.Float32bits(pf[i].Data[j]) != math.Float32bits(pu[i].Data[j]) {
-					t.Fatalf("%s: %s[%d] fused %v, composed %v", tc.spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
-				}
-			}
-		}
+		sameTraining(t, tc.spec, lf, lu, mf, mu)
 	}
 }
 
@@ -132,17 +122,7 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 			if got := mu.Fused(); len(got) != 0 {
 				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
 			}
-			if !slices.Equal(lf, lu) {
-				t.Errorf("%s: losses fused %v, composed %v", tc.spec, lf, lu)
-			}
-			pf, pu := mf.Params(), mu.Params()
-			for i := range pf {
-				for j := range pf[i].Data {
-					if math.Float32bits(pf[i].Data[j]) != math.Float32bits(pu[i].Data[j]) {
-						t.Fatalf("%s: %s[%d] fused %v, composed %v", tc.spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
-					}
-				}
-			}
+			sameTraining(t, tc.spec, lf, lu, mf, mu)
 		}
 	})
 	t.Run("vulkan", func(t *testing.T) {
@@ -156,23 +136,69 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 			if got := fusedComps(mu); len(got) != 0 {
 				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
 			}
-			for i := range lf {
-				if d := math.Abs(lf[i] - lu[i]); !(d <= 1e-2*math.Abs(lu[i])) {
-					t.Errorf("%s: step %d: loss fused %v, composed %v", tc.spec, i+1, lf[i], lu[i])
-				}
-			}
-			pf, pu := mf.Params(), mu.Params()
-			for i := range pf {
-				scale := 0.0
-				for _, v := range pu[i].Data {
-					scale = max(scale, math.Abs(float64(v)))
-				}
-				for j := range pf[i].Data {
-					if d := math.Abs(float64(pf[i].Data[j] - pu[i].Data[j])); !(d <= 2e-3*(1+scale)) {
-						t.Fatalf("%s: %s[%d] fused %v, composed %v", tc.spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
-					}
-				}
-			}
+			closeTraining(t, tc.spec, lf, lu, mf, mu)
 		}
 	})
+}
+
+// TestFusedConvMatchesComposedOnVulkan trains nets on Vulkan with the
+// fused convolution ops (backend.FusedConv) and, Unfused, with the
+// composed ones: the forward ops agree bit for bit and the gradients
+// within float tolerances, so losses and parameters must stay within the
+// end-to-end tolerances (closeTraining). (On the reference backend
+// TestFusedBNReLUMatchesComposed holds conv fusion to bit identity.)
+func TestFusedConvMatchesComposedOnVulkan(t *testing.T) {
+	dev := openVulkan(t)
+	for _, spec := range []string{
+		"conv:16:5,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp",
+		"conv:6:3:2:1,relu,conv:8:3:1:1,comp,relu,gap,fc:10,comp",
+	} {
+		lf, mf := trainFusion(t, spec, newVulkan(t, dev), false)
+		lu, mu := trainFusion(t, spec, newVulkan(t, dev), true)
+		if !slices.Contains(mf.Fused(), "conv1") || slices.Contains(mu.Fused(), "conv1") {
+			t.Fatalf("%s: fused layers %v, Unfused %v; want conv1 in the first only", spec, mf.Fused(), mu.Fused())
+		}
+		closeTraining(t, spec, lf, lu, mf, mu)
+	}
+}
+
+// sameTraining requires the fused run (lf, mf) and the composed one (lu,
+// mu) to have identical losses and parameters, bit for bit.
+func sameTraining(t *testing.T, spec string, lf, lu []float64, mf, mu *Model) {
+	t.Helper()
+	if !slices.Equal(lf, lu) {
+		t.Errorf("%s: losses fused %v, composed %v", spec, lf, lu)
+	}
+	pf, pu := mf.Params(), mu.Params()
+	for i := range pf {
+		for j := range pf[i].Data {
+			if math.Float32bits(pf[i].Data[j]) != math.Float32bits(pu[i].Data[j]) {
+				t.Fatalf("%s: %s[%d] fused %v, composed %v", spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
+			}
+		}
+	}
+}
+
+// closeTraining requires the fused run to stay within the end-to-end
+// tolerances of nn/vk's TestTrainMatchesReference of the composed one:
+// losses within 1 %, every parameter within 2e-3·(1+max|θ|).
+func closeTraining(t *testing.T, spec string, lf, lu []float64, mf, mu *Model) {
+	t.Helper()
+	for i := range lf {
+		if d := math.Abs(lf[i] - lu[i]); !(d <= 1e-2*math.Abs(lu[i])) {
+			t.Errorf("%s: step %d: loss fused %v, composed %v", spec, i+1, lf[i], lu[i])
+		}
+	}
+	pf, pu := mf.Params(), mu.Params()
+	for i := range pf {
+		scale := 0.0
+		for _, v := range pu[i].Data {
+			scale = max(scale, math.Abs(float64(v)))
+		}
+		for j := range pf[i].Data {
+			if d := math.Abs(float64(pf[i].Data[j] - pu[i].Data[j])); !(d <= 2e-3*(1+scale)) {
+				t.Fatalf("%s: %s[%d] fused %v, composed %v", spec, pf[i].Name, j, pf[i].Data[j], pu[i].Data[j])
+			}
+		}
+	}
 }

@@ -14,13 +14,6 @@ func TestInputBits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bitsOf := func(m *Model) map[string]int {
-		got := map[string]int{}
-		for name, r := range m.quantCodes().Quantizers {
-			got[name] = r.Bits
-		}
-		return got
-	}
 	m, err := Build([]int{8, 8, 1}, layers, 10, Options{Quant: QuantConfig{Bits: 4, InputBits: 8}, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -82,13 +75,6 @@ func TestOutputBits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bitsOf := func(m *Model) map[string]int {
-			got := map[string]int{}
-			for name, r := range m.quantCodes().Quantizers {
-				got[name] = r.Bits
-			}
-			return got
-		}
 		got := bitsOf(m)
 		if _, ok := got[tc.last+".wq"]; !ok {
 			t.Fatalf("%s: no quantizer %s.wq: %v", tc.spec, tc.last, got)
@@ -130,4 +116,13 @@ func TestOutputBits(t *testing.T) {
 	if q := m.quantCodes().Quantizers; q["fc1.xq"].Bits != 8 || q["fc1.wq"].Bits != 6 {
 		t.Errorf("one layer: xq %d bits, wq %d bits; want 8 and 6", q["fc1.xq"].Bits, q["fc1.wq"].Bits)
 	}
+}
+
+// bitsOf returns the code width of each of m's quantizers by name.
+func bitsOf(m *Model) map[string]int {
+	got := map[string]int{}
+	for name, r := range m.quantCodes().Quantizers {
+		got[name] = r.Bits
+	}
+	return got
 }

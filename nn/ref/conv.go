@@ -16,24 +16,9 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 	if !ok {
 		return
 	}
-	m, n, k := d.M, d.N, d.K
-	bi := qw.(*Tensor).st.i[:n*k]
-	kc, _ := floatChunk(255, 255, k) // Q8 codes: always long enough chunks
-	if cap(b.scratch) < n*k {
-		b.scratch = make([]float32, n*k)
-	}
-	bf := b.scratch[:n*k]
-	for i, v := range bi {
-		bf[i] = float32(v)
-	}
-	b.deq = b.dequantConsts(n, k, xs, ws, sw.(*Tensor).st.i, bias)
 	b.convSrc = convSrc{x: qx.(*Tensor).st.i, g: g, pad: xs.Zero[0]}
-	j := &b.jobs.gemmI
-	*j = gemmIJob{bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts(), deq: &b.deq, y: y.(*Tensor).st.f, conv: &b.convSrc}
-	b.run(j, m, max(1, (1<<17)/(n*k)))
-	*j = gemmIJob{}
+	b.gemmIDequant(y, nil, &b.convSrc, qw, sw, bias, d.M, d.N, d.K, xs, ws)
 	b.convSrc = convSrc{}
-	b.deq = dequantConsts{}
 }
 
 // ConvGradWQ is Dequantize(Im2ColI(qx)) then Gemm(dw, dy, x̂cols, true,

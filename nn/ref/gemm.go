@@ -353,19 +353,24 @@ func (b *Backend) GemmIDequant(y, a, bm, sb, bias backend.Tensor, pa, pb backend
 	if !ok {
 		return
 	}
-	m, n, k := d.M, d.N, d.K
-	ai, bi := a.(*Tensor).st.i[:m*k], bm.(*Tensor).st.i[:n*k]
+	b.gemmIDequant(y, a.(*Tensor).st.i[:d.M*d.K], nil, bm, sb, bias, d.M, d.N, d.K, pa, pb)
+}
+
+// gemmIDequant runs GemmIDequant's job for y [m, n] from the codes a
+// [m, k], or, with conv set, from the im2col rows of its image (each
+// block made in the chunk's scratch: ConvIDequant).
+func (b *Backend) gemmIDequant(y backend.Tensor, a []int32, conv *convSrc, bm, sb, bias backend.Tensor, m, n, k int, pa, pb backend.QuantSpec) {
 	kc, _ := floatChunk(255, 255, k) // Q8 codes: always long enough chunks
 	if cap(b.scratch) < n*k {
 		b.scratch = make([]float32, n*k)
 	}
 	bf := b.scratch[:n*k]
-	for i, v := range bi {
+	for i, v := range bm.(*Tensor).st.i[:n*k] {
 		bf[i] = float32(v)
 	}
 	b.deq = b.dequantConsts(n, k, pa, pb, sb.(*Tensor).st.i, bias)
 	j := &b.jobs.gemmI
-	*j = gemmIJob{a: ai, bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts(), deq: &b.deq, y: y.(*Tensor).st.f}
+	*j = gemmIJob{a: a, bf: bf, n: n, k: k, kc: kc, parts: b.gemmParts(), deq: &b.deq, y: y.(*Tensor).st.f, conv: conv}
 	b.run(j, m, max(1, (1<<17)/(n*k)))
 	*j = gemmIJob{}
 	b.deq = dequantConsts{}

@@ -1,8 +1,6 @@
 package vk
 
 import (
-	"math"
-
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
@@ -121,20 +119,10 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 		b.dequant(op, yt, acc, sa, swt, bt, m, n, k, xs, ws)
 		return
 	}
-	sA, zA := xs.Scale[0], xs.Zero[0]
-	w, prm, off := b.reserve(op, 3*n)
+	zA := xs.Zero[0]
+	prm, off := b.dequantParams(op, n, k, xs, ws)
 	if prm == nil {
 		return
-	}
-	for j := range n {
-		c := 0
-		if len(ws.Scale) > 1 {
-			c = j
-		}
-		zb := ws.Zero[c]
-		w[j] = math.Float32bits(sA * ws.Scale[c])
-		w[n+j] = uint32(zb)
-		w[2*n+j] = uint32(int32(k) * zA * zb)
 	}
 	hasBias := uint32(1)
 	if bt == nil {

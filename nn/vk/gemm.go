@@ -342,13 +342,14 @@ func (b *Backend) Dequant(y, acc, sa, sb backend.Tensor, k int, pa, pb backend.Q
 	b.dequant("Dequant", tensor(y), tensor(acc), tensor(sa), tensor(sb), tensor(bias), d.M, d.N, k, pa, pb)
 }
 
-// dequant records Dequant's kernel (operands checked by the caller's op;
-// bt may be nil).
-func (b *Backend) dequant(op string, yt, ct, sat, sbt, bt *Tensor, m, n, k int, pa, pb backend.QuantSpec) {
+// dequantParams reserves and fills the per-column constants of the exact
+// dequantization of n columns of k-term products: fl32(sA·sB[c]), zB[c]
+// and k·zA·zB[c] (nil after recording an error).
+func (b *Backend) dequantParams(op string, n, k int, pa, pb backend.QuantSpec) (*Tensor, uint32) {
 	sA, zA := pa.Scale[0], pa.Zero[0]
 	w, prm, off := b.reserve(op, 3*n)
 	if prm == nil {
-		return
+		return nil, 0
 	}
 	for j := range n {
 		c := 0
@@ -359,6 +360,17 @@ func (b *Backend) dequant(op string, yt, ct, sat, sbt, bt *Tensor, m, n, k int, 
 		w[j] = math.Float32bits(sA * pb.Scale[c])
 		w[n+j] = uint32(zb)
 		w[2*n+j] = uint32(int32(k) * zA * zb)
+	}
+	return prm, off
+}
+
+// dequant records Dequant's kernel (operands checked by the caller's op;
+// bt may be nil).
+func (b *Backend) dequant(op string, yt, ct, sat, sbt, bt *Tensor, m, n, k int, pa, pb backend.QuantSpec) {
+	zA := pa.Zero[0]
+	prm, off := b.dequantParams(op, n, k, pa, pb)
+	if prm == nil {
+		return
 	}
 	hasBias := uint32(1)
 	if bt == nil {
