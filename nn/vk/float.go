@@ -530,11 +530,16 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, contigOnly bool
 // x directly (its partial sums are laid out as a matrix [lanes, c]), one
 // dispatch instead of two, whose fixed cost dominates at these sizes.
 func (b *Backend) colSumPart(op string, r, c int, x *Tensor) (*Tensor, int) {
-	if b.tune.cpu && r <= 512 {
+	if b.colDirect(r) {
 		return x, r
 	}
 	return b.colPart(op, "f_colpart_sum", r, c, 1, x)
 }
+
+// colDirect reports whether column sums over r rows are read straight
+// from the matrix (colSumPart): on CPU drivers, where an invocation's own
+// loop over up to 512 rows costs less than a partial-sums pass.
+func (b *Backend) colDirect(r int) bool { return b.tune.cpu && r <= 512 }
 
 // colFin records the second pass of a column reduction: one invocation
 // per column, reading the partial sums part (the backend's scratch buffer,
@@ -857,6 +862,12 @@ type compStatsPush struct {
 	RF, Momentum float32
 }
 
+// compColPush mirrors the push constants of f_comp_col.
+type compColPush struct {
+	R, C         uint32
+	RF, Momentum float32
+}
+
 // CompensateTrain writes mean = Σ_r x/R, y = (x + gamma·mean) + beta and
 // updates runMean in place.
 func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tensor, momentum float32) {
@@ -867,6 +878,13 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 	const op = "CompensateTrain"
 	xt, mt, gt, bt := tensor(x), tensor(mean), tensor(gamma), tensor(beta)
 	r, c := d.R, d.C
+	if b.colDirect(r) {
+		// Each invocation sums its column and then applies it: one
+		// dispatch, the same float steps as the two kernels below.
+		b.elementwise(op, "f_comp_col", nil, pushOf(compColPush{R: uint32(r), C: uint32(c), RF: float32(r), Momentum: momentum}), c,
+			tensor(y), xt, gt, bt, mt, tensor(runMean))
+		return
+	}
 	part, lanes := b.colSumPart(op, r, c, xt)
 	if part == nil {
 		return
@@ -896,6 +914,14 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 	const op = "CompensateGrad"
 	dxt, dyt, db := tensor(dx), tensor(dy), tensor(dbeta)
 	r, c := d.R, d.C
+	if b.colDirect(r) && (train || dxt.st != dyt.st) {
+		// Each invocation sums its column of dy and then writes its dx:
+		// one dispatch, the same float steps as the two kernels below.
+		b.took("f_compgrad_col", pick(train, "train", "infer"))
+		b.elementwise(op, "f_compgrad_col", []uint32{b2u(train)}, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), c,
+			dxt, dyt, tensor(gamma), tensor(mean), tensor(dgamma), db)
+		return
+	}
 	part, lanes := b.colSumPart(op, r, c, dyt)
 	if part == nil {
 		return

@@ -101,6 +101,8 @@ var kernelPaths = map[string][]string{
 	"f_comp_stats":        {"bn", "part=lanes", "part=rows"},
 	"f_comp_apply":        {"x2", "x1"},
 	"f_comp_apply2":       {"x2", "x1"},
+	"f_comp_col":          {},
+	"f_compgrad_col":      {"train", "infer"},
 	"f_comp_gradsums":     {"part=lanes", "part=rows"},
 	"f_comp_gradx":        {"train", "infer", "x2", "x1"},
 	"f_comp_gradx2":       {"train", "infer", "x2", "x1"},
