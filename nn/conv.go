@@ -160,10 +160,9 @@ func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	if err := l.prepareInput(c, x); err != nil {
 		return nil, err
 	}
-	b.MinMax(s.stats, x)
 	s.hasStats = true
+	l.quantizeInput(c, s.qx, s.stats, x, x)
 	xs := l.xq.Spec()
-	b.Quantize(s.qx, x, xs)
 	if f, ok := l.fusedConv(b); ok {
 		f.ConvIDequant(s.y, s.qx, l.qw, l.sw, l.B.Value, s.g, xs, l.wq.Spec())
 		return s.y4, nil
@@ -192,14 +191,14 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 		b.Dequantize(s.colsF, s.colsI, l.xq.Spec())
 	}
 	var dcols backend.Tensor
-	if needDX || l.xq != nil {
-		dcols = s.dcols // the input quantizer's scale/zero need it even for the first layer
+	if needDX || l.learnsInput() {
+		dcols = s.dcols // a learned input quantizer's scale/zero need it even for the first layer
 	}
 	if err := l.backward(c, dy2, s.colsF, dcols); err != nil {
 		return nil, err
 	}
 	if !needDX {
-		if l.xq != nil {
+		if l.learnsInput() {
 			b.Col2Im(s.dxhat, s.dcols, s.g)
 			b.QuantGrad(nil, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, l.xq.Spec())
 		}
@@ -223,9 +222,13 @@ func (l *Conv2D) backwardFused(c *Context, f backend.FusedConv, s *convWS, dy2 b
 	b := c.B
 	b.ColSum(l.B.GradT, dy2)
 	spec := l.wq.Spec()
-	b.Dequantize(l.wHat, l.qw, spec)
+	l.dequantWeights(b, spec)
 	f.ConvGradWQ(l.dWHat, dy2, s.qx, s.g, l.xq.Spec())
-	// The input quantizer's scale/zero need dxhat even for the first layer.
+	if !needDX && !l.learnsInput() {
+		b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
+		return nil
+	}
+	// A learned input quantizer's scale/zero need dxhat even for the first layer.
 	f.ConvGradX(s.dxhat, dy2, l.wHat, s.g)
 	b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
 	var dx backend.Tensor

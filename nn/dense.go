@@ -41,6 +41,15 @@ type QuantConfig struct {
 	// paper does): it is a small share of the products, and its codes
 	// decide the classes directly.
 	OutputBits int
+	// InputStats gives the quantizers of the layers that read the model
+	// input scales and zero points from the input's statistics (as
+	// QuantStats: a moving average of each batch's min/max) whatever Mode
+	// says. The input's range is the data's: learning its scale needs the
+	// first layer's input gradient, which nothing else uses and which is a
+	// large share of an image net's backward pass; for 8-bit images a
+	// min/max scale represents every pixel exactly, and the learned
+	// scale's gradient is then zero anyway.
+	InputStats bool
 
 	// readsInput marks the configuration of a layer that reads the model
 	// input (set by Build).
@@ -126,6 +135,20 @@ type dense struct {
 	dWHat    backend.Tensor // F32 [out, k] gradient w.r.t. wHat
 	qwGen    *ParamsVersion // Context.Params whose weights qw holds (nil: none)
 	qwState  uint64         // and its State then
+
+	// fuseQuant: the input's statistics and codes are computed by
+	// QuantizeMinMax (backend.FusedQuantize), set by Model.Bind; fed is
+	// the hand-over of codes that the layer producing the input wrote
+	// (see quantFeed).
+	fuseQuant bool
+	fed       quantFeed
+
+	// fuseWeights: prepareWeights runs QuantizeWeights and Linear's
+	// backward DenseGradWQ (backend.FusedWeightGrad), set by Model.Bind.
+	// wHatOK: wHat holds the dequantized codes of qw (QuantizeWeights
+	// wrote them with the codes), so backward need not dequantize them.
+	fuseWeights bool
+	wHatOK      bool
 }
 
 func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.Rand) *dense {
@@ -153,7 +176,11 @@ func newDense(name string, out, k int, wshape []int, cfg QuantConfig, rng *rand.
 			ch = 1
 		}
 		d.wq = newQuantizer(name+".wq", quant.Weights(cfg.weightBits()), cfg.Mode, cfg.Method, ch, !cfg.AsymmetricWeights, cfg.Momentum)
-		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.inputBits()), cfg.Mode, cfg.Method, 1, false, cfg.Momentum)
+		xmode := cfg.Mode
+		if cfg.readsInput && cfg.InputStats {
+			xmode = QuantStats
+		}
+		d.xq = newQuantizer(name+".xq", quant.Activations(cfg.inputBits()), xmode, cfg.Method, 1, false, cfg.Momentum)
 	}
 	return d
 }
@@ -249,11 +276,34 @@ func (d *dense) prepareWeights(c *Context) error {
 			return err
 		}
 	}
+	if f, ok := c.B.(backend.FusedWeightGrad); ok && d.fuseWeights {
+		// Codes, row sums and, for the backward pass, their dequantized
+		// values in one op.
+		var sw, what backend.Tensor
+		if !d.noRowSums {
+			sw = d.sw
+		}
+		if c.Train {
+			what = d.wHat
+		}
+		f.QuantizeWeights(d.qw, sw, what, d.w2, d.wq.Spec())
+		d.wHatOK = c.Train
+		return nil
+	}
+	d.wHatOK = false
 	c.B.Quantize(d.qw, d.w2, d.wq.Spec())
 	if !d.noRowSums {
 		c.B.RowSumI(d.sw, d.qw)
 	}
 	return nil
+}
+
+// dequantWeights makes wHat the dequantized weight codes of this pass,
+// unless prepareWeights already wrote them.
+func (d *dense) dequantWeights(b backend.Backend, spec backend.QuantSpec) {
+	if !d.wHatOK {
+		b.Dequantize(d.wHat, d.qw, spec)
+	}
 }
 
 // prepareInput makes sure the input quantizer has parameters, calibrating
@@ -312,7 +362,7 @@ func (d *dense) backward(c *Context, dy, colsF, dcols backend.Tensor) error {
 		return nil
 	}
 	spec := d.wq.Spec()
-	b.Dequantize(d.wHat, d.qw, spec)
+	d.dequantWeights(b, spec)
 	b.Gemm(d.dWHat, dy, colsF, true, false, 1, 0)
 	if dcols != nil {
 		b.Gemm(dcols, dy, d.wHat, false, false, 1, 0)

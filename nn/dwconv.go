@@ -156,10 +156,9 @@ func (l *DepthwiseConv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor,
 	if err := l.prepareInput(c, x); err != nil {
 		return nil, err
 	}
-	b.MinMax(s.stats, x)
 	s.hasStats = true
+	l.quantizeInput(c, s.qx, s.stats, x, x)
 	xs, ws := l.xq.Spec(), l.wq.Spec()
-	b.Quantize(s.qx, x, xs)
 	b.DWConvI(s.acc, s.qx, l.qw, s.g, xs, ws)
 	xs0, ws0 := l.zeroSpecs(xs, ws)
 	b.Dequant(s.y, s.acc, s.sa, s.sb, l.k, xs0, ws0, l.B.Value)
@@ -187,10 +186,13 @@ func (l *DepthwiseConv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (
 	}
 	xs, ws := l.xq.Spec(), l.wq.Spec()
 	b.Dequantize(s.xhat, s.qx, xs)
-	b.Dequantize(l.wHat, l.qw, ws)
+	l.dequantWeights(b, ws)
 	b.DWConvGradW(l.dWHat, dy, s.xhat, s.g)
 	b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, ws)
-	// The input quantizer's scale/zero need dx̂ even for the first layer.
+	if !needDX && !l.learnsInput() {
+		return nil, nil
+	}
+	// A learned input quantizer's scale/zero need dx̂ even for the first layer.
 	b.DWConvGradX(s.dxhat, dy, l.wHat, s.g)
 	if !needDX {
 		b.QuantGrad(nil, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x, s.dxhat, xs)

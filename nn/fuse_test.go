@@ -22,9 +22,9 @@ func TestFusedBNReLUMatchesComposed(t *testing.T) {
 		spec  string
 		fused []string
 	}{
-		{"conv:8:3,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp", []string{"conv1", "comp1", "relu1"}},
+		{"conv:8:3,comp,bn,relu,pool:2,fc:16,comp,relu,fc:10,comp", []string{"conv1", "comp1", "relu1", "pool1", "relu2"}},
 		{"conv:8:3:1:1,bn,relu,res:8:1,gap,fc:10,comp", []string{"conv1", "relu1", "res1.conv1", "res1.relu1", "res1.conv2"}},
-		{"conv:6:5:2:2,relu,conv:8:3:1:1,comp,relu,gap,fc:10,comp", []string{"conv1", "conv2"}},
+		{"conv:6:5:2:2,relu,conv:8:3:1:1,comp,relu,gap,fc:10,comp", []string{"conv1", "relu1", "conv2"}},
 	} {
 		run := func(unfused bool) ([]float64, *Model) {
 			b := ref.New()
@@ -201,4 +201,148 @@ func closeTraining(t *testing.T, spec string, lf, lu []float64, mf, mu *Model) {
 			}
 		}
 	}
+}
+
+// TestFusedQuantizeMatchesComposed trains nets whose quantized layers read
+// a max-pool (through the fc layer's flattening), a ReLU or the image with
+// the quantization fused into the op producing its input
+// (backend.FusedQuantize: MaxPoolQuant, ReLUQuant, QuantizeMinMax) and with
+// the composed ops: on the reference backend, whose fused ops are the
+// composition bit for bit, losses and parameters (the input quantizers'
+// scales and zero points, which the statistics set, included) must be
+// identical; on Vulkan, whose codes and statistics are those of the
+// composition bit for bit, within closeTraining's tolerances. A ReLU inside
+// a batch norm's op, or one read by anything but a quantized layer, is not
+// a quantizing producer.
+func TestFusedQuantizeMatchesComposed(t *testing.T) {
+	cases := []struct {
+		spec      string
+		producers []string // the max-pools and ReLUs that must quantize for their reader
+	}{
+		{"conv:16:5,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp", []string{"pool1", "relu2"}},
+		{"fc:32,relu,fc:16,relu,fc:10,comp", []string{"relu1", "relu2"}},
+		{"conv:6:3:1:1,relu,pool:2,conv:8:3,relu,gap,fc:10,comp", []string{"pool1"}}, // relu1 feeds a max-pool
+	}
+	// producers returns the max-pools and ReLUs m lists as fused, less the
+	// ReLUs inside a batch norm's op.
+	producers := func(m *Model) []string {
+		var names []string
+		for _, l := range m.Layers {
+			switch l := l.(type) {
+			case *MaxPool:
+				if l.quant != nil {
+					names = append(names, l.Name())
+				}
+			case *ReLU:
+				if l.quant != nil {
+					names = append(names, l.Name())
+				}
+			}
+		}
+		if f := m.Fused(); !containsAll(f, names) {
+			t.Errorf("Fused() = %v lacks some of %v", f, names)
+		}
+		return names
+	}
+	t.Run("cpu", func(t *testing.T) {
+		for _, tc := range cases {
+			bf, bu := ref.New(), ref.New()
+			t.Cleanup(func() { bf.Close(); bu.Close() })
+			lf, mf := trainFusion(t, tc.spec, bf, false)
+			lu, mu := trainFusion(t, tc.spec, bu, true)
+			// The image's quantization, and from the second step on (the
+			// quantizers calibrated) the producers' ops ran fused; none unfused.
+			fr, ur := fusedQuantRuns(bf), fusedQuantRuns(bu)
+			if fr[0] == 0 || (len(tc.producers) > 0) != (fr[1]+fr[2] > 0) || ur != [3]int{} {
+				t.Errorf("%s: QuantizeMinMax, MaxPoolQuant, ReLUQuant ran %v times fused, %v unfused", tc.spec, fr, ur)
+			}
+			if got := producers(mf); !slices.Equal(got, tc.producers) {
+				t.Errorf("%s: quantizing producers %v, want %v", tc.spec, got, tc.producers)
+			}
+			if got := mu.Fused(); len(got) != 0 {
+				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
+			}
+			sameTraining(t, tc.spec, lf, lu, mf, mu)
+		}
+	})
+	t.Run("vulkan", func(t *testing.T) {
+		dev := openVulkan(t)
+		for _, tc := range cases[:2] { // the patent net and a chain of fc layers (lavapipe is slow)
+			lf, mf := trainFusion(t, tc.spec, newVulkan(t, dev), false)
+			lu, mu := trainFusion(t, tc.spec, newVulkan(t, dev), true)
+			if got := producers(mf); !slices.Equal(got, tc.producers) {
+				t.Errorf("%s: quantizing producers %v, want %v", tc.spec, got, tc.producers)
+			}
+			if got := producers(mu); len(got) != 0 {
+				t.Errorf("%s: Unfused model has quantizing producers %v", tc.spec, got)
+			}
+			closeTraining(t, tc.spec, lf, lu, mf, mu)
+		}
+	})
+}
+
+// containsAll reports whether every name of sub is in list.
+func containsAll(list, sub []string) bool {
+	for _, s := range sub {
+		if !slices.Contains(list, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// fusedQuantRuns returns how many times the FusedQuantize ops ran on the
+// reference backend b: QuantizeMinMax, MaxPoolQuant, ReLUQuant.
+func fusedQuantRuns(b *ref.Backend) [3]int {
+	n := b.OpCounts()
+	return [3]int{n[backend.OpQuantizeMinMax.ID], n[backend.OpMaxPoolQuant.ID], n[backend.OpReLUQuant.ID]}
+}
+
+// TestFusedWeightGradMatchesComposed trains nets with the fused weight ops
+// (backend.FusedWeightGrad: QuantizeWeights for every quantized layer's
+// weights, DenseGradWQ for the fc layers' weight gradients) and with the
+// composed ops: on the reference backend, whose fused ops are the
+// composition bit for bit, losses and parameters must be identical (and the
+// fused ops must have run, every step, only in the fused run); on Vulkan,
+// whose codes are the composition's bit for bit and whose gradients agree
+// within float tolerances, within closeTraining's tolerances.
+func TestFusedWeightGradMatchesComposed(t *testing.T) {
+	specs := []string{
+		"conv:16:5,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp",
+		"fc:32,relu,fc:16,relu,fc:10,comp",
+	}
+	// runs returns how many times QuantizeWeights and DenseGradWQ ran on b.
+	runs := func(b *ref.Backend) [2]int {
+		n := b.OpCounts()
+		return [2]int{n[backend.OpQuantizeWeights.ID], n[backend.OpDenseGradWQ.ID]}
+	}
+	t.Run("cpu", func(t *testing.T) {
+		for _, spec := range specs {
+			bf, bu := ref.New(), ref.New()
+			t.Cleanup(func() { bf.Close(); bu.Close() })
+			lf, mf := trainFusion(t, spec, bf, false)
+			lu, mu := trainFusion(t, spec, bu, true)
+			// 3 steps: every quantized layer's weights, every fc layer's gradient.
+			var layers, fcs int
+			for _, l := range mf.Layers {
+				if _, ok := l.(quantLayer); ok {
+					layers++
+				}
+				if _, ok := l.(*Linear); ok {
+					fcs++
+				}
+			}
+			if fr, ur := runs(bf), runs(bu); fr != [2]int{3 * layers, 3 * fcs} || ur != [2]int{} {
+				t.Errorf("%s: QuantizeWeights, DenseGradWQ ran %v times fused (want %v), %v unfused", spec, fr, [2]int{3 * layers, 3 * fcs}, ur)
+			}
+			sameTraining(t, spec, lf, lu, mf, mu)
+		}
+	})
+	t.Run("vulkan", func(t *testing.T) {
+		dev := openVulkan(t)
+		spec := specs[0] // the patent net (lavapipe is slow)
+		lf, mf := trainFusion(t, spec, newVulkan(t, dev), false)
+		lu, mu := trainFusion(t, spec, newVulkan(t, dev), true)
+		closeTraining(t, spec, lf, lu, mf, mu)
+	})
 }

@@ -84,22 +84,7 @@ func (l *Linear) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 		return nil, err
 	}
 	n := in[0]
-	s, err := l.ws.get(n, func() (*linearWS, *workspace, error) {
-		w := &workspace{b: c.B}
-		s := &linearWS{}
-		if l.wq != nil {
-			s.qx = w.q8(n, l.In)
-			s.acc = w.i32(n, l.Out)
-			s.sa = w.i32(n)
-			s.xhat = w.f32(n, l.In)
-			s.dxhat = w.f32(n, l.In)
-		}
-		s.stats = w.f32(3)
-		s.y = w.f32(n, l.Out)
-		s.dx = w.f32(n, l.In)
-		s.dx4 = w.view(s.dx, in...)
-		return s, w, w.err
-	})
+	s, err := l.workspace(c.B, in)
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +102,32 @@ func (l *Linear) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	if err := l.prepareInput(c, x); err != nil {
 		return nil, err
 	}
-	b := c.B
-	b.MinMax(s.stats, x)
 	s.hasStats = true
-	b.Quantize(s.qx, s.x2, l.xq.Spec())
+	l.quantizeInput(c, s.qx, s.stats, x, s.x2)
 	l.forwardInt(c, s.y, s.acc, s.sa, s.qx)
 	return s.y, nil
+}
+
+// workspace returns the layer's tensors for inputs of shape in (made once
+// per batch size).
+func (l *Linear) workspace(b backend.Backend, in []int) (*linearWS, error) {
+	n := in[0]
+	return l.ws.get(n, func() (*linearWS, *workspace, error) {
+		w := &workspace{b: b}
+		s := &linearWS{}
+		if l.wq != nil {
+			s.qx = w.q8(n, l.In)
+			s.acc = w.i32(n, l.Out)
+			s.sa = w.i32(n)
+			s.xhat = w.f32(n, l.In)
+			s.dxhat = w.f32(n, l.In)
+		}
+		s.stats = w.f32(3)
+		s.y = w.f32(n, l.Out)
+		s.dx = w.f32(n, l.In)
+		s.dx4 = w.view(s.dx, in...)
+		return s, w, w.err
+	})
 }
 
 // Backward computes parameter gradients and dx.
@@ -146,12 +151,29 @@ func (l *Linear) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 		return s.dx4, nil
 	}
 	xs := l.xq.Spec()
-	b.Dequantize(s.xhat, s.qx, xs)
-	if err := l.backward(c, dy, s.xhat, s.dxhat); err != nil {
-		return nil, err
+	if f, ok := b.(backend.FusedWeightGrad); ok && l.fuseWeights {
+		// The weight side of dense.backward from the input codes (no x̂
+		// matrix), then its input gradient.
+		spec := l.wq.Spec()
+		f.DenseGradWQ(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.B.GradT, dy, s.qx, l.w2, xs, spec)
+		if needDX || l.learnsInput() {
+			l.dequantWeights(b, spec)
+			b.Gemm(s.dxhat, dy, l.wHat, false, false, 1, 0)
+		}
+	} else {
+		var dxhat backend.Tensor
+		if needDX || l.learnsInput() {
+			dxhat = s.dxhat
+		}
+		b.Dequantize(s.xhat, s.qx, xs)
+		if err := l.backward(c, dy, s.xhat, dxhat); err != nil {
+			return nil, err
+		}
 	}
 	if !needDX {
-		b.QuantGrad(nil, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x2, s.dxhat, xs)
+		if l.learnsInput() {
+			b.QuantGrad(nil, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x2, s.dxhat, xs)
+		}
 		return nil, nil
 	}
 	b.QuantGrad(s.dx, l.xq.Scale.GradT, l.xq.Zero.GradT, s.x2, s.dxhat, xs)

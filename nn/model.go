@@ -222,7 +222,8 @@ type Model struct {
 	// ReLU, backend.FusedCompBN for a compensation layer read only by a
 	// batch norm, backend.FusedGemmIDequant for the integer products of
 	// conv and fc layers, backend.FusedConv for the passes of quantized
-	// convs). Results agree within the fused ops' declared tolerance (bit
+	// convs, backend.FusedQuantize for the input quantization of quantized
+	// layers). Results agree within the fused ops' declared tolerance (bit
 	// for bit on the reference backend); the switch is for comparisons.
 	Unfused bool
 	b       backend.Backend
@@ -322,6 +323,7 @@ func (m *Model) Bind(b backend.Backend) error {
 		}
 	}
 	m.fuse(b)
+	m.fuseQuant(b)
 	m.b = b
 	return b.Sync()
 }
@@ -336,6 +338,7 @@ func (m *Model) fuse(b backend.Backend) {
 	_, can := b.(backend.FusedBNReLU)
 	_, canGemm := b.(backend.FusedGemmIDequant)
 	_, canConv := b.(backend.FusedConv)
+	_, canWeights := b.(backend.FusedWeightGrad)
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *BatchNorm:
@@ -350,6 +353,7 @@ func (m *Model) fuse(b backend.Backend) {
 		if q, ok := l.(quantLayer); ok {
 			d := q.core()
 			d.fuseGemm = canGemm && !m.Unfused && !d.noRowSums
+			d.fuseWeights = canWeights && !m.Unfused
 		}
 	}
 	if _, canComp := b.(backend.FusedCompBN); canComp && !m.Unfused {
@@ -376,14 +380,19 @@ func (m *Model) fuse(b backend.Backend) {
 
 // Fused returns the names of the layers that run as or inside fused ops
 // on the bound backend: the quantized convs that run without im2col
-// matrices (backend.FusedConv) and the compensation layers and ReLUs inside
-// their batch norm's op.
+// matrices (backend.FusedConv), the compensation layers and ReLUs inside
+// their batch norm's op, and the max-pools and ReLUs that quantize their
+// output for the quantized layer reading it (backend.FusedQuantize).
 func (m *Model) Fused() []string {
 	var names []string
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *ReLU:
-			if l.fused {
+			if l.fused || l.quant != nil {
+				names = append(names, l.Name())
+			}
+		case *MaxPool:
+			if l.quant != nil {
 				names = append(names, l.Name())
 			}
 		case *Compensation:

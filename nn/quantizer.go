@@ -87,6 +87,11 @@ func newQuantizer(name string, s quant.Scheme, mode QuantMode, method quant.Meth
 	return q
 }
 
+// learnsInput reports whether the layer's input quantizer learns its scale
+// and zero point, which then need the gradient with respect to the
+// layer's input even where nothing else does (the first layer).
+func (d *dense) learnsInput() bool { return d.xq != nil && d.xq.mode == QuantLearned }
+
 // params returns the quantizer's parameters.
 func (q *Quantizer) params() []*Param { return []*Param{q.Scale, q.Zero} }
 

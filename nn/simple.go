@@ -277,6 +277,10 @@ type ReLU struct {
 	// fused: the batch norm before it applies it (see BatchNorm.relu);
 	// Forward and Backward pass their tensor through.
 	fused bool
+	// quant: the quantized layer that alone reads this layer's output,
+	// whose input statistics and codes Forward writes
+	// (backend.FusedQuantize), set by Model.Bind; nil: none.
+	quant quantConsumer
 }
 
 // NewReLU returns a ReLU layer.
@@ -312,6 +316,15 @@ func (l *ReLU) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 		return nil, err
 	}
 	l.cur = s
+	f, q, st, p, ok, err := quantTarget(c, l.quant, in)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		f.ReLUQuant(s[0], q, st, x, p)
+		l.quant.feed().set(s[0], q, st)
+		return s[0], nil
+	}
 	c.B.ReLU(s[0], x)
 	return s[0], nil
 }
@@ -335,6 +348,10 @@ type MaxPool struct {
 	Size, Stride int
 	ws           wsCache[poolWS]
 	cur          *poolWS
+	// quant: the quantized layer that alone reads this layer's output,
+	// whose input statistics and codes Forward writes
+	// (backend.FusedQuantize), set by Model.Bind; nil: none.
+	quant quantConsumer
 }
 
 type poolWS struct {
@@ -410,6 +427,15 @@ func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) 
 		return nil, err
 	}
 	l.cur = s
+	f, q, st, p, ok, err := quantTarget(c, l.quant, s.y.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		f.MaxPoolQuant(s.y, s.arg, q, st, x, s.g, p)
+		l.quant.feed().set(s.y, q, st)
+		return s.y, nil
+	}
 	c.B.MaxPool(s.y, s.arg, x, s.g)
 	return s.y, nil
 }

@@ -89,6 +89,7 @@ Examples:
 			evalBatch := fs.Int("eval-batch", 256, "inference batch size")
 			bits := fs.Int("bits", 8, "code width")
 			inputBits := fs.Int("input-bits", 8, "code width of the image input (0: --bits)")
+			inputQMode := fs.String("input-qmode", "stats", "scale/zero of the image input: stats (its running min/max) or qmode (learned)")
 			outputBits := fs.Int("output-bits", 8, "code width of the last quantized layer (0: --bits)")
 			initName := fs.String("init", "uniform", "initial weights: uniform or he")
 			float := fs.Bool("float", false, "float mode")
@@ -123,7 +124,11 @@ Examples:
 				if err != nil {
 					return usageError{err}
 				}
-				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, OutputBits: *outputBits, Method: quant.MethodMinMax}, Seed: 1, Init: init}
+				inputStats, err := parseInputQMode(*inputQMode)
+				if err != nil {
+					return err
+				}
+				opts := nn.Options{Quant: nn.QuantConfig{Float: *float, Bits: *bits, InputBits: *inputBits, OutputBits: *outputBits, InputStats: inputStats, Method: quant.MethodMinMax}, Seed: 1, Init: init}
 				var runs []*benchRun
 				defer func() {
 					for _, r := range runs {

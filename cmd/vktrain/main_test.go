@@ -378,6 +378,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"bench", "--input-bits", "12"}, "--input-bits 12"},
 		{[]string{"train", "--bits", "4", "--output-bits", "9"}, "--output-bits 9"},
 		{[]string{"bench", "--output-bits", "1"}, "--output-bits 1"},
+		{[]string{"train", "--input-qmode", "learn"}, `--input-qmode "learn"`},
+		{[]string{"bench", "--input-qmode", "x"}, `--input-qmode "x"`},
 		{[]string{"train", "--init", "zeros"}, "--init"},
 		{[]string{"train", "--batch", "0"}, "--batch 0"},
 		{[]string{"train", "--lr", "-1"}, "--lr -1"},

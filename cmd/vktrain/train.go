@@ -106,6 +106,7 @@ func augmentText(a data.Augment) string {
 // trainFlags are the settings of a training run.
 type trainFlags struct {
 	data, model, device, out, qmode, calib, thrMode string
+	inputQMode                                      string
 	cpuProfile, resume, name, metrics, config       string
 	size, lrSchedule                                string
 	init                                            string
@@ -150,6 +151,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.norm, "norm", true, "use batch normalisation")
 	fs.BoolVar(&f.float, "float", false, "float mode: the same network without quantization")
 	fs.StringVar(&f.qmode, "qmode", "learned", "quantization parameters: learned (LSQ+, initialised from statistics) or stats (recomputed each step)")
+	fs.StringVar(&f.inputQMode, "input-qmode", "stats", "scale/zero of the image where a layer reads it: stats (from the image's running min/max: its range is the data's, and the first layer's input gradient is then never computed) or qmode (as --qmode)")
 	fs.StringVar(&f.calib, "calib", "minmax", "range calibration: minmax, percentile or mse")
 	fs.IntVar(&f.cropPad, "crop-pad", 0, "augmentation: pad training images with N zero pixels on every side and crop at a random offset (0 = off)")
 	fs.BoolVar(&f.flip, "flip", false, "augmentation: mirror each training image left-right with probability 1/2")
@@ -168,7 +170,7 @@ var runFlags = map[string]bool{
 	"wd": true, "threshold": true, "threshold-mode": true, "l2": true, "comp": true, "norm": true,
 	"float": true, "qmode": true, "calib": true, "seed": true, "crop-pad": true, "flip": true,
 	"size": true, "lr-schedule": true, "input-bits": true, "init": true,
-	"output-bits": true,
+	"output-bits": true, "input-qmode": true,
 }
 
 // notRestored are flags a resumed run does not take from the saved run.
@@ -178,6 +180,10 @@ var notRestored = map[string]bool{
 }
 
 func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
+	inputStats, err := parseInputQMode(f.inputQMode)
+	if err != nil {
+		return nn.Options{}, nn.TrainConfig{}, err
+	}
 	mode, err := nn.ParseQuantMode(f.qmode)
 	if err != nil {
 		return nn.Options{}, nn.TrainConfig{}, usageError{fmt.Errorf("--qmode: %w", err)}
@@ -221,7 +227,7 @@ func (f *trainFlags) options() (nn.Options, nn.TrainConfig, error) {
 		return nn.Options{}, nn.TrainConfig{}, usagef("--init %q: want uniform or he", f.init)
 	}
 	o := nn.Options{
-		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, OutputBits: f.outputBits, Mode: mode, Method: method},
+		Quant:          nn.QuantConfig{Float: f.float, Bits: f.bits, InputBits: f.inputBits, OutputBits: f.outputBits, InputStats: inputStats, Mode: mode, Method: method},
 		NoCompensation: !f.comp, NoNorm: !f.norm, Seed: f.seed, Init: init,
 	}
 	sched, err := nn.ParseLRSchedule(f.lrSchedule)
@@ -620,6 +626,9 @@ func (r *trainRun) settings(fs *flag.FlagSet) error {
 		if _, ok := r.st.Flags["output-bits"]; !ok && !given["output-bits"] {
 			f.outputBits = 0
 		}
+		if _, ok := r.st.Flags["input-qmode"]; !ok && !given["input-qmode"] {
+			f.inputQMode = "qmode" // and before --input-qmode with the image's scale as --qmode
+		}
 		if _, ok := r.st.Flags["init"]; !ok && !given["init"] {
 			f.init = "he" // runs saved before --init started from He-normal weights
 		}
@@ -897,7 +906,11 @@ func (r *trainRun) printSettings(dev *device) {
 	if ob := r.opts.Quant.OutputBits; ob != 0 && ob != f.bits {
 		widths += fmt.Sprintf(", last layer int%d", ob)
 	}
-	mode := fmt.Sprintf("%s (%s scale/zero, %s calibration)", widths, r.opts.Quant.Mode, r.opts.Quant.Method)
+	qm := r.opts.Quant.Mode.String()
+	if r.opts.Quant.InputStats && r.opts.Quant.Mode != nn.QuantStats {
+		qm += ", image stats"
+	}
+	mode := fmt.Sprintf("%s (%s scale/zero, %s calibration)", widths, qm, r.opts.Quant.Method)
 	if f.float {
 		mode = "float32 (no quantization)"
 	}
@@ -1225,4 +1238,16 @@ func dataError(err error) error {
 		return fmt.Errorf("--data: %w", err)
 	}
 	return fmt.Errorf("--data: %s (see vktrain help train for the accepted data sets)", strings.TrimRight(msg, ": "))
+}
+
+// parseInputQMode parses --input-qmode: whether the quantizers reading the
+// image take their scale and zero point from its statistics.
+func parseInputQMode(s string) (bool, error) {
+	switch s {
+	case "stats":
+		return true, nil
+	case "qmode":
+		return false, nil
+	}
+	return false, usagef("--input-qmode %q: want stats or qmode", s)
 }

@@ -442,6 +442,60 @@ type FusedConv interface {
 	ConvGradX(dx, dy, w Tensor, g ConvGeom)
 }
 
+// FusedQuantize is an optional ability (found by type assertion): the
+// input quantization of a quantized layer (its statistics and its codes)
+// in one pass with the op that produces the input, so that the
+// activations are read once instead of two or three times. q is a Q8
+// tensor with as many elements as the quantized tensor; element i in
+// row-major order is code i of q, laid out by q's own shape (which may be
+// the consumer's matrix, e.g. [N, H·W·C] for an image y [N, H, W, C]:
+// only a backend that packs codes sees the difference). stats [3] is
+// MinMax's output; p is per tensor. The suite holds each op to the
+// composition it names; package nn uses them for the layers whose output
+// only a quantized layer reads, and for the quantized layers' inputs.
+type FusedQuantize interface {
+	// QuantizeMinMax is MinMax(stats, x), then Quantize(q, x', p) for x'
+	// x viewed with q's shape.
+	QuantizeMinMax(q, stats, x Tensor, p QuantSpec)
+	// MaxPoolQuant is MaxPool(y, arg, x, g), then MinMax(stats, y), then
+	// Quantize(q, y', p) for y' y viewed with q's shape: y and arg are
+	// written as MaxPool writes them (the backward passes read them).
+	MaxPoolQuant(y, arg, q, stats, x Tensor, g PoolGeom, p QuantSpec)
+	// ReLUQuant is ReLU(y, x), then MinMax(stats, y), then Quantize(q,
+	// y', p) for y' y viewed with q's shape; y is written (ReLUGrad and
+	// the consumer's QuantGrad read it). y must not alias x.
+	ReLUQuant(y, q, stats, x Tensor, p QuantSpec)
+}
+
+// FusedWeightGrad is an optional ability (found by type assertion): the
+// per-step preparation of a quantized layer's weights and their gradient,
+// each as one op, so that the weight codes, their row sums and their
+// dequantized values come from one pass over the weights, and the
+// dequantized input matrix and the gradient with respect to the
+// dequantized weights are never stored. The suite holds each op to the
+// composition it names; package nn uses them for the quantized conv and
+// fc layers (DenseGradWQ for the fc layers) when the backend has the
+// ability.
+type FusedWeightGrad interface {
+	// QuantizeWeights is Quantize(qw, w, p), then RowSumI(sw, qw) where sw
+	// is not nil, then Dequantize(what, qw, p) where what is not nil, bit
+	// for bit, for the weights w, a matrix [Out, K] whose rows are
+	// dimension 0 (p per tensor or one scale per row), qw [Out, K], sw
+	// [Out] and what [Out, K].
+	QuantizeWeights(qw, sw, what, w Tensor, p QuantSpec)
+	// DenseGradWQ is the weight side of a quantized dense layer's
+	// backward, for dy [R, Out], the Q8 input codes qx [R, K] (xs per
+	// tensor) and the float weights w [Out, K] (ws per tensor or one scale
+	// per row): ColSum(dBias, dy) where dBias is not nil, then
+	// x̂ = Dequantize(qx, xs), dWHat = Gemm(dy, x̂, true, false, 1, 0)
+	// ([Out, K], not stored) and QuantGrad(gw, dScale, dZero, w, dWHat, ws).
+	// gw [Out, K] and the clipping of each element are the composition's;
+	// the float sums (over R, and QuantGrad's over each slice) may be in
+	// the backend's order: results agree within the tolerances of Gemm,
+	// ColSum and QuantGrad.
+	DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w Tensor, xs, ws QuantSpec)
+}
+
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
 // tensor's elements without a copy. A slice stays valid until the tensor

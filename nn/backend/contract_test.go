@@ -16,7 +16,7 @@ var memoryMethods = map[string]bool{
 
 // abilities are the optional op interfaces whose ops the contract
 // declares besides Backend's.
-var abilities = []reflect.Type{reflect.TypeFor[FusedBNReLU](), reflect.TypeFor[FusedGemmIDequant](), reflect.TypeFor[FusedCompBN](), reflect.TypeFor[FusedConv]()}
+var abilities = []reflect.Type{reflect.TypeFor[FusedBNReLU](), reflect.TypeFor[FusedGemmIDequant](), reflect.TypeFor[FusedCompBN](), reflect.TypeFor[FusedConv](), reflect.TypeFor[FusedQuantize](), reflect.TypeFor[FusedWeightGrad]()}
 
 // TestOpsMatchBackend checks the declarations against the Backend
 // interface and the optional abilities: one op per op method, with the

@@ -559,6 +559,8 @@ var opList = func() []*Op {
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
 		OpConvIDequant, OpConvGradWQ, OpConvGradX,
 		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad,
+		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant,
+		OpQuantizeWeights, OpDenseGradWQ,
 	}
 	for i, op := range l {
 		op.ID = i
@@ -618,4 +620,117 @@ func (c *Call) depthwise(g ConvGeom, x, w, y int) bool {
 	c.D.R, c.D.C = g.N*oh*ow, g.C
 	c.D.K = g.KH * g.KW
 	return !c.failed()
+}
+
+// The declarations of FusedQuantize: quantization fused into the op that
+// produces its input.
+var (
+	// OpQuantizeMinMax declares FusedQuantize.QuantizeMinMax.
+	OpQuantizeMinMax = &Op{Name: "QuantizeMinMax", Doc: "MinMax then Quantize (per tensor), one op (FusedQuantize)",
+		Operands: []Operand{out("q", Q8), out("stats", F32), in("x", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			c.sameAs(0, 2)
+			c.quantOut(1)
+			c.D.Len = c.length(2)
+		}}
+	// OpMaxPoolQuant declares FusedQuantize.MaxPoolQuant.
+	OpMaxPoolQuant = &Op{Name: "MaxPoolQuant", Doc: "MaxPool then MinMax and Quantize (per tensor) of its output, one op (FusedQuantize)",
+		Operands: []Operand{out("y", F32), out("arg", I32), out("q", Q8), out("stats", F32), in("x", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			g := c.P.Pool
+			if !c.pool(g, 4, 0) {
+				return
+			}
+			if !g.Square() {
+				c.Failf("pool geometry %+v: max-pooling takes square windows", g)
+				return
+			}
+			oh, ow := g.Out()
+			c.wantImage(1, g.N, oh, ow, g.C)
+			c.wantImage(2, g.N, oh, ow, g.C)
+			c.quantOut(3)
+		}}
+	// OpReLUQuant declares FusedQuantize.ReLUQuant.
+	OpReLUQuant = &Op{Name: "ReLUQuant", Doc: "ReLU then MinMax and Quantize (per tensor) of its output, one op (FusedQuantize)",
+		Operands: []Operand{out("y", F32), out("q", Q8), out("stats", F32), in("x", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			c.sameAs(0, 3)
+			c.sameAs(1, 3)
+			c.quantOut(2)
+			c.D.Len = c.length(3)
+		}}
+)
+
+// quantOut checks the statistics operand stats of a FusedQuantize op
+// (MinMax's three values) and its spec P, which must be per tensor.
+func (c *Call) quantOut(stats int) {
+	c.wantLen(stats, 3, "min, max, non-finite count")
+	if c.failed() {
+		return
+	}
+	if err := c.P.P.Validate(1); err != nil {
+		c.Failf("p must be per tensor: %v", err)
+	}
+}
+
+// The declarations of FusedWeightGrad: a quantized layer's weight
+// preparation and weight gradient.
+var (
+	// OpQuantizeWeights declares FusedWeightGrad.QuantizeWeights.
+	OpQuantizeWeights = &Op{Name: "QuantizeWeights", Doc: "Quantize, RowSumI and Dequantize of a weight matrix, one op (FusedWeightGrad)",
+		Operands: []Operand{out("qw", Q8), outOpt("sw", I32), outOpt("what", F32), in("w", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			c.sameMatrix(0, 3)
+			c.sameMatrix(2, 3)
+			out, k := c.matrix(3)
+			c.wantLenOf(1, out, "rows of", 3)
+			c.D.Slice = c.weightSpec("p", c.P.P, 3)
+			c.D.M, c.D.K, c.D.Len = out, k, out*k
+		}}
+	// OpDenseGradWQ declares FusedWeightGrad.DenseGradWQ.
+	OpDenseGradWQ = &Op{Name: "DenseGradWQ", Doc: "ColSum, Dequantize, Gemm (dyᵀ·x̂) and QuantGrad of the weights, one op (FusedWeightGrad)",
+		Operands: []Operand{out("gw", F32), out("dScale", F32), out("dZero", F32), outOpt("dBias", F32), in("dy", F32), in("qx", Q8), in("w", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			r, out := c.matrix(4)
+			rx, k := c.matrix(5)
+			if rx != r {
+				c.Failf("dy is %v, qx is %v: rows differ", c.shape(4), c.shape(5))
+				return
+			}
+			c.wantMatrix(6, out, k)
+			c.sameMatrix(0, 6)
+			c.wantLenOf(3, out, "columns of", 4)
+			c.wantLen(1, len(c.P.PB.Scale), "one per scale of ws")
+			c.wantLen(2, len(c.P.PB.Scale), "one per scale of ws")
+			if c.failed() {
+				return
+			}
+			if err := c.P.P.Validate(1); err != nil {
+				c.Failf("xs must be per tensor: %v", err)
+				return
+			}
+			c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
+			c.D.M, c.D.N, c.D.K = out, k, r
+			c.D.R, c.D.C = r, k
+		}}
+)
+
+// weightSpec checks the quantization spec p (named name) of the weight
+// matrix operand w [Out, K]: per tensor, or one scale per row, the rows
+// being w's dimension 0. It returns the elements per slice.
+func (c *Call) weightSpec(name string, p QuantSpec, w int) int {
+	slice := c.spec(name, p, w)
+	if c.failed() {
+		return 0
+	}
+	if _, k := c.matrix(w); len(p.Scale) > 1 && slice != k {
+		c.Failf("%s for %v: per channel, the channels must be the rows of the matrix (dimension 0 of a 2-D shape)", name, c.shape(w))
+		return 0
+	}
+	return slice
 }

@@ -35,14 +35,18 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 	if _, ok := backend.OpMinMax.Check(&b.err, b, backend.Params{}, dst, x); !ok {
 		return
 	}
-	d, xt := dst.(*Tensor), x.(*Tensor)
+	b.minMax3(dst.(*Tensor).st.f, x.(*Tensor).st.f)
+}
+
+// minMax3 writes MinMax's [min, max, non-finite count] of x into d[:3].
+func (b *Backend) minMax3(d, x []float32) {
 	if len(b.minMax) != b.threads {
 		b.minMax = make([]minMaxPart, b.threads)
 	}
 	clear(b.minMax)
 	j := &b.jobs.minMax
-	*j = minMaxJob{x: xt.st.f, parts: b.minMax}
-	b.run(j, len(xt.st.f), 1<<15)
+	*j = minMaxJob{x: x, parts: b.minMax}
+	b.run(j, len(x), 1<<15)
 	*j = minMaxJob{}
 	var r minMaxPart
 	for _, p := range b.minMax {
@@ -57,7 +61,7 @@ func (b *Backend) MinMax(dst, x backend.Tensor) {
 		r.lo = min(r.lo, p.lo)
 		r.hi = max(r.hi, p.hi)
 	}
-	d.st.f[0], d.st.f[1], d.st.f[2] = r.lo, r.hi, float32(r.bad)
+	d[0], d[1], d[2] = r.lo, r.hi, float32(r.bad)
 }
 
 // HistogramBin returns the bin of the finite value v in a histogram of

@@ -58,6 +58,10 @@ type Backend struct {
 	jobs   jobs         // the operands of the op running, see ranger
 	ran    []int        // calls that passed their checks, by backend.Op ID
 	work   backend.Work // ResetWork's counts (ops and declared traffic)
+
+	// weightGrad is DenseGradWQ's gradient with respect to the
+	// dequantized weights, kept across calls.
+	weightGrad []float32
 }
 
 // New returns a reference backend using all available CPUs.

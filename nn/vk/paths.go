@@ -123,6 +123,13 @@ var kernelPaths = map[string][]string{
 	"f_convgradw":  {"x=u8", "x=s8", "x=wide"},
 	"q_dequantpad": {"x=u8", "x=s8", "x=wide"},
 	"f_gemm_rtc":   {"a=T", "b=N", "lanes=m", "lanes=n", "k=whole", "k=split"},
+
+	// The fused weight ops (fusedweights.go).
+	"q_wprep":      {"q=u8", "q=s8", "q=wide", "jmax=1", "jmax=2", "jmax=3", "jmax=4", "vec", "novec", "perch=0", "perch=1", "sw", "nosw", "what", "nowhat", "x2", "x1"},
+	"q_densegradw": {"x=u8", "x=s8", "x=wide", "ws=channel", "ws=tensor", "vec", "novec", "bias", "nobias", "r=odd", "r=even", "rpasses=1", "rpasses>1"},
+
+	// Quantization fused into the op producing its input (fusedquant.go).
+	"q_quantmm": {"prod=id", "prod=relu", "prod=maxpool", "groups=1", "groups>1", "q=packed", "q=wide", "words=one", "words=vec", "words=rows", "pool=vec4", "pool=scalar"},
 }
 
 // gemmPaths are the paths of f_gemm and its subgroup forms: op(A) and

@@ -118,6 +118,26 @@ func opCalls() map[*backend.Op]opCall {
 			b.(backend.FusedCompBN).CompBNGrad(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11])
 		}, P{},
 			[][]int{nil, nil, nil, nil, nil, {6, 3}, {6, 3}, {6, 3}, {3}, {3}, {3}, {3}}},
+		backend.OpQuantizeMinMax: {func(b B, p P, t T) {
+			b.(backend.FusedQuantize).QuantizeMinMax(t[0], t[1], t[2], p.P)
+		}, P{P: qu},
+			[][]int{nil, nil, {4, 3}}},
+		backend.OpMaxPoolQuant: {func(b B, p P, t T) {
+			b.(backend.FusedQuantize).MaxPoolQuant(t[0], t[1], t[2], t[3], t[4], p.Pool, p.P)
+		}, P{Pool: pg, P: qu},
+			[][]int{nil, nil, nil, nil, {1, 4, 4, 2}}},
+		backend.OpReLUQuant: {func(b B, p P, t T) {
+			b.(backend.FusedQuantize).ReLUQuant(t[0], t[1], t[2], t[3], p.P)
+		}, P{P: qu},
+			[][]int{nil, nil, nil, {4, 3}}},
+		backend.OpQuantizeWeights: {func(b B, p P, t T) {
+			b.(backend.FusedWeightGrad).QuantizeWeights(t[0], t[1], t[2], t[3], p.P)
+		}, P{P: q2},
+			[][]int{nil, nil, nil, {2, 5}}},
+		backend.OpDenseGradWQ: {func(b B, p P, t T) {
+			b.(backend.FusedWeightGrad).DenseGradWQ(t[0], t[1], t[2], t[3], t[4], t[5], t[6], p.P, p.PB)
+		}, P{P: qu, PB: q2},
+			[][]int{nil, nil, nil, nil, {4, 2}, {4, 5}, {2, 5}}},
 		backend.OpCompensateTrain: {func(b B, p P, t T) { b.CompensateTrain(t[0], t[1], t[2], t[3], t[4], t[5], p.Momentum) }, P{Momentum: 0.1},
 			[][]int{nil, nil, {6, 3}, {3}, {3}, nil}},
 		backend.OpCompensateInfer: {func(b B, p P, t T) { b.CompensateInfer(t[0], t[1], t[2], t[3], t[4]) }, P{},

@@ -49,6 +49,8 @@ func Cases() []Case {
 		{"BatchNormReLU", []*backend.Op{backend.OpBatchNormReLUTrain, backend.OpBatchNormReLUInfer, backend.OpBatchNormReLUGrad}, TestBatchNormReLU},
 		{"Compensate", []*backend.Op{backend.OpCompensateTrain, backend.OpCompensateInfer, backend.OpCompensateGrad}, TestCompensate},
 		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad}, TestCompBN},
+		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant}, TestFusedQuantize},
+		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ}, TestFusedWeightGrad},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},
 		{"AvgPool", []*backend.Op{backend.OpAvgPool, backend.OpAvgPoolGrad}, TestAvgPool},
 		{"DWConvI", []*backend.Op{backend.OpDWConvI, backend.OpDequant}, TestDWConvI},
