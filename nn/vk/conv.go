@@ -94,8 +94,10 @@ type convPushQ struct {
 // for bit. Where K is at most maxConvDirectK and the weight codes are
 // packed, q_convi computes each row's products, row sum and
 // dequantization straight from the image codes (the dequantization is
-// q_dequant's, step for step); elsewhere the composed kernels run with
-// the matrices in scratch the backend keeps per shape.
+// q_dequant's, step for step); elsewhere Im2ColI writes the im2col
+// matrix into scratch the backend keeps per shape and GemmIDequant's
+// kernels take it (gemmIDequant: one q_gemmi_sg with its dequantizing
+// epilogue where that applies).
 func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
 	d, ok := backend.OpConvIDequant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, y, qx, qw, sw, bias)
 	if !ok {
@@ -108,15 +110,11 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 	tu := b.floatTune()
 	if k > maxConvDirectK || wt.st.q == qWide || groups > int(tu.maxGY) {
 		cols := b.convCols(op, m, k, true)
-		s := b.gemmDeqScratch(m, n)
-		if cols == nil || s == nil {
+		if cols == nil {
 			return
 		}
 		b.im2colI(op, cols, xt, g, xs.Zero[0])
-		acc, sa := tensor(s.acc), tensor(s.sa)
-		b.gemmI(op, acc, cols, wt, m, n, k)
-		b.rowSumI(op, sa, cols, m)
-		b.dequant(op, yt, acc, sa, swt, bt, m, n, k, xs, ws)
+		b.gemmIDequant(op, yt, cols, wt, swt, bt, m, n, k, xs, ws)
 		return
 	}
 	zA := xs.Zero[0]

@@ -15,28 +15,48 @@ type gemmDeqScratch struct {
 // training batch and an evaluation batch for each layer of a small net).
 const maxGemmDeqShapes = 16
 
-// GemmIDequant is GemmI, RowSumI and Dequant in turn (see
-// backend.FusedGemmIDequant): on Vulkan their kernels, recorded as one op
-// (so both backends count the same work), the products and
-// row sums in scratch tensors the backend keeps per shape, so the op
-// matches the composition bit for bit and makes no Go allocations once a
-// shape has been seen. (A kernel with the dequantization in the GEMM's
-// epilogue would save the products' round trip through memory; the CPU
-// backend has one.)
+// GemmIDequant is GemmI, RowSumI and Dequant in one op (see
+// backend.FusedGemmIDequant), bit for bit the composition. On CPU drivers
+// with a fixed subgroup size (packed variant, packed codes) where k is not
+// split, q_gemmi_sg computes the products, the row sums of the a codes it
+// reads anyway and q_dequant's dequantization in its epilogue (DEQ) in
+// one dispatch, writing y directly. Elsewhere the three ops' kernels are
+// recorded in turn, the products and row sums in scratch tensors the
+// backend keeps per shape, so the op makes no Go allocations once a shape
+// has been seen.
 func (b *Backend) GemmIDequant(y, a, bm, sb, bias backend.Tensor, pa, pb backend.QuantSpec) {
 	d, ok := backend.OpGemmIDequant.Check(&b.err, b, backend.Params{P: pa, PB: pb}, y, a, bm, sb, bias)
 	if !ok {
 		return
 	}
-	s := b.gemmDeqScratch(d.M, d.N)
+	b.gemmIDequant("GemmIDequant", tensor(y), tensor(a), tensor(bm), tensor(sb), tensor(bias), d.M, d.N, d.K, pa, pb)
+}
+
+// gemmIDequant records GemmIDequant's kernels for y [m, n] from the codes
+// at [m, k] and bt [n, k] (operands checked by the caller's op; biast may
+// be nil): q_gemmi_sg with its DEQ epilogue where it applies (see
+// GemmIDequant), else GemmI, RowSumI and Dequant over per-shape scratch.
+func (b *Backend) gemmIDequant(op string, yt, at, bt, sbt, biast *Tensor, m, n, k int, pa, pb backend.QuantSpec) {
+	if b.tune.gemmSG > 0 && b.variant != VariantDot && b.variant != VariantInt8 && at.st.q != qWide && bt.st.q != qWide {
+		if p, ok := b.planISG(m, n, k); ok && p.splits == 1 {
+			prm, off := b.dequantParams(op, n, k, pa, pb)
+			if prm == nil {
+				return
+			}
+			deq := sgDeq{sb: sbt, bias: biast, prm: prm, za: pa.Zero[0], off: off}
+			if b.gemmISG(op, yt, at, bt, m, n, k, b2u(n%4 == 0), &deq) {
+				return
+			}
+		}
+	}
+	s := b.gemmDeqScratch(m, n)
 	if s == nil {
 		return
 	}
-	const op = "GemmIDequant"
-	acc, sa, at := tensor(s.acc), tensor(s.sa), tensor(a)
-	b.gemmI(op, acc, at, tensor(bm), d.M, d.N, d.K)
-	b.rowSumI(op, sa, at, d.M)
-	b.dequant(op, tensor(y), acc, sa, tensor(sb), tensor(bias), d.M, d.N, d.K, pa, pb)
+	acc, sa := tensor(s.acc), tensor(s.sa)
+	b.gemmI(op, acc, at, bt, m, n, k)
+	b.rowSumI(op, sa, at, m)
+	b.dequant(op, yt, acc, sa, sbt, biast, m, n, k, pa, pb)
 }
 
 // gemmDeqScratch returns the scratch for products [m, n], making it on the

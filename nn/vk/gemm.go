@@ -119,7 +119,7 @@ func (b *Backend) gemmI(op string, ct, at, bt *Tensor, m, n, k int) {
 		}
 		spec = append(spec, vload)
 	}
-	if b.tune.gemmSG > 0 && shader == "q_gemmi" && at.st.q != qWide && bt.st.q != qWide && b.gemmISG(ct, at, bt, m, n, k, spec[4]) {
+	if b.tune.gemmSG > 0 && shader == "q_gemmi" && at.st.q != qWide && bt.st.q != qWide && b.gemmISG(op, ct, at, bt, m, n, k, spec[4], nil) {
 		return
 	}
 	// Tiles pay off when k has several steps of tileK words; short k (a
@@ -190,16 +190,23 @@ func (b *Backend) sumI(op string, acc, part *Tensor, n, splits int) {
 	b.dispatch(op, "q_sumi", []uint32{b.wg()}, pushOf(sum), b.stride(n, int(b.wg())), 1, 1, part, acc)
 }
 
-// gemmISG records q_gemmi_sg for packed operands (CPU drivers with a fixed
-// subgroup size): blocks of 16 rows by 4 columns per invocation, the rows
-// loaded once per subgroup and broadcast, one word of k per step. Where k
-// is at most 4 words (a first convolution) one step takes all of it and
-// each invocation reads its b once for several blocks of m. It reports
-// false, recording nothing, where an invocation would loop too long or the
-// grid does not fit the device.
-func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
-	const op = "GemmI"
+// sgPlan is the launch of q_gemmi_sg (planISG).
+type sgPlan struct {
+	wx, wy, gx, gy int
+	tm, ks, kc     int
+	splits, perInv int
+}
+
+// planISG chooses q_gemmi_sg's launch for packed operands (CPU drivers
+// with a fixed subgroup size): blocks of 16 rows by 4 columns per
+// invocation, the rows loaded once per subgroup and broadcast, one word
+// of k per step. Where k is at most 4 words (a first convolution) one
+// step takes all of it and each invocation reads its b once for several
+// blocks of m. It reports false where an invocation would loop too long
+// or the grid does not fit the device.
+func (b *Backend) planISG(m, n, k int) (sgPlan, bool) {
 	const tm = 16
+	p := sgPlan{tm: tm}
 	sg := int(b.tune.gemmSG)
 	kw := (k + 3) / 4
 	// Invocations along n: whole subgroups; the rest of a workgroup of
@@ -212,7 +219,7 @@ func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 	wy := max(1, 64/wx)
 	lim := b.dev.Info().Limits
 	if uint32(wx*wy) > lim.MaxComputeWorkGroupInvocations || uint32(wx) > lim.MaxComputeWorkGroupSize[0] || uint32(wy) > lim.MaxComputeWorkGroupSize[1] {
-		return false
+		return p, false
 	}
 	mblocks := (m + tm - 1) / tm
 	gx := (lanes + wx - 1) / wx
@@ -230,26 +237,77 @@ func (b *Backend) gemmISG(ct, at, bt *Tensor, m, n, k int, vec4 uint32) bool {
 	perInv := (mblocks + gy*wy - 1) / (gy * wy) // blocks of m per invocation
 	if gx > int(lim.MaxComputeWorkGroupCount[0]) || splits > int(lim.MaxComputeWorkGroupCount[2]) ||
 		perInv*(kc+tm) > maxLoop || int64(splits)*int64(m)*int64(n)*4 > int64(lim.MaxStorageBufferRange) {
+		return p, false
+	}
+	p.wx, p.wy, p.gx, p.gy = wx, wy, gx, gy
+	p.ks, p.kc, p.splits, p.perInv = ks, kc, splits, perInv
+	return p, true
+}
+
+// sgPush mirrors q_gemmi_sg's push constants (ZA and Off: its DEQ
+// epilogue only).
+type sgPush struct {
+	M, N, K, KW, KC uint32
+	ZA              int32
+	Off             uint32
+}
+
+// sgDeq is the dequantization epilogue of q_gemmi_sg (DEQ): the
+// operands and constants of q_dequant, y written in place of the
+// products.
+type sgDeq struct {
+	sb, bias, prm *Tensor // bias nil: none
+	za            int32
+	off           uint32
+}
+
+// gemmISG records q_gemmi_sg for packed operands (see planISG) with ct
+// the products, or with deq (not nil) the dequantized products y; it
+// reports false, recording nothing, where planISG finds no launch or,
+// with deq, where k would be split.
+func (b *Backend) gemmISG(op string, ct, at, bt *Tensor, m, n, k int, vec4 uint32, deq *sgDeq) bool {
+	p, ok := b.planISG(m, n, k)
+	if !ok || (deq != nil && p.splits > 1) {
 		return false
 	}
-	push := struct{ M, N, K, KW, KC uint32 }{uint32(m), uint32(n), uint32(k), uint32(kw), uint32(kc)}
+	kw := (k + 3) / 4
+	push := sgPush{M: uint32(m), N: uint32(n), K: uint32(k), KW: uint32(kw), KC: uint32(p.kc)}
 	out := ct
-	if splits > 1 {
-		out = b.scratch(op, splits*m*n)
+	if p.splits > 1 {
+		out = b.scratch(op, p.splits*m*n)
 	}
-	spec := []uint32{uint32(wx), uint32(at.st.q), uint32(bt.st.q), vec4, uint32(sg), uint32(tm), uint32(wy), uint32(ks)}
+	// Without DEQ bindings 4..6 are bound to a, not read.
+	sbt, biast, prm := at, at, at
+	hasBias := uint32(0)
+	if deq != nil {
+		push.ZA, push.Off = deq.za, deq.off
+		sbt, biast, prm = deq.sb, deq.sb, deq.prm
+		if deq.bias != nil {
+			hasBias, biast = 1, deq.bias
+		}
+	}
+	sg := b.tune.gemmSG
+	spec := []uint32{uint32(p.wx), uint32(at.st.q), uint32(bt.st.q), vec4, sg, uint32(p.tm), uint32(p.wy), uint32(p.ks), b2u(deq != nil), hasBias}
 	if b.opts.RecordPaths {
 		const k = "q_gemmi_sg"
-		b.tookGemmI(k, at.st.q, bt.st.q, splits, perInv > 1)
+		b.tookGemmI(k, at.st.q, bt.st.q, p.splits, p.perInv > 1)
 		b.took(k, pick(vec4 != 0, "acc=vec4", "acc=scalar"))
-		b.took(k, pick(ks > 0, "ksteps=one", "ksteps=loop"))
+		b.took(k, pick(p.ks > 0, "ksteps=one", "ksteps=loop"))
 		// The kernel broadcasts rows where the device's subgroups are SG
 		// wide, else every invocation loads its own.
-		b.took(k, pick(b.dev.Info().SubgroupSize == uint32(sg), "rows=broadcast", "rows=own"))
+		b.took(k, pick(b.dev.Info().SubgroupSize == sg, "rows=broadcast", "rows=own"))
+		switch {
+		case deq == nil:
+			b.took(k, "out=acc")
+		case hasBias != 0:
+			b.took(k, "out=y/bias")
+		default:
+			b.took(k, "out=y/nobias")
+		}
 	}
-	b.dispatch(op, "q_gemmi_sg", spec, pushOf(push), uint32(gx), uint32(gy), uint32(splits), at, bt, out, out)
-	if splits > 1 {
-		b.sumI(op, ct, out, m*n, splits)
+	b.dispatch(op, "q_gemmi_sg", spec, pushOf(push), uint32(p.gx), uint32(p.gy), uint32(p.splits), at, bt, out, out, sbt, biast, prm)
+	if p.splits > 1 {
+		b.sumI(op, ct, out, m*n, p.splits)
 	}
 	return true
 }

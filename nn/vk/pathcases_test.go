@@ -91,6 +91,7 @@ func pathCases() []vkCase {
 		{"Im2ColISigned", testIm2ColISigned},
 		{"TiledSigned", testTiledSigned},
 		{"GemmRows", testGemmRows},
+		{"GemmIDequantFused", testGemmIDequantFused},
 	}
 }
 

@@ -57,7 +57,7 @@ var kernelPaths = map[string][]string{
 	"q_gemmi":           {"a=u8", "a=s8", "a=wide", "b=u8", "b=s8", "b=wide", "k=whole", "k=split", "m=grid", "m=loop", "acc=vec4", "acc=scalar", "load=vec4", "load=word"},
 	"q_gemmi_i8":        {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop", "acc=vec4", "acc=scalar"},
 	"q_gemmi_dot":       {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop", "acc=vec4", "acc=scalar", "load=vec4", "load=word"},
-	"q_gemmi_sg":        {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop", "acc=vec4", "acc=scalar", "ksteps=one", "ksteps=loop", "rows=broadcast", "rows=own"},
+	"q_gemmi_sg":        {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop", "acc=vec4", "acc=scalar", "ksteps=one", "ksteps=loop", "rows=broadcast", "rows=own", "out=acc", "out=y/bias", "out=y/nobias"},
 	"q_gemmi_tiled":     {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop"},
 	"q_gemmi_tiled_dot": {"a=u8", "a=s8", "b=u8", "b=s8", "k=whole", "k=split", "m=grid", "m=loop"},
 	"q_sumi":            {"x2", "x1"},

@@ -443,7 +443,8 @@ func TestGemm(t *testing.T, b backend.Backend) {
 // the composed ops it replaces, GemmI, RowSumI and Dequant, run on the
 // reference: shapes with one and many blocks of rows, k below one float
 // chunk and across several (k > 258), per-tensor and per-channel weights,
-// with and without bias.
+// with and without bias, and the shape of a batch of 64 through a
+// 2304 -> 128 fc layer.
 func TestGemmIDequant(t *testing.T, b backend.Backend) {
 	f, ok := b.(backend.FusedGemmIDequant)
 	if !ok {
@@ -461,6 +462,7 @@ func TestGemmIDequant(t *testing.T, b backend.Backend) {
 		{3000, 9, 5, rs[5], rs[1], true, false},
 		{64, 700, 13, rs[4], rs[0], false, true},
 		{6, 2304, 10, rs[6], rs[3], true, true},
+		{64, 2304, 128, rs[6], rs[2], true, true}, // the first fc layer of the patent net
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("%dx%dx%d_%s_%s_perChan%v_bias%v", c.m, c.k, c.n, c.ra.name, c.rb.name, c.perChan, c.bias)
