@@ -71,40 +71,49 @@ func (d *dense) quantizeInput(c *Context, qx, stats, x, xq backend.Tensor) {
 // calibrated quantizer (so a producer may do it).
 func (d *dense) readyInput() bool { return d.wq != nil && d.xq.ready }
 
-// quantInput is quantConsumer.quantInput.
-func (l *Linear) quantInput(b backend.Backend, in []int) (q, stats backend.Tensor, p backend.QuantSpec, ok bool, err error) {
-	if !l.readyInput() {
+// quantInputFrom is quantConsumer.quantInput for a layer whose tensors
+// for an input come from ws (its per-batch-size workspace).
+func (d *dense) quantInputFrom(ws func() (q, stats backend.Tensor, err error)) (q, stats backend.Tensor, p backend.QuantSpec, ok bool, err error) {
+	if !d.readyInput() {
 		return nil, nil, p, false, nil
 	}
-	s, err := l.workspace(b, in)
-	if err != nil {
+	if q, stats, err = ws(); err != nil {
 		return nil, nil, p, false, err
 	}
-	return s.qx, s.stats, l.xq.Spec(), true, nil
+	return q, stats, d.xq.Spec(), true, nil
+}
+
+// quantInput is quantConsumer.quantInput.
+func (l *Linear) quantInput(b backend.Backend, in []int) (q, stats backend.Tensor, p backend.QuantSpec, ok bool, err error) {
+	return l.quantInputFrom(func() (backend.Tensor, backend.Tensor, error) {
+		s, err := l.workspace(b, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.qx, s.stats, nil
+	})
 }
 
 // quantInput is quantConsumer.quantInput.
 func (l *Conv2D) quantInput(b backend.Backend, in []int) (q, stats backend.Tensor, p backend.QuantSpec, ok bool, err error) {
-	if !l.readyInput() {
-		return nil, nil, p, false, nil
-	}
-	s, err := l.workspace(b, in)
-	if err != nil {
-		return nil, nil, p, false, err
-	}
-	return s.qx, s.stats, l.xq.Spec(), true, nil
+	return l.quantInputFrom(func() (backend.Tensor, backend.Tensor, error) {
+		s, err := l.workspace(b, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.qx, s.stats, nil
+	})
 }
 
 // quantInput is quantConsumer.quantInput.
 func (l *DepthwiseConv2D) quantInput(b backend.Backend, in []int) (q, stats backend.Tensor, p backend.QuantSpec, ok bool, err error) {
-	if !l.readyInput() {
-		return nil, nil, p, false, nil
-	}
-	s, err := l.workspace(b, in)
-	if err != nil {
-		return nil, nil, p, false, err
-	}
-	return s.qx, s.stats, l.xq.Spec(), true, nil
+	return l.quantInputFrom(func() (backend.Tensor, backend.Tensor, error) {
+		s, err := l.workspace(b, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.qx, s.stats, nil
+	})
 }
 
 var (
