@@ -116,6 +116,20 @@ func (o SGD) Step(ps []*Param) {
 			p.Mom = make([]float32, len(p.Data))
 		}
 		logDomain := p.Kind == KindQuantScale
+		if !logDomain && o.Momentum != 0 {
+			// The common case as its own loop (the same arithmetic as
+			// below, without the per-element branches).
+			data, mom := p.Data, p.Mom[:len(p.Data)]
+			grad := p.Grad[:len(data)]
+			m, lr := o.Momentum, o.LR
+			for i, g := range grad {
+				g += wd * data[i]
+				v := m*mom[i] + g
+				mom[i] = v
+				data[i] -= lr * v
+			}
+			continue
+		}
 		for i, g := range p.Grad {
 			g += wd * p.Data[i]
 			if o.Momentum != 0 {

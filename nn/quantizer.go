@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/vktrain/vktrain/internal/qsimd"
 	"math"
 
 	"github.com/vktrain/vktrain/nn/backend"
@@ -170,12 +171,7 @@ func (q *Quantizer) weightRefScales(w []float32) []float32 {
 	_, qmax := q.scheme.Range()
 	per := len(w) / q.channels
 	for c := range q.ref {
-		lo, hi := float32(0), float32(0)
-		var sumAbs float64
-		for _, v := range w[c*per : (c+1)*per] {
-			lo, hi = min(lo, v), max(hi, v)
-			sumAbs += math.Abs(float64(v))
-		}
+		lo, hi, sumAbs := rangeAbs(w[c*per : (c+1)*per])
 		q.lower[c] = float32(sumAbs / float64(per) / float64(qmax))
 		var p quant.Params
 		if q.symmetric {
@@ -189,6 +185,30 @@ func (q *Quantizer) weightRefScales(w []float32) []float32 {
 		}
 	}
 	return q.ref
+}
+
+// rangeAbs returns min(0, w...), max(0, w...) (qsimd.MinMax) and Σ|w| (in
+// float64, four partial sums added pairwise) of finite weights w: the
+// statistics of weightRefScales. Four independent chains of adds, one per
+// lane of four consecutive weights, so that a channel of thousands of
+// weights is not one long chain of dependent adds. Weights are finite (a
+// step with a non-finite gradient is refused before it changes them).
+func rangeAbs(w []float32) (lo, hi float32, sumAbs float64) {
+	if l, h, seen, _ := qsimd.MinMax(w); seen {
+		lo, hi = min(l, 0), max(h, 0)
+	}
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		s0 += math.Abs(float64(w[i]))
+		s1 += math.Abs(float64(w[i+1]))
+		s2 += math.Abs(float64(w[i+2]))
+		s3 += math.Abs(float64(w[i+3]))
+	}
+	for ; i < len(w); i++ {
+		s0 += math.Abs(float64(w[i]))
+	}
+	return lo, hi, (s0 + s1) + (s2 + s3)
 }
 
 // applyFloor keeps every weight scale at or above its lower bound, the

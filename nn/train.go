@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/vktrain/vktrain/internal/qsimd"
 	"math"
 	"time"
 
@@ -223,10 +224,8 @@ func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, i
 		if !p.Trainable() {
 			continue
 		}
-		for i, g := range p.Grad {
-			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
-				return 0, 0, fmt.Errorf("step %d: non-finite gradient in %s[%d]", t.Step+1, p.Name, i)
-			}
+		if i := firstNonFinite(p.Grad); i >= 0 {
+			return 0, 0, fmt.Errorf("step %d: non-finite gradient in %s[%d]", t.Step+1, p.Name, i)
 		}
 	}
 	clipped := Threshold(t.params, t.Cfg.ThresholdMode, t.Cfg.Threshold)
@@ -243,6 +242,21 @@ func (t *Trainer) backwardModule(c *Context, dlogits backend.Tensor) (float64, i
 		}
 	}
 	return l2, clipped, nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinite value of
+// g, or -1: counted by qsimd.MinMax (vector code where the CPU has it),
+// located by a scan only when there is one.
+func firstNonFinite(g []float32) int {
+	if _, _, _, bad := qsimd.MinMax(g); bad == 0 {
+		return -1
+	}
+	for i, v := range g {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkStats reads a quantized layer's input statistics: non-finite inputs
