@@ -109,7 +109,7 @@ func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
 		r, k := g.Rows(), g.K()
 		w := &workspace{b: b}
 		s := &convWS{g: g}
-		_, fused := l.fusedConv(b)
+		_, fused := l.fusedConv(abilitiesOf(b)) // once per batch size
 		if l.wq != nil {
 			s.qx = w.q8(in...)
 			if !fused {
@@ -131,11 +131,10 @@ func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
 	})
 }
 
-// fusedConv returns b's FusedConv ability and whether the layer's
-// quantized passes use it.
-func (l *Conv2D) fusedConv(b backend.Backend) (backend.FusedConv, bool) {
-	f, ok := b.(backend.FusedConv)
-	return f, ok && l.fuseConv && l.wq != nil
+// fusedConv returns the FusedConv ability of the abilities ab and
+// whether the layer's quantized passes use it.
+func (l *Conv2D) fusedConv(ab *abilities) (backend.FusedConv, bool) {
+	return ab.conv, ab.conv != nil && l.fuseConv && l.wq != nil
 }
 
 // Forward runs the convolution.
@@ -163,7 +162,7 @@ func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	s.hasStats = true
 	l.quantizeInput(c, s.qx, s.stats, x, x)
 	xs := l.xq.Spec()
-	if f, ok := l.fusedConv(b); ok {
+	if f, ok := l.fusedConv(c.abil()); ok {
 		f.ConvIDequant(s.y, s.qx, l.qw, l.sw, l.B.Value, s.g, xs, l.wq.Spec())
 		return s.y4, nil
 	}
@@ -183,7 +182,7 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := l.fusedConv(b); ok {
+	if f, ok := l.fusedConv(c.abil()); ok {
 		return l.backwardFused(c, f, s, dy2, needDX), nil
 	}
 	if l.wq != nil {

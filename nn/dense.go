@@ -276,7 +276,7 @@ func (d *dense) prepareWeights(c *Context) error {
 			return err
 		}
 	}
-	if f, ok := c.B.(backend.FusedWeightGrad); ok && d.fuseWeights {
+	if f := c.abil().weights; f != nil && d.fuseWeights {
 		// Codes, row sums and, for the backward pass, their dequantized
 		// values in one op.
 		var sw, what backend.Tensor
@@ -332,7 +332,7 @@ func (d *dense) prepareInput(c *Context, x backend.Tensor) error {
 // dequantizes into y [R, out] (S200.1 and S200.2).
 func (d *dense) forwardInt(c *Context, y, acc, sa, colsI backend.Tensor) {
 	b := c.B
-	if f, ok := b.(backend.FusedGemmIDequant); ok && d.fuseGemm {
+	if f := c.abil().gemm; f != nil && d.fuseGemm {
 		f.GemmIDequant(y, colsI, d.qw, d.sw, d.B.Value, d.xq.Spec(), d.wq.Spec())
 		return
 	}

@@ -59,7 +59,7 @@ func (d *dense) quantizeInput(c *Context, qx, stats, x, xq backend.Tensor) {
 		return
 	}
 	spec := d.xq.Spec()
-	if f, ok := c.B.(backend.FusedQuantize); ok && d.fuseQuant {
+	if f := c.abil().quant; f != nil && d.fuseQuant {
 		f.QuantizeMinMax(qx, stats, xq, spec)
 		return
 	}
@@ -131,8 +131,8 @@ func quantTarget(c *Context, to quantConsumer, out []int) (f backend.FusedQuanti
 		return nil, nil, nil, p, false, nil
 	}
 	to.feed().set(nil, nil, nil)
-	f, can := c.B.(backend.FusedQuantize)
-	if !can {
+	f = c.abil().quant
+	if f == nil {
 		return nil, nil, nil, p, false, nil
 	}
 	q, stats, p, ok, err = to.quantInput(c.B, out)

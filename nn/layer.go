@@ -54,6 +54,45 @@ type Context struct {
 	// have changed, so layers may reuse work derived from them (the weight
 	// codes in inference). nil means unknown: derive everything again.
 	Params *ParamsVersion
+
+	// ab caches B's optional abilities (see abil).
+	ab *abilities
+}
+
+// abilities are a backend's optional abilities (the fused ops), resolved
+// once: a type assertion to an interface in every step goes through Go's
+// per-call-site caches, which allocate now and then as they fill (about
+// once in a thousand misses), so a step would not be free of allocations
+// for its first thousands of steps.
+type abilities struct {
+	b       backend.Backend
+	bnReLU  backend.FusedBNReLU
+	compBN  backend.FusedCompBN
+	gemm    backend.FusedGemmIDequant
+	conv    backend.FusedConv
+	weights backend.FusedWeightGrad
+	quant   backend.FusedQuantize
+}
+
+// abilitiesOf resolves b's abilities.
+func abilitiesOf(b backend.Backend) *abilities {
+	a := &abilities{b: b}
+	a.bnReLU, _ = b.(backend.FusedBNReLU)
+	a.compBN, _ = b.(backend.FusedCompBN)
+	a.gemm, _ = b.(backend.FusedGemmIDequant)
+	a.conv, _ = b.(backend.FusedConv)
+	a.weights, _ = b.(backend.FusedWeightGrad)
+	a.quant, _ = b.(backend.FusedQuantize)
+	return a
+}
+
+// abil returns the abilities of c.B: those the trainer resolved when it
+// made c, else resolved now (once per Context).
+func (c *Context) abil() *abilities {
+	if c.ab == nil || c.ab.b != c.B {
+		c.ab = abilitiesOf(c.B)
+	}
+	return c.ab
 }
 
 // workspace owns the tensors a layer allocates for one input shape, so

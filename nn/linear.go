@@ -151,7 +151,7 @@ func (l *Linear) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 		return s.dx4, nil
 	}
 	xs := l.xq.Spec()
-	if f, ok := b.(backend.FusedWeightGrad); ok && l.fuseWeights {
+	if f := c.abil().weights; f != nil && l.fuseWeights {
 		// The weight side of dense.backward from the input codes (no x̂
 		// matrix), then its input gradient.
 		spec := l.wq.Spec()

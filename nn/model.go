@@ -400,7 +400,7 @@ func (m *Model) Fused() []string {
 				names = append(names, l.Name())
 			}
 		case *Conv2D:
-			if _, ok := l.fusedConv(m.b); ok {
+			if _, ok := l.fusedConv(abilitiesOf(m.b)); ok {
 				names = append(names, l.Name())
 			}
 		}

@@ -216,7 +216,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		return nil, err
 	}
 	l.cur, l.train = s, c.Train
-	if f, ok := c.B.(backend.FusedCompBN); ok && l.comp != nil {
+	if f := c.abil().compBN; f != nil && l.comp != nil {
 		cl := l.comp
 		if c.Train {
 			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
@@ -226,7 +226,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		}
 		return s.y, nil
 	}
-	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
+	if f := c.abil().bnReLU; f != nil && l.relu {
 		if c.Train {
 			f.BatchNormReLUTrain(s.y2, s.xhat, s.mean, s.invstd, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Momentum, l.Eps)
 		} else {
@@ -252,7 +252,7 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := c.B.(backend.FusedCompBN); ok && l.comp != nil {
+	if f := c.abil().compBN; f != nil && l.comp != nil {
 		var y backend.Tensor // nil: no ReLU
 		if l.relu {
 			y = s.y2
@@ -261,7 +261,7 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 		f.CompBNGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, y, s.xhat, s.invstd, l.Gamma.Value, s.cmean, cl.Gamma.Value)
 		return s.dx, nil
 	}
-	if f, ok := c.B.(backend.FusedBNReLU); ok && l.relu {
+	if f := c.abil().bnReLU; f != nil && l.relu {
 		f.BatchNormReLUGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, dy2, s.y2, s.xhat, s.invstd, l.Gamma.Value)
 		return s.dx, nil
 	}

@@ -93,6 +93,7 @@ type Trainer struct {
 	Step int
 
 	b       backend.Backend
+	ab      *abilities // b's, resolved once (abilities)
 	inputs  map[int]backend.Tensor
 	dlogits map[int]backend.Tensor
 	logits  []float32
@@ -307,6 +308,14 @@ func (t *Trainer) locateNonFinite(c *Context, n int) (string, int) {
 	return name, count
 }
 
+// abilities returns the trainer's backend's abilities, resolved once.
+func (t *Trainer) abilities() *abilities {
+	if t.ab == nil || t.ab.b != t.b {
+		t.ab = abilitiesOf(t.b)
+	}
+	return t.ab
+}
+
 // ParamsChanged tells the trainer that the parameters were changed
 // outside TrainStep (e.g. by writing Param.Data directly), so that work
 // derived from them is redone.
@@ -315,7 +324,7 @@ func (t *Trainer) ParamsChanged() { t.version.advance() }
 // TrainStep runs one step on a batch (x in NHWC, one label per example).
 // On error the parameters are those before the step.
 func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
-	t.ctx = Context{B: t.b, Train: true, Step: t.Step + 1}
+	t.ctx = Context{B: t.b, Train: true, Step: t.Step + 1, ab: t.abilities()}
 	c := &t.ctx
 	n := len(labels)
 	logits, err := t.forwardModule(c, x, n)
@@ -340,7 +349,7 @@ func (t *Trainer) TrainStep(x []float32, labels []int32) (StepStats, error) {
 // Predict runs the model in inference mode on a batch of n examples and
 // writes the logits [n, Classes] into logits.
 func (t *Trainer) Predict(x []float32, n int, logits []float32) error {
-	t.ctx = Context{B: t.b, Train: false, Step: t.Step, Params: t.version}
+	t.ctx = Context{B: t.b, Train: false, Step: t.Step, Params: t.version, ab: t.abilities()}
 	c := &t.ctx
 	out, err := t.forwardModule(c, x, n)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
+	"sync/atomic"
 )
 
 // The op contract: every op of the op set is declared once, here, as an
@@ -60,6 +60,8 @@ type Op struct {
 	// traffic returns the bytes a checked call reads and writes (its
 	// declared memory traffic; see HasTraffic).
 	traffic func(c *Call) int64
+	// free is a Call that Check reuses (nil while a check holds it).
+	free atomic.Pointer[Call]
 }
 
 // Params are the scalar arguments of one op call; each op reads the
@@ -189,17 +191,21 @@ func (op *Op) Check(sticky *error, r Resolver, p Params, ts ...Tensor) (Dims, bo
 		return Dims{}, false
 	}
 	// The rule is called through a function value, so its *Call escapes;
-	// a pooled Call keeps the check free of allocations.
-	c := callPool.Get().(*Call)
+	// a Call kept by the op makes the check free of allocations. (Not a
+	// sync.Pool: every garbage collection empties those, and refilling
+	// one allocates in the middle of a training step.) A check running
+	// while another holds the op's Call (backends in several goroutines)
+	// makes its own.
+	c := op.free.Swap(nil)
+	if c == nil {
+		c = new(Call)
+	}
 	*c = Call{Op: op, P: p, err: sticky}
 	d, ok := c.check(r, ts)
 	*c = Call{} // drop the references to the tensors' storage
-	callPool.Put(c)
+	op.free.Store(c)
 	return d, ok
 }
-
-// callPool recycles the Calls of Check.
-var callPool = sync.Pool{New: func() any { return new(Call) }}
 
 // check is Check's work on a prepared Call.
 func (c *Call) check(r Resolver, ts []Tensor) (Dims, bool) {
