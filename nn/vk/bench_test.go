@@ -236,3 +236,28 @@ func quantBenchOps(bm *testing.B, bk backend.Backend) ([]backend.Tensor, []bench
 		{"fc/QuantGradW", func() { bk.QuantGrad(fdw, fdsw, fdzw, fw, fdwhat, fws) }},
 	}
 }
+
+// benchTensors makes the tensors of a benchmark on bk: F32 ones filled
+// with floatRand values of rng, others left zero; all lists them for
+// runBenchOps to free.
+type benchTensors struct {
+	tb  testing.TB
+	bk  backend.Backend
+	rng *rand.Rand
+	all []backend.Tensor
+}
+
+// mk makes one tensor (see benchTensors).
+func (m *benchTensors) mk(dt backend.DType, shape ...int) backend.Tensor {
+	x, err := m.bk.New(dt, shape...)
+	if err != nil {
+		m.tb.Fatal(err)
+	}
+	if dt == backend.F32 {
+		if err := m.bk.WriteF32(x, floatRand(m.rng, x.Len())); err != nil {
+			m.tb.Fatal(err)
+		}
+	}
+	m.all = append(m.all, x)
+	return x
+}

@@ -20,20 +20,8 @@ func BenchmarkFusedConv(bm *testing.B) {
 	xs := backend.QuantSpec{Scale: []float32{0.01}, Zero: []int32{3}, QMin: 0, QMax: 255}
 	for _, bk := range []*Backend{vs, vt} {
 		rng := rand.New(rand.NewPCG(7, 8))
-		var all []backend.Tensor
-		mk := func(dt backend.DType, shape ...int) backend.Tensor {
-			x, err := bk.New(dt, shape...)
-			if err != nil {
-				bm.Fatal(err)
-			}
-			if dt == backend.F32 {
-				if err := bk.WriteF32(x, floatRand(rng, x.Len())); err != nil {
-					bm.Fatal(err)
-				}
-			}
-			all = append(all, x)
-			return x
-		}
+		ts := &benchTensors{tb: bm, bk: bk, rng: rng}
+		mk := ts.mk
 		img := mk(backend.F32, g.N, g.H, g.W, g.C)
 		qx := mk(backend.Q8, g.N, g.H, g.W, g.C)
 		bk.Quantize(qx, img, xs)
@@ -53,6 +41,6 @@ func BenchmarkFusedConv(bm *testing.B) {
 				bk.Col2Im(dx, colsF, g)
 			}},
 		}
-		runBenchOps(bm, bk, ops, all)
+		runBenchOps(bm, bk, ops, ts.all)
 	}
 }

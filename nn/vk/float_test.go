@@ -206,20 +206,8 @@ func BenchmarkFloatOps(bm *testing.B) {
 	const r, c = 64 * 26 * 26, 32
 	for _, bk := range []backend.Backend{vs, vt, ref.New()} {
 		rng := rand.New(rand.NewPCG(7, 8))
-		var all []backend.Tensor
-		mk := func(dt backend.DType, shape ...int) backend.Tensor {
-			x, err := bk.New(dt, shape...)
-			if err != nil {
-				bm.Fatal(err)
-			}
-			if dt == backend.F32 {
-				if err := bk.WriteF32(x, floatRand(rng, x.Len())); err != nil {
-					bm.Fatal(err)
-				}
-			}
-			all = append(all, x)
-			return x
-		}
+		ts := &benchTensors{tb: bm, bk: bk, rng: rng}
+		mk := ts.mk
 		x, y, xh, dy, dx := mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c), mk(backend.F32, r, c)
 		s, g, be, m, is, rm, rv := mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c), mk(backend.F32, c)
 		py, pa := mk(backend.F32, 64, 13, 13, c), mk(backend.I32, 64, 13, 13, c)
@@ -239,7 +227,7 @@ func BenchmarkFloatOps(bm *testing.B) {
 			{"Im2Col", func() { bk.Im2Col(cols, img, cg) }},
 			{"Col2Im", func() { bk.Col2Im(img, cols, cg) }},
 		}
-		runBenchOps(bm, bk, ops, all)
+		runBenchOps(bm, bk, ops, ts.all)
 	}
 }
 

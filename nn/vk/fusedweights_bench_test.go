@@ -19,20 +19,8 @@ func BenchmarkFusedWeights(bm *testing.B) {
 		out, k := sh[0], sh[1]
 		const r = 64
 		rng := rand.New(rand.NewPCG(3, 4))
-		var all []backend.Tensor
-		mk := func(dt backend.DType, shape ...int) backend.Tensor {
-			x, err := bk.New(dt, shape...)
-			if err != nil {
-				bm.Fatal(err)
-			}
-			if dt == backend.F32 {
-				if err := bk.WriteF32(x, floatRand(rng, x.Len())); err != nil {
-					bm.Fatal(err)
-				}
-			}
-			all = append(all, x)
-			return x
-		}
+		ts := &benchTensors{tb: bm, bk: bk, rng: rng}
+		mk := ts.mk
 		ws := backend.QuantSpec{Scale: make([]float32, out), Zero: make([]int32, out), QMin: -127, QMax: 127}
 		for i := range ws.Scale {
 			ws.Scale[i] = 0.004
@@ -59,6 +47,6 @@ func BenchmarkFusedWeights(bm *testing.B) {
 				bk.QuantGrad(gw, ds, dz, w, dwhat, ws)
 			}},
 		}
-		runBenchOps(bm, bk, ops, all)
+		runBenchOps(bm, bk, ops, ts.all)
 	}
 }
