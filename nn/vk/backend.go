@@ -76,15 +76,15 @@ type Backend struct {
 	ownDev  bool
 	opts    Options
 	variant string
-	texel   bool              // read inputs through texel buffers where a kernel has a texel build
-	texName map[string]string // shader -> its texel build NAME_tex, "" when it has none
-	pairs   map[string]string // shader -> its column-pair build NAME2 (pairName)
-	keyBuf  []byte            // kernel's cache-key scratch
-	bufs    []*gpu.Buffer     // dispatch's binding scratch
-	pushBuf []byte            // dispatch's push-constant scratch
-	host    []byte            // packed Q8 codes between the host and a buffer (WriteI32, ReadI32)
-	gemmDeq []gemmDeqScratch  // GemmIDequant's products and row sums, per shape (fusedgemm.go)
-	convScr []convScratch     // the composed FusedConv ops' im2col matrices, per shape (conv.go)
+	texel   bool                       // read inputs through texel buffers where a kernel has a texel build
+	texName map[string]string          // shader -> its texel build NAME_tex, "" when it has none
+	pairs   map[string]string          // shader -> its column-pair build NAME2 (pairName)
+	keyBuf  []byte                     // kernel's cache-key scratch
+	bufs    []*gpu.Buffer              // dispatch's binding scratch
+	pushBuf []byte                     // dispatch's push-constant scratch
+	host    []byte                     // packed Q8 codes between the host and a buffer (WriteI32, ReadI32)
+	gemmDeq shapeCache[gemmDeqScratch] // GemmIDequant's products and row sums, per shape (fusedgemm.go)
+	convScr shapeCache[convScratch]    // the composed FusedConv ops' im2col matrices, per shape (conv.go)
 	seq     *gpu.Sequence
 	pending int           // operations recorded since the last flush
 	dead    []*gpu.Buffer // freed while recorded work may still use them

@@ -16,7 +16,6 @@ const maxConvDirectK = 32
 // gradients), made on first use; and the padded x̂ image of ConvGradWQ's
 // f_gemm_rtc (img, grown to the largest asked for).
 type convScratch struct {
-	rows, k      int
 	colsI, colsF backend.Tensor
 	img          backend.Tensor
 }
@@ -24,20 +23,12 @@ type convScratch struct {
 // convEntry returns the scratch entry of [rows, k] im2col matrices,
 // evicting the oldest where maxGemmDeqShapes are kept.
 func (b *Backend) convEntry(rows, k int) *convScratch {
-	for i := range b.convScr {
-		if c := &b.convScr[i]; c.rows == rows && c.k == k {
-			return c
-		}
-	}
-	if len(b.convScr) == maxGemmDeqShapes {
-		old := b.convScr[0]
+	s, _ := b.convScr.get(rows, k, func(old *convScratch) {
 		b.Free(old.colsI)
 		b.Free(old.colsF)
 		b.Free(old.img)
-		b.convScr = append(b.convScr[:0], b.convScr[1:]...)
-	}
-	b.convScr = append(b.convScr, convScratch{rows: rows, k: k})
-	return &b.convScr[len(b.convScr)-1]
+	})
+	return s
 }
 
 // convImg returns the F32 scratch of at least n elements for the padded

@@ -7,7 +7,6 @@ var _ backend.FusedGemmIDequant = (*Backend)(nil)
 // gemmDeqScratch holds the int32 products [m, n] and row sums [m] of one
 // GemmIDequant shape.
 type gemmDeqScratch struct {
-	m, n    int
 	acc, sa backend.Tensor
 }
 
@@ -62,28 +61,26 @@ func (b *Backend) gemmIDequant(op string, yt, at, bt, sbt, biast *Tensor, m, n, 
 // gemmDeqScratch returns the scratch for products [m, n], making it on the
 // first call for the shape (nil after recording an error).
 func (b *Backend) gemmDeqScratch(m, n int) *gemmDeqScratch {
-	for i := range b.gemmDeq {
-		if s := &b.gemmDeq[i]; s.m == m && s.n == n {
-			return s
-		}
-	}
-	if len(b.gemmDeq) == maxGemmDeqShapes {
-		old := b.gemmDeq[0]
+	s, fresh := b.gemmDeq.get(m, n, func(old *gemmDeqScratch) {
 		b.Free(old.acc)
 		b.Free(old.sa)
-		b.gemmDeq = append(b.gemmDeq[:0], b.gemmDeq[1:]...)
+	})
+	if !fresh {
+		return s
 	}
 	acc, err := b.New(backend.I32, m, n)
 	if err != nil {
+		b.gemmDeq.pop()
 		b.record("GemmIDequant", err)
 		return nil
 	}
 	sa, err := b.New(backend.I32, m)
 	if err != nil {
 		b.Free(acc)
+		b.gemmDeq.pop()
 		b.record("GemmIDequant", err)
 		return nil
 	}
-	b.gemmDeq = append(b.gemmDeq, gemmDeqScratch{m: m, n: n, acc: acc, sa: sa})
-	return &b.gemmDeq[len(b.gemmDeq)-1]
+	*s = gemmDeqScratch{acc: acc, sa: sa}
+	return s
 }
