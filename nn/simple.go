@@ -54,12 +54,22 @@ func (l *channelLayer) check(in []int) error {
 
 type chanWS struct {
 	y, y2, dx, dx2     backend.Tensor
-	xhat, mean, invstd backend.Tensor
+	xhat, mean, invstd backend.Tensor // xhat nil where the backward recomputes it
 	cmean              backend.Tensor // a fused compensation's batch mean (BatchNorm.comp)
-	r                  int
+	// x2: the input as [R, C] of the last training Forward, which
+	// CompBNGradFromX reads (BatchNorm.comp without xhat).
+	x2 backend.Tensor
+	r  int
 }
 
-func (l *channelLayer) workspace(cache *wsCache[chanWS], b backend.Backend, in []int, norm bool) (*chanWS, error) {
+// The kinds of workspace a channel layer asks for.
+const (
+	wsPlain  = iota // y and dx
+	wsNorm          // a batch norm's too: xhat and its statistics
+	wsNormNX        // a batch norm's without xhat (recomputed backward)
+)
+
+func (l *channelLayer) workspace(cache *wsCache[chanWS], b backend.Backend, in []int, kind int) (*chanWS, error) {
 	if err := l.check(in); err != nil {
 		return nil, err
 	}
@@ -72,8 +82,10 @@ func (l *channelLayer) workspace(cache *wsCache[chanWS], b backend.Backend, in [
 		s.dx = w.f32(in...)
 		s.dx2 = w.view(s.dx, r, l.C)
 		s.mean = w.f32(l.C)
-		if norm {
-			s.xhat = w.f32(r, l.C)
+		if kind != wsPlain {
+			if kind == wsNorm {
+				s.xhat = w.f32(r, l.C)
+			}
 			s.invstd = w.f32(l.C)
 			s.cmean = w.f32(l.C)
 		}
@@ -125,7 +137,7 @@ func (l *Compensation) Forward(c *Context, x backend.Tensor) (backend.Tensor, er
 	if l.fused {
 		return x, nil
 	}
-	s, err := l.workspace(&l.ws, c.B, x.Shape(), false)
+	s, err := l.workspace(&l.ws, c.B, x.Shape(), wsPlain)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +219,13 @@ func (l *BatchNorm) Release() { l.release(l.Params()) }
 
 // Forward normalises x.
 func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
-	s, err := l.workspace(&l.ws, c.B, x.Shape(), true)
+	f := c.abil().compBN
+	fused := f != nil && l.comp != nil
+	kind := wsNorm
+	if fused {
+		kind = wsNormNX // CompBNGradFromX recomputes xhat
+	}
+	s, err := l.workspace(&l.ws, c.B, x.Shape(), kind)
 	if err != nil {
 		return nil, err
 	}
@@ -216,10 +234,11 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		return nil, err
 	}
 	l.cur, l.train = s, c.Train
-	if f := c.abil().compBN; f != nil && l.comp != nil {
+	if fused {
 		cl := l.comp
 		if c.Train {
-			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+			s.x2 = x2
+			f.CompBNTrain(s.y2, nil, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
 				l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu)
 		} else {
 			f.CompBNInfer(s.y2, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps, l.relu)
@@ -253,12 +272,9 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 		return nil, err
 	}
 	if f := c.abil().compBN; f != nil && l.comp != nil {
-		var y backend.Tensor // nil: no ReLU
-		if l.relu {
-			y = s.y2
-		}
 		cl := l.comp
-		f.CompBNGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, y, s.xhat, s.invstd, l.Gamma.Value, s.cmean, cl.Gamma.Value)
+		f.CompBNGradFromX(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, s.x2, s.mean, s.invstd,
+			l.Gamma.Value, l.Beta.Value, s.cmean, cl.Gamma.Value, cl.Beta.Value, l.relu)
 		return s.dx, nil
 	}
 	if f := c.abil().bnReLU; f != nil && l.relu {

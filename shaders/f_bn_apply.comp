@@ -9,15 +9,19 @@
 // taken as (x + cgamma*cmean) + cbeta (f_comp_apply's roundings) first: the compensated
 // matrix is never stored.
 //
+// Without XHAT (CompBNTrain with no xhat: the backward recomputes it, see f_bnhat.glsl)
+// xhat is not written.
+//
 // Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta, 7 = cgamma,
 // 8 = cbeta, 9 = cmean (7 to 9 used only with COMP, any buffers bound otherwise).
 // Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU,
-// 3 = COMP.
+// 3 = COMP, 4 = XHAT.
 #include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
+layout(constant_id = 4) const bool XHAT = true;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { float xhat[]; };
@@ -30,8 +34,7 @@ IN_F32(7, cgamma)
 IN_F32(8, cbeta)
 IN_F32(9, cmean)
 
-// kg, kb: the compensation of the invocation's column (COMP).
-float kg, kb;
+#include "f_bnhat.glsl"
 
 layout(push_constant) uniform Push {
     uint r;
@@ -39,16 +42,9 @@ layout(push_constant) uniform Push {
 } p;
 
 // f returns (xhat, y) of element o.
-vec2 f(uint o, float mj, float sj, float gj, float bj) {
-    float xv = x(o);
-    if (COMP) {
-        precise float s = xv + kg;
-        precise float t = s + kb;
-        xv = t;
-    }
-    precise float h = (xv - mj) * sj;
-    precise float g = gj * h;
-    precise float v = g + bj;
+vec2 f(uint o, BNC c) {
+    float h = bnHat(x(o), c);
+    float v = bnOut(h, c);
     if (RELU) {
         v = v > 0.0 ? v : 0.0;
     }
@@ -58,23 +54,22 @@ vec2 f(uint o, float mj, float sj, float gj, float bj) {
 void main() {
     uint n = p.r * p.c, st = pcOffStep(p.c);
     for (uint j = pcCol0(); j < p.c; j += pcColStep()) {
-        float mj = mean(j), sj = invstd(j), gj = gamma(j), bj = beta(j);
-        if (COMP) {
-            precise float g = cgamma(j) * cmean(j);
-            kg = g;
-            kb = cbeta(j);
-        }
+        BNC c = bnConsts(j);
         uint o = pcOff0(j, p.c);
         for (; o + st < n; o += 2u * st) {
-            vec2 v0 = f(o, mj, sj, gj, bj), v1 = f(o + st, mj, sj, gj, bj);
-            xhat[o] = v0.x;
+            vec2 v0 = f(o, c), v1 = f(o + st, c);
+            if (XHAT) {
+                xhat[o] = v0.x;
+                xhat[o + st] = v1.x;
+            }
             y[o] = v0.y;
-            xhat[o + st] = v1.x;
             y[o + st] = v1.y;
         }
         if (o < n) {
-            vec2 v = f(o, mj, sj, gj, bj);
-            xhat[o] = v.x;
+            vec2 v = f(o, c);
+            if (XHAT) {
+                xhat[o] = v.x;
+            }
             y[o] = v.y;
         }
     }

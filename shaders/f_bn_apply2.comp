@@ -8,10 +8,12 @@
 // With COMP (CompBNTrain) each x is taken as (x + cgamma*cmean) + cbeta first, as in
 // f_bn_apply.
 //
+// Without XHAT xhat is not written, as in f_bn_apply; the arithmetic is f_bnhat.glsl's.
+//
 // Bindings: 0 = y, 1 = xhat, 2 = x, 3 = mean, 4 = invstd, 5 = gamma, 6 = beta, 7 = cgamma,
 // 8 = cbeta, 9 = cmean (7 to 9 used only with COMP, any buffers bound otherwise).
 // Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU,
-// 3 = COMP.
+// 3 = COMP, 4 = XHAT.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
@@ -19,6 +21,7 @@
 
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
+layout(constant_id = 4) const bool XHAT = true;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Y { uint64_t y[]; };
 layout(std430, set = 0, binding = 1) writeonly buffer XH { uint64_t xhat[]; };
@@ -31,28 +34,19 @@ IN_F32(7, cgamma)
 IN_F32(8, cbeta)
 IN_F32(9, cmean)
 
-// kg, kb: the compensation of the invocation's column pair (COMP).
-vec2 kg, kb;
+#include "f_bnhat.glsl"
 
 layout(push_constant) uniform Push {
     uint r;
     uint c;
 } p;
 
-// f returns the xhat pair (xy) and the y pair (zw) of pair o.
-vec4 f(uint o, vec2 m, vec2 s, vec2 g, vec2 b) {
+// f returns the xhat pair (xy) and the y pair (zw) of pair o, the columns' constants c0
+// and c1.
+vec4 f(uint o, BNC c0, BNC c1) {
     vec2 v = ld2(x(o));
-    if (COMP) {
-        precise vec2 s = v + kg;
-        precise vec2 t = s + kb;
-        v = t;
-    }
-    precise float h0 = (v.x - m.x) * s.x;
-    precise float h1 = (v.y - m.y) * s.y;
-    precise float g0 = g.x * h0;
-    precise float g1 = g.y * h1;
-    precise float y0 = g0 + b.x;
-    precise float y1 = g1 + b.y;
+    float h0 = bnHat(v.x, c0), h1 = bnHat(v.y, c1);
+    float y0 = bnOut(h0, c0), y1 = bnOut(h1, c1);
     if (RELU) {
         y0 = y0 > 0.0 ? y0 : 0.0;
         y1 = y1 > 0.0 ? y1 : 0.0;
@@ -64,25 +58,22 @@ void main() {
     uint cp = p.c / 2u;
     uint n = p.r * cp, st = pcOffStep(cp);
     for (uint j = pcCol0(); j < cp; j += pcColStep()) {
-        uint j0 = 2u * j, j1 = j0 + 1u;
-        vec2 m = vec2(mean(j0), mean(j1)), s = vec2(invstd(j0), invstd(j1));
-        vec2 g = vec2(gamma(j0), gamma(j1)), b = vec2(beta(j0), beta(j1));
-        if (COMP) {
-            precise vec2 cg = vec2(cgamma(j0), cgamma(j1)) * vec2(cmean(j0), cmean(j1));
-            kg = cg;
-            kb = vec2(cbeta(j0), cbeta(j1));
-        }
+        BNC c0 = bnConsts(2u * j), c1 = bnConsts(2u * j + 1u);
         uint o = pcOff0(j, cp);
         for (; o + st < n; o += 2u * st) {
-            vec4 v0 = f(o, m, s, g, b), v1 = f(o + st, m, s, g, b);
-            xhat[o] = st2(v0.xy);
+            vec4 v0 = f(o, c0, c1), v1 = f(o + st, c0, c1);
+            if (XHAT) {
+                xhat[o] = st2(v0.xy);
+                xhat[o + st] = st2(v1.xy);
+            }
             y[o] = st2(v0.zw);
-            xhat[o + st] = st2(v1.xy);
             y[o + st] = st2(v1.zw);
         }
         if (o < n) {
-            vec4 v = f(o, m, s, g, b);
-            xhat[o] = st2(v.xy);
+            vec4 v = f(o, c0, c1);
+            if (XHAT) {
+                xhat[o] = st2(v.xy);
+            }
             y[o] = st2(v.zw);
         }
     }

@@ -9,15 +9,21 @@
 // the batch norm's dx plus (cgamma*dcbeta)/R (f_comp_gradx's roundings, dcbeta from
 // f_bn_gradsums COMP).
 //
-// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta,
-// 7 = y (uint bits), 8 = cgamma, 9 = dcbeta (8 and 9 used only with COMP, any buffers
-// bound otherwise). Push constants {uint r, c; float rf (R as a float)}.
-// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU, 3 = COMP.
+// With RECOMP (CompBNGradFromX) binding 2 holds the batch norm's input x (the
+// compensation's input with COMP): xhat and, with RELU, the sign of the output are
+// recomputed from it as the forward pass computed them (f_bnhat.glsl), y is not read.
+//
+// Bindings: 0 = dx, 1 = dy, 2 = xhat (x with RECOMP), 3 = invstd, 4 = gamma, 5 = dgamma,
+// 6 = dbeta, 7 = y (uint bits), 8 = cgamma, 9 = dcbeta, 10 = mean, 11 = beta, 12 = cbeta,
+// 13 = cmean (8 and 9 used only with COMP, 10 to 13 only with RECOMP, 12 and 13 only with
+// both; any buffers bound otherwise). Push constants {uint r, c; float rf (R as a float)}.
+// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU, 3 = COMP, 4 = RECOMP.
 #include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
+layout(constant_id = 4) const bool RECOMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
 IN_F32(1, dy)
@@ -30,15 +36,29 @@ IN_U32(7, y)
 IN_F32(8, cgamma)
 IN_F32(9, dcbeta)
 
+IN_F32(10, mean)
+IN_F32(11, beta)
+IN_F32(12, cbeta)
+IN_F32(13, cmean)
+
+#include "f_bnhat.glsl"
+
 // ka: the compensation's term of the invocation's column (COMP).
 float ka;
 
-// dm returns dy(o), or +0 with RELU where y(o) is not positive.
-float dm(uint o) {
+// dm returns dy(o), or +0 with RELU where the output is not positive (y(o)'s bits as
+// f_relugrad tests them, or with RECOMP the output recomputed from xhat h).
+float dm(uint o, float h, BNC c) {
     float d = dy(o);
     if (RELU) {
-        uint v = y(o);
-        d = (v != 0u && v <= 0x7f800000u) ? d : 0.0;
+        bool pos;
+        if (RECOMP) {
+            pos = bnOut(h, c) > 0.0;
+        } else {
+            uint v = y(o);
+            pos = v != 0u && v <= 0x7f800000u;
+        }
+        d = pos ? d : 0.0;
     }
     return d;
 }
@@ -49,9 +69,10 @@ layout(push_constant) uniform Push {
     float rf;
 } p;
 
-float f(uint o, float k, float gj, float bj) {
-    precise float rd = p.rf * dm(o);
-    precise float hd = xhat(o) * gj;
+float f(uint o, float k, float gj, float bj, BNC c) {
+    float h = RECOMP ? bnHat(xhat(o), c) : xhat(o);
+    precise float rd = p.rf * dm(o, h, c);
+    precise float hd = h * gj;
     precise float d = (rd - bj) - hd;
     precise float v = k * d;
     if (COMP) {
@@ -67,6 +88,10 @@ void main() {
         precise float gi = gamma(j) * invstd(j);
         precise float k = gi / p.rf;
         float gj = dgamma(j), bj = dbeta(j);
+        BNC c = BNC(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        if (RECOMP) {
+            c = bnConsts(j);
+        }
         if (COMP) {
             precise float cg = cgamma(j) * dcbeta(j);
             precise float a = cg / p.rf;
@@ -74,12 +99,12 @@ void main() {
         }
         uint o = pcOff0(j, p.c);
         for (; o + st < n; o += 2u * st) {
-            float v0 = f(o, k, gj, bj), v1 = f(o + st, k, gj, bj);
+            float v0 = f(o, k, gj, bj, c), v1 = f(o + st, k, gj, bj, c);
             dx[o] = v0;
             dx[o + st] = v1;
         }
         if (o < n) {
-            dx[o] = f(o, k, gj, bj);
+            dx[o] = f(o, k, gj, bj, c);
         }
     }
 }

@@ -7,10 +7,13 @@
 //
 // With COMP (CompBNGrad) (cgamma*dcbeta)/R is added to dx, as in f_bn_gradx.
 //
-// Bindings: 0 = dx, 1 = dy, 2 = xhat, 3 = invstd, 4 = gamma, 5 = dgamma, 6 = dbeta, 7 = y,
-// 8 = cgamma, 9 = dcbeta (8 and 9 used only with COMP, any buffers bound otherwise).
-// Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW, 1 = RW, 2 = RELU,
-// 3 = COMP.
+// With RECOMP (CompBNGradFromX) binding 2 holds x, from which xhat and the sign of the
+// output are recomputed, as in f_bn_gradx.
+//
+// Bindings: 0 = dx, 1 = dy, 2 = xhat (x with RECOMP), 3 = invstd, 4 = gamma, 5 = dgamma,
+// 6 = dbeta, 7 = y, 8 = cgamma, 9 = dcbeta, 10 = mean, 11 = beta, 12 = cbeta, 13 = cmean
+// (as in f_bn_gradx). Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW,
+// 1 = RW, 2 = RELU, 3 = COMP, 4 = RECOMP.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
@@ -18,6 +21,7 @@
 
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
+layout(constant_id = 4) const bool RECOMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { uint64_t dx[]; };
 IN_PAIR(1, dy)
@@ -30,6 +34,13 @@ IN_PAIR(7, y)
 IN_F32(8, cgamma)
 IN_F32(9, dcbeta)
 
+IN_F32(10, mean)
+IN_F32(11, beta)
+IN_F32(12, cbeta)
+IN_F32(13, cmean)
+
+#include "f_bnhat.glsl"
+
 // ka: the compensation's terms of the invocation's column pair (COMP).
 vec2 ka;
 
@@ -39,12 +50,21 @@ layout(push_constant) uniform Push {
     float rf;
 } p;
 
-uint64_t f(uint o, vec2 k, vec2 g, vec2 b) {
+uint64_t f(uint o, vec2 k, vec2 g, vec2 b, BNC c0, BNC c1) {
     vec2 d = ld2(dy(o)), h = ld2(xhat(o));
+    if (RECOMP) {
+        h = vec2(bnHat(h.x, c0), bnHat(h.y, c1));
+    }
     if (RELU) {
-        uvec2 v = y(o);
-        d.x = (v.x != 0u && v.x <= 0x7f800000u) ? d.x : 0.0;
-        d.y = (v.y != 0u && v.y <= 0x7f800000u) ? d.y : 0.0;
+        bvec2 pos;
+        if (RECOMP) {
+            pos = bvec2(bnOut(h.x, c0) > 0.0, bnOut(h.y, c1) > 0.0);
+        } else {
+            uvec2 v = y(o);
+            pos = bvec2(v.x != 0u && v.x <= 0x7f800000u, v.y != 0u && v.y <= 0x7f800000u);
+        }
+        d.x = pos.x ? d.x : 0.0;
+        d.y = pos.y ? d.y : 0.0;
     }
     precise float rd0 = p.rf * d.x;
     precise float rd1 = p.rf * d.y;
@@ -74,6 +94,11 @@ void main() {
         precise float k1 = gi1 / p.rf;
         vec2 k = vec2(k0, k1);
         vec2 g = vec2(dgamma(j0), dgamma(j1)), b = vec2(dbeta(j0), dbeta(j1));
+        BNC c0 = BNC(0.0, 0.0, 0.0, 0.0, 0.0, 0.0), c1 = c0;
+        if (RECOMP) {
+            c0 = bnConsts(j0);
+            c1 = bnConsts(j1);
+        }
         if (COMP) {
             precise float cg0 = cgamma(j0) * dcbeta(j0);
             precise float cg1 = cgamma(j1) * dcbeta(j1);
@@ -83,12 +108,12 @@ void main() {
         }
         uint o = pcOff0(j, cp);
         for (; o + st < n; o += 2u * st) {
-            uint64_t v0 = f(o, k, g, b), v1 = f(o + st, k, g, b);
+            uint64_t v0 = f(o, k, g, b, c0, c1), v1 = f(o + st, k, g, b, c0, c1);
             dx[o] = v0;
             dx[o + st] = v1;
         }
         if (o < n) {
-            dx[o] = f(o, k, g, b);
+            dx[o] = f(o, k, g, b, c0, c1);
         }
     }
 }

@@ -8,26 +8,63 @@
 // With COMP (CompBNGrad) a third set, part[2*L*C + l*C + j], holds the partial column
 // sums of xhat, from which f_bn_gradsums derives the compensation's gradient sums.
 //
-// Bindings: 0 = part [2 (3 with COMP), L, C], 1 = dy, 2 = xhat, 3 = y (uint bits; 1 to 3
-// read through io.glsl). Push constants {uint r, c}. Specialization: 0 = CW, 1 = RW,
-// 2 = CONTIG, 3 = NCOL, 4 = RELU, 5 = COMP.
+// With RECOMP (CompBNGradFromX) binding 2 holds the batch norm's input x (the
+// compensation's input with COMP) instead of xhat: xhat and, with RELU, the sign of the
+// output are recomputed from it as the forward pass computed them (f_bnhat.glsl, bit for
+// bit), so neither xhat nor y is read.
+//
+// Bindings: 0 = part [2 (3 with COMP), L, C], 1 = dy, 2 = xhat (x with RECOMP), 3 = y
+// (uint bits; not read with RECOMP), 4 = mean, 5 = invstd, 6 = gamma, 7 = beta,
+// 8 = cgamma, 9 = cbeta, 10 = cmean (4 to 10 read only with RECOMP, 8 to 10 only with
+// COMP; 1 to 10 read through io.glsl). Push constants {uint r, c}. Specialization:
+// 0 = CW, 1 = RW, 2 = CONTIG, 3 = NCOL, 4 = RELU, 5 = COMP, 6 = RECOMP.
 #include "io.glsl"
 #include "f_colpart.glsl"
 
 layout(constant_id = 4) const bool RELU = false;
 layout(constant_id = 5) const bool COMP = false;
+layout(constant_id = 6) const bool RECOMP = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer Part { float part[]; };
 IN_F32(1, dy)
 IN_F32(2, xhat)
 IN_U32(3, y)
+IN_F32(4, mean)
+IN_F32(5, invstd)
+IN_F32(6, gamma)
+IN_F32(7, beta)
+IN_F32(8, cgamma)
+IN_F32(9, cbeta)
+IN_F32(10, cmean)
 
-// dm returns dy(o), or +0 with RELU where y(o) is not positive (see f_relugrad).
-float dm(uint o) {
+#include "f_bnhat.glsl"
+
+// consts returns the constants of column j (RECOMP; unused otherwise).
+BNC consts(uint j) {
+    if (RECOMP) {
+        return bnConsts(j);
+    }
+    return BNC(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+}
+
+// hx returns xhat of element o: read, or with RECOMP recomputed from x.
+float hx(uint o, BNC c) {
+    return RECOMP ? bnHat(xhat(o), c) : xhat(o);
+}
+
+// dm returns dy(o), or +0 with RELU where the output is not positive (y(o)'s bits as
+// f_relugrad tests them, or with RECOMP the recomputed output of xhat h).
+float dm(uint o, float h, BNC c) {
     float d = dy(o);
     if (RELU) {
-        uint v = y(o);
-        d = (v != 0u && v <= 0x7f800000u) ? d : 0.0;
+        bool pos;
+        if (RECOMP) {
+            pos = bnOut(h, c) > 0.0;
+        } else {
+            uint v = y(o);
+            pos = v != 0u && v <= 0x7f800000u;
+        }
+        d = pos ? d : 0.0;
     }
     return d;
 }
@@ -57,8 +94,10 @@ void main() {
             float sb = 0.0;
             float sg = 0.0;
             float sh = 0.0;
+            BNC c = consts(j);
             for (uint k = 0u; k < n / 2u; k++) {
-                float d0 = dm(o), h0 = xhat(o), d1 = dm(o + st), h1 = xhat(o + st);
+                float h0 = hx(o, c), h1 = hx(o + st, c);
+                float d0 = dm(o, h0, c), d1 = dm(o + st, h1, c);
                 sb += d0;
                 sg += dh(d0, h0);
                 sb += d1;
@@ -70,7 +109,8 @@ void main() {
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
-                float d = dm(o), h = xhat(o);
+                float h = hx(o, c);
+                float d = dm(o, h, c);
                 sb += d;
                 sg += dh(d, h);
                 if (COMP) {
@@ -85,12 +125,13 @@ void main() {
         } else {
             // Four columns, one row per step of the main loop.
             uvec3 d = cpCols(j, p.c);
+            BNC c0 = consts(j), c1 = consts(j + d.x), c2 = consts(j + d.y), c3 = consts(j + d.z);
             float b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
             float g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0;
             float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n; k++) {
-                float d0 = dm(o), d1 = dm(o + d.x), d2 = dm(o + d.y), d3 = dm(o + d.z);
-                float h0 = xhat(o), h1 = xhat(o + d.x), h2 = xhat(o + d.y), h3 = xhat(o + d.z);
+                float h0 = hx(o, c0), h1 = hx(o + d.x, c1), h2 = hx(o + d.y, c2), h3 = hx(o + d.z, c3);
+                float d0 = dm(o, h0, c0), d1 = dm(o + d.x, h1, c1), d2 = dm(o + d.y, h2, c2), d3 = dm(o + d.z, h3, c3);
                 b0 += d0;
                 b1 += d1;
                 b2 += d2;

@@ -381,7 +381,9 @@ type FusedCompBN interface {
 	// CompBNTrain is CompensateTrain(yc, cmean, x, cgamma, cbeta, cRunMean,
 	// cMomentum), then BatchNormTrain(y, xhat, mean, invstd, yc, gamma, beta,
 	// runMean, runVar, momentum, eps), then ReLU(y, y) where relu, for the
-	// matrix x [R, C] and a yc of x's shape that is not stored.
+	// matrix x [R, C] and a yc of x's shape that is not stored. xhat may
+	// be nil: then it is not stored either (CompBNGradFromX recomputes
+	// it).
 	CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar Tensor, cMomentum, momentum, eps float32, relu bool)
 	// CompBNInfer is CompensateInfer(yc, x, cgamma, cbeta, cRunMean), then
 	// BatchNormInfer(y, yc, gamma, beta, runMean, runVar, eps), then
@@ -393,6 +395,17 @@ type FusedCompBN interface {
 	// dcgamma, dcbeta, dxc, cmean, cgamma, true), with dxc [R, C] not
 	// stored: dx is the gradient with respect to the compensation's input.
 	CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, invstd, gamma, cmean, cgamma Tensor)
+	// CompBNGradFromX is CompBNGrad with xhat, and with relu the ReLU's
+	// output y, not read but recomputed from the compensation's input x
+	// [R, C] and the per-channel operands CompBNTrain used and wrote
+	// (mean, invstd, gamma, beta, cmean, cgamma, cbeta) with CompBNTrain's
+	// arithmetic: xhat = (((x + cgamma·cmean) + cbeta) − mean)·invstd and
+	// y = ReLU(gamma·xhat + beta), each step rounded as CompBNTrain rounds
+	// it, so the results are CompBNGrad's with the xhat and y that
+	// CompBNTrain writes, bit for bit. It lets CompBNTrain skip writing
+	// xhat: one pass over the activations fewer forward and one matrix
+	// fewer read backward.
+	CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta Tensor, relu bool)
 }
 
 // FusedGemmIDequant is an optional ability (found by type assertion): the

@@ -436,7 +436,7 @@ var (
 		}}
 	// OpCompBNTrain declares FusedCompBN.CompBNTrain.
 	OpCompBNTrain = &Op{Name: "CompBNTrain", Doc: "CompensateTrain then BatchNormTrain (then ReLU), one op without the compensated matrix (FusedCompBN)",
-		Operands: []Operand{out("y", F32), out("xhat", F32), out("mean", F32), out("invstd", F32), out("cmean", F32),
+		Operands: []Operand{out("y", F32), outOpt("xhat", F32), out("mean", F32), out("invstd", F32), out("cmean", F32),
 			in("x", F32), in("cgamma", F32), in("cbeta", F32), out("cRunMean", F32),
 			in("gamma", F32), in("beta", F32), out("runMean", F32), out("runVar", F32)},
 		traffic: trafficUpdating(8, 11, 12), // the running statistics are read and written
@@ -473,6 +473,20 @@ var (
 			c.sameMatrix(7, 5)
 			c.sameMatrix(0, 5)
 			c.channels(ch, 5, 8, 9, 10, 11, 1, 2, 3, 4)
+			c.D.R, c.D.C = r, ch
+		}}
+
+	// OpCompBNGradFromX declares FusedCompBN.CompBNGradFromX.
+	OpCompBNGradFromX = &Op{Name: "CompBNGradFromX", Doc: "CompBNGrad with xhat (and the ReLU's mask) recomputed from the compensation's input x as CompBNTrain computes them (FusedCompBN)",
+		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), out("dcgamma", F32), out("dcbeta", F32),
+			in("dy", F32), in("x", F32), in("mean", F32), in("invstd", F32), in("gamma", F32), in("beta", F32),
+			in("cmean", F32), in("cgamma", F32), in("cbeta", F32)},
+		traffic: trafficEach,
+		rule: func(c *Call) {
+			r, ch := c.matrix(5)
+			c.sameMatrix(6, 5)
+			c.sameMatrix(0, 5)
+			c.channels(ch, 5, 7, 8, 9, 10, 11, 12, 13, 1, 2, 3, 4)
 			c.D.R, c.D.C = r, ch
 		}}
 
@@ -558,7 +572,7 @@ var opList = func() []*Op {
 		OpCompensateTrain, OpCompensateInfer, OpCompensateGrad,
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
 		OpConvIDequant, OpConvGradWQ, OpConvGradX,
-		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad,
+		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad, OpCompBNGradFromX,
 		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant,
 		OpQuantizeWeights, OpDenseGradWQ,
 	}

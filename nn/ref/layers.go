@@ -625,9 +625,13 @@ func (b *Backend) BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamm
 // batchNormGrad runs BatchNormGrad on dyf, masked by y > 0 when y is not
 // nil, into dxf.
 func (b *Backend) batchNormGrad(d backend.Dims, dxf []float32, dgamma, dbeta backend.Tensor, dyf, y []float32, xhat, invstd, gamma backend.Tensor) {
+	b.bnGrad(d, dxf, dgamma, dbeta, dyf, y, xhat.(*Tensor).st.f, invstd, gamma)
+}
+
+// bnGrad is batchNormGrad with xhat's elements hf.
+func (b *Backend) bnGrad(d backend.Dims, dxf []float32, dgamma, dbeta backend.Tensor, dyf, y, hf []float32, invstd, gamma backend.Tensor) {
 	r, c := d.R, d.C
 	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
-	hf := xhat.(*Tensor).st.f
 	sums := &b.jobs.bnGradSums
 	*sums = bnGradSumsJob{dgamma: dg, dbeta: db, dy: dyf, xhat: hf, y: y, r: r, c: c}
 	b.run(sums, c, 8)

@@ -68,6 +68,21 @@ func (b *Backend) CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, in
 	if t, ok := y.(*Tensor); ok && t != nil {
 		yt = t
 	}
-	b.batchNormGrad("CompBNGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), yt,
-		tensor(cgamma), tensor(cmean), tensor(dcgamma), tensor(dcbeta))
+	b.batchNormGrad("CompBNGrad", d.R, d.C, yt != nil, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), yt,
+		tensor(cgamma), tensor(cmean), tensor(dcgamma), tensor(dcbeta), recompArgs{})
+}
+
+// CompBNGradFromX is CompBNGrad's two passes in their RECOMP forms
+// (f_colpart_bngrad, f_bn_gradx and their pair forms): each reads x where
+// CompBNGrad reads xhat and recomputes xhat, and with relu the output's
+// sign, with CompBNTrain's arithmetic (shaders/f_bnhat.glsl), so neither
+// xhat nor y is read; the same results as CompBNGrad with CompBNTrain's
+// xhat and y, bit for bit.
+func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
+	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
+	if !ok {
+		return
+	}
+	b.batchNormGrad("CompBNGradFromX", d.R, d.C, relu, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(x), tensor(invstd), tensor(gamma), nil,
+		tensor(cgamma), tensor(cmean), tensor(dcgamma), tensor(dcbeta), recompArgs{mean: tensor(mean), beta: tensor(beta), cbeta: tensor(cbeta)})
 }

@@ -518,7 +518,7 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, contigOnly bool
 	if b.opts.RecordPaths && !pairs {
 		b.tookColPart(shader, r, lanes, cpu, ncol, len(extra) > 0 && extra[0] == 1)
 	}
-	var tb [8]*Tensor
+	var tb [16]*Tensor
 	b.dispatch(op, shader, spec, pushOf(rcPush{R: uint32(r), C: uint32(c)}),
 		countFor(pc, cw*ncol, tu.maxGX), gy, 1, append(append(tb[:0], pt), ins...)...)
 	return pt, lanes
@@ -767,7 +767,13 @@ func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, 
 	if comp {
 		b.took(shader, "comp")
 	}
-	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu), b2u(comp)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
+	// Without ht (CompBNTrain for CompBNGradFromX) xhat is not written
+	// (XHAT false, y bound in its place).
+	b.took(shader, pick(ht != nil, "xhat", "noxhat"))
+	if ht == nil {
+		ht = yt
+	}
+	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu), b2u(comp), b2u(ht != yt)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
 		yt, ht, xt, mt, it, gt, bt, cg, cb, cm)
 }
 
@@ -808,7 +814,7 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 	if !ok {
 		return
 	}
-	b.batchNormGrad("BatchNormGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), nil, nil, nil, nil, nil)
+	b.batchNormGrad("BatchNormGrad", d.R, d.C, false, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), nil, nil, nil, nil, nil, recompArgs{})
 }
 
 // batchNormGrad records the dispatches of BatchNormGrad for the op op
@@ -817,23 +823,39 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 // (RELU); without it they bind dy in yt's place and do not read it. With
 // cg (CompBNGrad) the kernels' COMP forms also give the gradient sums of
 // the error-compensation layer before the batch norm (its gamma cg and
-// batch mean cm) into dcg and dcb and add its term to dx.
-func (b *Backend) batchNormGrad(op string, r, c int, dxt, dg, db, dyt, ht, it, gt, yt *Tensor, cg *Tensor, cm, dcg, dcb *Tensor) {
-	relu := yt != nil
-	if !relu {
+// batch mean cm) into dcg and dcb and add its term to dx. With rc.mean
+// (CompBNGradFromX) ht is the batch norm's input x, from which the
+// kernels' RECOMP forms recompute xhat and, with relu, the output's sign
+// (yt is then not read).
+func (b *Backend) batchNormGrad(op string, r, c int, relu bool, dxt, dg, db, dyt, ht, it, gt, yt *Tensor, cg *Tensor, cm, dcg, dcb *Tensor, rc recompArgs) {
+	if yt == nil {
 		yt = dyt
 	}
 	comp := cg != nil
-	rs := []uint32{b2u(relu), b2u(comp)}
+	recomp := rc.mean != nil
+	rs := []uint32{b2u(relu), b2u(comp), b2u(recomp)}
 	rp := pick(relu, "relu", "norelu")
+	// The recomputation's per-channel operands, or stand-ins.
+	mt, bt, cb, cmc := it, it, it, it
+	if recomp {
+		mt, bt = rc.mean, rc.beta
+		if comp {
+			cb, cmc = rc.cbeta, cm
+		}
+	}
+	cgc := it
+	if comp {
+		cgc = cg
+	}
 	sets := 2
-	colShader := pick(b.colPairs(c, []*Tensor{dyt, ht, yt}), "f_colpart_bngrad2", "f_colpart_bngrad")
+	colShader := pick(b.colPairs(c, []*Tensor{dyt, ht, yt, mt, it, gt, bt, cgc, cb, cmc}), "f_colpart_bngrad2", "f_colpart_bngrad")
 	b.took(colShader, rp)
+	b.took(colShader, pick(recomp, "recomp", "stored"))
 	if comp {
 		b.took(colShader, "comp")
 		sets = 3 // and the column sums of xhat
 	}
-	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, sets, dyt, ht, yt)
+	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, sets, dyt, ht, yt, mt, it, gt, bt, cgc, cb, cmc)
 	if part == nil {
 		return
 	}
@@ -846,14 +868,23 @@ func (b *Backend) batchNormGrad(op string, r, c int, dxt, dg, db, dyt, ht, it, g
 	}
 	shader := b.pairShader("f_bn_gradx", c)
 	b.took(shader, rp)
-	cb := dcb
+	b.took(shader, pick(recomp, "recomp", "stored"))
+	cgx, cbx := cg, dcb
 	if comp {
 		b.took(shader, "comp")
 	} else {
-		cg, cb = gt, gt
+		cgx, cbx = gt, gt
 	}
 	b.perChanPairs(op, "f_bn_gradx", rs, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
-		dxt, dyt, ht, it, gt, dg, db, yt, cg, cb)
+		dxt, dyt, ht, it, gt, dg, db, yt, cgx, cbx, mt, bt, cb, cmc)
+}
+
+// recompArgs are the per-channel operands that the RECOMP forms of the
+// batch-norm backward kernels read besides CompBNGrad's to recompute xhat
+// and the output's sign from the batch norm's input (CompBNGradFromX);
+// the zero value: none (the kernels read xhat and y).
+type recompArgs struct {
+	mean, beta, cbeta *Tensor
 }
 
 // compStatsPush mirrors the push constants of f_comp_stats.

@@ -27,5 +27,5 @@ func (b *Backend) BatchNormReLUGrad(dx, dgamma, dbeta, dy, y, xhat, invstd, gamm
 	if !ok {
 		return
 	}
-	b.batchNormGrad("BatchNormReLUGrad", d.R, d.C, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), tensor(y), nil, nil, nil, nil)
+	b.batchNormGrad("BatchNormReLUGrad", d.R, d.C, true, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(xhat), tensor(invstd), tensor(gamma), tensor(y), nil, nil, nil, nil, recompArgs{})
 }

@@ -31,6 +31,8 @@ func fusedCompBN(t *testing.T, b backend.Backend) backend.FusedCompBN {
 // must give the composition's bits. The backward runs twice: from the
 // forward's xhat and from an arbitrary xhat, whose column sums are not 0
 // (the compensation's gradient sums are then not mere rounding noise).
+// CompBNTrain without xhat and CompBNGradFromX are held to CompBNTrain
+// and CompBNGrad on the same backend (testCompBNFromX).
 func TestCompBN(t *testing.T, b backend.Backend) {
 	const eps, momentum, cMomentum = 1e-5, 0.1, 0.2
 	f := fusedCompBN(t, b)
@@ -39,6 +41,9 @@ func TestCompBN(t *testing.T, b backend.Backend) {
 		for _, relu := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/relu=%v", shapeName(sh), relu), func(t *testing.T) {
 				testCompBN(t, f, sh, relu, exact, eps, momentum, cMomentum)
+			})
+			t.Run(fmt.Sprintf("%s/relu=%v/fromx", shapeName(sh), relu), func(t *testing.T) {
+				testCompBNFromX(t, f, sh, relu, exact, eps, momentum, cMomentum)
 			})
 		}
 	}
@@ -150,5 +155,83 @@ func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool,
 		close(db, TolBatchNorm, r)
 		close(dcg, TolBatchNorm, r)
 		close(dcb, TolBatchNorm, r)
+	}
+}
+
+// testCompBNFromX runs, on each backend, CompBNTrain with xhat then
+// CompBNGrad, and CompBNTrain without xhat then CompBNGradFromX from the
+// same inputs (and running statistics of the same values): every output of
+// the second must have the first's bits on the same backend (the
+// recomputation reproduces the stored xhat and y exactly), and the backend
+// under test's gradients are held to the reference's as in testCompBN.
+func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool, eps, momentum, cMomentum float32) {
+	e := newEnv(t, f.(backend.Backend))
+	r, c := rowsCols(sh)
+	xv, gv, bv := e.bnData(r, c)
+	x := e.inF32("x", xv, sh...)
+	gamma := e.inF32("gamma", gv, c)
+	beta := e.inF32("beta", bv, c)
+	cgamma := e.inF32("cgamma", e.uniform(c, -0.5, 0.5), c)
+	cbeta := e.inF32("cbeta", e.uniform(c, -0.5, 0.5), c)
+	dy := e.inF32("dy", e.uniform(r*c, -1, 1), sh...)
+	crmV, rmV, rvV := e.uniform(c, -1, 1), e.uniform(c, -1, 1), e.uniform(c, 0.5, 2)
+	// One set of outputs per path: [0] stored xhat, [1] recomputed.
+	type outs struct {
+		crm, rm, rv, y, xhat, mean, invstd, cmean, dx, dg, db, dcg, dcb *pair
+	}
+	var o [2]outs
+	for k, name := range []string{"stored", "from x"} {
+		n := func(s string) string { return s + " (" + name + ")" }
+		o[k] = outs{crm: e.stateF32(n("cRunMean"), crmV, c), rm: e.stateF32(n("runMean"), rmV, c), rv: e.stateF32(n("runVar"), rvV, c),
+			y: e.out(n("y"), backend.F32, sh...), mean: e.out(n("mean"), backend.F32, c), invstd: e.out(n("invstd"), backend.F32, c),
+			cmean: e.out(n("cmean"), backend.F32, c), dx: e.out(n("dx"), backend.F32, sh...), dg: e.out(n("dgamma"), backend.F32, c),
+			db: e.out(n("dbeta"), backend.F32, c), dcg: e.out(n("dcgamma"), backend.F32, c), dcb: e.out(n("dcbeta"), backend.F32, c)}
+	}
+	o[0].xhat = e.out("xhat (stored)", backend.F32, sh...)
+	e.run(func(b backend.Backend, s int) {
+		fb := b.(backend.FusedCompBN)
+		a := o[0]
+		fb.CompBNTrain(a.y.t[s], a.xhat.t[s], a.mean.t[s], a.invstd.t[s], a.cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], a.crm.t[s],
+			gamma.t[s], beta.t[s], a.rm.t[s], a.rv.t[s], cMomentum, momentum, eps, relu)
+		var yt backend.Tensor
+		if relu {
+			yt = a.y.t[s]
+		}
+		fb.CompBNGrad(a.dx.t[s], a.dg.t[s], a.db.t[s], a.dcg.t[s], a.dcb.t[s], dy.t[s], yt, a.xhat.t[s], a.invstd.t[s], gamma.t[s], a.cmean.t[s], cgamma.t[s])
+		z := o[1]
+		fb.CompBNTrain(z.y.t[s], nil, z.mean.t[s], z.invstd.t[s], z.cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], z.crm.t[s],
+			gamma.t[s], beta.t[s], z.rm.t[s], z.rv.t[s], cMomentum, momentum, eps, relu)
+		fb.CompBNGradFromX(z.dx.t[s], z.dg.t[s], z.db.t[s], z.dcg.t[s], z.dcb.t[s], dy.t[s], x.t[s], z.mean.t[s], z.invstd.t[s],
+			gamma.t[s], beta.t[s], z.cmean.t[s], cgamma.t[s], cbeta.t[s], relu)
+	})
+	for s, side := range []string{"backend under test", "reference"} {
+		for _, pp := range [][2]*pair{{o[0].y, o[1].y}, {o[0].mean, o[1].mean}, {o[0].invstd, o[1].invstd}, {o[0].cmean, o[1].cmean},
+			{o[0].crm, o[1].crm}, {o[0].rm, o[1].rm}, {o[0].rv, o[1].rv}, {o[0].dx, o[1].dx}, {o[0].dg, o[1].dg},
+			{o[0].db, o[1].db}, {o[0].dcg, o[1].dcg}, {o[0].dcb, o[1].dcb}} {
+			want, got := e.f32(pp[0], s), e.f32(pp[1], s)
+			bad := 0
+			for k := range got {
+				if !sameF32(got[k], want[k]) {
+					if bad < maxReport {
+						t.Errorf("%s: %s[%d] = %v, %s %v", side, pp[1].name, k, got[k], pp[0].name, want[k])
+					}
+					bad++
+				}
+			}
+			if bad > 0 {
+				t.Fatalf("%s: %s: %d of %d elements differ from %s", side, pp[1].name, bad, len(got), pp[0].name)
+			}
+		}
+	}
+	z := o[1]
+	if exact {
+		for _, p := range []*pair{z.dx, z.dg, z.db, z.dcg, z.dcb} {
+			e.exactF32(p)
+		}
+		return
+	}
+	e.closeF32(z.dx, TolBatchNorm, 1)
+	for _, p := range []*pair{z.dg, z.db, z.dcg, z.dcb} {
+		e.closeF32(p, TolBatchNorm, r)
 	}
 }

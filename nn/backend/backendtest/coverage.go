@@ -48,7 +48,7 @@ func Cases() []Case {
 		{"BatchNorm", []*backend.Op{backend.OpBatchNormTrain, backend.OpBatchNormInfer, backend.OpBatchNormGrad}, TestBatchNorm},
 		{"BatchNormReLU", []*backend.Op{backend.OpBatchNormReLUTrain, backend.OpBatchNormReLUInfer, backend.OpBatchNormReLUGrad}, TestBatchNormReLU},
 		{"Compensate", []*backend.Op{backend.OpCompensateTrain, backend.OpCompensateInfer, backend.OpCompensateGrad}, TestCompensate},
-		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad}, TestCompBN},
+		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad, backend.OpCompBNGradFromX}, TestCompBN},
 		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant}, TestFusedQuantize},
 		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ}, TestFusedWeightGrad},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},
