@@ -123,6 +123,10 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 				t.Errorf("%s: Unfused model fused %v", tc.spec, got)
 			}
 			sameTraining(t, tc.spec, lf, lu, mf, mu)
+			// Recomputing xhat and the ReLU's mask backward
+			// (CompBNGradFromX) instead of storing them: the same bits.
+			lr, mr := trainFusion(t, tc.spec, recomputing{b}, false)
+			sameTraining(t, tc.spec+" (recomputed)", lr, lu, mr, mu)
 		}
 	})
 	t.Run("vulkan", func(t *testing.T) {
@@ -140,6 +144,12 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 		}
 	})
 }
+
+// recomputing is the reference backend preferring recomputation
+// (backend.Recomputer), so that package nn uses CompBNGradFromX on it.
+type recomputing struct{ *ref.Backend }
+
+func (recomputing) PrefersRecompute() bool { return true }
 
 // TestFusedConvMatchesComposedOnVulkan trains nets on Vulkan with the
 // fused convolution ops (backend.FusedConv) and, Unfused, with the

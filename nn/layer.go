@@ -72,6 +72,9 @@ type abilities struct {
 	conv    backend.FusedConv
 	weights backend.FusedWeightGrad
 	quant   backend.FusedQuantize
+	// recompute: the backend prefers recomputing to storing
+	// (backend.Recomputer).
+	recompute bool
 }
 
 // abilitiesOf resolves b's abilities.
@@ -83,6 +86,9 @@ func abilitiesOf(b backend.Backend) *abilities {
 	a.conv, _ = b.(backend.FusedConv)
 	a.weights, _ = b.(backend.FusedWeightGrad)
 	a.quant, _ = b.(backend.FusedQuantize)
+	if r, ok := b.(backend.Recomputer); ok {
+		a.recompute = r.PrefersRecompute()
+	}
 	return a
 }
 

@@ -222,7 +222,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 	f := c.abil().compBN
 	fused := f != nil && l.comp != nil
 	kind := wsNorm
-	if fused {
+	if fused && c.abil().recompute {
 		kind = wsNormNX // CompBNGradFromX recomputes xhat
 	}
 	s, err := l.workspace(&l.ws, c.B, x.Shape(), kind)
@@ -238,7 +238,7 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		cl := l.comp
 		if c.Train {
 			s.x2 = x2
-			f.CompBNTrain(s.y2, nil, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
 				l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu)
 		} else {
 			f.CompBNInfer(s.y2, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps, l.relu)
@@ -273,6 +273,14 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 	}
 	if f := c.abil().compBN; f != nil && l.comp != nil {
 		cl := l.comp
+		if s.xhat != nil {
+			var y backend.Tensor // nil: no ReLU
+			if l.relu {
+				y = s.y2
+			}
+			f.CompBNGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, y, s.xhat, s.invstd, l.Gamma.Value, s.cmean, cl.Gamma.Value)
+			return s.dx, nil
+		}
 		f.CompBNGradFromX(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, s.x2, s.mean, s.invstd,
 			l.Gamma.Value, l.Beta.Value, s.cmean, cl.Gamma.Value, cl.Beta.Value, l.relu)
 		return s.dx, nil

@@ -509,6 +509,19 @@ type FusedWeightGrad interface {
 	DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w Tensor, xs, ws QuantSpec)
 }
 
+// Recomputer is an optional ability: where PrefersRecompute reports true,
+// the backend would rather recompute an intermediate matrix from an op's
+// inputs than store it forward and read it backward, and package nn then
+// uses the ops that do (FusedCompBN.CompBNGradFromX, with CompBNTrain not
+// writing xhat). Both ways give the same results bit for bit; which is
+// faster depends on what costs more, memory traffic (a GPU, and lavapipe,
+// whose loads are per SIMD lane) or arithmetic (the reference backend,
+// whose recomputation is extra passes over the matrix).
+type Recomputer interface {
+	// PrefersRecompute reports whether recomputation is the faster way.
+	PrefersRecompute() bool
+}
+
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
 // tensor's elements without a copy. A slice stays valid until the tensor

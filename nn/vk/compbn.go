@@ -2,7 +2,16 @@ package vk
 
 import "github.com/vktrain/vktrain/nn/backend"
 
-var _ backend.FusedCompBN = (*Backend)(nil)
+var (
+	_ backend.FusedCompBN = (*Backend)(nil)
+	_ backend.Recomputer  = (*Backend)(nil)
+)
+
+// PrefersRecompute reports true: on a GPU, and on lavapipe, a pass's loads
+// and stores cost more than the few operations that recompute xhat and the
+// ReLU's mask (CompBNGradFromX saves a write of the activations forward and
+// a read backward).
+func (b *Backend) PrefersRecompute() bool { return true }
 
 // compArgs are the operands of the error-compensation layer that a
 // FusedCompBN op applies before its batch norm: gamma, beta, the mean its
