@@ -10,11 +10,14 @@
 //
 // The tap geometry (KH, KW, C) is specialized, K = KH*KW*C at most 32 codes: each invocation
 // holds the codes of its 4*NG channels' weights (NG groups of 4) in registers (at most 8 words
-// each, loaded once; the loop over k has a constant trip count, which the driver unrolls),
-// then walks rows (a grid-stride loop along x): per row one read per tap of the image, shared
-// by all 4*NG channels (on lavapipe the image reads, texel fetches, cost far more than the
-// multiply-adds or the registers spilled to the stack), 4*NG multiply-adds per tap, the
-// epilogue and per group one vec4 store (VEC4, Out % 4 == 0) or up to four scalar stores.
+// each, loaded once), then walks rows (a grid-stride loop along x): per row one read per tap
+// of the image, shared by all 4*NG channels, 4*NG multiply-adds per tap (the taps written out
+// one by one, TAP: lavapipe's NIR unrolling leaves a loop over k of 25 taps of 16 channels
+// rolled, and the rolled loop, selecting weight words and bytes at run time, was 2x slower on
+// the MNIST stem), the epilogue and per group one vec4 store (VEC4, Out % 4 == 0) or up to
+// four scalar stores. Loading the weights and epilogue constants costs an invocation about
+// as much as a few rows (some 190 reads), so on CPU drivers the host gives each invocation
+// tens of rows.
 // Workgroup y is the block of channels o0 = 4*NG*y (channels past Out are clamped for loads
 // and not stored).
 //
@@ -129,17 +132,25 @@ void main() {
         uint base = img * p.H;
         ivec4 acc0u = ivec4(0), acc1u = ivec4(0), acc2u = ivec4(0), acc3u = ivec4(0);
         int sa = 0;
-        for (uint k = 0u; k < KT; k++) {
-            uint kh = k / (KW * CH), kw = (k / CH) % KW, c = k % CH;
-            int iy = y0 + int(kh), ix = x0 + int(kw);
-            bool inside = uint(iy) < p.H && uint(ix) < p.W;
-            uint pix = inside ? (base + uint(iy)) * p.W + uint(ix) : 0u;
-            int xc = xcode(pix, c);
-            xc = inside ? xc : p.za;
-            sa += xc;
-            uint j = k >> 2u, b = k & 3u;
-            GMAC(0u) GMAC(1u) GMAC(2u) GMAC(3u)
+        // Tap K (compiled out past KT), written out for every K: the driver's loop unrolling
+        // stops short of a loop this long (4*NG channels a tap), and a tap index known at
+        // compile time selects its weight word and byte without a test.
+#define TAP(K)                                                                            \
+        if (KT > K) {                                                                     \
+            const uint kh = K / (KW * CH), kw = (K / CH) % KW, c = K % CH;                \
+            int iy = y0 + int(kh), ix = x0 + int(kw);                                     \
+            bool inside = uint(iy) < p.H && uint(ix) < p.W;                               \
+            uint pix = inside ? (base + uint(iy)) * p.W + uint(ix) : 0u;                  \
+            int xc = xcode(pix, c);                                                       \
+            xc = inside ? xc : p.za;                                                      \
+            sa += xc;                                                                     \
+            const uint j = K >> 2u, b = K & 3u;                                           \
+            GMAC(0u) GMAC(1u) GMAC(2u) GMAC(3u)                                           \
         }
+        TAP(0u) TAP(1u) TAP(2u) TAP(3u) TAP(4u) TAP(5u) TAP(6u) TAP(7u)
+        TAP(8u) TAP(9u) TAP(10u) TAP(11u) TAP(12u) TAP(13u) TAP(14u) TAP(15u)
+        TAP(16u) TAP(17u) TAP(18u) TAP(19u) TAP(20u) TAP(21u) TAP(22u) TAP(23u)
+        TAP(24u) TAP(25u) TAP(26u) TAP(27u) TAP(28u) TAP(29u) TAP(30u) TAP(31u)
         GSTORE(0u) GSTORE(1u) GSTORE(2u) GSTORE(3u)
     }
 }

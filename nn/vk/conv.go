@@ -11,6 +11,10 @@ var _ backend.FusedConv = (*Backend)(nil)
 // rows in registers; past that the composed kernels take over).
 const maxConvDirectK = 32
 
+// convRowsCPU is the fewest rows each invocation of q_convi walks on CPU
+// drivers (see ConvIDequant).
+const convRowsCPU = 24
+
 // convScratch holds the im2col matrices of one geometry's composed
 // FusedConv ops: the codes (Q8) and the floats (x̂ or the column
 // gradients), made on first use; and the padded x̂ image of ConvGradWQ's
@@ -131,12 +135,18 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 	}
 	gy := ceilDiv(groups, ng)
 	wg := int(b.wg())
-	// Rows along x, grid-stride: every invocation loads its weights once,
-	// so on CPU drivers few workgroups (each invocation walking many
-	// rows), on GPUs a row per invocation.
+	// Rows along x, grid-stride: every invocation loads its weights and
+	// epilogue constants once (about 190 reads for 16 channels of 25
+	// taps, the cost of a few rows), so on CPU drivers few workgroups,
+	// each invocation walking at least convRowsCPU rows (the MNIST stem,
+	// 36864 rows on lavapipe: 12 workgroups of 128 took 3.1-3.5 ms of
+	// CPU time where 64 took 4.2-6.9), on GPUs a row per invocation.
 	gx := ceilDiv(m, wg)
 	if sg := b.tune.strideGroups; sg > 0 {
 		gx = min(gx, max(ceilDiv(sg, gy), ceilDiv(m, wg*maxLoop/4)))
+	}
+	if b.tune.cpu {
+		gx = min(gx, max(ceilDiv(m, wg*convRowsCPU), ceilDiv(m, wg*maxLoop/4)))
 	}
 	gx = min(gx, int(tu.maxGX))
 	if gx*wg*(maxLoop/4) < m && b.tune.cpu {
