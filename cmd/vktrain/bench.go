@@ -63,7 +63,9 @@ separately because timestamps slow CPU drivers down).
 
 After the timed rounds, as many steps again are counted: per training step,
 the op calls, the bytes their kernels read and write by each op's declared
-traffic (the op contract's rule, the same on every device), the Go heap
+traffic (the op contract's rule: the same ops move the same bytes on every
+device, and a device that recomputes rather than stores, Vulkan's batch norm
+backward, runs ops that move fewer), the Go heap
 allocations (as testing.AllocsPerRun counts them), and on Vulkan devices the
 compute dispatches, pipeline barriers, queue submissions and host waits
 (n/a on cpu, which has no device queue; 0 in --json, with a note).

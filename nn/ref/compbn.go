@@ -5,10 +5,10 @@ import "github.com/vktrain/vktrain/nn/backend"
 var _ backend.FusedCompBN = (*Backend)(nil)
 
 // compBNScratch returns k reused matrices of n floats each that stand for
-// the compensated activations yc (or their gradient), xhat and y of a
-// FusedCompBN op that does not store them: one buffer grown when needed, so
-// that steady-state steps allocate nothing. Their contents are left over
-// from the last call (every element is written before it is read).
+// xhat and y of a FusedCompBN op that does not store them: one buffer
+// grown when needed, so that steady-state steps allocate nothing. Their
+// contents are left over from the last call (every element is written
+// before it is read).
 func (b *Backend) compBNScratch(n, k int) [][]float32 {
 	if cap(b.compBN) < n*k {
 		b.compBN = make([]float32, n*k)
@@ -20,9 +20,11 @@ func (b *Backend) compBNScratch(n, k int) [][]float32 {
 	return b.compBNParts
 }
 
-// CompBNTrain is CompensateTrain into a scratch matrix yc, then
-// BatchNormTrain (BatchNormReLUTrain where relu) of yc: the composed ops'
-// code on the same elements, so bit for bit the composition.
+// CompBNTrain is CompensateTrain, then BatchNormTrain (BatchNormReLUTrain
+// where relu) of its output yc, bit for bit: the compensation's mean is
+// CompensateTrain's job, and the batch norm's statistics and apply passes
+// compute each element of yc = (x + float32(cgamma·cmean)) + cbeta, the
+// same float32 operations, as they read x, so yc is never stored.
 func (b *Backend) CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar backend.Tensor, cMomentum, momentum, eps float32, relu bool) {
 	d, ok := backend.OpCompBNTrain.Check(&b.err, b, backend.Params{CompMomentum: cMomentum, Momentum: momentum, Eps: eps, ReLU: relu},
 		y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar)
@@ -30,18 +32,23 @@ func (b *Backend) CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cR
 		return
 	}
 	r, c := d.R, d.C
-	sc := b.compBNScratch(r*c, 2)
-	yc, hf := sc[0], sc[1]
+	var hf []float32
 	if !isNil(xhat) {
 		hf = xhat.(*Tensor).st.f
+	} else {
+		hf = b.compBNScratch(r*c, 1)[0]
 	}
-	b.compTrain(yc, cmean.(*Tensor).st.f, x.(*Tensor).st.f, cgamma.(*Tensor).st.f, cbeta.(*Tensor).st.f, cRunMean.(*Tensor).st.f, r, c, cMomentum)
-	b.bnTrain(y.(*Tensor).st.f, hf, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, yc,
+	xf, cmf := x.(*Tensor).st.f, cmean.(*Tensor).st.f
+	b.compMean(cmf, xf, cRunMean.(*Tensor).st.f, r, c, cMomentum)
+	add := b.compAdd(cgamma.(*Tensor).st.f, cmf, c)
+	b.bnTrain(y.(*Tensor).st.f, hf, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, xf, add, cbeta.(*Tensor).st.f,
 		gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, r, c, momentum, eps, relu)
 }
 
-// CompBNInfer is CompensateInfer into a scratch matrix yc, then
-// BatchNormInfer (BatchNormReLUInfer where relu) of yc, bit for bit.
+// CompBNInfer is CompensateInfer, then BatchNormInfer (BatchNormReLUInfer
+// where relu) of its output yc, bit for bit: each element of
+// yc = (x + float32(cgamma·cRunMean)) + cbeta is computed as the batch
+// norm reads it.
 func (b *Backend) CompBNInfer(y, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar backend.Tensor, eps float32, relu bool) {
 	d, ok := backend.OpCompBNInfer.Check(&b.err, b, backend.Params{Eps: eps, ReLU: relu},
 		y, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar)
@@ -49,13 +56,13 @@ func (b *Backend) CompBNInfer(y, x, cgamma, cbeta, cRunMean, gamma, beta, runMea
 		return
 	}
 	r, c := d.R, d.C
-	yc := b.compBNScratch(r*c, 1)[0]
-	b.compensate(yc, x.(*Tensor).st.f, cgamma.(*Tensor).st.f, cbeta.(*Tensor).st.f, cRunMean.(*Tensor).st.f, r, c)
-	b.bnInfer(y.(*Tensor).st.f, yc, gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, r, c, eps, relu)
+	add := b.compAdd(cgamma.(*Tensor).st.f, cRunMean.(*Tensor).st.f, c)
+	b.bnInfer(y.(*Tensor).st.f, x.(*Tensor).st.f, add, cbeta.(*Tensor).st.f, gamma.(*Tensor).st.f, beta.(*Tensor).st.f,
+		runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, r, c, eps, relu)
 }
 
-// CompBNGrad is BatchNormGrad (BatchNormReLUGrad where y is given) into a
-// scratch matrix dxc, then CompensateGrad of dxc in training mode, bit for
+// CompBNGrad is BatchNormGrad (BatchNormReLUGrad where y is given) into
+// dx as dxc, then CompensateGrad of dxc in training mode in place, bit for
 // bit.
 func (b *Backend) CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, invstd, gamma, cmean, cgamma backend.Tensor) {
 	d, ok := backend.OpCompBNGrad.Check(&b.err, b, backend.Params{}, dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, invstd, gamma, cmean, cgamma)
@@ -67,35 +74,37 @@ func (b *Backend) CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, in
 	if !isNil(y) {
 		yf = y.(*Tensor).st.f
 	}
-	dxc := b.compBNScratch(r*c, 1)[0]
+	// dxc goes to dx, which CompensateGrad then updates in place (each
+	// element read once, by the pass that writes it).
+	dxc := dx.(*Tensor).st.f
 	b.batchNormGrad(d, dxc, dgamma, dbeta, dy.(*Tensor).st.f, yf, xhat, invstd, gamma)
-	b.compGrad(dx.(*Tensor).st.f, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmean.(*Tensor).st.f, cgamma.(*Tensor).st.f, r, c, true)
+	b.compGrad(dxc, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmean.(*Tensor).st.f, cgamma.(*Tensor).st.f, r, c, true)
 }
 
-// CompBNGradFromX recomputes yc = CompensateTrain's output from x with the
-// batch mean cmean (compensate: CompBNTrain's code), xhat and y from yc
-// (the batch-norm apply pass CompBNTrain runs, with its mean and invstd)
-// into scratch matrices, then runs CompBNGrad's code on them: bit for bit
-// CompBNGrad with the xhat and y CompBNTrain wrote.
+// CompBNGradFromX recomputes xhat and y from x (CompBNTrain's apply pass,
+// with the compensation yc = (x + float32(cgamma·cmean)) + cbeta computed
+// as x is read, and its mean and invstd) into scratch matrices, then runs
+// CompBNGrad's code on them: bit for bit CompBNGrad with the xhat and y
+// CompBNTrain wrote.
 func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
 	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
 	if !ok {
 		return
 	}
 	r, c := d.R, d.C
-	sc := b.compBNScratch(r*c, 3)
-	yc, hf, yf := sc[0], sc[1], sc[2]
+	sc := b.compBNScratch(r*c, 2)
+	hf, yf := sc[0], sc[1]
 	mf, cmf, cgf := mean.(*Tensor).st.f, cmean.(*Tensor).st.f, cgamma.(*Tensor).st.f
-	b.compensate(yc, x.(*Tensor).st.f, cgf, cbeta.(*Tensor).st.f, cmf, r, c)
+	add := b.compAdd(cgf, cmf, c)
 	ap := &b.jobs.bnApply
-	*ap = bnApplyJob{y: yf, xhat: hf, x: yc, mean: mf, invstd: invstd.(*Tensor).st.f,
-		gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c, relu: relu}
+	*ap = bnApplyJob{y: yf, xhat: hf, x: x.(*Tensor).st.f, add: add, cbeta: cbeta.(*Tensor).st.f,
+		mean: mf, invstd: invstd.(*Tensor).st.f, gamma: gamma.(*Tensor).st.f, beta: beta.(*Tensor).st.f, c: c, relu: relu}
 	b.run(ap, r, rowGrain(c))
 	*ap = bnApplyJob{}
 	if !relu {
 		yf = nil
 	}
-	dxc := yc // yc is not read again
+	dxc := dx.(*Tensor).st.f // updated in place by CompensateGrad's pass
 	b.bnGrad(d, dxc, dgamma, dbeta, dy.(*Tensor).st.f, yf, hf, invstd, gamma)
-	b.compGrad(dx.(*Tensor).st.f, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmf, cgf, r, c, true)
+	b.compGrad(dxc, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmf, cgf, r, c, true)
 }

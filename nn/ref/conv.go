@@ -7,43 +7,64 @@ import (
 var _ backend.FusedConv = (*Backend)(nil)
 
 // ConvIDequant is Im2ColI then GemmIDequant (see backend.FusedConv), bit
-// for bit: GemmIDequant's blocks of rows, each made by im2col from the
-// image codes in the chunk's scratch instead of read from a stored matrix
-// (the integer products are exact in any order, the dequantization is the
-// same per element).
+// for bit: GemmIDequant's blocks of rows, each made by im2col in the
+// chunk's scratch, as the float32 GEMM operand, from a float32 copy of the
+// image codes (exact) instead of read from a stored matrix (the integer
+// products are exact in any order, the dequantization is the same per
+// element).
 func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
 	d, ok := backend.OpConvIDequant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, y, qx, qw, sw, bias)
 	if !ok {
 		return
 	}
-	b.convSrc = convSrc{x: qx.(*Tensor).st.i, g: g, pad: xs.Zero[0]}
+	xi := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
+	b.convXF = grow(b.convXF, len(xi))
+	j := &b.jobs.toFloat
+	*j = toFloatJob{dst: b.convXF, src: xi}
+	b.run(j, len(xi), 1<<14)
+	*j = toFloatJob{}
+	b.convSrc = convSrc{x: b.convXF, g: g, pad: float32(xs.Zero[0])}
 	b.gemmIDequant(y, nil, &b.convSrc, qw, sw, bias, d.M, d.N, d.K, xs, ws)
 	b.convSrc = convSrc{}
 }
 
+// toFloatJob writes dst = float32(src) for elements [lo, hi).
+type toFloatJob struct {
+	dst []float32
+	src []int32
+}
+
+func (j *toFloatJob) run(lo, hi, _ int) {
+	dst, src := j.dst[lo:hi], j.src[lo:hi]
+	for i, v := range src {
+		dst[i] = float32(v)
+	}
+}
+
 // ConvGradWQ is Dequantize(Im2ColI(qx)) then Gemm(dw, dy, x̂cols, true,
-// false, 1, 0) (see backend.FusedConv), bit for bit: the same jobs on the
-// backend's scratch (the integer im2col and its dequantization in SIMD
-// run faster here than a float im2col of the dequantized image).
+// false, 1, 0) (see backend.FusedConv), bit for bit: Dequantize is element
+// by element, so the float im2col of the dequantized image, padded with
+// the dequantized pad code, is the same matrix; the Gemm is the same job
+// on the backend's scratch.
 func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs backend.QuantSpec) {
 	d, ok := backend.OpConvGradWQ.Check(&b.err, b, backend.Params{Conv: g, P: xs}, dw, dy, qx)
 	if !ok {
 		return
 	}
 	out, k, r := d.M, d.N, d.K
-	if cap(b.convColsI) < r*k {
-		b.convColsI = make([]int32, r*k)
-	}
-	colsI := b.convColsI[:r*k]
-	ji := &b.jobs.im2colI
-	*ji = im2colIJob{cols: colsI, x: qx.(*Tensor).st.i, g: g, pad: xs.Zero[0]}
-	b.run(ji, r, max(1, 4096/k))
-	*ji = im2colIJob{}
-	b.convCols = grow(b.convCols, r*k)
+	xi := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
+	b.convXF = grow(b.convXF, len(xi))
 	jd := &b.jobs.dequantize
-	*jd = dequantizeJob{x: b.convCols, q: colsI, p: xs, slice: r * k}
-	b.run(jd, r*k, 1<<14)
+	*jd = dequantizeJob{x: b.convXF, q: xi, p: xs, slice: len(xi)}
+	b.run(jd, len(xi), 1<<14)
 	*jd = dequantizeJob{}
+	// Dequantize's value of the pad code (qsimd.Dequantize's definition).
+	pad := xs.Scale[0] * float32(xs.Zero[0]-xs.Zero[0])
+	b.convCols = grow(b.convCols, r*k)
+	ji := &b.jobs.im2col
+	*ji = im2colJob{cols: b.convCols, x: b.convXF, g: g, pad: pad}
+	b.run(ji, r, max(1, 4096/k))
+	*ji = im2colJob{}
 	b.gemm(dw.(*Tensor).st.f, dy.(*Tensor).st.f, b.convCols, out, k, r, out, k, true, false, 1, 0)
 }
 

@@ -34,16 +34,29 @@ func kwRange(x0, kw, w int) (kw0, kw1 int) {
 }
 
 // im2col fills rows [lo, hi) of the im2col matrix of the NHWC image x,
-// with pad outside the image, into cols (row r at cols[(r-lo)*K:]). Within a filter row the in-image taps are adjacent in
-// x (NHWC), so each is one span copy.
+// with pad outside the image, into cols (row r at cols[(r-lo)*K:]). Within
+// a filter row the in-image taps are adjacent in x (NHWC), so each is one
+// span copy. The output position (n, oy, ox) of row r is stepped from row
+// to row rather than divided out of r.
 func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
+	if lo >= hi {
+		return
+	}
 	oh, ow := g.Out()
 	k := g.K()
 	C := g.C
 	span := g.KW * C
-	for r := lo; r < hi; r++ {
-		n, rem := r/(oh*ow), r%(oh*ow)
-		y0, x0 := (rem/ow)*g.StrideH-g.PadH, (rem%ow)*g.StrideW-g.PadW
+	n, rem := lo/(oh*ow), lo%(oh*ow)
+	oy, ox := rem/ow, rem%ow
+	for r := lo; r < hi; r, ox = r+1, ox+1 {
+		if ox == ow {
+			ox = 0
+			if oy++; oy == oh {
+				oy = 0
+				n++
+			}
+		}
+		y0, x0 := oy*g.StrideH-g.PadH, ox*g.StrideW-g.PadW
 		kw0, kw1 := kwRange(x0, g.KW, g.W)
 		row := cols[(r-lo)*k : (r-lo+1)*k]
 		if kw0 == 0 && kw1 == g.KW && y0 >= 0 && y0+g.KH <= g.H {
@@ -51,6 +64,8 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 			// common filter rows as fixed-size copies.
 			off := ((n*g.H+y0)*g.W + x0) * C
 			step := g.W * C
+			// (Copies of at most 16 bytes between slices compile to
+			// moves; longer ones, which might overlap, call memmove.)
 			switch span {
 			case 3:
 				for kh := range g.KH {
@@ -58,7 +73,9 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 				}
 			case 5:
 				for kh := range g.KH {
-					*(*[5]T)(row[kh*5:]) = *(*[5]T)(x[off+kh*step:])
+					src := x[off+kh*step : off+kh*step+5]
+					*(*[4]T)(row[kh*5:]) = *(*[4]T)(src)
+					row[kh*5+4] = src[4]
 				}
 			default:
 				for kh := range g.KH {
@@ -90,12 +107,15 @@ type im2colIJob struct {
 
 func (j *im2colIJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, j.pad, lo, hi) }
 
+// im2colJob runs im2col on float32 rows [lo, hi), with pad outside the
+// image.
 type im2colJob struct {
 	cols, x []float32
 	g       backend.ConvGeom
+	pad     float32
 }
 
-func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, 0, lo, hi) }
+func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, j.pad, lo, hi) }
 
 // Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
 // outside the image.
@@ -239,7 +259,7 @@ type gemmPart struct {
 	ctx     sgemm.Context
 	af, tmp []float32
 	acc     []int32 // GemmIDequant's products of one block
-	codes   []int32 // ConvIDequant's im2col rows of one block
+	sa      []int32 // GemmIDequant's row sums of one block
 }
 
 // gemmParts returns one gemmPart per thread.
@@ -267,42 +287,88 @@ type gemmIJob struct {
 	bf       []float32
 	n, k, kc int
 	parts    []gemmPart
-	// deq, when not nil, makes the job GemmIDequant: each block's int32
-	// products go to the chunk's scratch and are dequantized into y with
-	// the block's row sums, instead of being stored in acc.
+	// deq, when not nil, makes the job GemmIDequant: each block's products
+	// are dequantized into y with the block's row sums (when the zero
+	// points of b need them), instead of being stored in acc. With one k
+	// chunk (kc ≥ k) the float GEMM writes the block's rows of y, exact
+	// integers, which are dequantized in place; else the int32 chunk sums
+	// go to the chunk's scratch first.
 	deq *dequantConsts
 	y   []float32
 	// conv, when not nil, makes the job ConvIDequant: a is not used, each
-	// block's rows of the im2col matrix are made in the chunk's scratch.
+	// block's rows of the im2col matrix are made (as float32) in the
+	// chunk's scratch.
 	conv *convSrc
 }
 
-// convSrc is the image whose im2col matrix a gemmIJob multiplies.
+// convSrc is the image whose im2col matrix a gemmIJob multiplies: its
+// codes as float32 (exact), and the pad code.
 type convSrc struct {
-	x   []int32
+	x   []float32
 	g   backend.ConvGeom
-	pad int32
+	pad float32
+}
+
+// gemmIBlock is the rows per block of gemmIJob: a block's float rows of a
+// and products (k+n floats a row) fill about 64 KiB when dequantized
+// straight from the products, else about 1 MiB of a.
+func gemmIBlock(k, n int, direct bool) int {
+	if direct {
+		return max(1, (1<<14)/(k+n))
+	}
+	return max(1, (1<<18)/k)
 }
 
 func (j *gemmIJob) run(lo, hi, part int) {
 	p := &j.parts[part]
 	n, k := j.n, j.k
-	block := max(1, min(hi-lo, (1<<18)/k))
+	direct := j.deq != nil && j.kc >= k
+	sums := j.deq != nil && !j.deq.zbZero
+	block := min(hi-lo, gemmIBlock(k, n, direct))
 	for r0 := lo; r0 < hi; r0 += block {
 		rows := min(block, hi-r0)
 		p.af = grow(p.af, rows*k)
-		p.tmp = grow(p.tmp, rows*n)
+		af := p.af
 		var a []int32
 		if j.conv != nil {
-			p.codes = growI(p.codes, rows*k)
-			a = p.codes
-			im2col(a, j.conv.x, j.conv.g, j.conv.pad, r0, r0+rows)
+			im2col(af, j.conv.x, j.conv.g, j.conv.pad, r0, r0+rows)
 		} else {
 			a = j.a[r0*k : (r0+rows)*k]
+			for i, v := range a {
+				af[i] = float32(v)
+			}
 		}
-		for i, v := range a {
-			p.af[i] = float32(v)
+		if sums {
+			// The row sums of the codes in wrapping int32, from a or from
+			// the exact float codes of the im2col rows.
+			p.sa = growI(p.sa, rows)
+			for i := range rows {
+				var sa int32
+				if a != nil {
+					for _, v := range a[i*k : (i+1)*k] {
+						sa += v
+					}
+				} else {
+					for _, v := range af[i*k : (i+1)*k] {
+						sa += int32(v)
+					}
+				}
+				p.sa[i] = sa
+			}
 		}
+		if direct {
+			y := j.y[r0*n : (r0+rows)*n]
+			p.ctx.Sgemm(false, true, rows, n, k, 1, af, k, j.bf, k, 0, y, n)
+			for i := range rows {
+				var sa int32
+				if sums {
+					sa = p.sa[i]
+				}
+				j.deq.rowF(y[i*n:(i+1)*n], sa)
+			}
+			continue
+		}
+		p.tmp = grow(p.tmp, rows*n)
 		var out []int32
 		if j.deq != nil {
 			p.acc = growI(p.acc, rows*n)
@@ -312,7 +378,7 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		}
 		for k0 := 0; k0 < k; k0 += j.kc {
 			kl := min(k-k0, j.kc)
-			p.ctx.Sgemm(false, true, rows, n, kl, 1, p.af[k0:], k, j.bf[k0:], k, 0, p.tmp, n)
+			p.ctx.Sgemm(false, true, rows, n, kl, 1, af[k0:], k, j.bf[k0:], k, 0, p.tmp, n)
 			tmp := p.tmp[:len(out)]
 			if k0 == 0 {
 				for i, v := range tmp {
@@ -327,8 +393,8 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		if j.deq != nil {
 			for i := range rows {
 				var sa int32
-				for _, v := range a[i*k : (i+1)*k] {
-					sa += v
+				if sums {
+					sa = p.sa[i]
 				}
 				j.deq.row(j.y[(r0+i)*n:(r0+i+1)*n], out[i*n:(i+1)*n], sa)
 			}
@@ -346,8 +412,9 @@ func growI(s []int32, n int) []int32 {
 
 // GemmIDequant is GemmI, RowSumI and Dequant in one pass (see
 // backend.FusedGemmIDequant), bit for bit: each block of rows is
-// multiplied as in GemmI into the chunk's scratch, and its row sums and
-// dequantization follow while the block is in cache.
+// multiplied as in GemmI, and its row sums (only where a zero point of b
+// is not 0: else they do not enter the result) and dequantization follow
+// while the block is in cache.
 func (b *Backend) GemmIDequant(y, a, bm, sb, bias backend.Tensor, pa, pb backend.QuantSpec) {
 	d, ok := backend.OpGemmIDequant.Check(&b.err, b, backend.Params{P: pa, PB: pb}, y, a, bm, sb, bias)
 	if !ok {
@@ -505,29 +572,59 @@ type dequantJob struct {
 // dequantConsts are Dequant's per-column constants and operands.
 type dequantConsts struct {
 	scale, bias []float32 // float32(sa·sb) per column; bias or nil
-	zb, kzz, sb []int32   // zero point of b, k·za·zb, row sums of b
-	zA          int32
+	zb, off     []int32   // zero point of b, k·za·zb - za·sb (wrapping)
+	zbZero      bool      // every zb is 0: the row sums of a do not count
 	n           int
 }
 
 // row dequantizes one row: out[c] = float32(scale·float32(v)) (+ bias)
-// with v = acc - zb·sa - za·sb + k·za·zb in wrapping int32.
+// with v = acc - zb·sa - za·sb + k·za·zb in wrapping int32, computed as
+// (acc - zb·sa) + off (the same value: wrapping sums do not depend on
+// the order).
 func (d *dequantConsts) row(out []float32, acc []int32, sa int32) {
 	n := d.n
-	scale, zb, kzz, sb := d.scale[:n], d.zb[:n], d.kzz[:n], d.sb[:n]
-	zA := d.zA
+	scale, zb, off := d.scale[:n], d.zb[:n], d.off[:n]
 	acc, out = acc[:n], out[:n]
 	if d.bias == nil {
 		for c, a := range acc {
-			v := a - zb[c]*sa - zA*sb[c] + kzz[c]
+			v := a - zb[c]*sa + off[c]
 			out[c] = float32(scale[c] * float32(v))
 		}
 		return
 	}
 	bias := d.bias[:n]
 	for c, a := range acc {
-		v := a - zb[c]*sa - zA*sb[c] + kzz[c]
+		v := a - zb[c]*sa + off[c]
 		out[c] = float32(scale[c]*float32(v)) + bias[c]
+	}
+}
+
+// rowF is row in place on y, which holds the row's products as float32
+// (integers of magnitude at most 2^24, so int32(y[c]) is the product).
+func (d *dequantConsts) rowF(y []float32, sa int32) {
+	n := d.n
+	scale, off := d.scale[:n], d.off[:n]
+	y = y[:n]
+	switch {
+	case d.zbZero && d.bias == nil:
+		for c, a := range y {
+			y[c] = float32(scale[c] * float32(int32(a)+off[c]))
+		}
+	case d.zbZero:
+		bias := d.bias[:n]
+		for c, a := range y {
+			y[c] = float32(scale[c]*float32(int32(a)+off[c])) + bias[c]
+		}
+	case d.bias == nil:
+		zb := d.zb[:n]
+		for c, a := range y {
+			y[c] = float32(scale[c] * float32(int32(a)-zb[c]*sa+off[c]))
+		}
+	default:
+		zb, bias := d.zb[:n], d.bias[:n]
+		for c, a := range y {
+			y[c] = float32(scale[c]*float32(int32(a)-zb[c]*sa+off[c])) + bias[c]
+		}
 	}
 }
 
@@ -544,7 +641,8 @@ func (b *Backend) dequantConsts(n, k int, pa, pb backend.QuantSpec, sb []int32, 
 	sA, zA := pa.Scale[0], pa.Zero[0]
 	scale := b.floats(n)
 	zk := b.ints(2 * n)
-	zb, kzz := zk[:n], zk[n:]
+	zb, off := zk[:n], zk[n:]
+	zbZero := true
 	for c := range n {
 		pc := 0
 		if len(pb.Scale) > 1 {
@@ -552,13 +650,14 @@ func (b *Backend) dequantConsts(n, k int, pa, pb backend.QuantSpec, sb []int32, 
 		}
 		scale[c] = sA * pb.Scale[pc]
 		zb[c] = pb.Zero[pc]
-		kzz[c] = int32(k) * zA * zb[c]
+		off[c] = int32(k)*zA*zb[c] - zA*sb[c]
+		zbZero = zbZero && zb[c] == 0
 	}
 	var bv []float32
 	if !isNil(bias) {
 		bv = bias.(*Tensor).st.f
 	}
-	return dequantConsts{scale: scale, bias: bv, zb: zb, kzz: kzz, sb: sb, zA: zA, n: n}
+	return dequantConsts{scale: scale, bias: bv, zb: zb, off: off, zbZero: zbZero, n: n}
 }
 
 // ints returns n int32 of the backend's small integer scratch, zeroed;

@@ -94,6 +94,67 @@ func colSumsOf(dst, x, y, mean []float32, cols, clo, chi int) {
 	}
 }
 
+// colSumsComp is colSumsOf of the compensated matrix yc = (x + add) +
+// beta (per column add and beta; CompensateTrain's y), computed element
+// by element as it is read, without storing yc: the float32 sums over
+// increasing rows of yc[r,c] (mean nil) or of float32(d·d),
+// d = yc[r,c]-mean[c].
+func colSumsComp(dst, x, add, beta, mean []float32, cols, clo, chi int) {
+	rows := len(x) / cols
+	c := clo
+	for ; c+8 <= chi; c += 8 {
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		ad := add[c : c+8 : c+8]
+		a0, a1, a2, a3, a4, a5, a6, a7 := ad[0], ad[1], ad[2], ad[3], ad[4], ad[5], ad[6], ad[7]
+		bd := beta[c : c+8 : c+8]
+		b0, b1, b2, b3, b4, b5, b6, b7 := bd[0], bd[1], bd[2], bd[3], bd[4], bd[5], bd[6], bd[7]
+		if mean == nil {
+			for r := range rows {
+				v := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				s0 += (v[0] + a0) + b0
+				s1 += (v[1] + a1) + b1
+				s2 += (v[2] + a2) + b2
+				s3 += (v[3] + a3) + b3
+				s4 += (v[4] + a4) + b4
+				s5 += (v[5] + a5) + b5
+				s6 += (v[6] + a6) + b6
+				s7 += (v[7] + a7) + b7
+			}
+		} else {
+			m := mean[c : c+8 : c+8]
+			m0, m1, m2, m3, m4, m5, m6, m7 := m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
+			for r := range rows {
+				v := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
+				d0, d1, d2, d3 := ((v[0]+a0)+b0)-m0, ((v[1]+a1)+b1)-m1, ((v[2]+a2)+b2)-m2, ((v[3]+a3)+b3)-m3
+				d4, d5, d6, d7 := ((v[4]+a4)+b4)-m4, ((v[5]+a5)+b5)-m5, ((v[6]+a6)+b6)-m6, ((v[7]+a7)+b7)-m7
+				s0 += float32(d0 * d0)
+				s1 += float32(d1 * d1)
+				s2 += float32(d2 * d2)
+				s3 += float32(d3 * d3)
+				s4 += float32(d4 * d4)
+				s5 += float32(d5 * d5)
+				s6 += float32(d6 * d6)
+				s7 += float32(d7 * d7)
+			}
+		}
+		d := dst[c : c+8 : c+8]
+		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s0, s1, s2, s3, s4, s5, s6, s7
+	}
+	for ; c < chi; c++ {
+		var s float32
+		a, b := add[c], beta[c]
+		for r := range rows {
+			v := (x[r*cols+c] + a) + b
+			if mean != nil {
+				d := v - mean[c]
+				v = float32(d * d)
+			}
+			s += v
+		}
+		dst[c] = s
+	}
+}
+
 // floats returns n float32 of the backend's small scratch (per-channel
 // constants of one op), zeroed; one op at a time.
 func (b *Backend) floats(n int) []float32 {
@@ -278,7 +339,27 @@ func (j *maxPoolJob) run2(lo, hi int) {
 			arg := j.arg[out : out+C]
 			b, c, d, y, arg = b[:len(a)], c[:len(a)], d[:len(a)], y[:len(a)], arg[:len(a)]
 			for k, v := range a {
+				ua, ub := math.Float32bits(v), math.Float32bits(b[k])
+				uc, ud := math.Float32bits(c[k]), math.Float32bits(d[k])
 				at := int32(i0 + k)
+				if max(ua, ub, uc, ud) <= 0x7f800000 {
+					// No NaN, no negative value (nor -0): the floats
+					// compare as their bits do, integer comparisons whose
+					// selections compile to conditional moves (the
+					// float comparisons' branches are coin flips that a
+					// branch predictor loses).
+					if ub > ua {
+						ua, at = ub, int32(i0+C+k)
+					}
+					if uc > ua {
+						ua, at = uc, int32(i0+row+k)
+					}
+					if ud > ua {
+						ua, at = ud, int32(i0+row+C+k)
+					}
+					y[k], arg[k] = math.Float32frombits(ua), at
+					continue
+				}
 				if w := b[k]; w > v {
 					v, at = w, int32(i0+C+k)
 				}
@@ -335,8 +416,11 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 // 1/std and running statistics.
 type bnStatsJob struct {
 	mean, invstd, x, runMean, runVar, vs []float32
-	r, c                                 int
-	momentum, eps                        float32
+	// add and cbeta, when not nil, make the statistics those of the
+	// compensated matrix (x + add) + cbeta (see colSumsComp).
+	add, cbeta    []float32
+	r, c          int
+	momentum, eps float32
 }
 
 func (j *bnStatsJob) run(lo, hi, _ int) {
@@ -349,11 +433,19 @@ func (j *bnStatsJob) run(lo, hi, _ int) {
 	mu := j.mean[lo:hi]
 	is := j.invstd[lo:hi]
 	vs := j.vs[lo:hi]
-	colSums(j.mean, j.x, c, lo, hi)
+	if j.add != nil {
+		colSumsComp(j.mean, j.x, j.add, j.cbeta, nil, c, lo, hi)
+	} else {
+		colSums(j.mean, j.x, c, lo, hi)
+	}
 	for k := range mu {
 		mu[k] /= fr
 	}
-	colSumsOf(j.vs, j.x, nil, j.mean, c, lo, hi)
+	if j.add != nil {
+		colSumsComp(j.vs, j.x, j.add, j.cbeta, j.mean, c, lo, hi)
+	} else {
+		colSumsOf(j.vs, j.x, nil, j.mean, c, lo, hi)
+	}
 	m := j.momentum
 	for k := range vs {
 		vs[k] /= fr
@@ -368,30 +460,50 @@ func (j *bnStatsJob) run(lo, hi, _ int) {
 // y = gamma·xhat + beta.
 type bnApplyJob struct {
 	y, xhat, x, mean, invstd, gamma, beta []float32
-	c                                     int
-	relu                                  bool // y = ReLU(BN) (BatchNormReLUTrain)
+	// add and cbeta, when not nil, stand for x the compensated matrix
+	// (x + add) + cbeta, computed as each element is read.
+	add, cbeta []float32
+	c          int
+	relu       bool // y = ReLU(BN) (BatchNormReLUTrain)
 }
 
 func (j *bnApplyJob) run(lo, hi, _ int) {
 	c := j.c
 	mu, is, g, be := j.mean[:c], j.invstd[:c], j.gamma[:c], j.beta[:c]
+	var ad, cb []float32
+	if j.add != nil {
+		ad, cb = j.add[:c], j.cbeta[:c]
+	}
 	for i := lo; i < hi; i++ {
 		x := j.x[i*c : (i+1)*c]
 		h := j.xhat[i*c : (i+1)*c]
 		y := j.y[i*c : (i+1)*c]
 		x, h, y = x[:c], h[:c], y[:c]
-		if j.relu { // the ReLU as each value is written (the same values as a second pass)
+		switch {
+		case ad != nil && j.relu:
+			for k, v := range x {
+				hv := (((v + ad[k]) + cb[k]) - mu[k]) * is[k]
+				h[k] = hv
+				y[k] = relu(float32(g[k]*hv) + be[k])
+			}
+		case ad != nil:
+			for k, v := range x {
+				hv := (((v + ad[k]) + cb[k]) - mu[k]) * is[k]
+				h[k] = hv
+				y[k] = float32(g[k]*hv) + be[k]
+			}
+		case j.relu: // the ReLU as each value is written (the same values as a second pass)
 			for k, v := range x {
 				hv := (v - mu[k]) * is[k]
 				h[k] = hv
 				y[k] = relu(float32(g[k]*hv) + be[k])
 			}
-			continue
-		}
-		for k, v := range x {
-			hv := (v - mu[k]) * is[k]
-			h[k] = hv
-			y[k] = float32(g[k]*hv) + be[k]
+		default:
+			for k, v := range x {
+				hv := (v - mu[k]) * is[k]
+				h[k] = hv
+				y[k] = float32(g[k]*hv) + be[k]
+			}
 		}
 	}
 }
@@ -422,21 +534,22 @@ func (b *Backend) batchNormTrain(op *backend.Op, y, xhat, mean, invstd, x, gamma
 	if !ok {
 		return
 	}
-	b.bnTrain(y.(*Tensor).st.f, xhat.(*Tensor).st.f, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, x.(*Tensor).st.f,
+	b.bnTrain(y.(*Tensor).st.f, xhat.(*Tensor).st.f, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, x.(*Tensor).st.f, nil, nil,
 		gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, runVar.(*Tensor).st.f,
 		d.R, d.C, momentum, eps, op == backend.OpBatchNormReLUTrain)
 }
 
 // bnTrain is BatchNormTrain (then ReLU where relu) on the checked operands'
-// elements, x [r, c].
-func (b *Backend) bnTrain(y, xhat, mf, isf, xf, gamma, beta, runMean, runVar []float32, r, c int, momentum, eps float32, relu bool) {
+// elements, x [r, c], or, when add is not nil, on the compensated matrix
+// (x + add) + cbeta, computed as it is read.
+func (b *Backend) bnTrain(y, xhat, mf, isf, xf, add, cbeta, gamma, beta, runMean, runVar []float32, r, c int, momentum, eps float32, relu bool) {
 	st := &b.jobs.bnStats
-	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean, runVar: runVar,
+	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean, runVar: runVar, add: add, cbeta: cbeta,
 		vs: b.floats(c), r: r, c: c, momentum: momentum, eps: eps}
 	b.run(st, c, 8)
 	*st = bnStatsJob{}
 	ap := &b.jobs.bnApply
-	*ap = bnApplyJob{y: y, xhat: xhat, x: xf, mean: mf, invstd: isf,
+	*ap = bnApplyJob{y: y, xhat: xhat, x: xf, mean: mf, invstd: isf, add: add, cbeta: cbeta,
 		gamma: gamma, beta: beta, c: c, relu: relu}
 	b.run(ap, r, rowGrain(c))
 	*ap = bnApplyJob{}
@@ -445,19 +558,32 @@ func (b *Backend) bnTrain(y, xhat, mf, isf, xf, gamma, beta, runMean, runVar []f
 // bnInferJob writes y = float32(gamma·(x-m))/sd + beta for rows [lo, hi).
 type bnInferJob struct {
 	y, x, gamma, beta, runMean, sd []float32
-	c                              int
-	relu                           bool
+	// add and cbeta, when not nil, stand for x the compensated matrix
+	// (x + add) + cbeta, computed as each element is read.
+	add, cbeta []float32
+	c          int
+	relu       bool
 }
 
 func (j *bnInferJob) run(lo, hi, _ int) {
 	c := j.c
 	g, be, rm, sd := j.gamma[:c], j.beta[:c], j.runMean[:c], j.sd[:c]
+	var ad, cb []float32
+	if j.add != nil {
+		ad, cb = j.add[:c], j.cbeta[:c]
+	}
 	for i := lo; i < hi; i++ {
 		x := j.x[i*c : (i+1)*c]
 		y := j.y[i*c : (i+1)*c]
 		x, y = x[:c], y[:c]
-		for k, v := range x {
-			y[k] = float32(g[k]*(v-rm[k]))/sd[k] + be[k]
+		if ad != nil {
+			for k, v := range x {
+				y[k] = float32(g[k]*(((v+ad[k])+cb[k])-rm[k]))/sd[k] + be[k]
+			}
+		} else {
+			for k, v := range x {
+				y[k] = float32(g[k]*(v-rm[k]))/sd[k] + be[k]
+			}
 		}
 		if j.relu {
 			reluRow(y)
@@ -481,19 +607,20 @@ func (b *Backend) batchNormInfer(op *backend.Op, y, x, gamma, beta, runMean, run
 	if !ok {
 		return
 	}
-	b.bnInfer(y.(*Tensor).st.f, x.(*Tensor).st.f, gamma.(*Tensor).st.f, beta.(*Tensor).st.f,
+	b.bnInfer(y.(*Tensor).st.f, x.(*Tensor).st.f, nil, nil, gamma.(*Tensor).st.f, beta.(*Tensor).st.f,
 		runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, d.R, d.C, eps, op == backend.OpBatchNormReLUInfer)
 }
 
 // bnInfer is BatchNormInfer (then ReLU where relu) on the checked operands'
-// elements, x [r, c].
-func (b *Backend) bnInfer(y, x, gamma, beta, runMean, rv []float32, r, c int, eps float32, relu bool) {
+// elements, x [r, c], or, when add is not nil, on the compensated matrix
+// (x + add) + cbeta, computed as it is read.
+func (b *Backend) bnInfer(y, x, add, cbeta, gamma, beta, runMean, rv []float32, r, c int, eps float32, relu bool) {
 	sd := b.floats(c)
 	for k := range sd {
 		sd[k] = float32(math.Sqrt(float64(rv[k] + eps)))
 	}
 	j := &b.jobs.bnInfer
-	*j = bnInferJob{y: y, x: x, gamma: gamma, beta: beta, runMean: runMean, sd: sd, c: c, relu: relu}
+	*j = bnInferJob{y: y, x: x, add: add, cbeta: cbeta, gamma: gamma, beta: beta, runMean: runMean, sd: sd, c: c, relu: relu}
 	b.run(j, r, rowGrain(c))
 	*j = bnInferJob{}
 }
@@ -705,11 +832,30 @@ func (b *Backend) CompensateTrain(y, mean, x, gamma, beta, runMean backend.Tenso
 
 // compTrain is CompensateTrain on the checked operands' elements, x [r, c].
 func (b *Backend) compTrain(y, mf, xf, gamma, beta, runMean []float32, r, c int, momentum float32) {
+	b.compMean(mf, xf, runMean, r, c, momentum)
+	b.compensate(y, xf, gamma, beta, mf, r, c)
+}
+
+// compMean is CompensateTrain's mean and running mean update.
+func (b *Backend) compMean(mf, xf, runMean []float32, r, c int, momentum float32) {
 	j := &b.jobs.compMean
 	*j = compMeanJob{mean: mf, x: xf, runMean: runMean, r: r, c: c, momentum: momentum}
 	b.run(j, c, 8)
 	*j = compMeanJob{}
-	b.compensate(y, xf, gamma, beta, mf, r, c)
+}
+
+// compAdd returns compensate's per-column term float32(gamma·mean) in
+// the backend's compensation scratch (which, unlike Backend.floats, the
+// batch-norm code that reads it does not reuse).
+func (b *Backend) compAdd(gamma, mean []float32, c int) []float32 {
+	if cap(b.compAddF) < c {
+		b.compAddF = make([]float32, c)
+	}
+	add := b.compAddF[:c]
+	for k := range add {
+		add[k] = float32(gamma[k] * mean[k])
+	}
+	return add
 }
 
 // compensate writes y = (x + float32(gamma·mean)) + beta.

@@ -99,6 +99,7 @@ type jobs struct {
 	rowSumI     rowSumIJob
 	dequant     dequantJob
 	gemmI       gemmIJob
+	toFloat     toFloatJob
 	gemmIExact  gemmIExactJob
 	gemm        gemmJob
 	minMax      minMaxJob

@@ -42,15 +42,17 @@ type Backend struct {
 	deq     dequantConsts // GemmIDequant's epilogue constants
 	tapsI   []int32       // the depthwise filters by tap (dwTaps)
 	tapsF   []float32
-	// convCols and convColsI are FusedConv's float im2col matrix (or input
-	// gradient columns) and integer im2col matrix, kept across calls.
-	convCols  []float32
-	convColsI []int32
+	// convCols is FusedConv's float im2col matrix (or input gradient
+	// columns), kept across calls.
+	convCols []float32
 	// convSrc is ConvIDequant's image, kept here so that the job's pointer
-	// to it does not escape to the heap on every call.
+	// to it does not escape to the heap on every call; convXF holds its
+	// codes as float32 (ConvIDequant) or its dequantized values
+	// (ConvGradWQ), kept across calls.
 	convSrc convSrc
-	// compBN is FusedCompBN's compensated matrix (forward) or its
-	// gradient (backward), kept across calls.
+	convXF  []float32
+	// compBN is FusedCompBN's scratch for xhat and y where they are not
+	// stored (compBNScratch), kept across calls.
 	compBN []float32
 	// compBNParts: compBNScratch's views of compBN.
 	compBNParts [][]float32
@@ -64,6 +66,9 @@ type Backend struct {
 	// weightGrad is DenseGradWQ's gradient with respect to the
 	// dequantized weights, kept across calls.
 	weightGrad []float32
+
+	// compAddF is FusedCompBN's per-column compensation term (compAdd).
+	compAddF []float32
 }
 
 // New returns a reference backend using all available CPUs.
@@ -345,7 +350,7 @@ func (b *Backend) Err() error { return b.err }
 func (b *Backend) Close() error {
 	b.closed = true
 	b.scratch, b.parts = nil, nil
-	b.convCols, b.convColsI = nil, nil
+	b.convCols, b.convXF = nil, nil
 	if b.pool != nil {
 		b.pool.stop()
 		b.pool = nil
