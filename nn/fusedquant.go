@@ -151,9 +151,11 @@ func (m *Model) fuseQuant(b backend.Backend) {
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *MaxPool:
-			l.quant = nil
+			l.quant, l.pre = nil, nil
 		case *ReLU:
 			l.quant = nil
+		case *BatchNorm:
+			l.pool = nil
 		}
 		if q, ok := l.(quantLayer); ok {
 			d := q.core()
@@ -183,10 +185,30 @@ func (m *Model) fuseQuant(b backend.Backend) {
 		switch l := l.(type) {
 		case *MaxPool:
 			l.quant = to
+			if bn := m.poolSource(i); bn != nil && abilitiesOf(b).recompute {
+				bn.pool = l
+			}
 		case *ReLU:
 			if !l.fused {
 				l.quant = to
 			}
 		}
 	}
+}
+
+// poolSource returns the batch norm (with a compensation inside its op)
+// whose output alone the max-pool at layer i reads, directly or through
+// the ReLU inside the batch norm's op, or nil.
+func (m *Model) poolSource(i int) *BatchNorm {
+	if len(m.g.in[i]) != 1 {
+		return nil
+	}
+	j := m.g.in[i][0]
+	if r, ok := m.Layers[j].(*ReLU); ok && r.fused && m.g.uses[j] == 1 && len(m.g.in[j]) == 1 {
+		j = m.g.in[j][0]
+	}
+	if bn, ok := m.Layers[j].(*BatchNorm); ok && bn.comp != nil && m.g.uses[j] == 1 {
+		return bn
+	}
+	return nil
 }

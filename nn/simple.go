@@ -186,6 +186,13 @@ type BatchNorm struct {
 	// runs inside its ops (backend.FusedCompBN), set by Model.Bind: the
 	// layer's input is then the compensation's input.
 	comp *Compensation
+	// pool: the max-pool that alone reads this layer's output (through
+	// the ReLU inside it, if any) and writes its quantized reader's input
+	// codes; with comp on a backend that recomputes (backend.Recomputer),
+	// the training forward runs it inside this layer's op
+	// (backend.FusedQuantize.CompBNPoolQuant), so the batch norm's output
+	// is never stored. Set by Model.Bind.
+	pool *MaxPool
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -236,6 +243,11 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 	l.cur, l.train = s, c.Train
 	if fused {
 		cl := l.comp
+		if c.Train && l.pool != nil && kind == wsNormNX {
+			if done, err := l.poolQuant(c, s, x, x2); done || err != nil {
+				return s.y, err
+			}
+		}
 		if c.Train {
 			s.x2 = x2
 			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
@@ -259,6 +271,30 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		c.B.BatchNormInfer(s.y2, x2, l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, l.Eps)
 	}
 	return s.y, nil
+}
+
+// poolQuant runs the training forward as CompBNPoolQuant: the batch norm
+// (with its compensation and ReLU), the max-pool l.pool and its reader's
+// input quantization in one op, writing the pool's output, arg and the
+// reader's codes and statistics (handed over to both), never this layer's
+// output s.y, which the pool receives and passes by. done is false, with
+// nothing run, where the reader's quantizer cannot take codes yet.
+func (l *BatchNorm) poolQuant(c *Context, s *chanWS, x, x2 backend.Tensor) (done bool, err error) {
+	pl, cl := l.pool, l.comp
+	ps, err := pl.workspace(c.B, x.Shape())
+	if err != nil {
+		return false, err
+	}
+	f, q, st, p, ok, err := quantTarget(c, pl.quant, ps.y.Shape())
+	if !ok || err != nil {
+		return false, err
+	}
+	s.x2 = x2
+	f.CompBNPoolQuant(ps.y, ps.arg, q, st, s.mean, s.invstd, s.cmean, x, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+		l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu, ps.g, p)
+	pl.quant.feed().set(ps.y, q, st)
+	pl.pre = s.y
+	return true, nil
 }
 
 // Backward computes the affine gradients and dx.
@@ -376,6 +412,11 @@ type MaxPool struct {
 	// whose input statistics and codes Forward writes
 	// (backend.FusedQuantize), set by Model.Bind; nil: none.
 	quant quantConsumer
+	// pre: the input tensor for which the batch norm before this layer
+	// already wrote its output, arg and quant's codes in this pass
+	// (BatchNorm.pool, backend.FusedQuantize.CompBNPoolQuant); Forward
+	// takes and clears it.
+	pre backend.Tensor
 }
 
 type poolWS struct {
@@ -436,21 +477,17 @@ func (l *MaxPool) Release() { l.ws.release(); l.cur = nil }
 
 // Forward pools x.
 func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
-	in := x.Shape()
-	if _, err := l.geom(in); err != nil {
-		return nil, err
-	}
-	s, err := l.ws.get(in[0], func() (*poolWS, *workspace, error) {
-		g, _ := l.geom(in)
-		out, _ := l.OutShape(in)
-		w := &workspace{b: c.B}
-		s := &poolWS{g: g, y: w.f32(out...), arg: w.i32(out...), dx: w.f32(in...)}
-		return s, w, w.err
-	})
+	s, err := l.workspace(c.B, x.Shape())
 	if err != nil {
 		return nil, err
 	}
 	l.cur = s
+	if pre := l.pre; pre != nil {
+		l.pre = nil
+		if pre == x { // the batch norm before pooled x (CompBNPoolQuant)
+			return s.y, nil
+		}
+	}
 	f, q, st, p, ok, err := quantTarget(c, l.quant, s.y.Shape())
 	if err != nil {
 		return nil, err
@@ -462,6 +499,20 @@ func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) 
 	}
 	c.B.MaxPool(s.y, s.arg, x, s.g)
 	return s.y, nil
+}
+
+// workspace returns the layer's tensors for the input shape in.
+func (l *MaxPool) workspace(b backend.Backend, in []int) (*poolWS, error) {
+	if _, err := l.geom(in); err != nil {
+		return nil, err
+	}
+	return l.ws.get(in[0], func() (*poolWS, *workspace, error) {
+		g, _ := l.geom(in)
+		out, _ := l.OutShape(in)
+		w := &workspace{b: b}
+		s := &poolWS{g: g, y: w.f32(out...), arg: w.i32(out...), dx: w.f32(in...)}
+		return s, w, w.err
+	})
 }
 
 // Backward routes dy to the maxima.

@@ -20,14 +20,22 @@
 // elements 4t..4t+3; otherwise one qdiv places it, and past a row's end the last element is
 // read again, its code masked out and not counted. x is read through io.glsl.
 //
-// Bindings: 0 = x (uint bits), 1 = y (uint bits), 2 = arg, 3 = q, 4 = part, 5 = d (y and arg
-// are bound but unused below PROD 2, y below PROD 1). Push constants as below.
-// Specialization: 0 = workgroup size (a power of two), 1 = PROD, 2 = DIRECT, 3 = WIDE,
-// 4 = JMAX (1..4, packed only), 5 = VEC, 6 = the pool window size (PROD 2; equal to the
-// geometry's, a constant so that the window loop unrolls), 7 = PV4 (PROD 2 with VEC and
-// channels a multiple of 4: a word's four elements are neighbouring channels of one output
-// pixel, whose position is computed once and whose y and arg are stored as one uvec4 /
-// ivec4, as f_maxpool's V = 4: on CPU drivers a store is a loop over the SIMD lanes).
+// PROD 3 (FusedQuantize.CompBNPoolQuant) is PROD 2 over the batch norm's output of x: each
+// element a window reads is normalised as it is read, as f_bn_apply computes it (f_bnhat.glsl,
+// with COMP the compensation's term first, with RELU the ReLU after), so that output is never
+// stored; its per-channel constants are read once per invocation where the grid stride keeps
+// an invocation on the same channels (PV4 with the stride a multiple of C/4), else per window.
+//
+// Bindings: 0 = x (uint bits), 1 = y (uint bits), 2 = arg, 3 = q, 4 = part, 5 = d, 6 = mean,
+// 7 = invstd, 8 = gamma, 9 = beta, 10 = cgamma, 11 = cbeta, 12 = cmean (y and arg are bound
+// but unused below PROD 2, y below PROD 1; 6 to 12 read only with PROD 3, 10 to 12 only with
+// COMP). Push constants as below. Specialization: 0 = workgroup size (a power of two),
+// 1 = PROD, 2 = DIRECT, 3 = WIDE, 4 = JMAX (1..4, packed only), 5 = VEC, 6 = the pool window
+// size (PROD 2 and 3; equal to the geometry's, a constant so that the window loop unrolls),
+// 7 = PV4 (PROD 2 or 3 with VEC and channels a multiple of 4: a word's four elements are
+// neighbouring channels of one output pixel, whose position is computed once and whose y and
+// arg are stored as one uvec4 / ivec4, as f_maxpool's V = 4: on CPU drivers a store is a loop
+// over the SIMD lanes), 8 = RELU, 9 = COMP (PROD 3).
 #include "io.glsl"
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
@@ -38,6 +46,8 @@ layout(constant_id = 4) const uint JMAX = 4u;
 layout(constant_id = 5) const uint VEC = 0u;
 layout(constant_id = 6) const uint SIZE = 2u;
 layout(constant_id = 7) const uint PV4 = 0u;
+layout(constant_id = 8) const bool RELU = false;
+layout(constant_id = 9) const bool COMP = false;
 
 IN_U32(0, x)
 layout(std430, set = 0, binding = 1) writeonly buffer Y { uint y[]; };
@@ -47,6 +57,15 @@ layout(std430, set = 0, binding = 2) writeonly buffer Arg4 { ivec4 arg4[]; };
 layout(std430, set = 0, binding = 3) writeonly buffer Q { uint q[]; };
 layout(std430, set = 0, binding = 4) writeonly buffer Part { uvec4 part[]; };
 layout(std430, set = 0, binding = 5) writeonly buffer D { float d[]; };
+IN_F32(6, mean)
+IN_F32(7, invstd)
+IN_F32(8, gamma)
+IN_F32(9, beta)
+IN_F32(10, cgamma)
+IN_F32(11, cbeta)
+IN_F32(12, cmean)
+
+#include "f_bnhat.glsl"
 
 layout(push_constant) uniform Push {
     uint n;        // elements of y
@@ -72,16 +91,29 @@ int key(uint v) {
     return m > 0x7f800000u ? -0x7fffffff - 1 : s;
 }
 
+// xin returns the bits of the pooled tensor's input at x index i: x(i), or with PROD 3 the
+// batch norm's output of x(i) for the channel constants c (f_bn_apply's arithmetic and ReLU).
+uint xin(uint i, BNC c) {
+    if (PROD != 3u) {
+        return x(i);
+    }
+    float v = bnOut(bnHat(uintBitsToFloat(x(i)), c), c);
+    if (RELU) {
+        v = v > 0.0 ? v : 0.0;
+    }
+    return floatBitsToUint(v);
+}
+
 // win returns the maximum's bits of the window whose first element is x[left] and sets best
-// to its index (f_maxpool's).
-uint win(uint left, uint rowStep, out uint best) {
-    uint bv = x(left);
+// to its index (f_maxpool's); c: the channel's constants (PROD 3).
+uint win(uint left, uint rowStep, out uint best, BNC c) {
+    uint bv = xin(left, c);
     int bk = (bv & 0x7fffffffu) > 0x7f800000u ? 0x7fffffff : key(bv);
     best = left;
     for (uint t = 1u; t < SIZE * SIZE; t++) {
         uint ky = t / SIZE, kx = t - ky * SIZE;
         uint idx = left + ky * rowStep + kx * p.c;
-        uint v = x(idx);
+        uint v = xin(idx, c);
         int k = key(v);
         bool gt = k > bk;
         best = gt ? idx : best;
@@ -91,16 +123,25 @@ uint win(uint left, uint rowStep, out uint best) {
     return bv;
 }
 
-// windowOf returns the x index of the first element of the window of y's element i.
-uint windowOf(uint i) {
+// windowOf returns the x index of the first element of the window of y's element i, and its
+// channel in ch.
+uint windowOf(uint i, out uint ch) {
     uint pix = qdiv(i, p.c);
-    uint ch = i - pix * p.c;
+    ch = i - pix * p.c;
     uint r = qdiv(pix, p.ow); // n*oh + py
     uint px = pix - r * p.ow;
     uint img = qdiv(r, p.oh);
     uint py = r - img * p.oh;
     return ((img * p.h + py * p.stride) * p.w + px * p.stride) * p.c + ch;
 }
+
+// noConsts stands for the channel constants where PROD is not 3.
+const BNC noConsts = BNC(0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+
+// The constants of channels cch..cch+3 (PV4 with PROD 3), read when an item's channels differ
+// from the last item's.
+uint cch = 0xffffffffu;
+BNC k0, k1, k2, k3;
 
 // value computes element i of y, writes it (and its arg) unless PROD 0, and returns it.
 float value(uint i) {
@@ -112,8 +153,9 @@ float value(uint i) {
         y[i] = v;
         return uintBitsToFloat(v);
     }
-    uint best;
-    uint v = win(windowOf(i), p.w * p.c, best);
+    uint best, ch;
+    uint left = windowOf(i, ch);
+    uint v = win(left, p.w * p.c, best, PROD == 3u ? bnConsts(ch) : noConsts);
     y[i] = v;
     arg[i] = int(best);
     return uintBitsToFloat(v);
@@ -163,9 +205,17 @@ void item(uint t) {
         return;
     }
     if (PV4 != 0u) {
-        uint left = windowOf(4u * t), rs = p.w * p.c;
+        uint ch;
+        uint left = windowOf(4u * t, ch), rs = p.w * p.c;
+        if (PROD == 3u && ch != cch) {
+            cch = ch;
+            k0 = bnConsts(ch);
+            k1 = bnConsts(ch + 1u);
+            k2 = bnConsts(ch + 2u);
+            k3 = bnConsts(ch + 3u);
+        }
         uint b0, b1, b2, b3;
-        uvec4 v = uvec4(win(left, rs, b0), win(left + 1u, rs, b1), win(left + 2u, rs, b2), win(left + 3u, rs, b3));
+        uvec4 v = uvec4(win(left, rs, b0, k0), win(left + 1u, rs, b1, k1), win(left + 2u, rs, b2, k2), win(left + 3u, rs, b3, k3));
         y4[t] = v;
         arg4[t] = ivec4(b0, b1, b2, b3);
         uint wd = 0u;

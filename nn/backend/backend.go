@@ -478,6 +478,15 @@ type FusedQuantize interface {
 	// y', p) for y' y viewed with q's shape; y is written (ReLUGrad and
 	// the consumer's QuantGrad read it). y must not alias x.
 	ReLUQuant(y, q, stats, x Tensor, p QuantSpec)
+	// CompBNPoolQuant is CompBNTrain(yb, nil, mean, invstd, cmean, x,
+	// cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, cMomentum,
+	// momentum, eps, relu) for the image x [N, H, W, C] (as the matrix
+	// [N·H·W, C]), then MaxPoolQuant(y, arg, q, stats, yb, g, p), with the
+	// batch norm's output yb never stored: its elements are computed as
+	// the pooling reads them. The backward needs no yb: MaxPoolGrad reads
+	// arg, FusedCompBN.CompBNGradFromX recomputes xhat and the ReLU's mask
+	// from x.
+	CompBNPoolQuant(y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar Tensor, cMomentum, momentum, eps float32, relu bool, g PoolGeom, p QuantSpec)
 }
 
 // FusedWeightGrad is an optional ability (found by type assertion): the

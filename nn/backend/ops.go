@@ -573,7 +573,7 @@ var opList = func() []*Op {
 		OpAdd, OpAvgPool, OpAvgPoolGrad, OpDWConvI, OpDWConv, OpDWConvGradX, OpDWConvGradW,
 		OpConvIDequant, OpConvGradWQ, OpConvGradX,
 		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad, OpCompBNGradFromX,
-		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant,
+		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant, OpCompBNPoolQuant,
 		OpQuantizeWeights, OpDenseGradWQ,
 	}
 	for i, op := range l {
@@ -665,6 +665,31 @@ var (
 			c.wantImage(1, g.N, oh, ow, g.C)
 			c.wantImage(2, g.N, oh, ow, g.C)
 			c.quantOut(3)
+		}}
+	// OpCompBNPoolQuant declares FusedQuantize.CompBNPoolQuant.
+	OpCompBNPoolQuant = &Op{Name: "CompBNPoolQuant", Doc: "CompBNTrain (then ReLU) without its output, then MaxPoolQuant of that output, one op (FusedQuantize)",
+		Operands: []Operand{out("y", F32), out("arg", I32), out("q", Q8), out("stats", F32),
+			out("mean", F32), out("invstd", F32), out("cmean", F32), in("x", F32), in("cgamma", F32), in("cbeta", F32), out("cRunMean", F32),
+			in("gamma", F32), in("beta", F32), out("runMean", F32), out("runVar", F32)},
+		traffic: trafficUpdating(10, 13, 14), // the running statistics are read and written
+		rule: func(c *Call) {
+			g := c.P.Pool
+			if !c.pool(g, 7, 0) {
+				return
+			}
+			if !g.Square() {
+				c.Failf("pool geometry %+v: max-pooling takes square windows", g)
+				return
+			}
+			oh, ow := g.Out()
+			c.wantImage(1, g.N, oh, ow, g.C)
+			c.wantImage(2, g.N, oh, ow, g.C)
+			c.quantOut(3)
+			c.channels(g.C, 7, 8, 9, 11, 12, 4, 5, 6, 10, 13, 14)
+			c.momentum()
+			c.compMomentum()
+			c.eps()
+			c.D.R, c.D.C = g.N*g.H*g.W, g.C
 		}}
 	// OpReLUQuant declares FusedQuantize.ReLUQuant.
 	OpReLUQuant = &Op{Name: "ReLUQuant", Doc: "ReLU then MinMax and Quantize (per tensor) of its output, one op (FusedQuantize)",

@@ -56,12 +56,14 @@ type Backend struct {
 	compBN []float32
 	// compBNParts: compBNScratch's views of compBN.
 	compBNParts [][]float32
-	small       []float32    // per-channel constants of one op (Backend.floats)
-	smallI      []int32      // the same for integers (Backend.ints)
-	pool        *workers     // helper goroutines, started by the first parallel op
-	jobs        jobs         // the operands of the op running, see ranger
-	ran         []int        // calls that passed their checks, by backend.Op ID
-	work        backend.Work // ResetWork's counts (ops and declared traffic)
+	// bnPool is CompBNPoolQuant's batch-norm output, kept across calls.
+	bnPool backend.Tensor
+	small  []float32    // per-channel constants of one op (Backend.floats)
+	smallI []int32      // the same for integers (Backend.ints)
+	pool   *workers     // helper goroutines, started by the first parallel op
+	jobs   jobs         // the operands of the op running, see ranger
+	ran    []int        // calls that passed their checks, by backend.Op ID
+	work   backend.Work // ResetWork's counts (ops and declared traffic)
 
 	// weightGrad is DenseGradWQ's gradient with respect to the
 	// dequantized weights, kept across calls.

@@ -705,6 +705,32 @@ func (b *Backend) batchNormTrain(bop *backend.Op, relu bool, y, xhat, mean, invs
 // CompBNTrain); without it they bind other operands of the op in the
 // compensation's places and do not read them.
 func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, xt, mt, it, gt, bt, rm, rv *Tensor, momentum, eps float32) {
+	b.bnStats(op, r, c, cp, xt, mt, it, rm, rv, momentum, eps)
+	comp := cp != nil
+	// The compensation's operands of the elementwise pass, or stand-ins.
+	cg, cb, cm := gt, gt, gt
+	if comp {
+		cg, cb, cm = cp.cgamma, cp.cbeta, cp.cmean
+	}
+	shader := b.pairShader("f_bn_apply", c)
+	b.took(shader, pick(relu, "relu", "norelu"))
+	if comp {
+		b.took(shader, "comp")
+	}
+	// Without ht (CompBNTrain for CompBNGradFromX) xhat is not written
+	// (XHAT false, y bound in its place).
+	b.took(shader, pick(ht != nil, "xhat", "noxhat"))
+	if ht == nil {
+		ht = yt
+	}
+	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu), b2u(comp), b2u(ht != yt)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
+		yt, ht, xt, mt, it, gt, bt, cg, cb, cm)
+}
+
+// bnStats records the statistics passes of BatchNormTrain (bnTrain) over
+// x [r, c]: mean, invstd and the running statistics (with cp the
+// compensation's batch mean and running mean too, see CompBNTrain).
+func (b *Backend) bnStats(op string, r, c int, cp *compArgs, xt, mt, it, rm, rv *Tensor, momentum, eps float32) {
 	fr := float32(r)
 	unbias := float32(1)
 	if r > 1 {
@@ -712,11 +738,6 @@ func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, 
 	}
 	push := bnStatsPush{RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps, R: uint32(r)}
 	comp := cp != nil
-	// The compensation's operands of the elementwise pass, or stand-ins.
-	cg, cb, cm := gt, gt, gt
-	if comp {
-		cg, cb, cm = cp.cgamma, cp.cbeta, cp.cmean
-	}
 	if b.colContig(c, xt, mt) {
 		// One pass over x: each lane's mean and squared deviations
 		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
@@ -748,6 +769,7 @@ func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, 
 			b.took("f_comp_stats", "bn")
 			b.colFin(op, "f_comp_stats", []uint32{1}, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Momentum: cp.momentum}), c, part,
 				cp.cmean, cp.crm, part, cp.cgamma, cp.cbeta, mt)
+			cg, cb, cm := cp.cgamma, cp.cbeta, cp.cmean
 			b.took(pick(b.colPairs(c, []*Tensor{xt, mt, cg, cb, cm}), "f_colpart_sqdev2", "f_colpart_sqdev"), "comp")
 			part, lanes = b.colPartSpec(op, "f_colpart_sqdev", []uint32{0, 1}, false, r, c, 1, xt, mt, cg, cb, cm)
 		} else {
@@ -762,19 +784,6 @@ func (b *Backend) bnTrain(op string, r, c int, relu bool, cp *compArgs, yt, ht, 
 		b.took("f_bn_stats", "twopass")
 		b.colFin(op, "f_bn_stats", []uint32{0, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
 	}
-	shader := b.pairShader("f_bn_apply", c)
-	b.took(shader, pick(relu, "relu", "norelu"))
-	if comp {
-		b.took(shader, "comp")
-	}
-	// Without ht (CompBNTrain for CompBNGradFromX) xhat is not written
-	// (XHAT false, y bound in its place).
-	b.took(shader, pick(ht != nil, "xhat", "noxhat"))
-	if ht == nil {
-		ht = yt
-	}
-	b.perChanPairs(op, "f_bn_apply", []uint32{b2u(relu), b2u(comp), b2u(ht != yt)}, pushOf(rcPush{R: uint32(r), C: uint32(c)}), r, c,
-		yt, ht, xt, mt, it, gt, bt, cg, cb, cm)
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.

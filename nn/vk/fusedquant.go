@@ -23,10 +23,19 @@ const (
 	prodIdentity = 0
 	prodReLU     = 1
 	prodMaxPool  = 2
+	prodBNPool   = 3 // the batch norm's output, computed as read, max-pooled
 )
 
 // prodPaths names the producers as paths of q_quantmm.
-var prodPaths = [...]string{prodIdentity: "prod=id", prodReLU: "prod=relu", prodMaxPool: "prod=maxpool"}
+var prodPaths = [...]string{prodIdentity: "prod=id", prodReLU: "prod=relu", prodMaxPool: "prod=maxpool", prodBNPool: "prod=bnpool"}
+
+// bnPoolArgs are the batch norm's (and its compensation's) per-channel
+// operands that q_quantmm PROD 3 reads to normalise x as it pools it.
+type bnPoolArgs struct {
+	mean, invstd, gamma, beta *Tensor
+	comp                      *compArgs // nil: no compensation
+	relu                      bool
+}
 
 // quantmmPush mirrors the push constants of q_quantmm.
 type quantmmPush struct {
@@ -44,7 +53,7 @@ func (b *Backend) QuantizeMinMax(q, stats, x backend.Tensor, p backend.QuantSpec
 	if !ok {
 		return
 	}
-	b.quantmm("QuantizeMinMax", prodIdentity, d.Len, tensor(q), tensor(stats), tensor(x), nil, nil, backend.PoolGeom{}, p)
+	b.quantmm("QuantizeMinMax", prodIdentity, d.Len, tensor(q), tensor(stats), tensor(x), nil, nil, backend.PoolGeom{}, p, nil)
 }
 
 // MaxPoolQuant is MaxPool(y, arg, x, g), MinMax(stats, y) and Quantize(q,
@@ -54,7 +63,25 @@ func (b *Backend) MaxPoolQuant(y, arg, q, stats, x backend.Tensor, g backend.Poo
 	if !ok {
 		return
 	}
-	b.quantmm("MaxPoolQuant", prodMaxPool, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), tensor(arg), g, p)
+	b.quantmm("MaxPoolQuant", prodMaxPool, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), tensor(arg), g, p, nil)
+}
+
+// CompBNPoolQuant is CompBNTrain's statistics passes (bnStats), then one
+// pass that normalises x's elements as the pooling windows read them
+// (f_bn_apply's arithmetic: the same bits), max-pools, quantizes and takes
+// the min/max (q_quantmm PROD 3): the batch norm's output is never stored,
+// the apply pass and its write of the activations are saved.
+func (b *Backend) CompBNPoolQuant(y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar backend.Tensor, cMomentum, momentum, eps float32, relu bool, g backend.PoolGeom, p backend.QuantSpec) {
+	d, ok := backend.OpCompBNPoolQuant.Check(&b.err, b, backend.Params{CompMomentum: cMomentum, Momentum: momentum, Eps: eps, ReLU: relu, Pool: g, P: p},
+		y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar)
+	if !ok {
+		return
+	}
+	const op = "CompBNPoolQuant"
+	cp := compArgs{cgamma: tensor(cgamma), cbeta: tensor(cbeta), cmean: tensor(cmean), crm: tensor(cRunMean), momentum: cMomentum}
+	b.bnStats(op, d.R, d.C, &cp, tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar), momentum, eps)
+	b.quantmm(op, prodBNPool, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), tensor(arg), g, p,
+		&bnPoolArgs{mean: tensor(mean), invstd: tensor(invstd), gamma: tensor(gamma), beta: tensor(beta), comp: &cp, relu: relu})
 }
 
 // ReLUQuant is ReLU(y, x), MinMax(stats, y) and Quantize(q, y, p) in one
@@ -64,16 +91,17 @@ func (b *Backend) ReLUQuant(y, q, stats, x backend.Tensor, p backend.QuantSpec) 
 	if !ok {
 		return
 	}
-	b.quantmm("ReLUQuant", prodReLU, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), nil, backend.PoolGeom{}, p)
+	b.quantmm("ReLUQuant", prodReLU, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), nil, backend.PoolGeom{}, p, nil)
 }
 
 // quantmm records q_quantmm for the producer prod of the n elements of y
 // (x itself for prodIdentity; y and arg nil where prod does not write
 // them), their codes qt per the per-tensor spec p and their statistics st
-// (operands checked by the caller's op). The workgroups are MinMax's (its
-// rule over the n elements): one writes st directly, several write
-// partials that q_minmax PASS 1 reduces.
-func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor, g backend.PoolGeom, p backend.QuantSpec) {
+// (operands checked by the caller's op); bn: the batch norm's operands for
+// prodBNPool (nil otherwise). The workgroups are MinMax's (its rule over
+// the n elements): one writes st directly, several write partials that
+// q_minmax PASS 1 reduces.
+func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor, g backend.PoolGeom, p backend.QuantSpec, bn *bnPoolArgs) {
 	f := b.outQ8(op, qt, p.QMin, p.QMax)
 	if b.failed() {
 		return
@@ -92,7 +120,8 @@ func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor
 		items = n
 	}
 	var oh, ow int
-	if prod == prodMaxPool {
+	pool := prod == prodMaxPool || prod == prodBNPool
+	if pool {
 		oh, ow = g.Out()
 	}
 	push := quantmmPush{N: uint32(n), Cols: uint32(qt.cols()), RowWords: uint32(qt.rowWords()), Items: uint32(items),
@@ -110,14 +139,17 @@ func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor
 		at = part
 	}
 	// PV4: a word's four codes are four channels of one pooled pixel.
-	pv4 := prod == prodMaxPool && vec && g.C%4 == 0
+	pv4 := pool && vec && g.C%4 == 0
 	if b.paths != nil {
 		const k = "q_quantmm"
 		b.took(k, prodPaths[prod])
 		b.took(k, pick(groups > 1, "groups>1", "groups=1"))
 		b.took(k, pick(f == qWide, "q=wide", "q=packed"))
-		if prod == prodMaxPool {
+		if pool {
 			b.took(k, pick(pv4, "pool=vec4", "pool=scalar"))
+		}
+		if bn != nil {
+			b.took(k, pick(bn.relu, "relu", "norelu"))
 		}
 		if f != qWide {
 			switch {
@@ -130,13 +162,22 @@ func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor
 			}
 		}
 	}
-	spec := []uint32{uint32(wg), uint32(prod), 0, b2u(f == qWide), jmax, b2u(vec), size, b2u(pv4)}
+	// The batch norm's operands (PROD 3), or stand-ins.
+	mt, it, gt, bt, cg, cb, cm := part, part, part, part, part, part, part
+	relu, comp := false, false
+	if bn != nil {
+		mt, it, gt, bt, relu = bn.mean, bn.invstd, bn.gamma, bn.beta, bn.relu
+		if bn.comp != nil {
+			cg, cb, cm, comp = bn.comp.cgamma, bn.comp.cbeta, bn.comp.cmean, true
+		}
+	}
+	spec := []uint32{uint32(wg), uint32(prod), 0, b2u(f == qWide), jmax, b2u(vec), size, b2u(pv4), b2u(relu), b2u(comp)}
 	if groups == 1 { // one workgroup writes the statistics: one dispatch
 		spec[2] = 1
-		b.dispatch(op, "q_quantmm", spec, pushOf(push), 1, 1, 1, xt, yt, at, qt, part, st)
+		b.dispatch(op, "q_quantmm", spec, pushOf(push), 1, 1, 1, xt, yt, at, qt, part, st, mt, it, gt, bt, cg, cb, cm)
 		return
 	}
-	b.dispatch(op, "q_quantmm", spec, pushOf(push), groups, 1, 1, xt, yt, at, qt, part, st)
+	b.dispatch(op, "q_quantmm", spec, pushOf(push), groups, 1, 1, xt, yt, at, qt, part, st, mt, it, gt, bt, cg, cb, cm)
 	b.took("q_minmax", "groups>1")
 	b.dispatch(op, "q_minmax", []uint32{uint32(wg), 1}, pushOf(struct{ N, Groups uint32 }{uint32(n), groups}), 1, 1, 1, src, part, st)
 }

@@ -129,7 +129,7 @@ var kernelPaths = map[string][]string{
 	"q_densegradw": {"x=u8", "x=s8", "x=wide", "ws=channel", "ws=tensor", "vec", "novec", "bias", "nobias", "r=odd", "r=even", "rpasses=1", "rpasses>1"},
 
 	// Quantization fused into the op producing its input (fusedquant.go).
-	"q_quantmm": {"prod=id", "prod=relu", "prod=maxpool", "groups=1", "groups>1", "q=packed", "q=wide", "words=one", "words=vec", "words=rows", "pool=vec4", "pool=scalar"},
+	"q_quantmm": {"prod=id", "prod=relu", "prod=maxpool", "prod=bnpool", "relu", "norelu", "groups=1", "groups>1", "q=packed", "q=wide", "words=one", "words=vec", "words=rows", "pool=vec4", "pool=scalar"},
 }
 
 // gemmPaths are the paths of f_gemm and its subgroup forms: op(A) and

@@ -49,6 +49,16 @@ func TestCompBN(t *testing.T, b backend.Backend) {
 	}
 }
 
+// compBNInputs makes the inputs of a FusedCompBN case of shape sh: the
+// compensation's input x, the batch norm's gamma and beta, the
+// compensation's cgamma and cbeta.
+func (e *env) compBNInputs(sh []int) (x, gamma, beta, cgamma, cbeta *pair) {
+	r, c := rowsCols(sh)
+	xv, gv, bv := e.bnData(r, c)
+	return e.inF32("x", xv, sh...), e.inF32("gamma", gv, c), e.inF32("beta", bv, c),
+		e.inF32("cgamma", e.uniform(c, -0.5, 0.5), c), e.inF32("cbeta", e.uniform(c, -0.5, 0.5), c)
+}
+
 func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool, eps, momentum, cMomentum float32) {
 	e := newEnv(t, f.(backend.Backend))
 	r, c := rowsCols(sh)
@@ -62,12 +72,7 @@ func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool,
 		}
 		e.closeF32(p, tol, n)
 	}
-	xv, gv, bv := e.bnData(r, c)
-	x := e.inF32("x", xv, sh...)
-	gamma := e.inF32("gamma", gv, c)
-	beta := e.inF32("beta", bv, c)
-	cgamma := e.inF32("cgamma", e.uniform(c, -0.5, 0.5), c)
-	cbeta := e.inF32("cbeta", e.uniform(c, -0.5, 0.5), c)
+	x, gamma, beta, cgamma, cbeta := e.compBNInputs(sh)
 	crm := e.stateF32("cRunMean", e.uniform(c, -1, 1), c)
 	rm := e.stateF32("runMean", e.uniform(c, -1, 1), c)
 	rv := e.stateF32("runVar", e.uniform(c, 0.5, 2), c)
@@ -167,12 +172,7 @@ func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool,
 func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool, eps, momentum, cMomentum float32) {
 	e := newEnv(t, f.(backend.Backend))
 	r, c := rowsCols(sh)
-	xv, gv, bv := e.bnData(r, c)
-	x := e.inF32("x", xv, sh...)
-	gamma := e.inF32("gamma", gv, c)
-	beta := e.inF32("beta", bv, c)
-	cgamma := e.inF32("cgamma", e.uniform(c, -0.5, 0.5), c)
-	cbeta := e.inF32("cbeta", e.uniform(c, -0.5, 0.5), c)
+	x, gamma, beta, cgamma, cbeta := e.compBNInputs(sh)
 	dy := e.inF32("dy", e.uniform(r*c, -1, 1), sh...)
 	crmV, rmV, rvV := e.uniform(c, -1, 1), e.uniform(c, -1, 1), e.uniform(c, 0.5, 2)
 	// One set of outputs per path: [0] stored xhat, [1] recomputed.
@@ -234,4 +234,73 @@ func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact 
 	for _, p := range []*pair{z.dg, z.db, z.dcg, z.dcb} {
 		e.closeF32(p, TolBatchNorm, r)
 	}
+}
+
+// testCompBNPoolQuant runs, on each backend, CompBNPoolQuant and the
+// composition it names on the same backend — CompBNTrain without xhat into
+// a matrix yb, then MaxPoolQuant of yb — from the same inputs (and running
+// statistics of the same values): every output must have the
+// composition's bits on the same backend (the fused op normalises each
+// element as the pooling reads it with the batch norm's own arithmetic),
+// and the backend under test's pooled values and statistics are held to
+// the reference's within TolBatchNorm (codes and argmax follow from them;
+// the composed ops' own cases hold those).
+func testCompBNPoolQuant(t *testing.T, b backend.Backend, g backend.PoolGeom, relu bool, r codeRange) {
+	const eps, momentum, cMomentum = 1e-5, 0.1, 0.2
+	e := newEnv(t, b)
+	sh := []int{g.N, g.H, g.W, g.C}
+	rows, c := g.N*g.H*g.W, g.C
+	oh, ow := g.Out()
+	ysh := []int{g.N, oh, ow, g.C}
+	p := e.spec(r, 1, "rand")
+	x, gamma, beta, cgamma, cbeta := e.compBNInputs(sh)
+	crmV, rmV, rvV := e.uniform(c, -1, 1), e.uniform(c, -1, 1), e.uniform(c, 0.5, 2)
+	type outs struct {
+		y, arg, q, st, mean, invstd, cmean, crm, rm, rv *pair
+	}
+	var o [2]outs
+	for k, name := range []string{"fused", "composed"} {
+		n := func(s string) string { return s + " (" + name + ")" }
+		o[k] = outs{y: e.out(n("y"), backend.F32, ysh...), arg: e.out(n("arg"), backend.I32, ysh...), q: e.out(n("q"), backend.Q8, ysh...),
+			st: e.out(n("stats"), backend.F32, 3), mean: e.out(n("mean"), backend.F32, c), invstd: e.out(n("invstd"), backend.F32, c),
+			cmean: e.out(n("cmean"), backend.F32, c), crm: e.stateF32(n("cRunMean"), crmV, c), rm: e.stateF32(n("runMean"), rmV, c),
+			rv: e.stateF32(n("runVar"), rvV, c)}
+	}
+	yb := e.out("yb (composed)", backend.F32, rows, c)
+	e.run(func(b backend.Backend, s int) {
+		a := o[0]
+		b.(backend.FusedQuantize).CompBNPoolQuant(a.y.t[s], a.arg.t[s], a.q.t[s], a.st.t[s], a.mean.t[s], a.invstd.t[s], a.cmean.t[s],
+			x.t[s], cgamma.t[s], cbeta.t[s], a.crm.t[s], gamma.t[s], beta.t[s], a.rm.t[s], a.rv.t[s], cMomentum, momentum, eps, relu, g, p)
+		z := o[1]
+		b.(backend.FusedCompBN).CompBNTrain(yb.t[s], nil, z.mean.t[s], z.invstd.t[s], z.cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], z.crm.t[s],
+			gamma.t[s], beta.t[s], z.rm.t[s], z.rv.t[s], cMomentum, momentum, eps, relu)
+		b.(backend.FusedQuantize).MaxPoolQuant(z.y.t[s], z.arg.t[s], z.q.t[s], z.st.t[s], e.view(b, yb.t[s], sh), g, p)
+	})
+	for s, side := range []string{"backend under test", "reference"} {
+		for _, pp := range [][2]*pair{{o[0].y, o[1].y}, {o[0].st, o[1].st}, {o[0].mean, o[1].mean}, {o[0].invstd, o[1].invstd},
+			{o[0].cmean, o[1].cmean}, {o[0].crm, o[1].crm}, {o[0].rm, o[1].rm}, {o[0].rv, o[1].rv}} {
+			got, want := e.f32(pp[0], s), e.f32(pp[1], s)
+			for k := range got {
+				if !sameF32(got[k], want[k]) {
+					t.Fatalf("%s: %s[%d] = %v, %s %v", side, pp[0].name, k, got[k], pp[1].name, want[k])
+				}
+			}
+		}
+		for _, pp := range [][2]*pair{{o[0].arg, o[1].arg}, {o[0].q, o[1].q}} {
+			got, want := e.i32(pp[0], s), e.i32(pp[1], s)
+			for k := range got {
+				if got[k] != want[k] {
+					t.Fatalf("%s: %s[%d] = %d, %s %d", side, pp[0].name, k, got[k], pp[1].name, want[k])
+				}
+			}
+		}
+	}
+	a := o[0]
+	if _, exact := b.(*ref.Backend); exact {
+		return
+	}
+	e.closeF32(a.y, TolBatchNorm, 1)
+	e.closeF32(a.mean, TolBatchNorm, 1)
+	e.closeF32(a.invstd, TolBatchNorm, 1)
+	e.closeF32(a.cmean, TolCompensate, rows)
 }

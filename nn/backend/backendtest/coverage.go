@@ -49,7 +49,7 @@ func Cases() []Case {
 		{"BatchNormReLU", []*backend.Op{backend.OpBatchNormReLUTrain, backend.OpBatchNormReLUInfer, backend.OpBatchNormReLUGrad}, TestBatchNormReLU},
 		{"Compensate", []*backend.Op{backend.OpCompensateTrain, backend.OpCompensateInfer, backend.OpCompensateGrad}, TestCompensate},
 		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad, backend.OpCompBNGradFromX}, TestCompBN},
-		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant}, TestFusedQuantize},
+		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant, backend.OpCompBNPoolQuant}, TestFusedQuantize},
 		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ}, TestFusedWeightGrad},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},
 		{"AvgPool", []*backend.Op{backend.OpAvgPool, backend.OpAvgPoolGrad}, TestAvgPool},

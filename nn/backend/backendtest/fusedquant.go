@@ -132,6 +132,22 @@ func TestFusedQuantize(t *testing.T, b backend.Backend) {
 			})
 		}
 	}
+	// CompBNPoolQuant: against CompBNTrain then MaxPoolQuant (see
+	// testCompBNPoolQuant), with and without the ReLU, channels that make
+	// a word of codes one pooled pixel's (C % 4 == 0) or not.
+	for i, g := range []backend.PoolGeom{
+		{N: 1, H: 4, W: 4, C: 1, Size: 2, Stride: 2},
+		{N: 2, H: 7, W: 6, C: 3, Size: 3, Stride: 2},
+		{N: 4, H: 24, W: 24, C: 16, Size: 2, Stride: 2},
+		{N: 2, H: 8, W: 8, C: 8, Size: 2, Stride: 2},
+	} {
+		for _, relu := range []bool{false, true} {
+			r := fusedQuantSpecs()[i%4]
+			t.Run(fmt.Sprintf("CompBNPoolQuant/n%dh%dw%dc%d_size%d_stride%d/relu=%v/%s", g.N, g.H, g.W, g.C, g.Size, g.Stride, relu, r.name), func(t *testing.T) {
+				testCompBNPoolQuant(t, b, g, relu, r)
+			})
+		}
+	}
 	// ReLUQuant: short and long tensors, codes in x's shape or another.
 	for i, c := range []struct{ x, q []int }{
 		{[]int{6}, []int{6}},
