@@ -28,6 +28,10 @@ type Conv2D struct {
 	// fuseConv: the quantized passes run as backend.FusedConv ops, set by
 	// Model.Bind.
 	fuseConv bool
+	// biasFed: the gradient dy for which the batch norm after this layer
+	// already wrote the bias gradient (BatchNorm.bias); Backward takes and
+	// clears it.
+	biasFed backend.Tensor
 }
 
 type convWS struct {
@@ -182,8 +186,12 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 	if err != nil {
 		return nil, err
 	}
+	// The batch norm reading this layer (through a compensation) wrote
+	// the bias gradient, the column sums of dy, in its backward.
+	fed := l.biasFed != nil && l.biasFed == dy
+	l.biasFed = nil
 	if f, ok := l.fusedConv(c.abil()); ok {
-		return l.backwardFused(c, f, s, dy2, needDX), nil
+		return l.backwardFused(c, f, s, dy2, needDX, fed), nil
 	}
 	if l.wq != nil {
 		// x̂ columns: the dequantized codes, whose padding (the zero point) is 0.
@@ -213,13 +221,15 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 }
 
 // backwardFused is Backward of a quantized layer through the FusedConv
-// ops: the gradients of dense.backward and Backward's input gradient in
-// the same order, with ConvGradWQ reading the input codes where the
+// ops (the bias gradient only where not biasFed): the gradients of
+// dense.backward and Backward's input gradient in the same order, with ConvGradWQ reading the input codes where the
 // composed ops read the x̂ columns, and ConvGradX writing dxhat where
 // they make and fold the column gradients.
-func (l *Conv2D) backwardFused(c *Context, f backend.FusedConv, s *convWS, dy2 backend.Tensor, needDX bool) backend.Tensor {
+func (l *Conv2D) backwardFused(c *Context, f backend.FusedConv, s *convWS, dy2 backend.Tensor, needDX, biasFed bool) backend.Tensor {
 	b := c.B
-	b.ColSum(l.B.GradT, dy2)
+	if !biasFed {
+		b.ColSum(l.B.GradT, dy2)
+	}
 	spec := l.wq.Spec()
 	l.dequantWeights(b, spec)
 	f.ConvGradWQ(l.dWHat, dy2, s.qx, s.g, l.xq.Spec())

@@ -342,7 +342,7 @@ func (m *Model) fuse(b backend.Backend) {
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *BatchNorm:
-			l.relu, l.comp = false, nil
+			l.relu, l.comp, l.bias = false, nil, nil
 		case *Compensation:
 			l.fused = false
 		case *ReLU:
@@ -363,6 +363,13 @@ func (m *Model) fuse(b backend.Backend) {
 			bn, ok2 := m.Layers[i+1].(*BatchNorm)
 			if ok1 && ok2 && m.g.uses[i] == 1 && len(m.g.in[i+1]) == 1 && m.g.in[i+1][0] == i {
 				bn.comp, comp.fused = comp, true
+				// A conv read only by the compensation: its bias
+				// gradient from the batch norm's backward pass.
+				if in := m.g.in[i]; len(in) == 1 && m.g.uses[in[0]] == 1 {
+					if conv, ok := m.Layers[in[0]].(*Conv2D); ok {
+						bn.bias = conv
+					}
+				}
 			}
 		}
 	}

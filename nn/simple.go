@@ -193,6 +193,11 @@ type BatchNorm struct {
 	// (backend.FusedQuantize.CompBNPoolQuant), so the batch norm's output
 	// is never stored. Set by Model.Bind.
 	pool *MaxPool
+	// bias: the conv that alone feeds the compensation inside this
+	// layer's op; where the backward recomputes (CompBNGradFromX) it also
+	// writes the conv's bias gradient, the column sums of its dx, and
+	// hands it over (Conv2D.biasFed). Set by Model.Bind.
+	bias *Conv2D
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -317,7 +322,12 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 			f.CompBNGrad(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, y, s.xhat, s.invstd, l.Gamma.Value, s.cmean, cl.Gamma.Value)
 			return s.dx, nil
 		}
-		f.CompBNGradFromX(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dy2, s.x2, s.mean, s.invstd,
+		var dxSum backend.Tensor // nil: the conv sums its own dy
+		if l.bias != nil {
+			dxSum = l.bias.B.GradT
+			l.bias.biasFed = s.dx
+		}
+		f.CompBNGradFromX(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dxSum, dy2, s.x2, s.mean, s.invstd,
 			l.Gamma.Value, l.Beta.Value, s.cmean, cl.Gamma.Value, cl.Beta.Value, l.relu)
 		return s.dx, nil
 	}

@@ -15,15 +15,22 @@
 //
 // Bindings: 0 = dx, 1 = dy, 2 = xhat (x with RECOMP), 3 = invstd, 4 = gamma, 5 = dgamma,
 // 6 = dbeta, 7 = y (uint bits), 8 = cgamma, 9 = dcbeta, 10 = mean, 11 = beta, 12 = cbeta,
-// 13 = cmean (8 and 9 used only with COMP, 10 to 13 only with RECOMP, 12 and 13 only with
-// both; any buffers bound otherwise). Push constants {uint r, c; float rf (R as a float)}.
-// Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU, 3 = COMP, 4 = RECOMP.
+// 13 = cmean, 14 = part (8 and 9 used only with COMP, 10 to 13 only with RECOMP, 12 and 13
+// only with both, 14 only with SUMS; any buffers bound otherwise). Push constants {uint r, c;
+// float rf (R as a float)}. Specialization: 0 = CW, 1 = RW (f_perchan.glsl), 2 = RELU,
+// 3 = COMP, 4 = RECOMP, 5 = SUMS.
+//
+// With SUMS (CompBNGradFromX with dxSum) each invocation also adds up the dx it writes, per
+// column, and writes part[l*C + j] for its row lane l (f_perchan.glsl's pcRow0) and column
+// j: the partial column sums of dx that f_colsum adds (f_colfin.glsl), so that ColSum of dx
+// needs no pass of its own over dx.
 #include "io.glsl"
 #include "f_perchan.glsl"
 
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
 layout(constant_id = 4) const bool RECOMP = false;
+layout(constant_id = 5) const bool SUMS = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { float dx[]; };
 IN_F32(1, dy)
@@ -40,6 +47,7 @@ IN_F32(10, mean)
 IN_F32(11, beta)
 IN_F32(12, cbeta)
 IN_F32(13, cmean)
+layout(std430, set = 0, binding = 14) writeonly buffer Part { float part[]; };
 
 #include "f_bnhat.glsl"
 
@@ -98,13 +106,23 @@ void main() {
             ka = a;
         }
         uint o = pcOff0(j, p.c);
+        float sum = 0.0;
         for (; o + st < n; o += 2u * st) {
             float v0 = f(o, k, gj, bj, c), v1 = f(o + st, k, gj, bj, c);
             dx[o] = v0;
             dx[o + st] = v1;
+            if (SUMS) {
+                sum += v0;
+                sum += v1;
+            }
         }
         if (o < n) {
-            dx[o] = f(o, k, gj, bj, c);
+            float v = f(o, k, gj, bj, c);
+            dx[o] = v;
+            sum += v;
+        }
+        if (SUMS) {
+            part[pcRow0() * p.c + j] = sum;
         }
     }
 }

@@ -8,12 +8,13 @@
 // With COMP (CompBNGrad) (cgamma*dcbeta)/R is added to dx, as in f_bn_gradx.
 //
 // With RECOMP (CompBNGradFromX) binding 2 holds x, from which xhat and the sign of the
-// output are recomputed, as in f_bn_gradx.
+// output are recomputed, as in f_bn_gradx. With SUMS each invocation also writes the sums of
+// the dx it wrote, per column, as in f_bn_gradx.
 //
 // Bindings: 0 = dx, 1 = dy, 2 = xhat (x with RECOMP), 3 = invstd, 4 = gamma, 5 = dgamma,
 // 6 = dbeta, 7 = y, 8 = cgamma, 9 = dcbeta, 10 = mean, 11 = beta, 12 = cbeta, 13 = cmean
-// (as in f_bn_gradx). Push constants {uint r, c; float rf (R)}. Specialization: 0 = CW,
-// 1 = RW, 2 = RELU, 3 = COMP, 4 = RECOMP.
+// (as in f_bn_gradx), 14 = part (SUMS). Push constants {uint r, c; float rf (R)}.
+// Specialization: 0 = CW, 1 = RW, 2 = RELU, 3 = COMP, 4 = RECOMP, 5 = SUMS.
 #extension GL_ARB_gpu_shader_int64 : require
 #include "io.glsl"
 #include "f_perchan.glsl"
@@ -22,6 +23,7 @@
 layout(constant_id = 2) const bool RELU = false;
 layout(constant_id = 3) const bool COMP = false;
 layout(constant_id = 4) const bool RECOMP = false;
+layout(constant_id = 5) const bool SUMS = false;
 
 layout(std430, set = 0, binding = 0) writeonly buffer DX { uint64_t dx[]; };
 IN_PAIR(1, dy)
@@ -38,6 +40,7 @@ IN_F32(10, mean)
 IN_F32(11, beta)
 IN_F32(12, cbeta)
 IN_F32(13, cmean)
+layout(std430, set = 0, binding = 14) writeonly buffer Part { float part[]; };
 
 #include "f_bnhat.glsl"
 
@@ -50,7 +53,7 @@ layout(push_constant) uniform Push {
     float rf;
 } p;
 
-uint64_t f(uint o, vec2 k, vec2 g, vec2 b, BNC c0, BNC c1) {
+vec2 f(uint o, vec2 k, vec2 g, vec2 b, BNC c0, BNC c1) {
     vec2 d = ld2(dy(o)), h = ld2(xhat(o));
     if (RECOMP) {
         h = vec2(bnHat(h.x, c0), bnHat(h.y, c1));
@@ -80,7 +83,7 @@ uint64_t f(uint o, vec2 k, vec2 g, vec2 b, BNC c0, BNC c1) {
         o0 = u0;
         o1 = u1;
     }
-    return st2(vec2(o0, o1));
+    return vec2(o0, o1);
 }
 
 void main() {
@@ -107,13 +110,25 @@ void main() {
             ka = vec2(a0, a1);
         }
         uint o = pcOff0(j, cp);
+        vec2 sum = vec2(0.0);
         for (; o + st < n; o += 2u * st) {
-            uint64_t v0 = f(o, k, g, b, c0, c1), v1 = f(o + st, k, g, b, c0, c1);
-            dx[o] = v0;
-            dx[o + st] = v1;
+            vec2 v0 = f(o, k, g, b, c0, c1), v1 = f(o + st, k, g, b, c0, c1);
+            dx[o] = st2(v0);
+            dx[o + st] = st2(v1);
+            if (SUMS) {
+                sum += v0;
+                sum += v1;
+            }
         }
         if (o < n) {
-            dx[o] = f(o, k, g, b, c0, c1);
+            vec2 v = f(o, k, g, b, c0, c1);
+            dx[o] = st2(v);
+            sum += v;
+        }
+        if (SUMS) {
+            uint w = pcRow0() * p.c + j0;
+            part[w] = sum.x;
+            part[w + 1u] = sum.y;
         }
     }
 }

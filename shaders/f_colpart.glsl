@@ -10,10 +10,11 @@
 // runs of ceil(R/L) rows (on CPU drivers a SIMD group then streams through memory instead
 // of striding over it).
 //
-// Columns per invocation (specialization 3, NCOL: 1 or 4): an invocation owns the NCOL
-// columns j + t*CW (t < NCOL) below C, from cpCol0() in steps of cpColStep(). With 4 (CPU
-// drivers) each row step fetches four independent values; the kernels take them as
-// explicit scalars (arrays indexed in loops are slow there).
+// Columns per invocation (specialization 3, NCOL: 1, 2 or 4): an invocation owns the NCOL
+// columns j + t*CW (t < NCOL) below C, from cpCol0() in steps of cpColStep(). With 2 or 4
+// (CPU drivers) each row step fetches NCOL independent values; the kernels take them as
+// explicit scalars (arrays indexed in loops are slow there). With 2 (9 to 16 columns,
+// CW = 8) no fetch repeats a clamped column, as half of them would with 4.
 #include "f_perchan.glsl"
 layout(constant_id = 2) const bool CONTIG = false;
 layout(constant_id = 3) const uint NCOL = 1;
@@ -46,7 +47,7 @@ void cpRows(uint r, uint c, out uint o, out uint n, out uint st) {
 
 // cpCols returns the offsets from column j of the invocation's other columns j + t*CW,
 // t = 1..3 (clamped to the last column: their values are fetched but not stored when
-// NCOL = 1 or the column is past C).
+// the column is past C; with NCOL = 2 the kernels ignore y and z).
 uvec3 cpCols(uint j, uint c) {
     return NCOL == 1u ? uvec3(0u) : uvec3(min(j + CW, c - 1u), min(j + 2u * CW, c - 1u), min(j + 3u * CW, c - 1u)) - j;
 }

@@ -123,28 +123,38 @@ void main() {
                 part[wh] = sh;
             }
         } else {
-            // Four columns, one row per step of the main loop.
+            // NCOL (2 or 4) columns, one row per step of the main loop.
             uvec3 d = cpCols(j, p.c);
-            BNC c0 = consts(j), c1 = consts(j + d.x), c2 = consts(j + d.y), c3 = consts(j + d.z);
+            BNC c0 = consts(j), c1 = consts(j + d.x), c2 = c1, c3 = c1;
+            if (NCOL == 4u) {
+                c2 = consts(j + d.y);
+                c3 = consts(j + d.z);
+            }
             float b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
             float g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0;
             float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n; k++) {
-                float h0 = hx(o, c0), h1 = hx(o + d.x, c1), h2 = hx(o + d.y, c2), h3 = hx(o + d.z, c3);
-                float d0 = dm(o, h0, c0), d1 = dm(o + d.x, h1, c1), d2 = dm(o + d.y, h2, c2), d3 = dm(o + d.z, h3, c3);
+                float h0 = hx(o, c0), h1 = hx(o + d.x, c1);
+                float d0 = dm(o, h0, c0), d1 = dm(o + d.x, h1, c1);
                 b0 += d0;
                 b1 += d1;
-                b2 += d2;
-                b3 += d3;
                 g0 += dh(d0, h0);
                 g1 += dh(d1, h1);
-                g2 += dh(d2, h2);
-                g3 += dh(d3, h3);
                 if (COMP) {
                     s0 += h0;
                     s1 += h1;
-                    s2 += h2;
-                    s3 += h3;
+                }
+                if (NCOL == 4u) {
+                    float h2 = hx(o + d.y, c2), h3 = hx(o + d.z, c3);
+                    float d2 = dm(o + d.y, h2, c2), d3 = dm(o + d.z, h3, c3);
+                    b2 += d2;
+                    b3 += d3;
+                    g2 += dh(d2, h2);
+                    g3 += dh(d3, h3);
+                    if (COMP) {
+                        s2 += h2;
+                        s3 += h3;
+                    }
                 }
                 o += st;
             }
@@ -160,14 +170,14 @@ void main() {
                     part[wh + CW] = s1;
                 }
             }
-            if (j + 2u * CW < p.c) {
+            if (NCOL == 4u && j + 2u * CW < p.c) {
                 part[w + 2u * CW] = b2;
                 part[wg + 2u * CW] = g2;
                 if (COMP) {
                     part[wh + 2u * CW] = s2;
                 }
             }
-            if (j + 3u * CW < p.c) {
+            if (NCOL == 4u && j + 3u * CW < p.c) {
                 part[w + 3u * CW] = b3;
                 part[wg + 3u * CW] = g3;
                 if (COMP) {

@@ -91,10 +91,13 @@ void main() {
                 float f1 = 2.0 / (cnt + 2.0), f2 = cnt * f1;
                 float a0 = x(o), b0 = x(q);
                 PAIR(m0, q0, a0, b0)
-                if (NCOL == 4u) {
-                    float a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
-                    float b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                if (NCOL > 1u) {
+                    float a1 = x(o + d.x), b1 = x(q + d.x);
                     PAIR(m1, q1, a1, b1)
+                }
+                if (NCOL == 4u) {
+                    float a2 = x(o + d.y), a3 = x(o + d.z);
+                    float b2 = x(q + d.y), b3 = x(q + d.z);
                     PAIR(m2, q2, a2, b2)
                     PAIR(m3, q3, a3, b3)
                 }
@@ -105,20 +108,23 @@ void main() {
                 float g = 1.0 / (cnt + 1.0);
                 float v0 = x(o);
                 ONE(m0, q0, v0)
-                if (NCOL == 4u) {
-                    float v1 = x(o + d.x), v2 = x(o + d.y), v3 = x(o + d.z);
+                if (NCOL > 1u) {
+                    float v1 = x(o + d.x);
                     ONE(m1, q1, v1)
+                }
+                if (NCOL == 4u) {
+                    float v2 = x(o + d.y), v3 = x(o + d.z);
                     ONE(m2, q2, v2)
                     ONE(m3, q3, v3)
                 }
             }
             part[w] = m0;
             part[wq] = q0;
+            if (NCOL > 1u && j + CW < p.c) {
+                part[w + CW] = m1;
+                part[wq + CW] = q1;
+            }
             if (NCOL == 4u) {
-                if (j + CW < p.c) {
-                    part[w + CW] = m1;
-                    part[wq + CW] = q1;
-                }
                 if (j + 2u * CW < p.c) {
                     part[w + 2u * CW] = m2;
                     part[wq + 2u * CW] = q2;
@@ -147,39 +153,53 @@ void main() {
             }
             part[w] = s;
         } else {
-            // Four columns, two rows per step of the main loop.
+            // NCOL (2 or 4) columns, two rows per step of the main loop.
             uvec3 d = cpCols(j, p.c);
-            float m0 = mean(j), m1 = mean(j + d.x), m2 = mean(j + d.y), m3 = mean(j + d.z);
-            vec2 k0 = comp(j), k1 = comp(j + d.x), k2 = comp(j + d.y), k3 = comp(j + d.z);
+            float m0 = mean(j), m1 = mean(j + d.x);
+            vec2 k0 = comp(j), k1 = comp(j + d.x);
+            float m2 = 0.0, m3 = 0.0;
+            vec2 k2 = vec2(0.0), k3 = vec2(0.0);
+            if (NCOL == 4u) {
+                m2 = mean(j + d.y);
+                m3 = mean(j + d.z);
+                k2 = comp(j + d.y);
+                k3 = comp(j + d.z);
+            }
             float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n / 2u; k++) {
                 uint q = o + st;
-                float a0 = x(o), a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
-                float b0 = x(q), b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                float a0 = x(o), a1 = x(o + d.x);
+                float b0 = x(q), b1 = x(q + d.x);
                 s0 += sq(a0, m0, k0);
                 s1 += sq(a1, m1, k1);
-                s2 += sq(a2, m2, k2);
-                s3 += sq(a3, m3, k3);
                 s0 += sq(b0, m0, k0);
                 s1 += sq(b1, m1, k1);
-                s2 += sq(b2, m2, k2);
-                s3 += sq(b3, m3, k3);
+                if (NCOL == 4u) {
+                    float a2 = x(o + d.y), a3 = x(o + d.z);
+                    float b2 = x(q + d.y), b3 = x(q + d.z);
+                    s2 += sq(a2, m2, k2);
+                    s3 += sq(a3, m3, k3);
+                    s2 += sq(b2, m2, k2);
+                    s3 += sq(b3, m3, k3);
+                }
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
                 s0 += sq(x(o), m0, k0);
                 s1 += sq(x(o + d.x), m1, k1);
-                s2 += sq(x(o + d.y), m2, k2);
-                s3 += sq(x(o + d.z), m3, k3);
+                if (NCOL == 4u) {
+                    s2 += sq(x(o + d.y), m2, k2);
+                    s3 += sq(x(o + d.z), m3, k3);
+                }
             }
             part[w] = s0;
             if (j + CW < p.c) {
                 part[w + CW] = s1;
             }
-            if (j + 2u * CW < p.c) {
+            if (NCOL == 4u && j + 2u * CW < p.c) {
                 part[w + 2u * CW] = s2;
             }
-            if (j + 3u * CW < p.c) {
+            if (NCOL == 4u && j + 3u * CW < p.c) {
                 part[w + 3u * CW] = s3;
             }
         }

@@ -38,37 +38,43 @@ void main() {
             }
             part[w] = s;
         } else {
-            // Four columns, two rows per step of the main loop.
+            // NCOL (2 or 4) columns, two rows per step of the main loop.
             uvec3 d = cpCols(j, p.c);
             float s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
             for (uint k = 0u; k < n / 2u; k++) {
                 uint q = o + st;
-                float a0 = x(o), a1 = x(o + d.x), a2 = x(o + d.y), a3 = x(o + d.z);
-                float b0 = x(q), b1 = x(q + d.x), b2 = x(q + d.y), b3 = x(q + d.z);
+                float a0 = x(o), a1 = x(o + d.x);
+                float b0 = x(q), b1 = x(q + d.x);
                 s0 += a0;
                 s1 += a1;
-                s2 += a2;
-                s3 += a3;
                 s0 += b0;
                 s1 += b1;
-                s2 += b2;
-                s3 += b3;
+                if (NCOL == 4u) {
+                    float a2 = x(o + d.y), a3 = x(o + d.z);
+                    float b2 = x(q + d.y), b3 = x(q + d.z);
+                    s2 += a2;
+                    s3 += a3;
+                    s2 += b2;
+                    s3 += b3;
+                }
                 o += 2u * st;
             }
             if (n % 2u != 0u) {
                 s0 += x(o);
                 s1 += x(o + d.x);
-                s2 += x(o + d.y);
-                s3 += x(o + d.z);
+                if (NCOL == 4u) {
+                    s2 += x(o + d.y);
+                    s3 += x(o + d.z);
+                }
             }
             part[w] = s0;
             if (j + CW < p.c) {
                 part[w + CW] = s1;
             }
-            if (j + 2u * CW < p.c) {
+            if (NCOL == 4u && j + 2u * CW < p.c) {
                 part[w + 2u * CW] = s2;
             }
-            if (j + 3u * CW < p.c) {
+            if (NCOL == 4u && j + 3u * CW < p.c) {
                 part[w + 3u * CW] = s3;
             }
         }

@@ -64,8 +64,8 @@ separately because timestamps slow CPU drivers down).
 After the timed rounds, as many steps again are counted: per training step,
 the op calls, the bytes their kernels read and write by each op's declared
 traffic (the op contract's rule: the same ops move the same bytes on every
-device, and a device that recomputes rather than stores, Vulkan's batch norm
-backward, runs ops that move fewer), the Go heap
+device; a device that recomputes rather than stores, Vulkan, runs a few
+fused ops of its own that move fewer), the Go heap
 allocations (as testing.AllocsPerRun counts them), and on Vulkan devices the
 compute dispatches, pipeline barriers, queue submissions and host waits
 (n/a on cpu, which has no device queue; 0 in --json, with a note).

@@ -45,10 +45,12 @@ func TestBenchWork(t *testing.T) {
 }
 
 // TestBenchWorkVulkan checks the Vulkan device's counts against the cpu
-// device's in one bench: the same number of ops, no more declared bytes
-// per step (Vulkan recomputes the batch norm's xhat backward where the
-// reference stores it, backend.Recomputer, so its ops move fewer), and
-// plausible dispatches, barriers, submissions and host waits.
+// device's in one bench: no more ops and declared bytes per step, and not
+// far fewer (on a backend that recomputes, backend.Recomputer, the batch
+// norm's backward recomputes xhat and sums the conv's bias gradient, and
+// CompBNPoolQuant stands for CompBNTrain and MaxPoolQuant: a few ops
+// fewer, moving less), and plausible dispatches, barriers, submissions
+// and host waits.
 func TestBenchWorkVulkan(t *testing.T) {
 	gputest.Open(t) // skips without Vulkan
 	r := runCLI(t, "bench", "--devices", "cpu,vulkan", "--model", smallModel, "--steps", "2", "--rounds", "1", "--batch", "8", "--eval-batch", "8",
@@ -66,7 +68,7 @@ func TestBenchWorkVulkan(t *testing.T) {
 		t.Fatalf("bench --json: %d results, want 2:\n%s", len(rs), r.stdout)
 	}
 	c, v := rs[0], rs[1]
-	if v.OpsPerStep != c.OpsPerStep || v.KernelBytesPerStep > c.KernelBytesPerStep || v.KernelBytesPerStep < c.KernelBytesPerStep*3/4 {
+	if v.OpsPerStep > c.OpsPerStep || v.OpsPerStep < c.OpsPerStep-4 || v.KernelBytesPerStep > c.KernelBytesPerStep || v.KernelBytesPerStep < c.KernelBytesPerStep/2 {
 		t.Errorf("cpu ran %v ops, %v bytes per step, vulkan %v ops, %v bytes", c.OpsPerStep, c.KernelBytesPerStep, v.OpsPerStep, v.KernelBytesPerStep)
 	}
 	if !v.DeviceQueue || v.DispatchesPerStep < v.OpsPerStep/2 || v.BarriersPerStep < v.DispatchesPerStep ||

@@ -404,8 +404,10 @@ type FusedCompBN interface {
 	// it, so the results are CompBNGrad's with the xhat and y that
 	// CompBNTrain writes, bit for bit. It lets CompBNTrain skip writing
 	// xhat: one pass over the activations fewer forward and one matrix
-	// fewer read backward.
-	CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta Tensor, relu bool)
+	// fewer read backward. Where dxSum [C] is not nil it also gets
+	// ColSum(dxSum, dx), the column sums of dx (the bias gradient of the
+	// layer before the compensation), within ColSum's tolerance.
+	CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta Tensor, relu bool)
 }
 
 // FusedGemmIDequant is an optional ability (found by type assertion): the

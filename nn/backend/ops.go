@@ -477,16 +477,16 @@ var (
 		}}
 
 	// OpCompBNGradFromX declares FusedCompBN.CompBNGradFromX.
-	OpCompBNGradFromX = &Op{Name: "CompBNGradFromX", Doc: "CompBNGrad with xhat (and the ReLU's mask) recomputed from the compensation's input x as CompBNTrain computes them (FusedCompBN)",
-		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), out("dcgamma", F32), out("dcbeta", F32),
+	OpCompBNGradFromX = &Op{Name: "CompBNGradFromX", Doc: "CompBNGrad with xhat (and the ReLU's mask) recomputed from the compensation's input x as CompBNTrain computes them, and optionally ColSum of dx (FusedCompBN)",
+		Operands: []Operand{out("dx", F32), out("dgamma", F32), out("dbeta", F32), out("dcgamma", F32), out("dcbeta", F32), outOpt("dxSum", F32),
 			in("dy", F32), in("x", F32), in("mean", F32), in("invstd", F32), in("gamma", F32), in("beta", F32),
 			in("cmean", F32), in("cgamma", F32), in("cbeta", F32)},
 		traffic: trafficEach,
 		rule: func(c *Call) {
-			r, ch := c.matrix(5)
-			c.sameMatrix(6, 5)
-			c.sameMatrix(0, 5)
-			c.channels(ch, 5, 7, 8, 9, 10, 11, 12, 13, 1, 2, 3, 4)
+			r, ch := c.matrix(6)
+			c.sameMatrix(7, 6)
+			c.sameMatrix(0, 6)
+			c.channels(ch, 6, 8, 9, 10, 11, 12, 13, 14, 1, 2, 3, 4, 5)
 			c.D.R, c.D.C = r, ch
 		}}
 

@@ -85,9 +85,9 @@ func (b *Backend) CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, in
 // with the compensation yc = (x + float32(cgamma·cmean)) + cbeta computed
 // as x is read, and its mean and invstd) into scratch matrices, then runs
 // CompBNGrad's code on them: bit for bit CompBNGrad with the xhat and y
-// CompBNTrain wrote.
-func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
-	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
+// CompBNTrain wrote; then, where dxSum is given, ColSum of dx.
+func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
+	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
 	if !ok {
 		return
 	}
@@ -107,4 +107,10 @@ func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mea
 	dxc := dx.(*Tensor).st.f // updated in place by CompensateGrad's pass
 	b.bnGrad(d, dxc, dgamma, dbeta, dy.(*Tensor).st.f, yf, hf, invstd, gamma)
 	b.compGrad(dxc, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmf, cgf, r, c, true)
+	if !isNil(dxSum) {
+		jc := &b.jobs.colSum
+		*jc = colSumJob{s: dxSum.(*Tensor).st.f, x: dxc, c: c}
+		b.run(jc, c, 8)
+		*jc = colSumJob{}
+	}
 }

@@ -86,12 +86,14 @@ func (b *Backend) CompBNGrad(dx, dgamma, dbeta, dcgamma, dcbeta, dy, y, xhat, in
 // CompBNGrad reads xhat and recomputes xhat, and with relu the output's
 // sign, with CompBNTrain's arithmetic (shaders/f_bnhat.glsl), so neither
 // xhat nor y is read; the same results as CompBNGrad with CompBNTrain's
-// xhat and y, bit for bit.
-func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
-	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
+// xhat and y, bit for bit. dxSum's column sums come from the pass writing
+// dx (its SUMS form: partial sums per row lane, then f_colsum), not from a
+// pass of their own.
+func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta backend.Tensor, relu bool) {
+	d, ok := backend.OpCompBNGradFromX.Check(&b.err, b, backend.Params{ReLU: relu}, dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy, x, mean, invstd, gamma, beta, cmean, cgamma, cbeta)
 	if !ok {
 		return
 	}
-	b.batchNormGrad("CompBNGradFromX", d.R, d.C, relu, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(x), tensor(invstd), tensor(gamma), nil,
-		tensor(cgamma), tensor(cmean), tensor(dcgamma), tensor(dcbeta), recompArgs{mean: tensor(mean), beta: tensor(beta), cbeta: tensor(cbeta)})
+	b.batchNormGradSum("CompBNGradFromX", d.R, d.C, relu, tensor(dx), tensor(dgamma), tensor(dbeta), tensor(dy), tensor(x), tensor(invstd), tensor(gamma), nil,
+		tensor(cgamma), tensor(cmean), tensor(dcgamma), tensor(dcbeta), recompArgs{mean: tensor(mean), beta: tensor(beta), cbeta: tensor(cbeta)}, tensor(dxSum))
 }

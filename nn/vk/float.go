@@ -310,15 +310,23 @@ func (b *Backend) perChan(op, shader string, extraSpec []uint32, push pushArg, r
 // enough row groups that an invocation walks at most 2^14 rows (the
 // kernels' loops stay far below lavapipe's 65535 iterations).
 func (b *Backend) perChanRows(op, shader string, extraSpec []uint32, push pushArg, r, c int, ts ...*Tensor) {
-	tu := b.floatTune()
-	cw := max(1, min(c, int(b.wg()), int(tu.maxWX)))
-	rw := max(1, min(int(b.wg())/cw, int(tu.maxWY)))
-	gx := countFor(c, cw, tu.maxGX)
-	gy := countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, uint32(ceilDiv(r, rw<<14)))))
+	cw, rw, gx, gy := b.perChanGrid(r, c)
 	var sb [specMax]uint32
 	spec := append(append(sb[:0], uint32(cw), uint32(rw)), extraSpec...)
 	b.tookLoop2(shader, r, int(gy)*rw)
 	b.dispatch(op, shader, spec, push, gx, gy, 1, ts...)
+}
+
+// perChanGrid returns perChanRows's workgroup shape (cw columns by rw
+// rows) and grid (gx by gy workgroups) over the matrix [r, c]: gy·rw row
+// lanes.
+func (b *Backend) perChanGrid(r, c int) (cw, rw int, gx, gy uint32) {
+	tu := b.floatTune()
+	cw = max(1, min(c, int(b.wg()), int(tu.maxWX)))
+	rw = max(1, min(int(b.wg())/cw, int(tu.maxWY)))
+	gx = countFor(c, cw, tu.maxGX)
+	gy = countFor(r, rw, min(tu.maxGY, max(tu.groups/gx, uint32(ceilDiv(r, rw<<14)))))
+	return cw, rw, gx, gy
 }
 
 // perChanPairs is perChanRows for a kernel with a column-pair variant
@@ -495,6 +503,12 @@ func (b *Backend) colPartSpec(op, shader string, extra []uint32, contigOnly bool
 			// whole rows, at least the SIMD width.
 			if c > 8 {
 				ncol = 4
+			}
+			if c <= 16 {
+				// Two columns per invocation over 9 to 16: with four,
+				// half of a SIMD group's fetches would repeat the last
+				// column (measured at the MNIST stem's [36864 x 16]).
+				ncol = min(ncol, 2)
 			}
 			cw = 8
 			for cw*ncol < c && cw < int(b.wg()) {
@@ -837,6 +851,13 @@ func (b *Backend) BatchNormGrad(dx, dgamma, dbeta, dy, xhat, invstd, gamma backe
 // kernels' RECOMP forms recompute xhat and, with relu, the output's sign
 // (yt is then not read).
 func (b *Backend) batchNormGrad(op string, r, c int, relu bool, dxt, dg, db, dyt, ht, it, gt, yt *Tensor, cg *Tensor, cm, dcg, dcb *Tensor, rc recompArgs) {
+	b.batchNormGradSum(op, r, c, relu, dxt, dg, db, dyt, ht, it, gt, yt, cg, cm, dcg, dcb, rc, nil)
+}
+
+// batchNormGradSum is batchNormGrad that, where dxs is not nil, also
+// writes ColSum(dxs, dx): the kernel writing dx adds up what it writes per
+// row lane and column (f_bn_gradx SUMS) and f_colsum adds the lanes.
+func (b *Backend) batchNormGradSum(op string, r, c int, relu bool, dxt, dg, db, dyt, ht, it, gt, yt *Tensor, cg *Tensor, cm, dcg, dcb *Tensor, rc recompArgs, dxs *Tensor) {
 	if yt == nil {
 		yt = dyt
 	}
@@ -884,8 +905,27 @@ func (b *Backend) batchNormGrad(op string, r, c int, relu bool, dxt, dg, db, dyt
 	} else {
 		cgx, cbx = gt, gt
 	}
-	b.perChanPairs(op, "f_bn_gradx", rs, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
-		dxt, dyt, ht, it, gt, dg, db, yt, cgx, cbx, mt, bt, cb, cmc)
+	sums := dxs != nil
+	b.took(shader, pick(sums, "sums", "nosums"))
+	part = dxt // bound, not written, without sums
+	lanes = 0
+	if sums {
+		cols := c
+		if shader != "f_bn_gradx" {
+			cols = c / 2 // the pair kernel's launch
+		}
+		_, rw, _, gy := b.perChanGrid(r, cols)
+		lanes = int(gy) * rw
+		if part = b.scratch(op, lanes*c); part == nil {
+			return
+		}
+	}
+	b.perChanPairs(op, "f_bn_gradx", append(rs, b2u(sums)), pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
+		dxt, dyt, ht, it, gt, dg, db, yt, cgx, cbx, mt, bt, cb, cmc, part)
+	if sums {
+		b.took("f_colsum", "sum")
+		b.colFin(op, "f_colsum", []uint32{0}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}), c, part, dxs, part)
+	}
 }
 
 // recompArgs are the per-channel operands that the RECOMP forms of the

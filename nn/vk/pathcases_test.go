@@ -92,7 +92,25 @@ func pathCases() []vkCase {
 		{"TiledSigned", testTiledSigned},
 		{"GemmRows", testGemmRows},
 		{"GemmIDequantFused", testGemmIDequantFused},
+		{"ColSumCols", testColSumCols},
 	}
+}
+
+// testColSumCols runs ColSum over more rows than colDirect reads
+// directly, at 9 to 16 columns (two columns per invocation of
+// f_colpart_sum on CPU drivers, the last ragged) and at more (four).
+func testColSumCols(t *testing.T, newB newRecorded) {
+	pathCase(t, newB, Options{}, nil, func(s sides, rng *rand.Rand) {
+		for _, c := range []int{12, 16, 40} {
+			const r = 1001
+			x := s.inF(floatRand(rng, r*c), r, c)
+			sum := s.newT(backend.F32, c)
+			for i, b := range s.bk {
+				b.ColSum(sum[i], x[i])
+			}
+			s.near(fmt.Sprintf("ColSum (c %d)", c), sum, backendtest.TolSum, r)
+		}
+	})
 }
 
 // testGemmRows runs Gemm at tall shapes with a short k (the gradient of a

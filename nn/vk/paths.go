@@ -96,8 +96,8 @@ var kernelPaths = map[string][]string{
 	"f_bn_apply2":         {"relu", "norelu", "comp", "xhat", "noxhat", "x2", "x1"},
 	"f_bn_infer":          {"relu", "norelu", "comp", "x2", "x1"},
 	"f_bn_gradsums":       {"comp", "part=lanes"},
-	"f_bn_gradx":          {"relu", "norelu", "comp", "recomp", "stored", "x2", "x1"},
-	"f_bn_gradx2":         {"relu", "norelu", "comp", "recomp", "stored", "x2", "x1"},
+	"f_bn_gradx":          {"relu", "norelu", "comp", "recomp", "stored", "sums", "nosums", "x2", "x1"},
+	"f_bn_gradx2":         {"relu", "norelu", "comp", "recomp", "stored", "sums", "nosums", "x2", "x1"},
 	"f_comp_stats":        {"bn", "part=lanes", "part=rows"},
 	"f_comp_apply":        {"x2", "x1"},
 	"f_comp_apply2":       {"x2", "x1"},
@@ -143,7 +143,7 @@ var gemmPaths = []string{"a=N", "a=T", "b=N", "b=T", "lanes=m", "lanes=n", "k=wh
 // (shaders/f_colpart.glsl): rows strided over the lanes or contiguous runs
 // per lane, one or four columns per invocation, and the unrolled main loop
 // over rows and its remainder.
-var colPartPaths = []string{"rows=strided", "rows=contig", "ncol=1", "ncol=4", "main", "rest"}
+var colPartPaths = []string{"rows=strided", "rows=contig", "ncol=1", "ncol=2", "ncol=4", "main", "rest"}
 
 // Names of Q8 formats as paths, indexed by qfmt.
 var (
@@ -342,21 +342,28 @@ func (b *Backend) tookLoop2(kernel string, items, lanes int) {
 // runs the unrolled main loop ("main") and some its remainder ("rest").
 func (b *Backend) tookColPart(shader string, r, lanes int, contig bool, ncol int, welford bool) {
 	b.took(shader, pick(contig, "rows=contig", "rows=strided"))
-	b.took(shader, pick(ncol == 4, "ncol=4", "ncol=1"))
+	switch ncol {
+	case 4:
+		b.took(shader, "ncol=4")
+	case 2:
+		b.took(shader, "ncol=2")
+	default:
+		b.took(shader, "ncol=1")
+	}
 	// Rows per step of the main loop.
 	u := 4
 	switch {
 	case shader == "f_colpart_sqdev":
 		b.took(shader, pick(welford, "welford", "deviations"))
-		if welford || ncol == 4 {
+		if welford || ncol > 1 {
 			u = 2
 		}
 	case shader == "f_colpart_bngrad":
 		u = 2
-		if ncol == 4 {
+		if ncol > 1 {
 			u = 1
 		}
-	case ncol == 4:
+	case ncol > 1:
 		u = 2
 	}
 	if u == 1 {

@@ -119,9 +119,9 @@ func opCalls() map[*backend.Op]opCall {
 		}, P{},
 			[][]int{nil, nil, nil, nil, nil, {6, 3}, {6, 3}, {6, 3}, {3}, {3}, {3}, {3}}},
 		backend.OpCompBNGradFromX: {func(b B, p P, t T) {
-			b.(backend.FusedCompBN).CompBNGradFromX(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], p.ReLU)
+			b.(backend.FusedCompBN).CompBNGradFromX(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], p.ReLU)
 		}, P{ReLU: true},
-			[][]int{nil, nil, nil, nil, nil, {6, 3}, {6, 3}, {3}, {3}, {3}, {3}, {3}, {3}, {3}}},
+			[][]int{nil, nil, nil, nil, nil, nil, {6, 3}, {6, 3}, {3}, {3}, {3}, {3}, {3}, {3}, {3}}},
 		backend.OpQuantizeMinMax: {func(b B, p P, t T) {
 			b.(backend.FusedQuantize).QuantizeMinMax(t[0], t[1], t[2], p.P)
 		}, P{P: qu},

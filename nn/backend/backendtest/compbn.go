@@ -167,8 +167,9 @@ func testCompBN(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool,
 // CompBNGrad, and CompBNTrain without xhat then CompBNGradFromX from the
 // same inputs (and running statistics of the same values): every output of
 // the second must have the first's bits on the same backend (the
-// recomputation reproduces the stored xhat and y exactly), and the backend
-// under test's gradients are held to the reference's as in testCompBN.
+// recomputation reproduces the stored xhat and y exactly), its dxSum must
+// be ColSum of dx within ColSum's tolerance, and the backend under test's
+// gradients are held to the reference's as in testCompBN.
 func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact bool, eps, momentum, cMomentum float32) {
 	e := newEnv(t, f.(backend.Backend))
 	r, c := rowsCols(sh)
@@ -188,6 +189,8 @@ func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact 
 			db: e.out(n("dbeta"), backend.F32, c), dcg: e.out(n("dcgamma"), backend.F32, c), dcb: e.out(n("dcbeta"), backend.F32, c)}
 	}
 	o[0].xhat = e.out("xhat (stored)", backend.F32, sh...)
+	dxs := e.out("dxSum (from x)", backend.F32, c)
+	dxsC := e.out("ColSum(dx) (stored)", backend.F32, c)
 	e.run(func(b backend.Backend, s int) {
 		fb := b.(backend.FusedCompBN)
 		a := o[0]
@@ -201,9 +204,20 @@ func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact 
 		z := o[1]
 		fb.CompBNTrain(z.y.t[s], nil, z.mean.t[s], z.invstd.t[s], z.cmean.t[s], x.t[s], cgamma.t[s], cbeta.t[s], z.crm.t[s],
 			gamma.t[s], beta.t[s], z.rm.t[s], z.rv.t[s], cMomentum, momentum, eps, relu)
-		fb.CompBNGradFromX(z.dx.t[s], z.dg.t[s], z.db.t[s], z.dcg.t[s], z.dcb.t[s], dy.t[s], x.t[s], z.mean.t[s], z.invstd.t[s],
+		fb.CompBNGradFromX(z.dx.t[s], z.dg.t[s], z.db.t[s], z.dcg.t[s], z.dcb.t[s], dxs.t[s], dy.t[s], x.t[s], z.mean.t[s], z.invstd.t[s],
 			gamma.t[s], beta.t[s], z.cmean.t[s], cgamma.t[s], cbeta.t[s], relu)
+		b.ColSum(dxsC.t[s], a.dx.t[s])
 	})
+	// dxSum: ColSum of dx, within ColSum's tolerance of the op's on the
+	// same backend (the fused sums run in the backend's order).
+	for s, side := range []string{"backend under test", "reference"} {
+		want := e.f32(dxsC, s)
+		w := make([]float64, len(want))
+		for k, v := range want {
+			w[k] = float64(v)
+		}
+		checkClose(t, side+": dxSum vs ColSum(dx)", e.f32(dxs, s), w, TolSum, r)
+	}
 	for s, side := range []string{"backend under test", "reference"} {
 		for _, pp := range [][2]*pair{{o[0].y, o[1].y}, {o[0].mean, o[1].mean}, {o[0].invstd, o[1].invstd}, {o[0].cmean, o[1].cmean},
 			{o[0].crm, o[1].crm}, {o[0].rm, o[1].rm}, {o[0].rv, o[1].rv}, {o[0].dx, o[1].dx}, {o[0].dg, o[1].dg},

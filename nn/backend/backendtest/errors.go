@@ -445,8 +445,11 @@ func errCases() []errCase {
 		{"CompBNGrad y", backend.OpCompBNGrad, "y is", func(b B, mk mkf) {
 			b.(backend.FusedCompBN).CompBNGrad(mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 5, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3))
 		}},
+		{"CompBNGradFromX dxSum", backend.OpCompBNGradFromX, "dxSum is", func(b B, mk mkf) {
+			b.(backend.FusedCompBN).CompBNGradFromX(mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 4), mk(F, 6, 3), mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), false)
+		}},
 		{"CompBNGradFromX x", backend.OpCompBNGradFromX, "x is", func(b B, mk mkf) {
-			b.(backend.FusedCompBN).CompBNGradFromX(mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 5, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), true)
+			b.(backend.FusedCompBN).CompBNGradFromX(mk(F, 6, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 6, 3), mk(F, 5, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), mk(F, 3), true)
 		}},
 		{"Copy length", backend.OpCopy, "dst is", func(b B, mk mkf) { b.Copy(mk(F, 4), mk(F, 5)) }},
 		{"MinMax length", backend.OpMinMax, "dst is", func(b B, mk mkf) { b.MinMax(mk(F, 2), mk(F, 5)) }},
