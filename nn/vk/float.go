@@ -863,7 +863,7 @@ func (b *Backend) batchNormGradSum(op string, r, c int, relu bool, dxt, dg, db, 
 	}
 	comp := cg != nil
 	recomp := rc.mean != nil
-	rs := []uint32{b2u(relu), b2u(comp), b2u(recomp)}
+	rs := []uint32{b2u(relu), b2u(comp), b2u(recomp), b2u(dxs != nil)} // f_bn_gradx's SUMS last
 	rp := pick(relu, "relu", "norelu")
 	// The recomputation's per-channel operands, or stand-ins.
 	mt, bt, cb, cmc := it, it, it, it
@@ -885,7 +885,7 @@ func (b *Backend) batchNormGradSum(op string, r, c int, relu bool, dxt, dg, db, 
 		b.took(colShader, "comp")
 		sets = 3 // and the column sums of xhat
 	}
-	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs, false, r, c, sets, dyt, ht, yt, mt, it, gt, bt, cgc, cb, cmc)
+	part, lanes := b.colPartSpec(op, "f_colpart_bngrad", rs[:3], false, r, c, sets, dyt, ht, yt, mt, it, gt, bt, cgc, cb, cmc)
 	if part == nil {
 		return
 	}
@@ -920,7 +920,7 @@ func (b *Backend) batchNormGradSum(op string, r, c int, relu bool, dxt, dg, db, 
 			return
 		}
 	}
-	b.perChanPairs(op, "f_bn_gradx", append(rs, b2u(sums)), pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
+	b.perChanPairs(op, "f_bn_gradx", rs, pushOf(rcfPush{R: uint32(r), C: uint32(c), F: float32(r)}), r, c,
 		dxt, dyt, ht, it, gt, dg, db, yt, cgx, cbx, mt, bt, cb, cmc, part)
 	if sums {
 		b.took("f_colsum", "sum")

@@ -162,8 +162,10 @@ func (b *Backend) quantmm(op string, prod int, n int, qt, st, xt, yt, at *Tensor
 			}
 		}
 	}
-	// The batch norm's operands (PROD 3), or stand-ins.
-	mt, it, gt, bt, cg, cb, cm := part, part, part, part, part, part, part
+	// The batch norm's operands (PROD 3), or stand-ins: x, read through a
+	// texel view already (the scratch part may be too large for one, and a
+	// tensor the dispatch writes makes pickKernel take the storage build).
+	mt, it, gt, bt, cg, cb, cm := xt, xt, xt, xt, xt, xt, xt
 	relu, comp := false, false
 	if bn != nil {
 		mt, it, gt, bt, relu = bn.mean, bn.invstd, bn.gamma, bn.beta, bn.relu
