@@ -1,10 +1,13 @@
 // Package qsimd holds SIMD kernels for the element-wise quantization passes
 // of the CPU backend: the quantization codes (Codes), the straight-through
 // backward of fake quantization (GradTerms), dequantization (Dequantize)
-// and the finite range of a tensor (MinMax). Every result is bit for bit
-// the result of the Go definitions: quant.CodeInv, quant.ScaledInv and
-// quant.Round, and the loops of nn/ref (quantGradTerms, dequantizeJob,
-// minMaxJob).
+// and the finite range of a tensor (MinMax), and for the column sums of
+// the batch norm (ColSums, ColSumsProd, ColSumsSqDev, ColSumsComp,
+// ColSumsMasked). Every result is bit for bit the result of the Go
+// definitions: quant.CodeInv, quant.ScaledInv and quant.Round, the loops
+// of nn/ref (quantGradTerms, dequantizeJob, minMaxJob) and the generic
+// column sums (the loops nn/ref ran before), but for NaN payloads as
+// described below.
 //
 // # Kernels
 //
@@ -68,6 +71,22 @@
 // order of Go's min and max built-ins (min(-0, +0) = -0, max(-0, +0) = +0),
 // so the result is the same whatever the order of the elements.
 //
+// Column sums. Each column's sum is one float32 chain over increasing
+// rows, the specified order. The kernels hold column c0+j's running sum in
+// lane j of one vector and add one row of the block of columns per
+// instruction: every lane does the additions of the scalar chain, in the
+// same order, so the sums are the same bits (vector additions are IEEE
+// float32 additions per lane). Terms are computed as the Go code computes
+// them, each operation rounded: x·y and d·d are one product, then one
+// addition (no fused multiply-add); the compensated value is
+// (x + add) + beta, two additions, before mean is subtracted. The ReLU
+// mask is the ordered comparison y > 0, true exactly for the bits
+// 0x00000001 to 0x7f800000 that positiveMask selects, and keeps dy's bits
+// (a NaN dy's too) or gives +0. With AVX-512 any block of 1 to 16 columns
+// is one vector (masked loads, which touch no memory outside the block);
+// AVX2 takes blocks of 8 and leaves the last cols%8 columns of a range to
+// the generic code; arm64 runs the generic code.
+//
 // Neither the Go code nor the kernels use fused multiply-adds here, and Go
 // runs with the default floating-point environment (round to nearest,
 // subnormals neither flushed nor treated as zero, NaNs propagated), which
@@ -85,5 +104,13 @@
 // x·inv, where the kernels put the factor first, as the Go compiler does
 // for the generic code today; the tests allow either NaN there should a
 // compiler change the order. (A NaN inv, a degenerate scale, is another
-// such case for x·inv; the codes do not depend on the payload.)
+// such case for x·inv; the codes do not depend on the payload.) The
+// column sums meet two NaNs wherever a sum that is already NaN adds a NaN
+// term, or a product has two NaN factors; the Go compiler orders the
+// operands of these commutative operations as its register allocation
+// suits, differently for different columns of the same loop (a spilled
+// accumulator comes second), so the kernels keep the order of the Go
+// expressions (the running sum first, then x, then m) and the tests accept
+// any NaN where the generic code gives a NaN: every other result is the
+// same bits, and a NaN sum stays NaN.
 package qsimd

@@ -35,6 +35,9 @@ type kernel struct {
 	// them (by value: through a function value a pointer would escape, an
 	// allocation per call).
 	minMax func(x []float32, acc minMaxAcc) minMaxAcc
+	// cols are the column sums' kernels (see colKernels); nil: the
+	// generic code.
+	cols *colKernels
 }
 
 // minMaxAcc holds the per-lane accumulators of the minMax kernels: the

@@ -4,14 +4,27 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vktrain/vktrain/internal/qsimd"
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
 // colSums returns Σ_r x[r,c] for columns [clo, chi) of the matrix x
-// [·, cols], accumulated in float32 over increasing r, into dst.
+// [·, cols], accumulated in float32 over increasing r, into dst
+// (qsimd.ColSums: every column's sum is that one chain, whatever the
+// kernel).
 func colSums(dst, x []float32, cols, clo, chi int) {
-	colSumsOf(dst, x, nil, nil, cols, clo, chi)
+	qsimd.ColSums(dst, x, cols, clo, chi)
 }
+
+// colGrain is the columns per chunk of the column-parallel column sums:
+// at least 8, and the columns one vector of the column-sum kernel holds
+// (16 with AVX-512). A vector adds a row of its columns at once, its time
+// is one float32 addition's latency per row, or the memory's, whatever
+// the columns it holds, so a 16-channel batch norm runs on one goroutine:
+// two halves of its rows cannot be summed in parallel (each column's sum
+// is one chain over increasing rows), and two halves of its columns read
+// the same cache lines (the step measured ~4% slower with 8).
+func colGrain() int { return max(8, qsimd.ColSumsWidth()) }
 
 // colSumsOf writes, for columns [clo, chi) of the matrices [·, cols], the
 // float32 sums over increasing rows r of
@@ -19,78 +32,14 @@ func colSums(dst, x []float32, cols, clo, chi int) {
 //	x[r,c]              when y and mean are nil,
 //	float32(x·y)        when y is not nil,
 //	float32(d·d), d = x[r,c]-mean[c]   when mean is not nil.
-//
-// Eight columns at a time run in scalar accumulators (each column's sum
-// is still one chain over increasing r, so the result is the plain loop's).
 func colSumsOf(dst, x, y, mean []float32, cols, clo, chi int) {
-	rows := len(x) / cols
-	c := clo
-	for ; c+8 <= chi; c += 8 {
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		switch {
-		case y != nil:
-			for r := range rows {
-				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				b := y[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				s0 += float32(a[0] * b[0])
-				s1 += float32(a[1] * b[1])
-				s2 += float32(a[2] * b[2])
-				s3 += float32(a[3] * b[3])
-				s4 += float32(a[4] * b[4])
-				s5 += float32(a[5] * b[5])
-				s6 += float32(a[6] * b[6])
-				s7 += float32(a[7] * b[7])
-			}
-		case mean != nil:
-			m := mean[c : c+8 : c+8]
-			m0, m1, m2, m3, m4, m5, m6, m7 := m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
-			for r := range rows {
-				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				d0, d1, d2, d3 := a[0]-m0, a[1]-m1, a[2]-m2, a[3]-m3
-				d4, d5, d6, d7 := a[4]-m4, a[5]-m5, a[6]-m6, a[7]-m7
-				s0 += float32(d0 * d0)
-				s1 += float32(d1 * d1)
-				s2 += float32(d2 * d2)
-				s3 += float32(d3 * d3)
-				s4 += float32(d4 * d4)
-				s5 += float32(d5 * d5)
-				s6 += float32(d6 * d6)
-				s7 += float32(d7 * d7)
-			}
-		default:
-			for r := range rows {
-				a := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				s0 += a[0]
-				s1 += a[1]
-				s2 += a[2]
-				s3 += a[3]
-				s4 += a[4]
-				s5 += a[5]
-				s6 += a[6]
-				s7 += a[7]
-			}
-		}
-		d := dst[c : c+8 : c+8]
-		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s0, s1, s2, s3, s4, s5, s6, s7
-	}
-	for ; c < chi; c++ {
-		var s float32
-		switch {
-		case y != nil:
-			for r := range rows {
-				s += float32(x[r*cols+c] * y[r*cols+c])
-			}
-		case mean != nil:
-			for r := range rows {
-				d := x[r*cols+c] - mean[c]
-				s += float32(d * d)
-			}
-		default:
-			for r := range rows {
-				s += x[r*cols+c]
-			}
-		}
-		dst[c] = s
+	switch {
+	case y != nil:
+		qsimd.ColSumsProd(dst, x, y, cols, clo, chi)
+	case mean != nil:
+		qsimd.ColSumsSqDev(dst, x, mean, cols, clo, chi)
+	default:
+		qsimd.ColSums(dst, x, cols, clo, chi)
 	}
 }
 
@@ -100,59 +49,7 @@ func colSumsOf(dst, x, y, mean []float32, cols, clo, chi int) {
 // increasing rows of yc[r,c] (mean nil) or of float32(d·d),
 // d = yc[r,c]-mean[c].
 func colSumsComp(dst, x, add, beta, mean []float32, cols, clo, chi int) {
-	rows := len(x) / cols
-	c := clo
-	for ; c+8 <= chi; c += 8 {
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		ad := add[c : c+8 : c+8]
-		a0, a1, a2, a3, a4, a5, a6, a7 := ad[0], ad[1], ad[2], ad[3], ad[4], ad[5], ad[6], ad[7]
-		bd := beta[c : c+8 : c+8]
-		b0, b1, b2, b3, b4, b5, b6, b7 := bd[0], bd[1], bd[2], bd[3], bd[4], bd[5], bd[6], bd[7]
-		if mean == nil {
-			for r := range rows {
-				v := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				s0 += (v[0] + a0) + b0
-				s1 += (v[1] + a1) + b1
-				s2 += (v[2] + a2) + b2
-				s3 += (v[3] + a3) + b3
-				s4 += (v[4] + a4) + b4
-				s5 += (v[5] + a5) + b5
-				s6 += (v[6] + a6) + b6
-				s7 += (v[7] + a7) + b7
-			}
-		} else {
-			m := mean[c : c+8 : c+8]
-			m0, m1, m2, m3, m4, m5, m6, m7 := m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]
-			for r := range rows {
-				v := x[r*cols+c : r*cols+c+8 : r*cols+c+8]
-				d0, d1, d2, d3 := ((v[0]+a0)+b0)-m0, ((v[1]+a1)+b1)-m1, ((v[2]+a2)+b2)-m2, ((v[3]+a3)+b3)-m3
-				d4, d5, d6, d7 := ((v[4]+a4)+b4)-m4, ((v[5]+a5)+b5)-m5, ((v[6]+a6)+b6)-m6, ((v[7]+a7)+b7)-m7
-				s0 += float32(d0 * d0)
-				s1 += float32(d1 * d1)
-				s2 += float32(d2 * d2)
-				s3 += float32(d3 * d3)
-				s4 += float32(d4 * d4)
-				s5 += float32(d5 * d5)
-				s6 += float32(d6 * d6)
-				s7 += float32(d7 * d7)
-			}
-		}
-		d := dst[c : c+8 : c+8]
-		d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = s0, s1, s2, s3, s4, s5, s6, s7
-	}
-	for ; c < chi; c++ {
-		var s float32
-		a, b := add[c], beta[c]
-		for r := range rows {
-			v := (x[r*cols+c] + a) + b
-			if mean != nil {
-				d := v - mean[c]
-				v = float32(d * d)
-			}
-			s += v
-		}
-		dst[c] = s
-	}
+	qsimd.ColSumsComp(dst, x, add, beta, mean, cols, clo, chi)
 }
 
 // floats returns n float32 of the backend's small scratch (per-channel
@@ -546,7 +443,7 @@ func (b *Backend) bnTrain(y, xhat, mf, isf, xf, add, cbeta, gamma, beta, runMean
 	st := &b.jobs.bnStats
 	*st = bnStatsJob{mean: mf, invstd: isf, x: xf, runMean: runMean, runVar: runVar, add: add, cbeta: cbeta,
 		vs: b.floats(c), r: r, c: c, momentum: momentum, eps: eps}
-	b.run(st, c, 8)
+	b.run(st, c, colGrain())
 	*st = bnStatsJob{}
 	ap := &b.jobs.bnApply
 	*ap = bnApplyJob{y: y, xhat: xhat, x: xf, mean: mf, invstd: isf, add: add, cbeta: cbeta,
@@ -660,39 +557,9 @@ func positiveMask(u uint32) uint32 {
 // colSumsMasked writes, for columns [clo, chi) of the matrices [·, cols],
 // db = Σ_r m and dg = Σ_r float32(m·h), m = masked(dy, y), each a float32
 // chain over increasing r: the sums BatchNormGrad takes of ReLUGrad's
-// output, without writing that output.
+// output, without writing that output (qsimd.ColSumsMasked).
 func colSumsMasked(db, dg, dy, h, y []float32, cols, clo, chi int) {
-	rows := len(dy) / cols
-	c := clo
-	for ; c+4 <= chi; c += 4 {
-		var b0, b1, b2, b3, g0, g1, g2, g3 float32
-		for r := range rows {
-			o := r*cols + c
-			d := dy[o : o+4 : o+4]
-			hh := h[o : o+4 : o+4]
-			yy := y[o : o+4 : o+4]
-			m0, m1, m2, m3 := masked(d[0], yy[0]), masked(d[1], yy[1]), masked(d[2], yy[2]), masked(d[3], yy[3])
-			b0 += m0
-			b1 += m1
-			b2 += m2
-			b3 += m3
-			g0 += float32(m0 * hh[0])
-			g1 += float32(m1 * hh[1])
-			g2 += float32(m2 * hh[2])
-			g3 += float32(m3 * hh[3])
-		}
-		db[c], db[c+1], db[c+2], db[c+3] = b0, b1, b2, b3
-		dg[c], dg[c+1], dg[c+2], dg[c+3] = g0, g1, g2, g3
-	}
-	for ; c < chi; c++ {
-		var sb, sg float32
-		for r := range rows {
-			m := masked(dy[r*cols+c], y[r*cols+c])
-			sb += m
-			sg += float32(m * h[r*cols+c])
-		}
-		db[c], dg[c] = sb, sg
-	}
+	qsimd.ColSumsMasked(db, dg, dy, h, y, cols, clo, chi)
 }
 
 // bnGradDXJob writes dx = kk·((R·dy - dbeta) - xhat·dgamma) for rows
@@ -761,7 +628,7 @@ func (b *Backend) bnGrad(d backend.Dims, dxf []float32, dgamma, dbeta backend.Te
 	dg, db := dgamma.(*Tensor).st.f, dbeta.(*Tensor).st.f
 	sums := &b.jobs.bnGradSums
 	*sums = bnGradSumsJob{dgamma: dg, dbeta: db, dy: dyf, xhat: hf, y: y, r: r, c: c}
-	b.run(sums, c, 8)
+	b.run(sums, c, colGrain())
 	*sums = bnGradSumsJob{}
 	gf, isf := gamma.(*Tensor).st.f, invstd.(*Tensor).st.f
 	kk := b.floats(c)
@@ -840,7 +707,7 @@ func (b *Backend) compTrain(y, mf, xf, gamma, beta, runMean []float32, r, c int,
 func (b *Backend) compMean(mf, xf, runMean []float32, r, c int, momentum float32) {
 	j := &b.jobs.compMean
 	*j = compMeanJob{mean: mf, x: xf, runMean: runMean, r: r, c: c, momentum: momentum}
-	b.run(j, c, 8)
+	b.run(j, c, colGrain())
 	*j = compMeanJob{}
 }
 
@@ -895,7 +762,7 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 func (b *Backend) compGrad(dxf, dg, db, dyf, mf, gf []float32, r, c int, train bool) {
 	cs := &b.jobs.colSum
 	*cs = colSumJob{s: db, x: dyf, c: c}
-	b.run(cs, c, 8)
+	b.run(cs, c, colGrain())
 	*cs = colSumJob{}
 	for k := range c {
 		dg[k] = mf[k] * db[k]
