@@ -652,20 +652,7 @@ var (
 	OpMaxPoolQuant = &Op{Name: "MaxPoolQuant", Doc: "MaxPool then MinMax and Quantize (per tensor) of its output, one op (FusedQuantize)",
 		Operands: []Operand{out("y", F32), out("arg", I32), out("q", Q8), out("stats", F32), in("x", F32)},
 		traffic:  trafficEach,
-		rule: func(c *Call) {
-			g := c.P.Pool
-			if !c.pool(g, 4, 0) {
-				return
-			}
-			if !g.Square() {
-				c.Failf("pool geometry %+v: max-pooling takes square windows", g)
-				return
-			}
-			oh, ow := g.Out()
-			c.wantImage(1, g.N, oh, ow, g.C)
-			c.wantImage(2, g.N, oh, ow, g.C)
-			c.quantOut(3)
-		}}
+		rule:     func(c *Call) { c.poolQuant(4) }}
 	// OpCompBNPoolQuant declares FusedQuantize.CompBNPoolQuant.
 	OpCompBNPoolQuant = &Op{Name: "CompBNPoolQuant", Doc: "CompBNTrain (then ReLU) without its output, then MaxPoolQuant of that output, one op (FusedQuantize)",
 		Operands: []Operand{out("y", F32), out("arg", I32), out("q", Q8), out("stats", F32),
@@ -673,18 +660,10 @@ var (
 			in("gamma", F32), in("beta", F32), out("runMean", F32), out("runVar", F32)},
 		traffic: trafficUpdating(10, 13, 14), // the running statistics are read and written
 		rule: func(c *Call) {
+			if !c.poolQuant(7) {
+				return
+			}
 			g := c.P.Pool
-			if !c.pool(g, 7, 0) {
-				return
-			}
-			if !g.Square() {
-				c.Failf("pool geometry %+v: max-pooling takes square windows", g)
-				return
-			}
-			oh, ow := g.Out()
-			c.wantImage(1, g.N, oh, ow, g.C)
-			c.wantImage(2, g.N, oh, ow, g.C)
-			c.quantOut(3)
 			c.channels(g.C, 7, 8, 9, 11, 12, 4, 5, 6, 10, 13, 14)
 			c.momentum()
 			c.compMomentum()
@@ -702,6 +681,26 @@ var (
 			c.D.Len = c.length(3)
 		}}
 )
+
+// poolQuant checks the operands of a max-pool whose output is quantized
+// (MaxPoolQuant's first four: y, arg, q, stats) over the image operand x,
+// with c.P.Pool's square windows and the per-tensor spec c.P.P; it
+// reports whether they passed.
+func (c *Call) poolQuant(x int) bool {
+	g := c.P.Pool
+	if !c.pool(g, x, 0) {
+		return false
+	}
+	if !g.Square() {
+		c.Failf("pool geometry %+v: max-pooling takes square windows", g)
+		return false
+	}
+	oh, ow := g.Out()
+	c.wantImage(1, g.N, oh, ow, g.C)
+	c.wantImage(2, g.N, oh, ow, g.C)
+	c.quantOut(3)
+	return !c.failed()
+}
 
 // quantOut checks the statistics operand stats of a FusedQuantize op
 // (MinMax's three values) and its spec P, which must be per tensor.
