@@ -75,9 +75,11 @@ func TestWorkOfOneOp(t *testing.T) {
 }
 
 // TestWorkOfATrainingStep counts one training step of a small network
-// after warm-up: both backends run the same op calls with the same
-// declared traffic; on Vulkan the command counts are non-zero and
-// consistent with them.
+// after warm-up: Vulkan runs no more op calls and declared traffic than
+// the reference, and at most a few fewer (as a backend.Recomputer it runs
+// CompBNGradFromX, which moves less than CompBNGrad and also sums the
+// conv's bias gradient, and CompBNPoolQuant for CompBNTrain and
+// MaxPoolQuant); its command counts are non-zero and consistent with them.
 func TestWorkOfATrainingStep(t *testing.T) {
 	train, _, err := data.Resolve("mini")
 	if err != nil {
@@ -136,8 +138,9 @@ func TestWorkOfATrainingStep(t *testing.T) {
 		}
 		works = append(works, w)
 	}
-	if works[0].Ops != works[1].Ops || works[0].KernelBytes != works[1].KernelBytes {
-		t.Errorf("the backends ran different work: %d ops, %d bytes (cpu) and %d ops, %d bytes (vulkan)",
-			works[0].Ops, works[0].KernelBytes, works[1].Ops, works[1].KernelBytes)
+	c, v := works[0], works[1]
+	if v.Ops > c.Ops || v.Ops < c.Ops-4 || v.KernelBytes > c.KernelBytes || v.KernelBytes < c.KernelBytes/2 {
+		t.Errorf("the backends ran work too different: %d ops, %d bytes (cpu) and %d ops, %d bytes (vulkan)",
+			c.Ops, c.KernelBytes, v.Ops, v.KernelBytes)
 	}
 }
