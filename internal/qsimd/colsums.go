@@ -47,24 +47,33 @@ func colRows(name string, dst []float32, x []float32, cols, clo, chi int) int {
 	return len(x) / cols
 }
 
+// colBlocks returns the active column kernels k and where they stop: k
+// takes the columns [clo, end) in blocks of k.width (the last one
+// narrower where k.partial), the generic code the columns [end, chi).
+// Without a kernel or rows, k is nil and end = clo.
+func colBlocks(rows, clo, chi int) (k *colKernels, end int) {
+	k = active.cols
+	switch {
+	case k == nil || rows == 0:
+		return nil, clo
+	case k.partial:
+		return k, chi
+	}
+	return k, clo + (chi-clo)/k.width*k.width
+}
+
 // ColSums writes dst[c] = Σ_r x[r·cols+c] for the columns c in [clo, chi)
 // of the matrix x [rows, cols], rows = len(x)/cols: a float32 sum over
 // increasing r (from +0). dst must hold at least chi elements; only
 // dst[clo:chi] is written.
 func ColSums(dst, x []float32, cols, clo, chi int) {
 	rows := colRows("ColSums", dst, x, cols, clo, chi)
-	c := clo
-	if k := active.cols; k != nil && rows > 0 {
-		for c < chi {
-			w := min(k.width, chi-c)
-			if w < k.width && !k.partial {
-				break
-			}
-			k.sum(&dst[c], &x[c], rows, cols, w)
-			c += w
-		}
+	k, end := colBlocks(rows, clo, chi)
+	for c := clo; c < end; c += k.width {
+		w := min(k.width, end-c)
+		k.sum(&dst[c], &x[c], rows, cols, w)
 	}
-	colSumsGeneric(dst, x, cols, c, chi)
+	colSumsGeneric(dst, x, cols, end, chi)
 }
 
 // ColSumsProd is ColSums of the products float32(x·y), element by
@@ -74,18 +83,12 @@ func ColSumsProd(dst, x, y []float32, cols, clo, chi int) {
 	if len(y) < rows*cols {
 		panic("qsimd: ColSumsProd: y shorter than x")
 	}
-	c := clo
-	if k := active.cols; k != nil && rows > 0 {
-		for c < chi {
-			w := min(k.width, chi-c)
-			if w < k.width && !k.partial {
-				break
-			}
-			k.prod(&dst[c], &x[c], &y[c], rows, cols, w)
-			c += w
-		}
+	k, end := colBlocks(rows, clo, chi)
+	for c := clo; c < end; c += k.width {
+		w := min(k.width, end-c)
+		k.prod(&dst[c], &x[c], &y[c], rows, cols, w)
 	}
-	colSumsProdGeneric(dst, x, y, cols, c, chi)
+	colSumsProdGeneric(dst, x, y, cols, end, chi)
 }
 
 // ColSumsSqDev is ColSums of the squared deviations float32(d·d),
@@ -95,18 +98,12 @@ func ColSumsSqDev(dst, x, mean []float32, cols, clo, chi int) {
 	if len(mean) < chi {
 		panic("qsimd: ColSumsSqDev: mean shorter than chi")
 	}
-	c := clo
-	if k := active.cols; k != nil && rows > 0 {
-		for c < chi {
-			w := min(k.width, chi-c)
-			if w < k.width && !k.partial {
-				break
-			}
-			k.sqDev(&dst[c], &x[c], &mean[c], rows, cols, w)
-			c += w
-		}
+	k, end := colBlocks(rows, clo, chi)
+	for c := clo; c < end; c += k.width {
+		w := min(k.width, end-c)
+		k.sqDev(&dst[c], &x[c], &mean[c], rows, cols, w)
 	}
-	colSumsSqDevGeneric(dst, x, mean, cols, c, chi)
+	colSumsSqDevGeneric(dst, x, mean, cols, end, chi)
 }
 
 // ColSumsComp is ColSums (mean nil) or ColSumsSqDev (mean not nil) of the
@@ -119,22 +116,16 @@ func ColSumsComp(dst, x, add, beta, mean []float32, cols, clo, chi int) {
 	if len(add) < chi || len(beta) < chi || (mean != nil && len(mean) < chi) {
 		panic("qsimd: ColSumsComp: per-column vector shorter than chi")
 	}
-	c := clo
-	if k := active.cols; k != nil && rows > 0 {
-		for c < chi {
-			w := min(k.width, chi-c)
-			if w < k.width && !k.partial {
-				break
-			}
-			if mean == nil {
-				k.comp(&dst[c], &x[c], &add[c], &beta[c], rows, cols, w)
-			} else {
-				k.compSq(&dst[c], &x[c], &add[c], &beta[c], &mean[c], rows, cols, w)
-			}
-			c += w
+	k, end := colBlocks(rows, clo, chi)
+	for c := clo; c < end; c += k.width {
+		w := min(k.width, end-c)
+		if mean == nil {
+			k.comp(&dst[c], &x[c], &add[c], &beta[c], rows, cols, w)
+		} else {
+			k.compSq(&dst[c], &x[c], &add[c], &beta[c], &mean[c], rows, cols, w)
 		}
 	}
-	colSumsCompGeneric(dst, x, add, beta, mean, cols, c, chi)
+	colSumsCompGeneric(dst, x, add, beta, mean, cols, end, chi)
 }
 
 // ColSumsMasked writes db[c] = Σ_r m and dg[c] = Σ_r float32(m·h[r·cols+c])
@@ -151,35 +142,29 @@ func ColSumsMasked(db, dg, dy, h, y []float32, cols, clo, chi int) {
 	if len(dg) < chi || len(h) < rows*cols || len(y) < rows*cols {
 		panic("qsimd: ColSumsMasked: slice too short")
 	}
-	c := clo
-	if k := active.cols; k != nil && rows > 0 {
-		for c < chi {
-			w := min(k.width, chi-c)
-			if w < k.width && !k.partial {
-				break
-			}
-			k.masked(&db[c], &dg[c], &dy[c], &h[c], &y[c], rows, cols, w)
-			c += w
-		}
+	k, end := colBlocks(rows, clo, chi)
+	for c := clo; c < end; c += k.width {
+		w := min(k.width, end-c)
+		k.masked(&db[c], &dg[c], &dy[c], &h[c], &y[c], rows, cols, w)
 	}
-	colSumsMaskedGeneric(db, dg, dy, h, y, cols, c, chi)
+	colSumsMaskedGeneric(db, dg, dy, h, y, cols, end, chi)
 }
 
-// masked returns the ReLU backward's value of dy v for the ReLU output y:
+// Masked returns the ReLU backward's value of dy v for the ReLU output y:
 // v where y > 0 (positive, including subnormals and +Inf; not ±0, not a
 // negative value, not a NaN), else +0, computed on the bits without a
-// branch.
-func masked(v, y float32) float32 {
-	return math.Float32frombits(math.Float32bits(v) & positiveMask(math.Float32bits(y)))
+// branch: ColSumsMasked's m, and the CPU backend's ReLU and ReLU backward.
+func Masked(v, y float32) float32 {
+	return math.Float32frombits(math.Float32bits(v) & PositiveMask(math.Float32bits(y)))
 }
 
-// positiveMask is all ones where the float32 of bits u is > 0, else 0,
+// PositiveMask is all ones where the float32 of bits u is > 0, else 0,
 // computed without a branch: the sign of activations is a coin flip the
 // branch predictor loses. u-1 < 0x7f800000 exactly when
 // (u-1) - 0x7f800000, in int64, is negative, whose arithmetic shift by 63
 // is then all ones. (The vector kernels compare y > 0 as float32, ordered,
 // which is the same predicate.)
-func positiveMask(u uint32) uint32 {
+func PositiveMask(u uint32) uint32 {
 	return uint32((int64(u-1) - 0x7f800000) >> 63)
 }
 
@@ -348,7 +333,7 @@ func colSumsMaskedGeneric(db, dg, dy, h, y []float32, cols, clo, chi int) {
 			d := dy[o : o+4 : o+4]
 			hh := h[o : o+4 : o+4]
 			yy := y[o : o+4 : o+4]
-			m0, m1, m2, m3 := masked(d[0], yy[0]), masked(d[1], yy[1]), masked(d[2], yy[2]), masked(d[3], yy[3])
+			m0, m1, m2, m3 := Masked(d[0], yy[0]), Masked(d[1], yy[1]), Masked(d[2], yy[2]), Masked(d[3], yy[3])
 			b0 += m0
 			b1 += m1
 			b2 += m2
@@ -364,7 +349,7 @@ func colSumsMaskedGeneric(db, dg, dy, h, y []float32, cols, clo, chi int) {
 	for ; c < chi; c++ {
 		var sb, sg float32
 		for r := range rows {
-			m := masked(dy[r*cols+c], y[r*cols+c])
+			m := Masked(dy[r*cols+c], y[r*cols+c])
 			sb += m
 			sg += float32(m * h[r*cols+c])
 		}

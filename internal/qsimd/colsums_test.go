@@ -197,8 +197,8 @@ func TestColSumsGenericIsSpec(t *testing.T) {
 		if y > 0 {
 			want = 1
 		}
-		if got := masked(1, y); got != want {
-			t.Fatalf("masked(1, %v (%#x)) = %v, want %v", y, math.Float32bits(y), got, want)
+		if got := Masked(1, y); got != want {
+			t.Fatalf("Masked(1, %v (%#x)) = %v, want %v", y, math.Float32bits(y), got, want)
 		}
 	}
 }

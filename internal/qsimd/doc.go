@@ -81,7 +81,7 @@
 // addition (no fused multiply-add); the compensated value is
 // (x + add) + beta, two additions, before mean is subtracted. The ReLU
 // mask is the ordered comparison y > 0, true exactly for the bits
-// 0x00000001 to 0x7f800000 that positiveMask selects, and keeps dy's bits
+// 0x00000001 to 0x7f800000 that PositiveMask selects, and keeps dy's bits
 // (a NaN dy's too) or gives +0. With AVX-512 any block of 1 to 16 columns
 // is one vector (masked loads, which touch no memory outside the block);
 // AVX2 takes blocks of 8 and leaves the last cols%8 columns of a range to

@@ -11,32 +11,8 @@ func (b *Backend) CompBNPoolQuant(y, arg, q, stats, mean, invstd, cmean, x, cgam
 	if !ok {
 		return
 	}
-	yb := b.bnPoolScratch(d.R, d.C)
-	if yb == nil {
-		return
-	}
-	b.CompBNTrain(yb, nil, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, cMomentum, momentum, eps, relu)
-	b.MaxPoolQuant(y, arg, q, stats, yb, g, p)
-}
-
-// bnPoolScratch returns the reused matrix [r, c] that holds
-// CompBNPoolQuant's batch-norm output, made again only when its shape
-// changes (nil after recording an error).
-func (b *Backend) bnPoolScratch(r, c int) backend.Tensor {
-	if t := b.bnPool; t != nil {
-		if s := t.Shape(); s[0] == r && s[1] == c {
-			return t
-		}
-		b.Free(t)
-		b.bnPool = nil
-	}
-	t, err := b.New(backend.F32, r, c)
-	if err != nil {
-		if b.err == nil {
-			b.err = err
-		}
-		return nil
-	}
-	b.bnPool = t
-	return t
+	sc := b.compBNScratch(d.R*d.C, 2)
+	yb, hf := sc[0], sc[1]
+	b.compBNTrain(yb, hf, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, d.R, d.C, cMomentum, momentum, eps, relu)
+	b.maxPoolQuant(y, arg, q, stats, yb, g, p, d.Len)
 }

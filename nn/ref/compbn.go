@@ -38,10 +38,16 @@ func (b *Backend) CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cR
 	} else {
 		hf = b.compBNScratch(r*c, 1)[0]
 	}
+	b.compBNTrain(y.(*Tensor).st.f, hf, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, r, c, cMomentum, momentum, eps, relu)
+}
+
+// compBNTrain is CompBNTrain's work on checked operands over x [r, c],
+// writing the batch norm's output into yf and xhat into hf.
+func (b *Backend) compBNTrain(yf, hf []float32, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar backend.Tensor, r, c int, cMomentum, momentum, eps float32, relu bool) {
 	xf, cmf := x.(*Tensor).st.f, cmean.(*Tensor).st.f
 	b.compMean(cmf, xf, cRunMean.(*Tensor).st.f, r, c, cMomentum)
 	add := b.compAdd(cgamma.(*Tensor).st.f, cmf, c)
-	b.bnTrain(y.(*Tensor).st.f, hf, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, xf, add, cbeta.(*Tensor).st.f,
+	b.bnTrain(yf, hf, mean.(*Tensor).st.f, invstd.(*Tensor).st.f, xf, add, cbeta.(*Tensor).st.f,
 		gamma.(*Tensor).st.f, beta.(*Tensor).st.f, runMean.(*Tensor).st.f, runVar.(*Tensor).st.f, r, c, momentum, eps, relu)
 }
 
@@ -108,9 +114,6 @@ func (b *Backend) CompBNGradFromX(dx, dgamma, dbeta, dcgamma, dcbeta, dxSum, dy,
 	b.bnGrad(d, dxc, dgamma, dbeta, dy.(*Tensor).st.f, yf, hf, invstd, gamma)
 	b.compGrad(dxc, dcgamma.(*Tensor).st.f, dcbeta.(*Tensor).st.f, dxc, cmf, cgf, r, c, true)
 	if !isNil(dxSum) {
-		jc := &b.jobs.colSum
-		*jc = colSumJob{s: dxSum.(*Tensor).st.f, x: dxc, c: c}
-		b.run(jc, c, 8)
-		*jc = colSumJob{}
+		b.colSum(dxSum.(*Tensor).st.f, dxc, c)
 	}
 }

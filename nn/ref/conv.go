@@ -54,10 +54,7 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 	out, k, r := d.M, d.N, d.K
 	xi := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
 	b.convXF = grow(b.convXF, len(xi))
-	jd := &b.jobs.dequantize
-	*jd = dequantizeJob{x: b.convXF, q: xi, p: xs, slice: len(xi)}
-	b.run(jd, len(xi), 1<<14)
-	*jd = dequantizeJob{}
+	b.dequantize(b.convXF, xi, xs, len(xi))
 	// Dequantize's value of the pad code (qsimd.Dequantize's definition).
 	pad := xs.Scale[0] * float32(xs.Zero[0]-xs.Zero[0])
 	b.convCols = grow(b.convCols, r*k)

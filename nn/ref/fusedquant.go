@@ -18,7 +18,7 @@ func (b *Backend) QuantizeMinMax(q, stats, x backend.Tensor, p backend.QuantSpec
 	}
 	xf := x.(*Tensor).st.f[:d.Len]
 	b.minMax3(stats.(*Tensor).st.f, xf)
-	b.quantizeTensor(q.(*Tensor).st.i[:d.Len], xf, p)
+	b.quantize(q.(*Tensor).st.i[:d.Len], xf, p, d.Len)
 }
 
 // MaxPoolQuant is MaxPool(y, arg, x, g), then MinMax(stats, y), then
@@ -28,14 +28,16 @@ func (b *Backend) MaxPoolQuant(y, arg, q, stats, x backend.Tensor, g backend.Poo
 	if !ok {
 		return
 	}
-	yf := y.(*Tensor).st.f[:d.Len]
-	oh, _ := g.Out()
-	j := &b.jobs.maxPool
-	*j = maxPoolJob{y: yf, arg: arg.(*Tensor).st.i, x: x.(*Tensor).st.f, g: g}
-	b.run(j, g.N*oh, 1)
-	*j = maxPoolJob{}
+	b.maxPoolQuant(y, arg, q, stats, x.(*Tensor).st.f, g, p, d.Len)
+}
+
+// maxPoolQuant is MaxPoolQuant's work on checked operands, the input's
+// elements xf, n pooled outputs.
+func (b *Backend) maxPoolQuant(y, arg, q, stats backend.Tensor, xf []float32, g backend.PoolGeom, p backend.QuantSpec, n int) {
+	yf := y.(*Tensor).st.f[:n]
+	b.maxPoolOf(yf, arg.(*Tensor).st.i, xf, g)
 	b.minMax3(stats.(*Tensor).st.f, yf)
-	b.quantizeTensor(q.(*Tensor).st.i[:d.Len], yf, p)
+	b.quantize(q.(*Tensor).st.i[:n], yf, p, n)
 }
 
 // ReLUQuant is ReLU(y, x), then MinMax(stats, y), then Quantize(q, y, p),
@@ -46,18 +48,7 @@ func (b *Backend) ReLUQuant(y, q, stats, x backend.Tensor, p backend.QuantSpec) 
 		return
 	}
 	yf := y.(*Tensor).st.f[:d.Len]
-	j := &b.jobs.relu
-	*j = reluJob{y: yf, x: x.(*Tensor).st.f[:d.Len]}
-	b.run(j, d.Len, 1<<15)
-	*j = reluJob{}
+	b.reluOf(yf, x.(*Tensor).st.f[:d.Len])
 	b.minMax3(stats.(*Tensor).st.f, yf)
-	b.quantizeTensor(q.(*Tensor).st.i[:d.Len], yf, p)
-}
-
-// quantizeTensor is Quantize's job for the per-tensor spec p (one slice).
-func (b *Backend) quantizeTensor(q []int32, x []float32, p backend.QuantSpec) {
-	j := &b.jobs.quantize
-	*j = quantizeJob{q: q, x: x, p: p, slice: len(x), invs: b.reciprocals(p)}
-	b.run(j, len(x), 1<<14)
-	*j = quantizeJob{}
+	b.quantize(q.(*Tensor).st.i[:d.Len], yf, p, d.Len)
 }

@@ -8,14 +8,6 @@ import (
 	"github.com/vktrain/vktrain/nn/backend"
 )
 
-// colSums returns Σ_r x[r,c] for columns [clo, chi) of the matrix x
-// [·, cols], accumulated in float32 over increasing r, into dst
-// (qsimd.ColSums: every column's sum is that one chain, whatever the
-// kernel).
-func colSums(dst, x []float32, cols, clo, chi int) {
-	qsimd.ColSums(dst, x, cols, clo, chi)
-}
-
 // colGrain is the columns per chunk of the column-parallel column sums:
 // at least 8, and the columns one vector of the column-sum kernel holds
 // (16 with AVX-512). A vector adds a row of its columns at once, its time
@@ -25,32 +17,6 @@ func colSums(dst, x []float32, cols, clo, chi int) {
 // is one chain over increasing rows), and two halves of its columns read
 // the same cache lines (the step measured ~4% slower with 8).
 func colGrain() int { return max(8, qsimd.ColSumsWidth()) }
-
-// colSumsOf writes, for columns [clo, chi) of the matrices [·, cols], the
-// float32 sums over increasing rows r of
-//
-//	x[r,c]              when y and mean are nil,
-//	float32(x·y)        when y is not nil,
-//	float32(d·d), d = x[r,c]-mean[c]   when mean is not nil.
-func colSumsOf(dst, x, y, mean []float32, cols, clo, chi int) {
-	switch {
-	case y != nil:
-		qsimd.ColSumsProd(dst, x, y, cols, clo, chi)
-	case mean != nil:
-		qsimd.ColSumsSqDev(dst, x, mean, cols, clo, chi)
-	default:
-		qsimd.ColSums(dst, x, cols, clo, chi)
-	}
-}
-
-// colSumsComp is colSumsOf of the compensated matrix yc = (x + add) +
-// beta (per column add and beta; CompensateTrain's y), computed element
-// by element as it is read, without storing yc: the float32 sums over
-// increasing rows of yc[r,c] (mean nil) or of float32(d·d),
-// d = yc[r,c]-mean[c].
-func colSumsComp(dst, x, add, beta, mean []float32, cols, clo, chi int) {
-	qsimd.ColSumsComp(dst, x, add, beta, mean, cols, clo, chi)
-}
 
 // floats returns n float32 of the backend's small scratch (per-channel
 // constants of one op), zeroed; one op at a time.
@@ -101,7 +67,7 @@ type colSumJob struct {
 	c    int
 }
 
-func (j *colSumJob) run(lo, hi, _ int) { colSums(j.s, j.x, j.c, lo, hi) }
+func (j *colSumJob) run(lo, hi, _ int) { qsimd.ColSums(j.s, j.x, j.c, lo, hi) }
 
 // ColSum writes s[c] = Σ_r x[r,c], summed over increasing r in float32.
 func (b *Backend) ColSum(s, x backend.Tensor) {
@@ -109,21 +75,22 @@ func (b *Backend) ColSum(s, x backend.Tensor) {
 	if !ok {
 		return
 	}
+	b.colSum(s.(*Tensor).st.f, x.(*Tensor).st.f, d.C)
+}
+
+// colSum is ColSum's job on the elements: s[k] = Σ_r x[r,k] for the c
+// columns of x, in chunks of colGrain columns.
+func (b *Backend) colSum(s, x []float32, c int) {
 	j := &b.jobs.colSum
-	*j = colSumJob{s: s.(*Tensor).st.f, x: x.(*Tensor).st.f, c: d.C}
-	b.run(j, d.C, 8)
+	*j = colSumJob{s: s, x: x, c: c}
+	b.run(j, c, colGrain())
 	*j = colSumJob{}
 }
 
 type reluJob struct{ y, x []float32 }
 
-// positive reports v > 0 from its bits, without a float compare (a
-// select, not a branch): the bits of the values above 0, up to +Inf, are
-// 1..0x7f800000; zeros, negatives and NaNs fall outside.
-func positive(u uint32) bool { return u-1 < 0x7f800000 }
-
 // relu returns v where v > 0, else +0 (NaN and -0 give +0).
-func relu(v float32) float32 { return masked(v, v) }
+func relu(v float32) float32 { return qsimd.Masked(v, v) }
 
 func (j *reluJob) run(lo, hi, _ int) {
 	x := j.x[lo:hi]
@@ -140,9 +107,14 @@ func (b *Backend) ReLU(y, x backend.Tensor) {
 	if !ok {
 		return
 	}
+	b.reluOf(y.(*Tensor).st.f[:d.Len], x.(*Tensor).st.f[:d.Len])
+}
+
+// reluOf is ReLU's job on the elements: y = ReLU(x), len(y) ≥ len(x).
+func (b *Backend) reluOf(y, x []float32) {
 	j := &b.jobs.relu
-	*j = reluJob{y: y.(*Tensor).st.f[:d.Len], x: x.(*Tensor).st.f[:d.Len]}
-	b.run(j, d.Len, 1<<15)
+	*j = reluJob{y: y, x: x}
+	b.run(j, len(x), 1<<15)
 	*j = reluJob{}
 }
 
@@ -154,7 +126,7 @@ func (j *reluGradJob) run(lo, hi, _ int) {
 	dx := j.dx[lo:hi]
 	y, dx = y[:len(dy)], dx[:len(dy)]
 	for i, v := range dy {
-		dx[i] = masked(v, y[i])
+		dx[i] = qsimd.Masked(v, y[i])
 	}
 }
 
@@ -279,9 +251,14 @@ func (b *Backend) MaxPool(y, arg, x backend.Tensor, g backend.PoolGeom) {
 	if _, ok := backend.OpMaxPool.Check(&b.err, b, backend.Params{Pool: g}, y, arg, x); !ok {
 		return
 	}
+	b.maxPoolOf(y.(*Tensor).st.f, arg.(*Tensor).st.i, x.(*Tensor).st.f, g)
+}
+
+// maxPoolOf is MaxPool's job on the checked operands' elements.
+func (b *Backend) maxPoolOf(y []float32, arg []int32, x []float32, g backend.PoolGeom) {
 	oh, _ := g.Out()
 	j := &b.jobs.maxPool
-	*j = maxPoolJob{y: y.(*Tensor).st.f, arg: arg.(*Tensor).st.i, x: x.(*Tensor).st.f, g: g}
+	*j = maxPoolJob{y: y, arg: arg, x: x, g: g}
 	b.run(j, g.N*oh, 1)
 	*j = maxPoolJob{}
 }
@@ -314,7 +291,7 @@ func (b *Backend) MaxPoolGrad(dx, dy, arg backend.Tensor, g backend.PoolGeom) {
 type bnStatsJob struct {
 	mean, invstd, x, runMean, runVar, vs []float32
 	// add and cbeta, when not nil, make the statistics those of the
-	// compensated matrix (x + add) + cbeta (see colSumsComp).
+	// compensated matrix (x + add) + cbeta (see qsimd.ColSumsComp).
 	add, cbeta    []float32
 	r, c          int
 	momentum, eps float32
@@ -331,17 +308,17 @@ func (j *bnStatsJob) run(lo, hi, _ int) {
 	is := j.invstd[lo:hi]
 	vs := j.vs[lo:hi]
 	if j.add != nil {
-		colSumsComp(j.mean, j.x, j.add, j.cbeta, nil, c, lo, hi)
+		qsimd.ColSumsComp(j.mean, j.x, j.add, j.cbeta, nil, c, lo, hi)
 	} else {
-		colSums(j.mean, j.x, c, lo, hi)
+		qsimd.ColSums(j.mean, j.x, c, lo, hi)
 	}
 	for k := range mu {
 		mu[k] /= fr
 	}
 	if j.add != nil {
-		colSumsComp(j.vs, j.x, j.add, j.cbeta, j.mean, c, lo, hi)
+		qsimd.ColSumsComp(j.vs, j.x, j.add, j.cbeta, j.mean, c, lo, hi)
 	} else {
-		colSumsOf(j.vs, j.x, nil, j.mean, c, lo, hi)
+		qsimd.ColSumsSqDev(j.vs, j.x, j.mean, c, lo, hi)
 	}
 	m := j.momentum
 	for k := range vs {
@@ -532,34 +509,11 @@ type bnGradSumsJob struct {
 
 func (j *bnGradSumsJob) run(lo, hi, _ int) {
 	if j.y != nil {
-		colSumsMasked(j.dbeta, j.dgamma, j.dy, j.xhat, j.y, j.c, lo, hi)
+		qsimd.ColSumsMasked(j.dbeta, j.dgamma, j.dy, j.xhat, j.y, j.c, lo, hi)
 		return
 	}
-	colSums(j.dbeta, j.dy, j.c, lo, hi)
-	colSumsOf(j.dgamma, j.dy, j.xhat, nil, j.c, lo, hi)
-}
-
-// masked returns ReLUGrad's value of dy v for the ReLU output y: v where
-// y > 0, else +0.
-func masked(v, y float32) float32 {
-	return math.Float32frombits(math.Float32bits(v) & positiveMask(math.Float32bits(y)))
-}
-
-// positiveMask is all ones where positive(u), else 0, computed without a
-// branch: the sign of activations is a coin flip the branch predictor
-// loses (a ReLU over a batch-norm output ran at ~6 ns per element).
-// u-1 < 0x7f800000 exactly when (u-1) - 0x7f800000, in int64, is
-// negative, whose arithmetic shift by 63 is then all ones.
-func positiveMask(u uint32) uint32 {
-	return uint32((int64(u-1) - 0x7f800000) >> 63)
-}
-
-// colSumsMasked writes, for columns [clo, chi) of the matrices [·, cols],
-// db = Σ_r m and dg = Σ_r float32(m·h), m = masked(dy, y), each a float32
-// chain over increasing r: the sums BatchNormGrad takes of ReLUGrad's
-// output, without writing that output (qsimd.ColSumsMasked).
-func colSumsMasked(db, dg, dy, h, y []float32, cols, clo, chi int) {
-	qsimd.ColSumsMasked(db, dg, dy, h, y, cols, clo, chi)
+	qsimd.ColSums(j.dbeta, j.dy, j.c, lo, hi)
+	qsimd.ColSumsProd(j.dgamma, j.dy, j.xhat, j.c, lo, hi)
 }
 
 // bnGradDXJob writes dx = kk·((R·dy - dbeta) - xhat·dgamma) for rows
@@ -583,7 +537,7 @@ func (j *bnGradDXJob) run(lo, hi, _ int) {
 			y := j.y[i*c : (i+1)*c]
 			y = y[:c]
 			for k, v := range dy {
-				d := float32(fr*masked(v, y[k])) - db[k] - float32(h[k]*dg[k])
+				d := float32(fr*qsimd.Masked(v, y[k])) - db[k] - float32(h[k]*dg[k])
 				dx[k] = kk[k] * d
 			}
 			continue
@@ -651,7 +605,7 @@ type compMeanJob struct {
 }
 
 func (j *compMeanJob) run(lo, hi, _ int) {
-	colSums(j.mean, j.x, j.c, lo, hi)
+	qsimd.ColSums(j.mean, j.x, j.c, lo, hi)
 	m := j.momentum
 	for k := lo; k < hi; k++ {
 		j.mean[k] /= float32(j.r)
@@ -715,10 +669,8 @@ func (b *Backend) compMean(mf, xf, runMean []float32, r, c int, momentum float32
 // the backend's compensation scratch (which, unlike Backend.floats, the
 // batch-norm code that reads it does not reuse).
 func (b *Backend) compAdd(gamma, mean []float32, c int) []float32 {
-	if cap(b.compAddF) < c {
-		b.compAddF = make([]float32, c)
-	}
-	add := b.compAddF[:c]
+	b.compAddF = grow(b.compAddF, c)
+	add := b.compAddF
 	for k := range add {
 		add[k] = float32(gamma[k] * mean[k])
 	}
@@ -760,10 +712,7 @@ func (b *Backend) CompensateGrad(dx, dgamma, dbeta, dy, mean, gamma backend.Tens
 
 // compGrad is CompensateGrad on the checked operands' elements, dy [r, c].
 func (b *Backend) compGrad(dxf, dg, db, dyf, mf, gf []float32, r, c int, train bool) {
-	cs := &b.jobs.colSum
-	*cs = colSumJob{s: db, x: dyf, c: c}
-	b.run(cs, c, colGrain())
-	*cs = colSumJob{}
+	b.colSum(db, dyf, c)
 	for k := range c {
 		dg[k] = mf[k] * db[k]
 	}

@@ -149,9 +149,15 @@ func (b *Backend) Quantize(q, x backend.Tensor, p backend.QuantSpec) {
 	if !ok {
 		return
 	}
+	b.quantize(q.(*Tensor).st.i, x.(*Tensor).st.f[:d.Len], p, d.Slice)
+}
+
+// quantize is Quantize's job on the elements: the codes of x into q, in
+// slices of slice elements (one per scale of p).
+func (b *Backend) quantize(q []int32, x []float32, p backend.QuantSpec, slice int) {
 	j := &b.jobs.quantize
-	*j = quantizeJob{q: q.(*Tensor).st.i, x: x.(*Tensor).st.f, p: p, slice: d.Slice, invs: b.reciprocals(p)}
-	b.run(j, d.Len, 1<<14)
+	*j = quantizeJob{q: q, x: x, p: p, slice: slice, invs: b.reciprocals(p)}
+	b.run(j, len(x), 1<<14)
 	*j = quantizeJob{}
 }
 
@@ -178,9 +184,15 @@ func (b *Backend) Dequantize(x, q backend.Tensor, p backend.QuantSpec) {
 	if !ok {
 		return
 	}
+	b.dequantize(x.(*Tensor).st.f[:d.Len], q.(*Tensor).st.i, p, d.Slice)
+}
+
+// dequantize is Dequantize's job on the elements: x = s·float32(q-z), in
+// slices of slice elements (one per scale of p).
+func (b *Backend) dequantize(x []float32, q []int32, p backend.QuantSpec, slice int) {
 	j := &b.jobs.dequantize
-	*j = dequantizeJob{x: x.(*Tensor).st.f, q: q.(*Tensor).st.i, p: p, slice: d.Slice}
-	b.run(j, d.Len, 1<<14)
+	*j = dequantizeJob{x: x, q: q, p: p, slice: slice}
+	b.run(j, len(x), 1<<14)
 	*j = dequantizeJob{}
 }
 
@@ -256,12 +268,17 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	if !isNil(dx) {
 		dxf = dx.(*Tensor).st.f
 	}
+	b.quantGradSlices(dxf, dScale.(*Tensor).st.f, dZero.(*Tensor).st.f, x.(*Tensor).st.f, dxhat.(*Tensor).st.f, p, d.Slice)
+}
+
+// quantGradSlices is QuantGrad's work on checked slices, dx nil or not
+// (see QuantGrad), p's quantizer in slices of slice elements.
+func (b *Backend) quantGradSlices(dx, dScale, dZero, x, dxhat []float32, p backend.QuantSpec, slice int) {
 	j := &b.jobs.quantGrad
-	*j = quantGradJob{dx: dxf, dScale: dScale.(*Tensor).st.f, dZero: dZero.(*Tensor).st.f, x: x.(*Tensor).st.f,
-		dxhat: dxhat.(*Tensor).st.f, invs: b.reciprocals(p), p: p, slice: d.Slice}
-	if len(p.Scale) > 1 || b.threads == 1 || d.Slice < 1<<14 {
+	*j = quantGradJob{dx: dx, dScale: dScale, dZero: dZero, x: x, dxhat: dxhat, invs: b.reciprocals(p), p: p, slice: slice}
+	if len(p.Scale) > 1 || b.threads == 1 || slice < 1<<14 {
 		// Slices over the workers, each with its own terms scratch.
-		j.termS = b.termScratch(2 * d.Slice * b.threads)
+		j.termS = b.termScratch(2 * slice * b.threads)
 		b.run(j, len(p.Scale), 1)
 		*j = quantGradJob{}
 		return
@@ -269,9 +286,9 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 	// One large slice (an activation quantizer): the elements' terms in
 	// parallel, then the two sums in element order, as above.
 	j.split = true
-	t := b.termScratch(2 * d.Slice)
-	j.termS, j.termZ = t[:d.Slice], t[d.Slice:]
-	b.run(j, d.Slice, 1<<13)
+	t := b.termScratch(2 * slice)
+	j.termS, j.termZ = t[:slice], t[slice:]
+	b.run(j, slice, 1<<13)
 	j.dScale[0], j.dZero[0] = sumTerms(j.termS, j.termZ)
 	*j = quantGradJob{}
 }

@@ -56,21 +56,17 @@ type Backend struct {
 	compBN []float32
 	// compBNParts: compBNScratch's views of compBN.
 	compBNParts [][]float32
-	// bnPool is CompBNPoolQuant's batch-norm output, kept across calls.
-	bnPool backend.Tensor
-	small  []float32    // per-channel constants of one op (Backend.floats)
-	smallI []int32      // the same for integers (Backend.ints)
-	pool   *workers     // helper goroutines, started by the first parallel op
-	jobs   jobs         // the operands of the op running, see ranger
-	ran    []int        // calls that passed their checks, by backend.Op ID
-	work   backend.Work // ResetWork's counts (ops and declared traffic)
-
+	// compAddF is FusedCompBN's per-column compensation term (compAdd).
+	compAddF []float32
 	// weightGrad is DenseGradWQ's gradient with respect to the
 	// dequantized weights, kept across calls.
 	weightGrad []float32
-
-	// compAddF is FusedCompBN's per-column compensation term (compAdd).
-	compAddF []float32
+	small      []float32    // per-channel constants of one op (Backend.floats)
+	smallI     []int32      // the same for integers (Backend.ints)
+	pool       *workers     // helper goroutines, started by the first parallel op
+	jobs       jobs         // the operands of the op running, see ranger
+	ran        []int        // calls that passed their checks, by backend.Op ID
+	work       backend.Work // ResetWork's counts (ops and declared traffic)
 }
 
 // New returns a reference backend using all available CPUs.
@@ -353,6 +349,7 @@ func (b *Backend) Close() error {
 	b.closed = true
 	b.scratch, b.parts = nil, nil
 	b.convCols, b.convXF = nil, nil
+	b.compBN, b.compBNParts, b.weightGrad = nil, nil, nil
 	if b.pool != nil {
 		b.pool.stop()
 		b.pool = nil

@@ -3,6 +3,8 @@ package ref
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/vktrain/vktrain/internal/qsimd"
 )
 
 func BenchmarkReLURows(b *testing.B) {
@@ -22,7 +24,12 @@ func BenchmarkReLURows(b *testing.B) {
 	}
 }
 
-// TestPositiveMask holds the branch-free mask to positive on the
+// positive reports v > 0 from its bits: the bits of the values above 0,
+// up to +Inf, are 1..0x7f800000; zeros, negatives and NaNs fall outside.
+func positive(u uint32) bool { return u-1 < 0x7f800000 }
+
+// TestPositiveMask holds the branch-free mask (qsimd.PositiveMask, which
+// relu, ReLUGrad and the batch norm's backward use) to positive on the
 // boundaries (±0, the smallest subnormal, MaxFloat32, ±Inf, NaNs of both
 // signs) and on random bit patterns.
 func TestPositiveMask(t *testing.T) {
@@ -37,8 +44,8 @@ func TestPositiveMask(t *testing.T) {
 		if positive(u) {
 			want = 0xffffffff
 		}
-		if got := positiveMask(u); got != want {
-			t.Fatalf("positiveMask(%#08x) = %#08x, want %#08x", u, got, want)
+		if got := qsimd.PositiveMask(u); got != want {
+			t.Fatalf("PositiveMask(%#08x) = %#08x, want %#08x", u, got, want)
 		}
 	}
 }
