@@ -28,10 +28,9 @@ type Conv2D struct {
 	// fuseConv: the quantized passes run as backend.FusedConv ops, set by
 	// Model.Bind.
 	fuseConv bool
-	// biasFed: the gradient dy for which the batch norm after this layer
-	// already wrote the bias gradient (BatchNorm.bias); Backward takes and
-	// clears it.
-	biasFed backend.Tensor
+	// biasFed: the batch norm after this layer already wrote the bias
+	// gradient for this dy (BatchNorm.bias).
+	biasFed handOver
 }
 
 type convWS struct {
@@ -188,8 +187,7 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 	}
 	// The batch norm reading this layer (through a compensation) wrote
 	// the bias gradient, the column sums of dy, in its backward.
-	fed := l.biasFed != nil && l.biasFed == dy
-	l.biasFed = nil
+	fed := l.biasFed.take(dy)
 	if f, ok := l.fusedConv(c.abil()); ok {
 		return l.backwardFused(c, f, s, dy2, needDX, fed), nil
 	}

@@ -27,23 +27,41 @@ type quantConsumer interface {
 	feed() *quantFeed
 }
 
+// handOver records that another layer already did part of a layer's work
+// for the tensor t in this pass (its input or its gradient): set by the
+// layer that did it, taken by the layer whose work it was, only for the
+// very tensor it was set for, and cleared by the taking, so that work is
+// never skipped for another tensor nor on the strength of an earlier pass.
+type handOver struct{ t backend.Tensor }
+
+// set records that the work for t is done.
+func (h *handOver) set(t backend.Tensor) { h.t = t }
+
+// take reports whether the work for t was done, clearing the hand-over.
+func (h *handOver) take(t backend.Tensor) bool {
+	ok := h.t != nil && h.t == t
+	h.t = nil
+	return ok
+}
+
 // quantFeed is the hand-over of a quantized layer's input codes from its
 // producer: the producer's output x and the tensors its fused op wrote.
 // The producer clears it whenever it runs and sets it after a fused op; the
 // consumer takes it only for the same x and its own tensors, and clears
 // it, so codes are never read for another input nor from an earlier pass.
 type quantFeed struct {
-	x, q, stats backend.Tensor
+	x        handOver
+	q, stats backend.Tensor
 }
 
 // set records that q and stats hold the codes and statistics of x.
-func (f *quantFeed) set(x, q, stats backend.Tensor) { *f = quantFeed{x: x, q: q, stats: stats} }
+func (f *quantFeed) set(x, q, stats backend.Tensor) { f.x.set(x); f.q, f.stats = q, stats }
 
 // take reports whether q and stats hold the codes and statistics of x
 // (written by the producer in this pass), clearing the hand-over.
 func (f *quantFeed) take(x, q, stats backend.Tensor) bool {
-	ok := f.x != nil && f.x == x && f.q == q && f.stats == stats
-	*f = quantFeed{}
+	ok := f.x.take(x) && f.q == q && f.stats == stats
+	f.q, f.stats = nil, nil
 	return ok
 }
 
@@ -151,7 +169,7 @@ func (m *Model) fuseQuant(b backend.Backend) {
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *MaxPool:
-			l.quant, l.pre = nil, nil
+			l.quant, l.pre = nil, handOver{}
 		case *ReLU:
 			l.quant = nil
 		case *BatchNorm:

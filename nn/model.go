@@ -364,9 +364,11 @@ func (m *Model) fuse(b backend.Backend) {
 			if ok1 && ok2 && m.g.uses[i] == 1 && len(m.g.in[i+1]) == 1 && m.g.in[i+1][0] == i {
 				bn.comp, comp.fused = comp, true
 				// A conv read only by the compensation: its bias
-				// gradient from the batch norm's backward pass.
+				// gradient from the batch norm's backward pass where the
+				// conv's own backward would skip it (the FusedConv path;
+				// the composed path sums dy itself in dense.backward).
 				if in := m.g.in[i]; len(in) == 1 && m.g.uses[in[0]] == 1 {
-					if conv, ok := m.Layers[in[0]].(*Conv2D); ok {
+					if conv, ok := m.Layers[in[0]].(*Conv2D); ok && conv.fuseConv && conv.wq != nil {
 						bn.bias = conv
 					}
 				}

@@ -298,7 +298,7 @@ func (l *BatchNorm) poolQuant(c *Context, s *chanWS, x, x2 backend.Tensor) (done
 	f.CompBNPoolQuant(ps.y, ps.arg, q, st, s.mean, s.invstd, s.cmean, x, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
 		l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu, ps.g, p)
 	pl.quant.feed().set(ps.y, q, st)
-	pl.pre = s.y
+	pl.pre.set(s.y)
 	return true, nil
 }
 
@@ -325,7 +325,7 @@ func (l *BatchNorm) Backward(c *Context, dy backend.Tensor, needDX bool) (backen
 		var dxSum backend.Tensor // nil: the conv sums its own dy
 		if l.bias != nil {
 			dxSum = l.bias.B.GradT
-			l.bias.biasFed = s.dx
+			l.bias.biasFed.set(s.dx)
 		}
 		f.CompBNGradFromX(s.dx2, l.Gamma.GradT, l.Beta.GradT, cl.Gamma.GradT, cl.Beta.GradT, dxSum, dy2, s.x2, s.mean, s.invstd,
 			l.Gamma.Value, l.Beta.Value, s.cmean, cl.Gamma.Value, cl.Beta.Value, l.relu)
@@ -422,11 +422,10 @@ type MaxPool struct {
 	// whose input statistics and codes Forward writes
 	// (backend.FusedQuantize), set by Model.Bind; nil: none.
 	quant quantConsumer
-	// pre: the input tensor for which the batch norm before this layer
-	// already wrote its output, arg and quant's codes in this pass
-	// (BatchNorm.pool, backend.FusedQuantize.CompBNPoolQuant); Forward
-	// takes and clears it.
-	pre backend.Tensor
+	// pre: the batch norm before this layer already wrote its output,
+	// arg and quant's codes for this input in this pass (BatchNorm.pool,
+	// backend.FusedQuantize.CompBNPoolQuant).
+	pre handOver
 }
 
 type poolWS struct {
@@ -492,11 +491,8 @@ func (l *MaxPool) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) 
 		return nil, err
 	}
 	l.cur = s
-	if pre := l.pre; pre != nil {
-		l.pre = nil
-		if pre == x { // the batch norm before pooled x (CompBNPoolQuant)
-			return s.y, nil
-		}
+	if l.pre.take(x) { // the batch norm before pooled x (CompBNPoolQuant)
+		return s.y, nil
 	}
 	f, q, st, p, ok, err := quantTarget(c, l.quant, s.y.Shape())
 	if err != nil {

@@ -334,20 +334,39 @@ func (b *Backend) perChanGrid(r, c int) (cw, rw int, gx, gy uint32) {
 // (floatTuning.pairs) and c is even. The pair form also wins with texel
 // reads (two fetches per pair, but half the stores).
 func (b *Backend) perChanPairs(op, shader string, extraSpec []uint32, push pushArg, r, c int, ts ...*Tensor) {
-	if b.floatTune().pairs && c%2 == 0 {
-		b.perChanRows(op, b.pairName(shader), extraSpec, push, r, c/2, ts...)
-		return
-	}
-	b.perChanRows(op, shader, extraSpec, push, r, c, ts...)
+	shader, cols := b.perChanLaunch(shader, c)
+	b.perChanRows(op, shader, extraSpec, push, r, cols, ts...)
 }
+
+// perChanLaunch returns the kernel perChanPairs launches for shader over c
+// columns and the columns (or column pairs) its invocations walk.
+func (b *Backend) perChanLaunch(shader string, c int) (string, int) {
+	if b.pairCols(c) {
+		return b.pairName(shader), c / 2
+	}
+	return shader, c
+}
+
+// pairCols reports whether perChanPairs takes the column-pair kernels
+// over c columns.
+func (b *Backend) pairCols(c int) bool { return b.floatTune().pairs && c%2 == 0 }
 
 // pairShader returns the kernel perChanPairs launches for shader over c
 // columns.
 func (b *Backend) pairShader(shader string, c int) string {
-	if b.floatTune().pairs && c%2 == 0 {
-		return b.pairName(shader)
-	}
+	shader, _ = b.perChanLaunch(shader, c)
 	return shader
+}
+
+// perChanLanes returns the row lanes of perChanPairs's launch over the
+// matrix [r, c] (perChanGrid's gy·rw).
+func (b *Backend) perChanLanes(r, c int) int {
+	cols := c
+	if b.pairCols(c) {
+		cols = c / 2
+	}
+	_, rw, _, gy := b.perChanGrid(r, cols)
+	return int(gy) * rw
 }
 
 // elementwisePairs is elementwise for a kernel with a variant over groups
@@ -910,12 +929,7 @@ func (b *Backend) batchNormGradSum(op string, r, c int, relu bool, dxt, dg, db, 
 	part = dxt // bound, not written, without sums
 	lanes = 0
 	if sums {
-		cols := c
-		if shader != "f_bn_gradx" {
-			cols = c / 2 // the pair kernel's launch
-		}
-		_, rw, _, gy := b.perChanGrid(r, cols)
-		lanes = int(gy) * rw
+		lanes = b.perChanLanes(r, c)
 		if part = b.scratch(op, lanes*c); part == nil {
 			return
 		}
