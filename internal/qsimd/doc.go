@@ -3,11 +3,13 @@
 // backward of fake quantization (GradTerms), dequantization (Dequantize)
 // and the finite range of a tensor (MinMax), and for the column sums of
 // the batch norm (ColSums, ColSumsProd, ColSumsSqDev, ColSumsComp,
-// ColSumsMasked). Every result is bit for bit the result of the Go
-// definitions: quant.CodeInv, quant.ScaledInv and quant.Round, the loops
-// of nn/ref (quantGradTerms, dequantizeJob, minMaxJob) and the generic
-// column sums (the loops nn/ref ran before), but for NaN payloads as
-// described below.
+// ColSumsMasked), and for the row passes of the batch norm, the
+// compensation and the max-pool (BNApply, RowAdd, BNGradDX, MaxPool2).
+// Every result is bit for bit the result of the Go definitions:
+// quant.CodeInv, quant.ScaledInv and quant.Round, the loops of nn/ref
+// (quantGradTerms, dequantizeJob, minMaxJob), the generic column sums and
+// the generic row passes (the loops nn/ref ran before), but for NaN
+// payloads as described below.
 //
 // # Kernels
 //
@@ -87,6 +89,26 @@
 // AVX2 takes blocks of 8 and leaves the last cols%8 columns of a range to
 // the generic code; arm64 runs the generic code.
 //
+// Row passes. BNApply, RowAdd and BNGradDX compute every element from
+// its own inputs and its column's constants with the float32 operations
+// of the generic code, one vector instruction each, in its order:
+// (((x + add) + cbeta) - mean)·invstd or (x - mean)·invstd, then
+// gamma·xhat and + beta; (x + add) + beta; fr·m - db, h·dg, their
+// difference and kk·d. Products are one multiplication (no fused
+// multiply-add). ReLU is VMAXPS with +0 as the second operand, which x86
+// returns where the first is not greater (a NaN, ±0, a negative value):
+// v > 0 ? v : +0, relu's definition. BNGradDX's m is dy where the ordered
+// comparison 0 < y holds (PositiveMask's predicate), else +0, as Masked.
+// MaxPool2 only compares (ordered float32 v > u, false for NaNs: the
+// generic code's float comparisons, and its integer fast path is the same
+// order for the values it takes) and selects values and int32 indices,
+// wrapping as the Go conversions of the int indices do. With AVX-512 every
+// row is whole vectors of 16 columns and one last block of 1 to 16 under a
+// mask (masked loads and stores: no memory outside the row is touched), its
+// per-column constants kept in registers; AVX2 takes the columns in blocks
+// of 8 and leaves the last cols%8 of each row to the generic code; arm64
+// runs the generic code.
+//
 // Neither the Go code nor the kernels use fused multiply-adds here, and Go
 // runs with the default floating-point environment (round to nearest,
 // subnormals neither flushed nor treated as zero, NaNs propagated), which
@@ -100,17 +122,20 @@
 // operations on the same operands. When both operands of a multiplication
 // are NaNs with different bits, the CPU returns one of them depending on
 // the operand order (on amd64 the first; on arm64 a signalling NaN first,
-// then the first). This happens only in GradTerms' ts for a NaN g and a NaN
-// x·inv, where the kernels put the factor first, as the Go compiler does
-// for the generic code today; the tests allow either NaN there should a
-// compiler change the order. (A NaN inv, a degenerate scale, is another
-// such case for x·inv; the codes do not depend on the payload.) The
-// column sums meet two NaNs wherever a sum that is already NaN adds a NaN
-// term, or a product has two NaN factors; the Go compiler orders the
-// operands of these commutative operations as its register allocation
-// suits, differently for different columns of the same loop (a spilled
-// accumulator comes second), so the kernels keep the order of the Go
-// expressions (the running sum first, then x, then m) and the tests accept
-// any NaN where the generic code gives a NaN: every other result is the
-// same bits, and a NaN sum stays NaN.
+// then the first). Among the element-wise passes this happens only in
+// GradTerms' ts for a NaN g and a NaN x·inv, where the kernels put the
+// factor first, as the Go compiler does for the generic code today; the
+// tests allow either NaN there should a compiler change the order. (A NaN
+// inv, a degenerate scale, is another such case for x·inv; the codes do
+// not depend on the payload.) The column sums and the row passes (but
+// MaxPool2, which computes nothing) meet two NaNs wherever a sum that is
+// already NaN adds a NaN term, or an addition, subtraction or product has
+// two NaN operands; the Go compiler orders the operands of the commutative
+// ones as its register allocation suits, differently for different
+// columns of the same loop (a spilled accumulator comes second) or for
+// different copies of a loop (RowAdd's x + add has add first today), so
+// the kernels keep the order of the Go expressions (the running sum
+// first, then x, then m; x before add, gamma before xhat) and the tests
+// accept any NaN where the generic code gives a NaN: every other result is
+// the same bits, and a NaN result stays NaN.
 package qsimd

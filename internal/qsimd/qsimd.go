@@ -38,6 +38,9 @@ type kernel struct {
 	// cols are the column sums' kernels (see colKernels); nil: the
 	// generic code.
 	cols *colKernels
+	// rows are the row passes' kernels (see rowKernels); nil: the generic
+	// code.
+	rows *rowKernels
 }
 
 // minMaxAcc holds the per-lane accumulators of the minMax kernels: the

@@ -89,11 +89,11 @@ func archKernels() []*kernel {
 	var ks []*kernel
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, &kernel{name: "avx512", lanes: 16, codes: codesAVX512Go, gradTerms: gradTermsAVX512Go,
-			dequantize: dequantizeAVX512Go, minMax: minMaxAVX512Go, cols: colAVX512})
+			dequantize: dequantizeAVX512Go, minMax: minMaxAVX512Go, cols: colAVX512, rows: rowAVX512})
 	}
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, &kernel{name: "avx2", lanes: 8, codes: codesAVX2Go, gradTerms: gradTermsAVX2Go,
-			dequantize: dequantizeAVX2Go, minMax: minMaxAVX2Go, cols: colAVX2})
+			dequantize: dequantizeAVX2Go, minMax: minMaxAVX2Go, cols: colAVX2, rows: rowAVX2})
 	}
 	return ks
 }

@@ -189,59 +189,10 @@ func (j *maxPoolJob) run(lo, hi, _ int) {
 
 // run2 is run for 2×2 windows: per channel the four window elements in
 // row-major order, the first kept and replaced only by a strictly greater
-// one, as in run, without storing and reloading the running maximum.
+// one, as in run (qsimd.MaxPool2).
 func (j *maxPoolJob) run2(lo, hi int) {
 	g := j.g
-	oh, ow := g.Out()
-	C := g.C
-	row := g.W * C
-	for r := lo; r < hi; r++ {
-		n, py := r/oh, r%oh
-		for px := range ow {
-			out := (r*ow + px) * C
-			i0 := ((n*g.H+py*g.Stride)*g.W + px*g.Stride) * C
-			a := j.x[i0 : i0+C]
-			b := j.x[i0+C : i0+2*C]
-			c := j.x[i0+row : i0+row+C]
-			d := j.x[i0+row+C : i0+row+2*C]
-			y := j.y[out : out+C]
-			arg := j.arg[out : out+C]
-			b, c, d, y, arg = b[:len(a)], c[:len(a)], d[:len(a)], y[:len(a)], arg[:len(a)]
-			for k, v := range a {
-				ua, ub := math.Float32bits(v), math.Float32bits(b[k])
-				uc, ud := math.Float32bits(c[k]), math.Float32bits(d[k])
-				at := int32(i0 + k)
-				if max(ua, ub, uc, ud) <= 0x7f800000 {
-					// No NaN, no negative value (nor -0): the floats
-					// compare as their bits do, integer comparisons whose
-					// selections compile to conditional moves (the
-					// float comparisons' branches are coin flips that a
-					// branch predictor loses).
-					if ub > ua {
-						ua, at = ub, int32(i0+C+k)
-					}
-					if uc > ua {
-						ua, at = uc, int32(i0+row+k)
-					}
-					if ud > ua {
-						ua, at = ud, int32(i0+row+C+k)
-					}
-					y[k], arg[k] = math.Float32frombits(ua), at
-					continue
-				}
-				if w := b[k]; w > v {
-					v, at = w, int32(i0+C+k)
-				}
-				if w := c[k]; w > v {
-					v, at = w, int32(i0+row+k)
-				}
-				if w := d[k]; w > v {
-					v, at = w, int32(i0+row+C+k)
-				}
-				y[k], arg[k] = v, at
-			}
-		}
-	}
+	qsimd.MaxPool2(j.y, j.arg, j.x, g.H, g.W, g.C, g.Stride, lo, hi)
 }
 
 // MaxPool writes the window maxima of x into y and their flat indices into
@@ -342,44 +293,7 @@ type bnApplyJob struct {
 }
 
 func (j *bnApplyJob) run(lo, hi, _ int) {
-	c := j.c
-	mu, is, g, be := j.mean[:c], j.invstd[:c], j.gamma[:c], j.beta[:c]
-	var ad, cb []float32
-	if j.add != nil {
-		ad, cb = j.add[:c], j.cbeta[:c]
-	}
-	for i := lo; i < hi; i++ {
-		x := j.x[i*c : (i+1)*c]
-		h := j.xhat[i*c : (i+1)*c]
-		y := j.y[i*c : (i+1)*c]
-		x, h, y = x[:c], h[:c], y[:c]
-		switch {
-		case ad != nil && j.relu:
-			for k, v := range x {
-				hv := (((v + ad[k]) + cb[k]) - mu[k]) * is[k]
-				h[k] = hv
-				y[k] = relu(float32(g[k]*hv) + be[k])
-			}
-		case ad != nil:
-			for k, v := range x {
-				hv := (((v + ad[k]) + cb[k]) - mu[k]) * is[k]
-				h[k] = hv
-				y[k] = float32(g[k]*hv) + be[k]
-			}
-		case j.relu: // the ReLU as each value is written (the same values as a second pass)
-			for k, v := range x {
-				hv := (v - mu[k]) * is[k]
-				h[k] = hv
-				y[k] = relu(float32(g[k]*hv) + be[k])
-			}
-		default:
-			for k, v := range x {
-				hv := (v - mu[k]) * is[k]
-				h[k] = hv
-				y[k] = float32(g[k]*hv) + be[k]
-			}
-		}
-	}
+	qsimd.BNApply(j.y, j.xhat, j.x, j.add, j.cbeta, j.mean, j.invstd, j.gamma, j.beta, j.c, lo, hi, j.relu)
 }
 
 // reluRow applies ReLU to y in place (see reluJob).
@@ -422,6 +336,12 @@ func (b *Backend) bnTrain(y, xhat, mf, isf, xf, add, cbeta, gamma, beta, runMean
 		vs: b.floats(c), r: r, c: c, momentum: momentum, eps: eps}
 	b.run(st, c, colGrain())
 	*st = bnStatsJob{}
+	b.bnApply(y, xhat, mf, isf, xf, add, cbeta, gamma, beta, r, c, relu)
+}
+
+// bnApply is bnTrain's pass after the statistics: xhat and y (see
+// bnApplyJob) from x [r, c] and the statistics mf, isf.
+func (b *Backend) bnApply(y, xhat, mf, isf, xf, add, cbeta, gamma, beta []float32, r, c int, relu bool) {
 	ap := &b.jobs.bnApply
 	*ap = bnApplyJob{y: y, xhat: xhat, x: xf, mean: mf, invstd: isf, add: add, cbeta: cbeta,
 		gamma: gamma, beta: beta, c: c, relu: relu}
@@ -525,28 +445,7 @@ type bnGradDXJob struct {
 }
 
 func (j *bnGradDXJob) run(lo, hi, _ int) {
-	c := j.c
-	fr := float32(j.r)
-	kk, db, dg := j.kk[:c], j.dbeta[:c], j.dgamma[:c]
-	for i := lo; i < hi; i++ {
-		dy := j.dy[i*c : (i+1)*c]
-		h := j.xhat[i*c : (i+1)*c]
-		dx := j.dx[i*c : (i+1)*c]
-		dy, h, dx = dy[:c], h[:c], dx[:c]
-		if j.y != nil {
-			y := j.y[i*c : (i+1)*c]
-			y = y[:c]
-			for k, v := range dy {
-				d := float32(fr*qsimd.Masked(v, y[k])) - db[k] - float32(h[k]*dg[k])
-				dx[k] = kk[k] * d
-			}
-			continue
-		}
-		for k, v := range dy {
-			d := float32(fr*v) - db[k] - float32(h[k]*dg[k])
-			dx[k] = kk[k] * d
-		}
-	}
+	qsimd.BNGradDX(j.dx, j.dy, j.xhat, j.y, j.kk, j.dbeta, j.dgamma, float32(j.r), j.c, lo, hi)
 }
 
 // BatchNormGrad writes dbeta = Σ_r dy, dgamma = Σ_r dy·xhat (float32,
@@ -621,23 +520,7 @@ type rowAddJob struct {
 }
 
 func (j *rowAddJob) run(lo, hi, _ int) {
-	c := j.c
-	add := j.add[:c]
-	for i := lo; i < hi; i++ {
-		x := j.x[i*c : (i+1)*c]
-		y := j.y[i*c : (i+1)*c]
-		x, y = x[:c], y[:c]
-		if j.beta == nil {
-			for k, v := range x {
-				y[k] = v + add[k]
-			}
-			continue
-		}
-		be := j.beta[:c]
-		for k, v := range x {
-			y[k] = (v + add[k]) + be[k]
-		}
-	}
+	qsimd.RowAdd(j.y, j.x, j.add, j.beta, j.c, lo, hi)
 }
 
 // CompensateTrain writes mean = Σ_r x/R (float32, increasing r),
