@@ -31,6 +31,12 @@ type Conv2D struct {
 	// biasFed: the batch norm after this layer already wrote the bias
 	// gradient for this dy (BatchNorm.bias).
 	biasFed handOver
+	// statsTo: the hand-over of the statistics of this layer's output to
+	// the batch norm reading it through a compensation layer, where the
+	// backend gathers them in the convolution
+	// (backend.FusedStats.ConvIDequantStats); nil otherwise. Set by
+	// Model.Bind.
+	statsTo *statsFeed
 }
 
 type convWS struct {
@@ -46,6 +52,7 @@ type convWS struct {
 	dx       backend.Tensor // F32 input shape
 	stats    backend.Tensor // F32 [3] input min/max/non-finite
 	hasStats bool
+	xstats   backend.Tensor // F32 [2, out]: y's statistics (with statsTo)
 }
 
 // NewConv2D returns a convolution with out filters of size kernel×kernel
@@ -129,6 +136,9 @@ func (l *Conv2D) workspace(b backend.Backend, in []int) (*convWS, error) {
 		}
 		s.y = w.f32(r, l.Out)
 		s.y4 = w.view(s.y, in[0], oh, ow, l.Out)
+		if l.statsTo != nil {
+			s.xstats = w.f32(2, l.Out)
+		}
 		s.dx = w.f32(in...)
 		return s, w, w.err
 	})
@@ -148,6 +158,9 @@ func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	}
 	s.x = x
 	l.cur = s
+	if l.statsTo != nil {
+		l.statsTo.set(nil, nil) // set again below where this pass writes them
+	}
 	if err := l.prepareWeights(c); err != nil {
 		return nil, err
 	}
@@ -166,6 +179,11 @@ func (l *Conv2D) Forward(c *Context, x backend.Tensor) (backend.Tensor, error) {
 	l.quantizeInput(c, s.qx, s.stats, x, x)
 	xs := l.xq.Spec()
 	if f, ok := l.fusedConv(c.abil()); ok {
+		if fs := c.abil().stats; fs != nil && l.statsTo != nil && s.xstats != nil && c.Train {
+			fs.ConvIDequantStats(s.y, s.qx, l.qw, l.sw, l.B.Value, s.xstats, s.g, xs, l.wq.Spec())
+			l.statsTo.set(s.y4, s.xstats)
+			return s.y4, nil
+		}
 		f.ConvIDequant(s.y, s.qx, l.qw, l.sw, l.B.Value, s.g, xs, l.wq.Spec())
 		return s.y4, nil
 	}

@@ -127,6 +127,15 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 			// (CompBNGradFromX) instead of storing them: the same bits.
 			lr, mr := trainFusion(t, tc.spec, recomputing{b}, false)
 			sameTraining(t, tc.spec+" (recomputed)", lr, lu, mr, mu)
+			// The batch norm's statistics from the conv's epilogue
+			// (backend.FusedStats): other roundings of the same
+			// statistics, so close, not the same bits.
+			sp := &statsProbe{Backend: b}
+			ls, ms := trainFusion(t, tc.spec, sp, false)
+			if sp.conv == 0 || sp.bn == 0 {
+				t.Errorf("%s: with epilogue statistics preferred, ConvIDequantStats ran %d times and the batch norms taking them %d", tc.spec, sp.conv, sp.bn)
+			}
+			closeTraining(t, tc.spec+" (epilogue statistics)", ls, lu, ms, mu)
 		}
 	})
 	t.Run("vulkan", func(t *testing.T) {
@@ -150,6 +159,32 @@ func TestFusedCompBNMatchesComposed(t *testing.T) {
 type recomputing struct{ *ref.Backend }
 
 func (recomputing) PrefersRecompute() bool { return true }
+
+// statsProbe is the reference backend preferring recomputation and the
+// statistics from the conv's epilogue (backend.FusedStats), counting the
+// calls of the ops that give and take them.
+type statsProbe struct {
+	*ref.Backend
+	conv, bn int
+}
+
+func (*statsProbe) PrefersRecompute() bool     { return true }
+func (*statsProbe) PrefersEpilogueStats() bool { return true }
+
+func (p *statsProbe) ConvIDequantStats(y, qx, qw, sw, bias, xstats backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
+	p.conv++
+	p.Backend.ConvIDequantStats(y, qx, qw, sw, bias, xstats, g, xs, ws)
+}
+
+func (p *statsProbe) CompBNTrainStats(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats backend.Tensor, cMomentum, momentum, eps float32, relu bool) {
+	p.bn++
+	p.Backend.CompBNTrainStats(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats, cMomentum, momentum, eps, relu)
+}
+
+func (p *statsProbe) CompBNPoolQuantStats(y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats backend.Tensor, cMomentum, momentum, eps float32, relu bool, g backend.PoolGeom, pq backend.QuantSpec) {
+	p.bn++
+	p.Backend.CompBNPoolQuantStats(y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats, cMomentum, momentum, eps, relu, g, pq)
+}
 
 // TestFusedConvMatchesComposedOnVulkan trains nets on Vulkan with the
 // fused convolution ops (backend.FusedConv) and, Unfused, with the

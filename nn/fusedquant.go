@@ -44,6 +44,28 @@ func (h *handOver) take(t backend.Tensor) bool {
 	return ok
 }
 
+// statsFeed is the hand-over of a batch norm's input statistics from the
+// conv that produced its input (through a compensation layer) and
+// gathered them (backend.FusedStats): set by the conv after
+// ConvIDequantStats for its output x, cleared by it whenever it runs
+// otherwise, taken by the batch norm only for the same x.
+type statsFeed struct {
+	x  handOver
+	st backend.Tensor
+}
+
+// set records that st holds the statistics of x.
+func (f *statsFeed) set(x, st backend.Tensor) { f.x.set(x); f.st = st }
+
+// take returns the statistics of x, if they were handed over, clearing
+// the hand-over.
+func (f *statsFeed) take(x backend.Tensor) (backend.Tensor, bool) {
+	if !f.x.take(x) {
+		return nil, false
+	}
+	return f.st, true
+}
+
 // quantFeed is the hand-over of a quantized layer's input codes from its
 // producer: the producer's output x and the tensors its fused op wrote.
 // The producer clears it whenever it runs and sets it after a fused op; the

@@ -72,6 +72,9 @@ type abilities struct {
 	conv    backend.FusedConv
 	weights backend.FusedWeightGrad
 	quant   backend.FusedQuantize
+	// stats: the FusedStats ability where the backend prefers it
+	// (PrefersEpilogueStats), else nil.
+	stats backend.FusedStats
 	// recompute: the backend prefers recomputing to storing
 	// (backend.Recomputer).
 	recompute bool
@@ -86,6 +89,9 @@ func abilitiesOf(b backend.Backend) *abilities {
 	a.conv, _ = b.(backend.FusedConv)
 	a.weights, _ = b.(backend.FusedWeightGrad)
 	a.quant, _ = b.(backend.FusedQuantize)
+	if s, ok := b.(backend.FusedStats); ok && s.PrefersEpilogueStats() {
+		a.stats = s
+	}
 	if r, ok := b.(backend.Recomputer); ok {
 		a.recompute = r.PrefersRecompute()
 	}

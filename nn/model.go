@@ -342,13 +342,13 @@ func (m *Model) fuse(b backend.Backend) {
 	for _, l := range m.Layers {
 		switch l := l.(type) {
 		case *BatchNorm:
-			l.relu, l.comp, l.bias = false, nil, nil
+			l.relu, l.comp, l.bias, l.xstats = false, nil, nil, statsFeed{}
 		case *Compensation:
 			l.fused = false
 		case *ReLU:
 			l.fused = false
 		case *Conv2D:
-			l.fuseConv = canConv && !m.Unfused
+			l.fuseConv, l.statsTo = canConv && !m.Unfused, nil
 		}
 		if q, ok := l.(quantLayer); ok {
 			d := q.core()
@@ -370,6 +370,11 @@ func (m *Model) fuse(b backend.Backend) {
 				if in := m.g.in[i]; len(in) == 1 && m.g.uses[in[0]] == 1 {
 					if conv, ok := m.Layers[in[0]].(*Conv2D); ok && conv.fuseConv && conv.wq != nil {
 						bn.bias = conv
+						// and its statistics from the conv's epilogue
+						// where the backend prefers that.
+						if s, ok := b.(backend.FusedStats); ok && s.PrefersEpilogueStats() {
+							conv.statsTo = &bn.xstats
+						}
 					}
 				}
 			}

@@ -198,6 +198,10 @@ type BatchNorm struct {
 	// writes the conv's bias gradient, the column sums of its dx, and
 	// hands it over (Conv2D.biasFed). Set by Model.Bind.
 	bias *Conv2D
+	// xstats: the statistics of this layer's input from that conv
+	// (Conv2D.statsTo), where the backend prefers them
+	// (backend.FusedStats). Set up by Model.Bind.
+	xstats statsFeed
 }
 
 // NewBatchNorm returns batch normalisation over c channels.
@@ -255,6 +259,11 @@ func (l *BatchNorm) Forward(c *Context, x backend.Tensor) (backend.Tensor, error
 		}
 		if c.Train {
 			s.x2 = x2
+			if xst, ok := l.xstats.take(x); ok {
+				c.abil().stats.CompBNTrainStats(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+					l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, xst, cl.Momentum, l.Momentum, l.Eps, l.relu)
+				return s.y, nil
+			}
 			f.CompBNTrain(s.y2, s.xhat, s.mean, s.invstd, s.cmean, x2, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
 				l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu)
 		} else {
@@ -295,8 +304,13 @@ func (l *BatchNorm) poolQuant(c *Context, s *chanWS, x, x2 backend.Tensor) (done
 		return false, err
 	}
 	s.x2 = x2
-	f.CompBNPoolQuant(ps.y, ps.arg, q, st, s.mean, s.invstd, s.cmean, x, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
-		l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu, ps.g, p)
+	if xst, ok := l.xstats.take(x); ok {
+		c.abil().stats.CompBNPoolQuantStats(ps.y, ps.arg, q, st, s.mean, s.invstd, s.cmean, x, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+			l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, xst, cl.Momentum, l.Momentum, l.Eps, l.relu, ps.g, p)
+	} else {
+		f.CompBNPoolQuant(ps.y, ps.arg, q, st, s.mean, s.invstd, s.cmean, x, cl.Gamma.Value, cl.Beta.Value, cl.RunMean.Value,
+			l.Gamma.Value, l.Beta.Value, l.RunMean.Value, l.RunVar.Value, cl.Momentum, l.Momentum, l.Eps, l.relu, ps.g, p)
+	}
 	pl.quant.feed().set(ps.y, q, st)
 	pl.pre.set(s.y)
 	return true, nil

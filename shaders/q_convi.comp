@@ -21,12 +21,21 @@
 // Workgroup y is the block of channels o0 = 4*NG*y (channels past Out are clamped for loads
 // and not stored).
 //
+// STATS (specialization 9; backend.FusedStats.ConvIDequantStats): the epilogue also updates,
+// per channel, the running mean and sum of squared deviations of the values this invocation
+// stores (Welford's update, one row at a time: one division per row for all 4*NG
+// channels), and the invocation writes them at the end as lane l = gl_GlobalInvocationID.x
+// of L = the grid's invocations along x (its rows are l, l+L, ...): part[l*Out + o] = the
+// mean, part[L*Out + l*Out + o] = the squared deviations; f_colstats_fin (STRIDED)
+// combines the lanes. y is the same either way.
+//
 // Bindings: 0 = x (the image codes, XFMT, rows of xrowWords words per pixel or one int per
 // code), 1 = w (weight codes [Out, K], WFMT packed, wrowWords words a row), 2 = sb (weight
 // row sums), 3 = bias, 4 = prm (prm[off+o] = scale bits, prm[off+Out+o] = zb,
-// prm[off+2Out+o] = kzz), all io.glsl inputs; 5 = y, 6 = y as vec4 (the same buffer).
+// prm[off+2Out+o] = kzz), all io.glsl inputs; 5 = y, 6 = y as vec4 (the same buffer),
+// 7 = part (STATS; any buffer bound otherwise).
 // Specialization: 0 = WX (workgroup size), 1 = XFMT, 2 = WFMT (0 or 1), 3 = KH, 4 = KW,
-// 5 = CH, 6 = HAS_BIAS, 7 = VEC4, 8 = NG (1..4).
+// 5 = CH, 6 = HAS_BIAS, 7 = VEC4, 8 = NG (1..4), 9 = STATS.
 #include "io.glsl"
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
@@ -38,6 +47,7 @@ layout(constant_id = 5) const uint CH = 1u;
 layout(constant_id = 6) const uint HAS_BIAS = 0u;
 layout(constant_id = 7) const uint VEC4 = 0u;
 layout(constant_id = 8) const uint NG = 1u;
+layout(constant_id = 9) const bool STATS = false;
 
 IN_U32(0, x)
 IN_U32(1, w)
@@ -46,6 +56,7 @@ IN_F32(3, bias)
 IN_U32(4, prm)
 layout(std430, set = 0, binding = 5) writeonly buffer Y { float y[]; };
 layout(std430, set = 0, binding = 6) writeonly buffer Y4 { vec4 y4[]; };
+layout(std430, set = 0, binding = 7) writeonly buffer Part { float part[]; };
 
 layout(push_constant) uniform Push {
     uint H, W, OH, OW;
@@ -104,6 +115,11 @@ int xcode(uint pix, uint c) {
             precise vec4 fb = f + bn##G;                                                  \
             f = fb;                                                                       \
         }                                                                                 \
+        if (STATS) {                                                                      \
+            vec4 d_ = f - wm##G;                                                          \
+            wm##G += d_ * gi;                                                             \
+            wq##G += d_ * (f - wm##G);                                                    \
+        }                                                                                 \
         uint og = o0 + 4u * G;                                                            \
         uint o = r * N + og;                                                              \
         if (og < N) {                                                                     \
@@ -118,10 +134,23 @@ int xcode(uint pix, uint c) {
         }                                                                                 \
     }
 
+// The statistics of group G's channels as lane `lane` of L (STATS).
+#define GPART(G)                                                                          \
+    if (NG > G) {                                                                         \
+        uint og = o0 + 4u * G;                                                            \
+        for (uint i = 0u; i < 4u && og + i < N; i++) {                                    \
+            part[lane * N + og + i] = wm##G[i];                                           \
+            part[(L + lane) * N + og + i] = wq##G[i];                                     \
+        }                                                                                 \
+    }
+
 void main() {
     uint o0 = 4u * NG * gl_GlobalInvocationID.y;
     uint N = p.out_;
     GDECL(0u) GDECL(1u) GDECL(2u) GDECL(3u)
+    vec4 wm0u = vec4(0.0), wm1u = vec4(0.0), wm2u = vec4(0.0), wm3u = vec4(0.0);
+    vec4 wq0u = vec4(0.0), wq1u = vec4(0.0), wq2u = vec4(0.0), wq3u = vec4(0.0);
+    float cnt = 0.0;
     uint ohw = p.OH * p.OW;
     uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
     for (uint r = gl_GlobalInvocationID.x; r < p.rows; r += stride) {
@@ -151,6 +180,12 @@ void main() {
         TAP(8u) TAP(9u) TAP(10u) TAP(11u) TAP(12u) TAP(13u) TAP(14u) TAP(15u)
         TAP(16u) TAP(17u) TAP(18u) TAP(19u) TAP(20u) TAP(21u) TAP(22u) TAP(23u)
         TAP(24u) TAP(25u) TAP(26u) TAP(27u) TAP(28u) TAP(29u) TAP(30u) TAP(31u)
+        cnt += 1.0;
+        float gi = 1.0 / cnt;
         GSTORE(0u) GSTORE(1u) GSTORE(2u) GSTORE(3u)
+    }
+    if (STATS) {
+        uint lane = gl_GlobalInvocationID.x, L = stride;
+        GPART(0u) GPART(1u) GPART(2u) GPART(3u)
     }
 }

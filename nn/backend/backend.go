@@ -533,6 +533,46 @@ type Recomputer interface {
 	PrefersRecompute() bool
 }
 
+// FusedStats is an optional ability (found by type assertion): the
+// batch-norm statistics gathered where the activations are produced. A
+// quantized convolution writes, with its output y, the column statistics
+// of y (in its epilogue, where the backend can), and the compensation +
+// batch norm ops that read y take them instead of computing them, so that
+// no pass over y is spent on statistics. xstats [2, C] holds, per column
+// j of a matrix x [R, C], the mean xstats[0, j] = Σ_r x[r,j] / R and the
+// sum of squared deviations from it xstats[1, j] = Σ_r (x[r,j] − mean)²
+// (not divided by R). The suite holds each op to the composition it
+// names; package nn uses them for a quantized conv read only by a
+// compensation layer read only by a batch norm, where the backend prefers
+// them (PrefersEpilogueStats).
+type FusedStats interface {
+	// ConvIDequantStats is FusedConv.ConvIDequant(y, qx, qw, sw, bias, g,
+	// xs, ws), y bit for bit, and the statistics of y [g.Rows(), Out] into
+	// xstats [2, Out], within the tolerance of BatchNormTrain's statistics
+	// (the order of the sums is the backend's).
+	ConvIDequantStats(y, qx, qw, sw, bias, xstats Tensor, g ConvGeom, xs, ws QuantSpec)
+	// CompBNTrainStats is FusedCompBN.CompBNTrain with the statistics of
+	// x taken from xstats (the statistics of x as defined above) instead
+	// of computed: the compensation's batch mean cmean = xstats[0], the
+	// batch norm's mean float32(float32(m + float32(cgamma·m)) + cbeta)
+	// for m = xstats[0] (the mean of the compensated values up to
+	// rounding) and its variance xstats[1]/R (a per-channel shift leaves
+	// it unchanged), then the running statistics, invstd =
+	// 1/float32(sqrt(var+eps)) and the outputs with CompBNTrain's
+	// arithmetic. Given the same xstats every backend's results agree
+	// bit for bit but for invstd's square root (within 1 ulp).
+	CompBNTrainStats(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats Tensor, cMomentum, momentum, eps float32, relu bool)
+	// CompBNPoolQuantStats is FusedQuantize.CompBNPoolQuant with the
+	// statistics taken from xstats as CompBNTrainStats takes them:
+	// CompBNTrainStats(yb, nil, ..., xstats, ...) then MaxPoolQuant of yb,
+	// with yb never stored.
+	CompBNPoolQuantStats(y, arg, q, stats, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, xstats Tensor, cMomentum, momentum, eps float32, relu bool, g PoolGeom, p QuantSpec)
+	// PrefersEpilogueStats reports whether the statistics from the
+	// producer are the faster way on this backend (where the producer
+	// gathers them in its epilogue); package nn uses the ops only then.
+	PrefersEpilogueStats() bool
+}
+
 // HostAccess is an optional ability of backends whose tensors live in
 // host-visible memory (the CPU, unified-memory GPUs): direct access to a
 // tensor's elements without a copy. A slice stays valid until the tensor

@@ -12,11 +12,12 @@ import (
 var memoryMethods = map[string]bool{
 	"Name": true, "New": true, "Reshape": true, "Free": true, "WriteF32": true, "WriteI32": true,
 	"ReadF32": true, "ReadI32": true, "Sync": true, "Err": true, "Close": true,
+	"PrefersEpilogueStats": true, // FusedStats' preference, not an op
 }
 
 // abilities are the optional op interfaces whose ops the contract
 // declares besides Backend's.
-var abilities = []reflect.Type{reflect.TypeFor[FusedBNReLU](), reflect.TypeFor[FusedGemmIDequant](), reflect.TypeFor[FusedCompBN](), reflect.TypeFor[FusedConv](), reflect.TypeFor[FusedQuantize](), reflect.TypeFor[FusedWeightGrad]()}
+var abilities = []reflect.Type{reflect.TypeFor[FusedBNReLU](), reflect.TypeFor[FusedGemmIDequant](), reflect.TypeFor[FusedCompBN](), reflect.TypeFor[FusedConv](), reflect.TypeFor[FusedQuantize](), reflect.TypeFor[FusedWeightGrad](), reflect.TypeFor[FusedStats]()}
 
 // TestOpsMatchBackend checks the declarations against the Backend
 // interface and the optional abilities: one op per op method, with the

@@ -575,6 +575,7 @@ var opList = func() []*Op {
 		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad, OpCompBNGradFromX,
 		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant, OpCompBNPoolQuant,
 		OpQuantizeWeights, OpDenseGradWQ,
+		OpConvIDequantStats, OpCompBNTrainStats, OpCompBNPoolQuantStats,
 	}
 	for i, op := range l {
 		op.ID = i
@@ -681,6 +682,45 @@ var (
 			c.D.Len = c.length(3)
 		}}
 )
+
+// The ops of FusedStats: the statistics xstats [2, C] of a matrix, from
+// its producer to the batch norm reading it. Each is the op it extends
+// with xstats appended to its operands.
+var (
+	// OpConvIDequantStats declares FusedStats.ConvIDequantStats.
+	OpConvIDequantStats = &Op{Name: "ConvIDequantStats", Doc: "ConvIDequant and the column statistics (mean, squared deviations) of its output, gathered as it is written (FusedStats)",
+		Operands: []Operand{out("y", F32), in("qx", Q8), in("qw", Q8), in("sw", I32), inOpt("bias", F32), out("xstats", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			OpConvIDequant.rule(c)
+			c.xstats(5, c.D.N)
+		}}
+	// OpCompBNTrainStats declares FusedStats.CompBNTrainStats.
+	OpCompBNTrainStats = &Op{Name: "CompBNTrainStats", Doc: "CompBNTrain with the statistics of x read from xstats instead of computed (FusedStats)",
+		Operands: append(append([]Operand(nil), OpCompBNTrain.Operands...), in("xstats", F32)),
+		traffic:  trafficUpdating(8, 11, 12),
+		rule: func(c *Call) {
+			OpCompBNTrain.rule(c)
+			c.xstats(13, c.D.C)
+		}}
+	// OpCompBNPoolQuantStats declares FusedStats.CompBNPoolQuantStats.
+	OpCompBNPoolQuantStats = &Op{Name: "CompBNPoolQuantStats", Doc: "CompBNPoolQuant with the statistics of x read from xstats instead of computed (FusedStats)",
+		Operands: append(append([]Operand(nil), OpCompBNPoolQuant.Operands...), in("xstats", F32)),
+		traffic:  trafficUpdating(10, 13, 14),
+		rule: func(c *Call) {
+			OpCompBNPoolQuant.rule(c)
+			c.xstats(15, c.D.C)
+		}}
+)
+
+// xstats checks that operand i is the statistics [2, ch] of a matrix of
+// ch columns (FusedStats).
+func (c *Call) xstats(i, ch int) {
+	if c.failed() {
+		return
+	}
+	c.wantMatrix(i, 2, ch)
+}
 
 // poolQuant checks the operands of a max-pool whose output is quantized
 // (MaxPoolQuant's first four: y, arg, q, stats) over the image operand x,

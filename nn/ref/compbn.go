@@ -32,13 +32,17 @@ func (b *Backend) CompBNTrain(y, xhat, mean, invstd, cmean, x, cgamma, cbeta, cR
 		return
 	}
 	r, c := d.R, d.C
-	var hf []float32
-	if !isNil(xhat) {
-		hf = xhat.(*Tensor).st.f
-	} else {
-		hf = b.compBNScratch(r*c, 1)[0]
-	}
+	hf := b.xhatOrScratch(xhat, r*c)
 	b.compBNTrain(y.(*Tensor).st.f, hf, mean, invstd, cmean, x, cgamma, cbeta, cRunMean, gamma, beta, runMean, runVar, r, c, cMomentum, momentum, eps, relu)
+}
+
+// xhatOrScratch returns xhat's elements, or n elements of the
+// compensation scratch where xhat is nil (not stored).
+func (b *Backend) xhatOrScratch(xhat backend.Tensor, n int) []float32 {
+	if !isNil(xhat) {
+		return xhat.(*Tensor).st.f
+	}
+	return b.compBNScratch(n, 1)[0]
 }
 
 // compBNTrain is CompBNTrain's work on checked operands over x [r, c],

@@ -89,6 +89,7 @@ type jobs struct {
 	bnGradSums  bnGradSumsJob
 	bnGradDX    bnGradDXJob
 	compMean    compMeanJob
+	colStats    colStatsJob
 	rowAdd      rowAddJob
 	quantize    quantizeJob
 	dequantize  dequantizeJob

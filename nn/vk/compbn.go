@@ -21,6 +21,9 @@ func (b *Backend) PrefersRecompute() bool { return true }
 type compArgs struct {
 	cgamma, cbeta, cmean, crm *Tensor
 	momentum                  float32
+	// xstats, where not nil, holds the statistics of x (FusedStats):
+	// bnStats reads them instead of a pass over x.
+	xstats *Tensor
 }
 
 // CompBNTrain is CompensateTrain then BatchNormTrain (then ReLU) without

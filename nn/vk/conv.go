@@ -98,9 +98,14 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 	if !ok {
 		return
 	}
-	const op = "ConvIDequant"
-	yt, xt, wt, swt, bt := tensor(y), tensor(qx), tensor(qw), tensor(sw), tensor(bias)
-	m, n, k := d.M, d.N, d.K
+	b.convIDequant("ConvIDequant", tensor(y), tensor(qx), tensor(qw), tensor(sw), tensor(bias), nil, d.M, d.N, d.K, g, xs, ws)
+}
+
+// convIDequant records ConvIDequant (operands checked by the caller's op)
+// for y [m, n], and where xst is not nil ConvIDequantStats' statistics of
+// y into xst [2, n]: from q_convi's epilogue (STATS) where it runs, else
+// from passes over y (colStats).
+func (b *Backend) convIDequant(op string, yt, xt, wt, swt, bt, xst *Tensor, m, n, k int, g backend.ConvGeom, xs, ws backend.QuantSpec) {
 	groups := ceilDiv(n, 4)
 	tu := b.floatTune()
 	if k > maxConvDirectK || wt.st.q == qWide || groups > int(tu.maxGY) {
@@ -110,6 +115,9 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 		}
 		b.im2colI(op, cols, xt, g, xs.Zero[0])
 		b.gemmIDequant(op, yt, cols, wt, swt, bt, m, n, k, xs, ws)
+		if xst != nil {
+			b.colStats(op, yt, xst, m, n)
+		}
 		return
 	}
 	zA := xs.Zero[0]
@@ -147,13 +155,24 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 	}
 	if b.tune.cpu {
 		gx = min(gx, max(ceilDiv(m, wg*convRowsCPU), ceilDiv(m, wg*maxLoop/4)))
+	} else if xst != nil {
+		// With the statistics every invocation walks at least
+		// convStatsRows rows: fewer lanes for f_colstats_fin to add.
+		gx = min(gx, max(ceilDiv(m, wg*convStatsRows), ceilDiv(m, wg*maxLoop/4)))
 	}
 	gx = min(gx, int(tu.maxGX))
 	if gx*wg*(maxLoop/4) < m && b.tune.cpu {
 		b.failf(op, "%d rows need more workgroups than the device's limit", m)
 		return
 	}
-	spec := []uint32{b.wg(), uint32(xt.st.q), uint32(wt.st.q), uint32(g.KH), uint32(g.KW), uint32(g.C), hasBias, b2u(vec4), uint32(ng)}
+	part := yt // bound, not written, without the statistics
+	lanes := gx * wg
+	if xst != nil {
+		if part = b.scratch(op, 2*lanes*n); part == nil {
+			return
+		}
+	}
+	spec := []uint32{b.wg(), uint32(xt.st.q), uint32(wt.st.q), uint32(g.KH), uint32(g.KW), uint32(g.C), hasBias, b2u(vec4), uint32(ng), b2u(xst != nil)}
 	if b.paths != nil {
 		const kn = "q_convi"
 		b.took(kn, fmtX[xt.st.q])
@@ -161,8 +180,12 @@ func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.Con
 		b.took(kn, pick(hasBias != 0, "bias", "nobias"))
 		b.took(kn, pick(vec4, "y=vec4", "y=scalar"))
 		b.took(kn, pick(ng > 1, "groups>1", "groups=1"))
+		b.took(kn, pick(xst != nil, "stats", "nostats"))
 	}
-	b.dispatch(op, "q_convi", spec, pushOf(push), uint32(gx), uint32(gy), 1, xt, wt, swt, bt, prm, yt, yt)
+	b.dispatch(op, "q_convi", spec, pushOf(push), uint32(gx), uint32(gy), 1, xt, wt, swt, bt, prm, yt, yt, part)
+	if xst != nil {
+		b.colStatsFin(op, xst, part, colStatsStrided, n, lanes, m)
+	}
 }
 
 // convPushW mirrors f_convgradw's push constants.

@@ -771,6 +771,17 @@ func (b *Backend) bnStats(op string, r, c int, cp *compArgs, xt, mt, it, rm, rv 
 	}
 	push := bnStatsPush{RF: fr, Unbias: unbias, Momentum: momentum, Eps: eps, R: uint32(r)}
 	comp := cp != nil
+	if comp && cp.xstats != nil {
+		// The statistics of x given (FusedStats): f_bn_stats WELFORD
+		// COMP reads them as one lane of r rows, whose combination is
+		// the lane itself (mean + 0, squared deviations + 0).
+		push.C, push.Lanes, push.CMomentum = uint32(c), 1, cp.momentum
+		b.took("f_bn_stats", "welford")
+		b.took("f_bn_stats", "comp")
+		b.took("f_bn_stats", "part=xstats")
+		b.elementwise(op, "f_bn_stats", []uint32{1, 1}, pushOf(push), c, it, rm, rv, cp.xstats, mt, cp.cmean, cp.crm, cp.cgamma, cp.cbeta)
+		return
+	}
 	if b.colContig(c, xt, mt) {
 		// One pass over x: each lane's mean and squared deviations
 		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which

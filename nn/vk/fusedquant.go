@@ -77,11 +77,16 @@ func (b *Backend) CompBNPoolQuant(y, arg, q, stats, mean, invstd, cmean, x, cgam
 	if !ok {
 		return
 	}
-	const op = "CompBNPoolQuant"
 	cp := compArgs{cgamma: tensor(cgamma), cbeta: tensor(cbeta), cmean: tensor(cmean), crm: tensor(cRunMean), momentum: cMomentum}
-	b.bnStats(op, d.R, d.C, &cp, tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar), momentum, eps)
+	b.compBNPoolQuant("CompBNPoolQuant", d, &cp, y, arg, q, stats, mean, invstd, x, gamma, beta, runMean, runVar, momentum, eps, relu, g, p)
+}
+
+// compBNPoolQuant records CompBNPoolQuant (and CompBNPoolQuantStats, cp
+// with xstats) on checked operands.
+func (b *Backend) compBNPoolQuant(op string, d backend.Dims, cp *compArgs, y, arg, q, stats, mean, invstd, x, gamma, beta, runMean, runVar backend.Tensor, momentum, eps float32, relu bool, g backend.PoolGeom, p backend.QuantSpec) {
+	b.bnStats(op, d.R, d.C, cp, tensor(x), tensor(mean), tensor(invstd), tensor(runMean), tensor(runVar), momentum, eps)
 	b.quantmm(op, prodBNPool, d.Len, tensor(q), tensor(stats), tensor(x), tensor(y), tensor(arg), g, p,
-		&bnPoolArgs{mean: tensor(mean), invstd: tensor(invstd), gamma: tensor(gamma), beta: tensor(beta), comp: &cp, relu: relu})
+		&bnPoolArgs{mean: tensor(mean), invstd: tensor(invstd), gamma: tensor(gamma), beta: tensor(beta), comp: cp, relu: relu})
 }
 
 // ReLUQuant is ReLU(y, x), MinMax(stats, y) and Quantize(q, y, p) in one

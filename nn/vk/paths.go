@@ -91,7 +91,8 @@ var kernelPaths = map[string][]string{
 	"f_maxpool":           {"v=1", "v=2", "v=4"},
 	"f_maxpoolgrad_tiled": {"v=1", "v=2", "v=4", "gaps", "covered"},
 	"f_maxpoolgrad":       nil,
-	"f_bn_stats":          {"welford", "twopass", "comp", "part=lanes"},
+	"f_bn_stats":          {"welford", "twopass", "comp", "part=lanes", "part=xstats"},
+	"f_colstats_fin":      {"sums", "contig", "strided"},
 	"f_bn_apply":          {"relu", "norelu", "comp", "xhat", "noxhat", "x2", "x1"},
 	"f_bn_apply2":         {"relu", "norelu", "comp", "xhat", "noxhat", "x2", "x1"},
 	"f_bn_infer":          {"relu", "norelu", "comp", "x2", "x1"},
@@ -119,7 +120,7 @@ var kernelPaths = map[string][]string{
 	"q_dwconvi_w":    {"w=u8", "w=s8", "w=wide", "zb=tensor", "zb=channel"},
 
 	// The fused convolution (conv.go).
-	"q_convi":      {"x=u8", "x=s8", "x=wide", "w=u8", "w=s8", "bias", "nobias", "y=vec4", "y=scalar", "groups=1", "groups>1"},
+	"q_convi":      {"x=u8", "x=s8", "x=wide", "w=u8", "w=s8", "bias", "nobias", "y=vec4", "y=scalar", "groups=1", "groups>1", "stats", "nostats"},
 	"f_convgradw":  {"x=u8", "x=s8", "x=wide"},
 	"q_dequantpad": {"x=u8", "x=s8", "x=wide"},
 	"f_gemm_rtc":   {"a=T", "b=N", "lanes=m", "lanes=n", "k=whole", "k=split"},

@@ -131,6 +131,20 @@ func opCalls() map[*backend.Op]opCall {
 				p.CompMomentum, p.Momentum, p.Eps, p.ReLU, p.Pool, p.P)
 		}, P{CompMomentum: 0.2, Momentum: 0.1, Eps: 1e-5, ReLU: true, Pool: backend.PoolGeom{N: 2, H: 4, W: 4, C: 3, Size: 2, Stride: 2}, P: qu},
 			[][]int{nil, nil, nil, nil, nil, nil, nil, {2, 4, 4, 3}, {3}, {3}, nil, {3}, {3}, nil, nil}},
+		backend.OpConvIDequantStats: {func(b B, p P, t T) {
+			b.(backend.FusedStats).ConvIDequantStats(t[0], t[1], t[2], t[3], t[4], t[5], p.Conv, p.P, p.PB)
+		}, P{Conv: g, P: qu, PB: q2},
+			[][]int{nil, {1, 5, 5, 2}, {2, g.K()}, {2}, {2}, nil}},
+		backend.OpCompBNTrainStats: {func(b B, p P, t T) {
+			b.(backend.FusedStats).CompBNTrainStats(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13],
+				p.CompMomentum, p.Momentum, p.Eps, p.ReLU)
+		}, P{CompMomentum: 0.2, Momentum: 0.1, Eps: 1e-5, ReLU: true},
+			[][]int{nil, nil, nil, nil, nil, {6, 3}, {3}, {3}, nil, {3}, {3}, nil, nil, {2, 3}}},
+		backend.OpCompBNPoolQuantStats: {func(b B, p P, t T) {
+			b.(backend.FusedStats).CompBNPoolQuantStats(t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8], t[9], t[10], t[11], t[12], t[13], t[14], t[15],
+				p.CompMomentum, p.Momentum, p.Eps, p.ReLU, p.Pool, p.P)
+		}, P{CompMomentum: 0.2, Momentum: 0.1, Eps: 1e-5, ReLU: true, Pool: backend.PoolGeom{N: 2, H: 4, W: 4, C: 3, Size: 2, Stride: 2}, P: qu},
+			[][]int{nil, nil, nil, nil, nil, nil, nil, {2, 4, 4, 3}, {3}, {3}, nil, {3}, {3}, nil, nil, {2, 3}}},
 		backend.OpMaxPoolQuant: {func(b B, p P, t T) {
 			b.(backend.FusedQuantize).MaxPoolQuant(t[0], t[1], t[2], t[3], t[4], p.Pool, p.P)
 		}, P{Pool: pg, P: qu},

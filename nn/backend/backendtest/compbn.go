@@ -259,6 +259,54 @@ func testCompBNFromX(t *testing.T, f backend.FusedCompBN, sh []int, relu, exact 
 // and the backend under test's pooled values and statistics are held to
 // the reference's within TolBatchNorm (codes and argmax follow from them;
 // the composed ops' own cases hold those).
+// poolQuantOuts are the outputs of a CompBNPoolQuant case, fused and
+// composed (the running statistics start equal).
+type poolQuantOuts [2]struct {
+	y, arg, q, st, mean, invstd, cmean, crm, rm, rv *pair
+}
+
+// poolQuantOuts makes the outputs of a CompBNPoolQuant case: the pooled
+// image of shape ysh and its codes, c channels.
+func (e *env) poolQuantOuts(ysh []int, c int) poolQuantOuts {
+	crmV, rmV, rvV := e.uniform(c, -1, 1), e.uniform(c, -1, 1), e.uniform(c, 0.5, 2)
+	var o poolQuantOuts
+	for k, name := range []string{"fused", "composed"} {
+		n := func(s string) string { return s + " (" + name + ")" }
+		a := &o[k]
+		a.y, a.arg, a.q = e.out(n("y"), backend.F32, ysh...), e.out(n("arg"), backend.I32, ysh...), e.out(n("q"), backend.Q8, ysh...)
+		a.st, a.mean, a.invstd = e.out(n("stats"), backend.F32, 3), e.out(n("mean"), backend.F32, c), e.out(n("invstd"), backend.F32, c)
+		a.cmean, a.crm = e.out(n("cmean"), backend.F32, c), e.stateF32(n("cRunMean"), crmV, c)
+		a.rm, a.rv = e.stateF32(n("runMean"), rmV, c), e.stateF32(n("runVar"), rvV, c)
+	}
+	return o
+}
+
+// samePoolQuantOuts fails unless every fused output has the composed
+// one's bits on each backend.
+func (e *env) samePoolQuantOuts(o poolQuantOuts) {
+	e.t.Helper()
+	a, z := &o[0], &o[1]
+	for s, side := range []string{"backend under test", "reference"} {
+		for _, pp := range [][2]*pair{{a.y, z.y}, {a.st, z.st}, {a.mean, z.mean}, {a.invstd, z.invstd},
+			{a.cmean, z.cmean}, {a.crm, z.crm}, {a.rm, z.rm}, {a.rv, z.rv}} {
+			got, want := e.f32(pp[0], s), e.f32(pp[1], s)
+			for k := range got {
+				if !sameF32(got[k], want[k]) {
+					e.t.Fatalf("%s: %s[%d] = %v, %s %v", side, pp[0].name, k, got[k], pp[1].name, want[k])
+				}
+			}
+		}
+		for _, pp := range [][2]*pair{{a.arg, z.arg}, {a.q, z.q}} {
+			got, want := e.i32(pp[0], s), e.i32(pp[1], s)
+			for k := range got {
+				if got[k] != want[k] {
+					e.t.Fatalf("%s: %s[%d] = %d, %s %d", side, pp[0].name, k, got[k], pp[1].name, want[k])
+				}
+			}
+		}
+	}
+}
+
 func testCompBNPoolQuant(t *testing.T, b backend.Backend, g backend.PoolGeom, relu bool, r codeRange) {
 	const eps, momentum, cMomentum = 1e-5, 0.1, 0.2
 	e := newEnv(t, b)
@@ -268,18 +316,7 @@ func testCompBNPoolQuant(t *testing.T, b backend.Backend, g backend.PoolGeom, re
 	ysh := []int{g.N, oh, ow, g.C}
 	p := e.spec(r, 1, "rand")
 	x, gamma, beta, cgamma, cbeta := e.compBNInputs(sh)
-	crmV, rmV, rvV := e.uniform(c, -1, 1), e.uniform(c, -1, 1), e.uniform(c, 0.5, 2)
-	type outs struct {
-		y, arg, q, st, mean, invstd, cmean, crm, rm, rv *pair
-	}
-	var o [2]outs
-	for k, name := range []string{"fused", "composed"} {
-		n := func(s string) string { return s + " (" + name + ")" }
-		o[k] = outs{y: e.out(n("y"), backend.F32, ysh...), arg: e.out(n("arg"), backend.I32, ysh...), q: e.out(n("q"), backend.Q8, ysh...),
-			st: e.out(n("stats"), backend.F32, 3), mean: e.out(n("mean"), backend.F32, c), invstd: e.out(n("invstd"), backend.F32, c),
-			cmean: e.out(n("cmean"), backend.F32, c), crm: e.stateF32(n("cRunMean"), crmV, c), rm: e.stateF32(n("runMean"), rmV, c),
-			rv: e.stateF32(n("runVar"), rvV, c)}
-	}
+	o := e.poolQuantOuts(ysh, c)
 	yb := e.out("yb (composed)", backend.F32, rows, c)
 	e.run(func(b backend.Backend, s int) {
 		a := o[0]
@@ -290,25 +327,7 @@ func testCompBNPoolQuant(t *testing.T, b backend.Backend, g backend.PoolGeom, re
 			gamma.t[s], beta.t[s], z.rm.t[s], z.rv.t[s], cMomentum, momentum, eps, relu)
 		b.(backend.FusedQuantize).MaxPoolQuant(z.y.t[s], z.arg.t[s], z.q.t[s], z.st.t[s], e.view(b, yb.t[s], sh), g, p)
 	})
-	for s, side := range []string{"backend under test", "reference"} {
-		for _, pp := range [][2]*pair{{o[0].y, o[1].y}, {o[0].st, o[1].st}, {o[0].mean, o[1].mean}, {o[0].invstd, o[1].invstd},
-			{o[0].cmean, o[1].cmean}, {o[0].crm, o[1].crm}, {o[0].rm, o[1].rm}, {o[0].rv, o[1].rv}} {
-			got, want := e.f32(pp[0], s), e.f32(pp[1], s)
-			for k := range got {
-				if !sameF32(got[k], want[k]) {
-					t.Fatalf("%s: %s[%d] = %v, %s %v", side, pp[0].name, k, got[k], pp[1].name, want[k])
-				}
-			}
-		}
-		for _, pp := range [][2]*pair{{o[0].arg, o[1].arg}, {o[0].q, o[1].q}} {
-			got, want := e.i32(pp[0], s), e.i32(pp[1], s)
-			for k := range got {
-				if got[k] != want[k] {
-					t.Fatalf("%s: %s[%d] = %d, %s %d", side, pp[0].name, k, got[k], pp[1].name, want[k])
-				}
-			}
-		}
-	}
+	e.samePoolQuantOuts(o)
 	a := o[0]
 	if _, exact := b.(*ref.Backend); exact {
 		return

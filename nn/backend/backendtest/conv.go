@@ -41,6 +41,32 @@ func fusedConvCases() []fusedConvCase {
 	}
 }
 
+// convInputs are the inputs of a fusedConvCase: the image's and the
+// weights' specs and codes, the weights' row sums and the bias (nil
+// without).
+type convInputs struct {
+	xs, ws           backend.QuantSpec
+	qx, qw, sw, bias *pair
+}
+
+// convInputs makes the inputs of c.
+func (e *env) convInputs(c fusedConvCase) convInputs {
+	g, k := c.g, c.g.K()
+	nw := 1
+	if c.perChan {
+		nw = c.out
+	}
+	in := convInputs{xs: e.spec(c.rx, 1, "rand"), ws: e.spec(c.rw, nw, "rand")}
+	in.qx = e.inQ8("qx", e.codes(g.N*g.H*g.W*g.C, c.rx.min, c.rx.max), g.N, g.H, g.W, g.C)
+	in.qw = e.inQ8("qw", e.codes(c.out*k, c.rw.min, c.rw.max), c.out, k)
+	_, _, hsw := hostGemmI(nil, in.qw.i, 0, k, c.out)
+	in.sw = e.inI32("sw", hsw, c.out)
+	if c.bias {
+		in.bias = e.inF32("bias", e.uniform(c.out, -0.1, 0.1), c.out)
+	}
+	return in
+}
+
 // TestFusedConv checks the fused convolution ops (backend.FusedConv) on
 // the backend under test against the composed ops they replace, run on
 // the reference: ConvIDequant bit for bit against Im2ColI and
@@ -57,20 +83,8 @@ func TestFusedConv(t *testing.T, b backend.Backend) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, b)
 			rows, k := g.Rows(), g.K()
-			xs := e.spec(c.rx, 1, "rand")
-			nw := 1
-			if c.perChan {
-				nw = c.out
-			}
-			ws := e.spec(c.rw, nw, "rand")
-			qx := e.inQ8("qx", e.codes(g.N*g.H*g.W*g.C, c.rx.min, c.rx.max), g.N, g.H, g.W, g.C)
-			qw := e.inQ8("qw", e.codes(c.out*k, c.rw.min, c.rw.max), c.out, k)
-			_, _, hsw := hostGemmI(nil, qw.i, 0, k, c.out)
-			sw := e.inI32("sw", hsw, c.out)
-			var bias *pair
-			if c.bias {
-				bias = e.inF32("bias", e.uniform(c.out, -0.1, 0.1), c.out)
-			}
+			in := e.convInputs(c)
+			xs, ws, qx, qw, sw, bias := in.xs, in.ws, in.qx, in.qw, in.sw, in.bias
 			dy := e.inF32("dy", e.uniform(rows*c.out, -1, 1), rows, c.out)
 			w := e.inF32("w", e.uniform(c.out*k, -0.5, 0.5), c.out, k)
 			cols := e.out("cols", backend.Q8, rows, k)

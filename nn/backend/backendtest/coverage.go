@@ -51,6 +51,8 @@ func Cases() []Case {
 		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad, backend.OpCompBNGradFromX}, TestCompBN},
 		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant, backend.OpCompBNPoolQuant}, TestFusedQuantize},
 		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ}, TestFusedWeightGrad},
+		{"FusedStats", []*backend.Op{backend.OpConvIDequantStats, backend.OpCompBNTrainStats, backend.OpCompBNPoolQuantStats,
+			backend.OpConvIDequant, backend.OpCompBNTrain, backend.OpMaxPoolQuant}, TestFusedStats},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},
 		{"AvgPool", []*backend.Op{backend.OpAvgPool, backend.OpAvgPoolGrad}, TestAvgPool},
 		{"DWConvI", []*backend.Op{backend.OpDWConvI, backend.OpDequant}, TestDWConvI},
