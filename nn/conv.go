@@ -240,22 +240,39 @@ func (l *Conv2D) Backward(c *Context, dy backend.Tensor, needDX bool) (backend.T
 // ops (the bias gradient only where not biasFed): the gradients of
 // dense.backward and Backward's input gradient in the same order, with ConvGradWQ reading the input codes where the
 // composed ops read the x̂ columns, and ConvGradX writing dxhat where
-// they make and fold the column gradients.
+// they make and fold the column gradients. Where the backend has
+// FusedWeightGrad (and the layer fuses weights), ConvGradWQuant is the
+// bias sum, ConvGradWQ and the weights' QuantGrad in one op, without
+// dWHat.
 func (l *Conv2D) backwardFused(c *Context, f backend.FusedConv, s *convWS, dy2 backend.Tensor, needDX, biasFed bool) backend.Tensor {
 	b := c.B
-	if !biasFed {
-		b.ColSum(l.B.GradT, dy2)
-	}
 	spec := l.wq.Spec()
-	l.dequantWeights(b, spec)
-	f.ConvGradWQ(l.dWHat, dy2, s.qx, s.g, l.xq.Spec())
-	if !needDX && !l.learnsInput() {
+	if fw := c.abil().weights; fw != nil && l.fuseWeights {
+		var db backend.Tensor
+		if !biasFed {
+			db = l.B.GradT
+		}
+		fw.ConvGradWQuant(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, db, dy2, s.qx, l.w2, s.g, l.xq.Spec(), spec)
+		if !needDX && !l.learnsInput() {
+			return nil
+		}
+		// A learned input quantizer's scale/zero need dxhat even for the first layer.
+		l.dequantWeights(b, spec)
+		f.ConvGradX(s.dxhat, dy2, l.wHat, s.g)
+	} else {
+		if !biasFed {
+			b.ColSum(l.B.GradT, dy2)
+		}
+		l.dequantWeights(b, spec)
+		f.ConvGradWQ(l.dWHat, dy2, s.qx, s.g, l.xq.Spec())
+		if !needDX && !l.learnsInput() {
+			b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
+			return nil
+		}
+		// A learned input quantizer's scale/zero need dxhat even for the first layer.
+		f.ConvGradX(s.dxhat, dy2, l.wHat, s.g)
 		b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
-		return nil
 	}
-	// A learned input quantizer's scale/zero need dxhat even for the first layer.
-	f.ConvGradX(s.dxhat, dy2, l.wHat, s.g)
-	b.QuantGrad(l.gw2, l.wq.Scale.GradT, l.wq.Zero.GradT, l.w2, l.dWHat, spec)
 	var dx backend.Tensor
 	if needDX {
 		dx = s.dx

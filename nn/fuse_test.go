@@ -345,7 +345,8 @@ func fusedQuantRuns(b *ref.Backend) [3]int {
 
 // TestFusedWeightGradMatchesComposed trains nets with the fused weight ops
 // (backend.FusedWeightGrad: QuantizeWeights for every quantized layer's
-// weights, DenseGradWQ for the fc layers' weight gradients) and with the
+// weights, DenseGradWQ for the fc layers' weight gradients, ConvGradWQuant
+// for the conv layers') and with the
 // composed ops: on the reference backend, whose fused ops are the
 // composition bit for bit, losses and parameters must be identical (and the
 // fused ops must have run, every step, only in the fused run); on Vulkan,
@@ -356,10 +357,11 @@ func TestFusedWeightGradMatchesComposed(t *testing.T) {
 		"conv:16:5,comp,bn,relu,pool:2,fc:128,comp,relu,fc:10,comp",
 		"fc:32,relu,fc:16,relu,fc:10,comp",
 	}
-	// runs returns how many times QuantizeWeights and DenseGradWQ ran on b.
-	runs := func(b *ref.Backend) [2]int {
+	// runs returns how many times QuantizeWeights, DenseGradWQ and
+	// ConvGradWQuant ran on b.
+	runs := func(b *ref.Backend) [3]int {
 		n := b.OpCounts()
-		return [2]int{n[backend.OpQuantizeWeights.ID], n[backend.OpDenseGradWQ.ID]}
+		return [3]int{n[backend.OpQuantizeWeights.ID], n[backend.OpDenseGradWQ.ID], n[backend.OpConvGradWQuant.ID]}
 	}
 	t.Run("cpu", func(t *testing.T) {
 		for _, spec := range specs {
@@ -367,18 +369,23 @@ func TestFusedWeightGradMatchesComposed(t *testing.T) {
 			t.Cleanup(func() { bf.Close(); bu.Close() })
 			lf, mf := trainFusion(t, spec, bf, false)
 			lu, mu := trainFusion(t, spec, bu, true)
-			// 3 steps: every quantized layer's weights, every fc layer's gradient.
-			var layers, fcs int
+			// 3 steps: every quantized layer's weights, every fc and
+			// conv layer's gradient.
+			var layers, fcs, convs int
 			for _, l := range mf.Layers {
 				if _, ok := l.(quantLayer); ok {
 					layers++
 				}
-				if _, ok := l.(*Linear); ok {
+				switch l.(type) {
+				case *Linear:
 					fcs++
+				case *Conv2D:
+					convs++
 				}
 			}
-			if fr, ur := runs(bf), runs(bu); fr != [2]int{3 * layers, 3 * fcs} || ur != [2]int{} {
-				t.Errorf("%s: QuantizeWeights, DenseGradWQ ran %v times fused (want %v), %v unfused", spec, fr, [2]int{3 * layers, 3 * fcs}, ur)
+			want := [3]int{3 * layers, 3 * fcs, 3 * convs}
+			if fr, ur := runs(bf), runs(bu); fr != want || ur != [3]int{} {
+				t.Errorf("%s: QuantizeWeights, DenseGradWQ, ConvGradWQuant ran %v times fused (want %v), %v unfused", spec, fr, want, ur)
 			}
 			sameTraining(t, spec, lf, lu, mf, mu)
 		}

@@ -15,13 +15,19 @@
 // assignment of a loop-carried variable (the index and the sums) costs a masked store.
 // (Quads of elements per invocation with vec4 stores of dx were slower there.)
 //
+// KSUM (ConvGradWQuant): g holds p.parts partial sums of dxhat, each of the p.nch*p.slice
+// elements, one after the other (a split-k GEMM's partial products); element i's dxhat is
+// their sum in order from 0.0, as f_gemm_ksum adds them (alpha 1, beta 0), so dxhat is never
+// stored.
+//
 // Bindings: 0 = x, 1 = g, 2 = dx, 3 = part, 4 = ds, 5 = dz, 6 = prm. Push constants as below.
-// Specialization: 0 = workgroup size, 1 = PASS, 2 = HAS_DX.
+// Specialization: 0 = workgroup size, 1 = PASS, 2 = HAS_DX, 3 = KSUM.
 #include "io.glsl"
 #include "q_common.glsl"
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint PASS = 0u;
 layout(constant_id = 2) const uint HAS_DX = 1u;
+layout(constant_id = 3) const uint KSUM = 0u;
 
 IN_F32(0, x)
 IN_F32(1, g)
@@ -39,7 +45,21 @@ layout(push_constant) uniform Push {
     int qmax;
     uint off;
     uint nch;
+    uint parts; // KSUM: the partial sums in g
 } p;
+
+// dxhat returns element i of the gradient: g(i), or with KSUM the sum of its partials.
+float dxhat(uint i) {
+    if (KSUM == 0u) {
+        return g(i);
+    }
+    uint mn = p.slice * p.nch;
+    float s = 0.0;
+    for (uint z = 0u; z < p.parts; z++) {
+        s += g(z * mn + i);
+    }
+    return s;
+}
 
 // Chan holds a channel's constants.
 struct Chan {
@@ -49,7 +69,7 @@ struct Chan {
 
 // elem returns dx of element i and adds its dScale and dZero terms to sumS and sumZ.
 float elem(uint i, Chan ch, inout float sumS, inout float sumZ) {
-    float gv = g(i);
+    float gv = dxhat(i);
     precise float q = x(i) * ch.inv;
     float r = roundAway(q);
     precise float v = r + float(ch.z);

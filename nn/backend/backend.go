@@ -498,8 +498,8 @@ type FusedQuantize interface {
 // dequantized input matrix and the gradient with respect to the
 // dequantized weights are never stored. The suite holds each op to the
 // composition it names; package nn uses them for the quantized conv and
-// fc layers (DenseGradWQ for the fc layers) when the backend has the
-// ability.
+// fc layers (DenseGradWQ for the fc layers, ConvGradWQuant for the conv
+// layers) when the backend has the ability.
 type FusedWeightGrad interface {
 	// QuantizeWeights is Quantize(qw, w, p), then RowSumI(sw, qw) where sw
 	// is not nil, then Dequantize(what, qw, p) where what is not nil, bit
@@ -518,6 +518,18 @@ type FusedWeightGrad interface {
 	// the backend's order: results agree within the tolerances of Gemm,
 	// ColSum and QuantGrad.
 	DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w Tensor, xs, ws QuantSpec)
+	// ConvGradWQuant is the weight side of a quantized conv layer's
+	// backward, DenseGradWQ's analogue with ConvGradWQ's product: for dy
+	// [g.Rows(), Out], the Q8 image codes qx [N, H, W, C] (xs per tensor)
+	// and the float weights w [Out, K] (K = g.K(); ws per tensor or one
+	// scale per row): ColSum(dBias, dy) where dBias is not nil, then
+	// dWHat = ConvGradWQ(dy, qx, g, xs) ([Out, K], not stored) and
+	// QuantGrad(gw, dScale, dZero, w, dWHat, ws). gw [Out, K] and the
+	// clipping of each element are the composition's; the float sums
+	// (over the rows, and QuantGrad's over each slice) may be in the
+	// backend's order: results agree within the tolerances of ConvGradWQ,
+	// ColSum and QuantGrad.
+	ConvGradWQuant(gw, dScale, dZero, dBias, dy, qx, w Tensor, g ConvGeom, xs, ws QuantSpec)
 }
 
 // Recomputer is an optional ability: where PrefersRecompute reports true,

@@ -574,7 +574,7 @@ var opList = func() []*Op {
 		OpConvIDequant, OpConvGradWQ, OpConvGradX,
 		OpCompBNTrain, OpCompBNInfer, OpCompBNGrad, OpCompBNGradFromX,
 		OpQuantizeMinMax, OpMaxPoolQuant, OpReLUQuant, OpCompBNPoolQuant,
-		OpQuantizeWeights, OpDenseGradWQ,
+		OpQuantizeWeights, OpDenseGradWQ, OpConvGradWQuant,
 		OpConvIDequantStats, OpCompBNTrainStats, OpCompBNPoolQuantStats,
 	}
 	for i, op := range l {
@@ -795,6 +795,36 @@ var (
 			c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
 			c.D.M, c.D.N, c.D.K = out, k, r
 			c.D.R, c.D.C = r, k
+		}}
+	// OpConvGradWQuant declares FusedWeightGrad.ConvGradWQuant.
+	OpConvGradWQuant = &Op{Name: "ConvGradWQuant", Doc: "ColSum, ConvGradWQ and QuantGrad of a conv layer's weights, one op (FusedWeightGrad)",
+		Operands: []Operand{out("gw", F32), out("dScale", F32), out("dZero", F32), outOpt("dBias", F32), in("dy", F32), in("qx", Q8), in("w", F32)},
+		traffic:  trafficEach,
+		rule: func(c *Call) {
+			g := c.P.Conv
+			if !c.conv(g, 5) {
+				return
+			}
+			r, out := c.matrix(4)
+			if r != g.Rows() {
+				c.Failf("dy is %v, want a matrix [%d Out] (the geometry's rows)", c.shape(4), g.Rows())
+				return
+			}
+			c.wantMatrix(6, out, g.K())
+			c.sameMatrix(0, 6)
+			c.wantLenOf(3, out, "columns of", 4)
+			c.wantLen(1, len(c.P.PB.Scale), "one per scale of ws")
+			c.wantLen(2, len(c.P.PB.Scale), "one per scale of ws")
+			if c.failed() {
+				return
+			}
+			if err := c.P.P.Validate(1); err != nil {
+				c.Failf("xs must be per tensor: %v", err)
+				return
+			}
+			c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
+			c.D.M, c.D.N, c.D.K = out, g.K(), r
+			c.D.R, c.D.C = r, g.K()
 		}}
 )
 

@@ -51,8 +51,13 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 	if !ok {
 		return
 	}
-	out, k, r := d.M, d.N, d.K
-	xi := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
+	b.convGradWQ(dw.(*Tensor).st.f, dy.(*Tensor).st.f, qx.(*Tensor).st.i, g, xs, d.M, d.N, d.K)
+}
+
+// convGradWQ is ConvGradWQ's work on checked slices: dw [out, k] from dy
+// [r, out] and the image codes qx.
+func (b *Backend) convGradWQ(dw, dy []float32, qx []int32, g backend.ConvGeom, xs backend.QuantSpec, out, k, r int) {
+	xi := qx[:g.N*g.H*g.W*g.C]
 	b.convXF = grow(b.convXF, len(xi))
 	b.dequantize(b.convXF, xi, xs, len(xi))
 	// Dequantize's value of the pad code (qsimd.Dequantize's definition).
@@ -62,7 +67,7 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 	*ji = im2colJob{cols: b.convCols, x: b.convXF, g: g, pad: pad}
 	b.run(ji, r, max(1, 4096/k))
 	*ji = im2colJob{}
-	b.gemm(dw.(*Tensor).st.f, dy.(*Tensor).st.f, b.convCols, out, k, r, out, k, true, false, 1, 0)
+	b.gemm(dw, dy, b.convCols, out, k, r, out, k, true, false, 1, 0)
 }
 
 // ConvGradX is Gemm(dcols, dy, w, false, false, 1, 0) then Col2Im (see

@@ -51,3 +51,23 @@ func (b *Backend) DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w backend.Tensor
 	b.gemm(dWHat, dyf, xhat, out, k, r, out, k, true, false, 1, 0)
 	b.quantGradSlices(gw.(*Tensor).st.f, dScale.(*Tensor).st.f, dZero.(*Tensor).st.f, w.(*Tensor).st.f, dWHat, ws, d.Slice)
 }
+
+// ConvGradWQuant is ColSum(dBias, dy) where dBias is not nil, then
+// ConvGradWQ(dWHat, dy, qx, g, xs) and QuantGrad(gw, dScale, dZero, w,
+// dWHat, ws), bit for bit, with dWHat (and ConvGradWQ's matrices) in the
+// backend's scratch.
+func (b *Backend) ConvGradWQuant(gw, dScale, dZero, dBias, dy, qx, w backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
+	d, ok := backend.OpConvGradWQuant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, gw, dScale, dZero, dBias, dy, qx, w)
+	if !ok {
+		return
+	}
+	out, k, r := d.M, d.N, d.K
+	dyf := dy.(*Tensor).st.f[:r*out]
+	if !isNil(dBias) {
+		b.colSum(dBias.(*Tensor).st.f, dyf, out)
+	}
+	b.weightGrad = grow(b.weightGrad, out*k)
+	dWHat := b.weightGrad
+	b.convGradWQ(dWHat, dyf, qx.(*Tensor).st.i, g, xs, out, k, r)
+	b.quantGradSlices(gw.(*Tensor).st.f, dScale.(*Tensor).st.f, dZero.(*Tensor).st.f, w.(*Tensor).st.f, dWHat, ws, d.Slice)
+}

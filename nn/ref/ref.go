@@ -58,8 +58,8 @@ type Backend struct {
 	compBNParts [][]float32
 	// compAddF is FusedCompBN's per-column compensation term (compAdd).
 	compAddF []float32
-	// weightGrad is DenseGradWQ's gradient with respect to the
-	// dequantized weights, kept across calls.
+	// weightGrad is DenseGradWQ's and ConvGradWQuant's gradient with
+	// respect to the dequantized weights, kept across calls.
 	weightGrad []float32
 	small      []float32    // per-channel constants of one op (Backend.floats)
 	smallI     []int32      // the same for integers (Backend.ints)

@@ -17,11 +17,13 @@ const convRowsCPU = 24
 
 // convScratch holds the im2col matrices of one geometry's composed
 // FusedConv ops: the codes (Q8) and the floats (x̂ or the column
-// gradients), made on first use; and the padded x̂ image of ConvGradWQ's
-// f_gemm_rtc (img, grown to the largest asked for).
+// gradients), made on first use; the padded x̂ image of ConvGradWQ's
+// f_gemm_rtc (img) and ConvGradWQuant's q_quantgrad partial sums (qpart,
+// beside the product's partials in the backend's scratch), each grown to
+// the largest asked for.
 type convScratch struct {
 	colsI, colsF backend.Tensor
-	img          backend.Tensor
+	img, qpart   backend.Tensor
 }
 
 // convEntry returns the scratch entry of [rows, k] im2col matrices,
@@ -31,6 +33,7 @@ func (b *Backend) convEntry(rows, k int) *convScratch {
 		b.Free(old.colsI)
 		b.Free(old.colsF)
 		b.Free(old.img)
+		b.Free(old.qpart)
 	})
 	return s
 }
@@ -38,20 +41,26 @@ func (b *Backend) convEntry(rows, k int) *convScratch {
 // convImg returns the F32 scratch of at least n elements for the padded
 // image of geometry [rows, k] (nil after recording an error).
 func (b *Backend) convImg(op string, rows, k, n int) *Tensor {
-	s := b.convEntry(rows, k)
-	if s.img != nil && s.img.Len() < n {
-		b.Free(s.img)
-		s.img = nil
+	return b.convGrown(op, &b.convEntry(rows, k).img, n)
+}
+
+// convGrown returns *t, an F32 scratch tensor of a convEntry, first made
+// or replaced where it has fewer than n elements (nil after recording an
+// error).
+func (b *Backend) convGrown(op string, t *backend.Tensor, n int) *Tensor {
+	if *t != nil && (*t).Len() < n {
+		b.Free(*t)
+		*t = nil
 	}
-	if s.img == nil {
-		t, err := b.New(backend.F32, n)
+	if *t == nil {
+		nt, err := b.New(backend.F32, n)
 		if err != nil {
 			b.record(op, err)
 			return nil
 		}
-		s.img = t
+		*t = nt
 	}
-	return tensor(s.img)
+	return tensor(*t)
 }
 
 // convCols returns the scratch of [rows, k] im2col matrices, making the
@@ -213,8 +222,21 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 		return
 	}
 	const op = "ConvGradWQ"
-	dwt, dyt, xt := tensor(dw), tensor(dy), tensor(qx)
-	out, k, rows := d.M, d.N, d.K
+	dwt := tensor(dw)
+	out, k := d.M, d.N
+	if pt, chunks := b.convGradWParts(op, dwt, tensor(dy), tensor(qx), g, xs, out, k, d.K); chunks > 1 {
+		b.gemmKSum(op, dwt, pt, out*k, chunks, 1, 0)
+	}
+}
+
+// convGradWParts records ConvGradWQ's kernels (see there; operands
+// checked by the caller's op) but for the sum of a split product's
+// partials: it returns the tensor holding the product [out, k] as chunks
+// partial products of out·k elements each, in chunk order, to be added in
+// order from 0 as f_gemm_ksum adds them (chunks > 1: the backend's
+// scratch), or the product itself (chunks 1: dwt, or where dwt is nil the
+// scratch). pt is nil after recording an error.
+func (b *Backend) convGradWParts(op string, dwt, dyt, xt *Tensor, g backend.ConvGeom, xs backend.QuantSpec, out, k, rows int) (pt *Tensor, chunks int) {
 	tu := b.floatTune()
 	og, kg := ceilDiv(out, 4), ceilDiv(k, 4)
 	// Rows per invocation: long runs on CPU drivers (few, long
@@ -233,27 +255,30 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 	// 4 with f_gemm_rtc).
 	direct := !b.tune.cpu && k <= maxConvDirectK && og <= int(tu.maxGY) && kg <= int(tu.maxGZ) &&
 		ceilDiv(rows, gx*wg) <= maxLoop && int64(gx*wg)*int64(out*k)*4 <= int64(lim.MaxStorageBufferRange)
-	if !direct && b.convGradWRT(op, dwt, dyt, xt, g, xs, out, k, rows) {
-		return
-	}
 	if !direct {
+		if pt, chunks, ok := b.convGradWRT(op, dwt, dyt, xt, g, xs, out, k, rows); ok {
+			return pt, chunks
+		}
 		cols := b.convCols(op, rows, k, true)
 		if cols == nil {
-			return
+			return nil, 0
 		}
 		b.im2colI(op, cols, xt, g, xs.Zero[0])
 		colsF := b.convCols(op, rows, k, false)
 		if colsF == nil {
-			return
+			return nil, 0
 		}
 		b.dequantize(op, colsF, cols, xs, cols.Len())
+		if dwt == nil {
+			return b.gemmParts(op, dyt, colsF, out, k, rows, true, false)
+		}
 		b.gemm(op, dwt, dyt, colsF, out, k, rows, true, false, 1, 0)
-		return
+		return dwt, 1
 	}
-	chunks := gx * wg
+	chunks = gx * wg
 	part := b.scratch(op, chunks*out*k)
 	if part == nil {
-		return
+		return nil, 0
 	}
 	oh, ow := g.Out()
 	push := convPushW{H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), KW: uint32(g.KW), OH: uint32(oh), OW: uint32(ow),
@@ -261,7 +286,7 @@ func (b *Backend) ConvGradWQ(dw, dy, qx backend.Tensor, g backend.ConvGeom, xs b
 		Rows: uint32(rows), Out: uint32(out), K: uint32(k), XRowWords: uint32(xt.rowWords()), Zero: xs.Zero[0], Scale: xs.Scale[0]}
 	b.took("f_convgradw", fmtX[xt.st.q])
 	b.dispatch(op, "f_convgradw", []uint32{b.wg(), uint32(xt.st.q)}, pushOf(push), uint32(gx), uint32(og), uint32(kg), part, dyt, xt)
-	b.gemmKSum(op, dwt, part, out*k, chunks, 1, 0)
+	return part, chunks
 }
 
 // convRTPush mirrors f_gemm_rtc's push constants.
@@ -287,25 +312,27 @@ type convPadPush struct {
 // (f_gemm_ksum adding split k's parts). This writes and reads the small
 // image instead of two [rows, K] matrices (q_im2coli, q_dequantize): on
 // lavapipe for the MNIST stem about 4.5 ms against 10.5 (BenchmarkFusedConv).
-// The GEMM's dimensions: m = Out, n = K, k = rows. It reports false,
-// recording nothing, where it does not apply.
-func (b *Backend) convGradWRT(op string, dwt, dyt, xt *Tensor, g backend.ConvGeom, xs backend.QuantSpec, m, n, k int) bool {
+// The GEMM's dimensions: m = Out, n = K, k = rows. It returns the product
+// as convGradWParts does (the partials of a split k in the backend's
+// scratch, else the product in dwt, or in the scratch where dwt is nil);
+// ok is false, nothing recorded, where it does not apply.
+func (b *Backend) convGradWRT(op string, dwt, dyt, xt *Tensor, g backend.ConvGeom, xs backend.QuantSpec, m, n, k int) (pt *Tensor, chunks int, ok bool) {
 	if !b.floatTune().rt {
-		return false
+		return nil, 0, false
 	}
 	p, ok := b.planGemmRT(m, n, k)
 	if !ok {
-		return false
+		return nil, 0, false
 	}
 	oh, ow := g.Out()
 	hp, wp := (oh-1)*g.StrideH+g.KH, (ow-1)*g.StrideW+g.KW
 	total := g.N * hp * wp * g.C
 	if int64(total) >= 1<<30 { // qdiv's range
-		return false
+		return nil, 0, false
 	}
 	img := b.convImg(op, k, n, total) // the scratch of the geometry's [rows, K]
 	if img == nil {
-		return true
+		return nil, 0, true
 	}
 	wpc := wp * g.C
 	pad := convPadPush{H: uint32(g.H), W: uint32(g.W), C: uint32(g.C), HP: uint32(hp), WP: uint32(wp),
@@ -319,16 +346,15 @@ func (b *Backend) convGradWRT(op string, dwt, dyt, xt *Tensor, g backend.ConvGeo
 	spec := []uint32{p.wx, p.tu, p.tl, 1, 0, b2u(p.lanesM), p.ku}
 	b.tookGemm("f_gemm_rtc", true, false, p.lanesM, p.chunks)
 	if p.chunks <= 1 {
+		if dwt == nil {
+			dwt = b.scratch(op, m*n)
+		}
 		b.dispatch(op, "f_gemm_rtc", spec, pushOf(push), p.gx, p.gy, 1, dwt, dyt, img)
-		return true
+		return dwt, 1, true
 	}
-	pt := b.scratch(op, p.chunks*m*n)
-	if pt == nil {
-		return true
-	}
+	pt = b.scratch(op, p.chunks*m*n)
 	b.dispatch(op, "f_gemm_rtc", spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, dyt, img)
-	b.gemmKSum(op, dwt, pt, m*n, p.chunks, 1, 0)
-	return true
+	return pt, p.chunks, true
 }
 
 // ConvGradX is the input gradient Col2Im(Gemm(dy, w, false, false, 1, 0))

@@ -95,7 +95,7 @@ type denseGradWPush struct {
 type quantGradPush struct {
 	Slice, Chunks, ChunkLen uint32
 	QMin, QMax              int32
-	Off, Nch                uint32
+	Off, Nch, Parts         uint32
 }
 
 // denseGradWRows is the rows of dy that q_densegradw's loops over r take
@@ -165,6 +165,47 @@ func (b *Backend) DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w backend.Tensor
 		return
 	}
 	b.dispatch(op, "q_densegradw", spec, pushOf(push), uint32(gx), 1, 1, dyt, xt, wt, prm, gwt, part, dzt, dbt)
-	qp := quantGradPush{Slice: uint32(out * k), Chunks: uint32(groups), ChunkLen: uint32(to * k), QMin: ws.QMin, QMax: ws.QMax, Off: off, Nch: 1}
+	qp := quantGradPush{Slice: uint32(out * k), Chunks: uint32(groups), ChunkLen: uint32(to * k), QMin: ws.QMin, QMax: ws.QMax, Off: off, Nch: 1, Parts: 1}
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, 1}, pushOf(qp), 1, 1, 1, wt, wt, gwt, part, dst, dzt, prm)
+}
+
+// ConvGradWQuant is ColSum, ConvGradWQ and QuantGrad of a conv layer's
+// weights (see backend.FusedWeightGrad) with dWHat never stored:
+// ConvGradWQ's kernels (f_convgradw on GPUs, f_gemm_rtc on CPU drivers,
+// the composed kernels elsewhere; convGradWParts) leave the product as
+// the partial products of its split sum over the rows in the backend's
+// scratch, and q_quantgrad's KSUM build adds each element's partials in
+// order as it reads them, as f_gemm_ksum would have (so gw, dScale and
+// dZero are QuantGrad's of the composition's dWHat bit for bit on the
+// same backend), in place of f_gemm_ksum's pass writing dWHat and
+// QuantGrad's reading it. A product that is not split is written to the
+// scratch and read by the plain build. Its partial sums of dScale and
+// dZero (several chunks per slice) go to a scratch of the geometry's
+// (convScratch.qpart), the backend's holding the product. The bias
+// gradient is ColSum's kernels, first.
+func (b *Backend) ConvGradWQuant(gw, dScale, dZero, dBias, dy, qx, w backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
+	d, ok := backend.OpConvGradWQuant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, gw, dScale, dZero, dBias, dy, qx, w)
+	if !ok {
+		return
+	}
+	const op = "ConvGradWQuant"
+	out, k, rows := d.M, d.N, d.K
+	dyt := tensor(dy)
+	if dbt := tensor(dBias); dbt != nil {
+		// ColSum's kernels (which may use the scratch: before the product).
+		part, lanes := b.colSumPart(op, rows, out, dyt)
+		if part == nil {
+			return
+		}
+		b.took("f_colsum", "sum")
+		b.colFin(op, "f_colsum", []uint32{0}, pushOf(clfPush{C: uint32(out), Lanes: uint32(lanes), F: float32(rows)}), out, part, dbt, part)
+	}
+	chunks, chunkLen := b.quantGradPlan(d.Slice)
+	qpart := b.convGrown(op, &b.convEntry(rows, k).qpart, 2*len(ws.Scale)*chunks)
+	pt, parts := b.convGradWParts(op, nil, dyt, tensor(qx), g, xs, out, k, rows)
+	prm, off := b.quantParams(op, ws, true, true)
+	if pt == nil || qpart == nil || prm == nil {
+		return
+	}
+	b.quantGrad(op, tensor(gw), tensor(dScale), tensor(dZero), tensor(w), pt, qpart, prm, off, ws, d.Slice, chunks, chunkLen, parts)
 }

@@ -534,39 +534,100 @@ func (b *Backend) planGemmRT(m, n, k int) (rtPlan, bool) {
 // drivers with a fixed subgroup size; it reports false, recording
 // nothing, elsewhere or where planGemmRT finds no launch.
 func (b *Backend) gemmRT(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) bool {
+	pt, chunks, ok := b.gemmRTParts(op, ct, at, bt, m, n, k, transA, transB, alpha, beta)
+	if ok && chunks > 1 {
+		b.gemmKSum(op, ct, pt, m*n, chunks, alpha, beta)
+	}
+	return ok
+}
+
+// gemmRTParts is gemmRT without f_gemm_ksum: where k is split it returns
+// the backend's scratch holding the chunks' partial products of
+// op(A)·op(B) (m·n elements each, in chunk order; alpha and beta not
+// applied), else the product C = alpha·op(A)·op(B) + beta·C written into
+// ct (where ct is nil into the scratch, for gemmParts: alpha 1, beta 0)
+// and 1.
+// ok is false, nothing recorded, where gemmRT would not run (pt is nil
+// after recording an error).
+func (b *Backend) gemmRTParts(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) (pt *Tensor, chunks int, ok bool) {
 	if !b.floatTune().rt || m == 0 || n == 0 || k == 0 {
-		return false
+		return nil, 0, false
 	}
 	if b.gemmRows(op, ct, at, bt, m, n, k, transA, transB, alpha, beta) {
-		return true
+		if ct == nil {
+			ct = b.scratch(op, m*n) // the buffer gemmRows wrote
+		}
+		return ct, 1, true
 	}
 	p, ok := b.planGemmRT(m, n, k)
 	if !ok {
-		return false
+		return nil, 0, false
 	}
 	spec := []uint32{p.wx, p.tu, p.tl, b2u(transA), b2u(transB), b2u(p.lanesM), p.ku}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	b.tookGemm("f_gemm_rt", transA, transB, p.lanesM, p.chunks)
 	if p.chunks <= 1 {
+		if ct == nil {
+			ct = b.scratch(op, m*n)
+		}
 		b.dispatch(op, "f_gemm_rt", spec, pushOf(push), p.gx, p.gy, 1, ct, at, bt)
-		return true
+		return ct, 1, true
 	}
-	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
-	if pt == nil {
-		return true
-	}
+	pt = b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
 	push.Alpha, push.Beta = 1, 0
 	b.dispatch(op, "f_gemm_rt", spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, at, bt)
-	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
-	return true
+	return pt, p.chunks, true
+}
+
+// gemmParts records the product op(A)·op(B) [m, n] as Gemm's kernels
+// compute it (alpha 1, beta 0) into the backend's scratch, without
+// f_gemm_ksum: it returns the scratch and the partial products it holds,
+// m·n elements each in chunk order (1: the product itself), which the
+// reader adds in order from 0 as f_gemm_ksum does (nil after recording an
+// error). Gemm's float order, with the sum of the chunks left to the
+// reader (ConvGradWQuant's q_quantgrad).
+func (b *Backend) gemmParts(op string, at, bt *Tensor, m, n, k int, transA, transB bool) (*Tensor, int) {
+	if pt, chunks, ok := b.gemmRTParts(op, nil, at, bt, m, n, k, transA, transB, 1, 0); ok {
+		return pt, chunks
+	}
+	p := b.planGemm(m, n, k, transA, transB)
+	pt := b.scratch(op, p.chunks*m*n)
+	b.recordGemm(op, p, pt, at, bt, m, n, k, transA, transB, 1, 0)
+	return pt, p.chunks
+}
+
+// recordGemm records f_gemm (or its subgroup forms) with plan p: with one
+// chunk C = alpha·op(A)·op(B) + beta·C into ct, else the chunks' partial
+// products into ct (alpha and beta not applied). (Gemm's f_gemm
+// dispatch in float.go, for gemmParts.)
+func (b *Backend) recordGemm(op string, p gemmPlan, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) {
+	shader := "f_gemm"
+	var sb [specMax]uint32
+	spec := append(sb[:0], p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB))
+	if p.sg > 0 {
+		shader = "f_gemm_sg"
+		if b.floatTune().pairs {
+			shader = "f_gemm_sg64" // vec4s as 64-bit words
+		}
+		spec = append(spec, p.sg, p.rounds)
+	}
+	b.tookGemm(shader, transA, transB, p.lanesM, p.chunks)
+	b.took(shader, pick(p.vecA, "loadA=vec4", "loadA=scalar"))
+	b.took(shader, pick(p.vecB, "loadB=vec4", "loadB=scalar"))
+	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
+	if p.chunks > 1 {
+		push.Alpha, push.Beta = 1, 0
+	}
+	b.dispatch(op, shader, spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), ct, at, bt)
 }
 
 // gemmRows records Gemm as f_gemm_rows where that kernel fits (on CPU
 // drivers, with gemmRT's conditions): A not transposed, k at most 16, A
 // tall (at least 64 rows per column of C; the gradient of a first
 // convolution's im2col matrix), so that eight rows of A per invocation,
-// read once for all n columns, leave enough invocations. It reports false,
-// recording nothing, elsewhere. Measured on lavapipe for [36864 x 16] by
+// read once for all n columns, leave enough invocations (C into ct, or
+// where ct is nil into the backend's scratch: gemmRTParts). It reports
+// false, recording nothing, elsewhere. Measured on lavapipe for [36864 x 16] by
 // [16 x 25] on a loaded machine: 7.1 ms as f_gemm_rt, 4.4 ms (about 2 of
 // them the stores, one lane at a time).
 func (b *Backend) gemmRows(op string, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) bool {
@@ -587,6 +648,9 @@ func (b *Backend) gemmRows(op string, ct, at, bt *Tensor, m, n, k int, transA, t
 		b.took(k, pick(m%rows == 0, "rows=whole", "rows=ragged"))
 	}
 	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(k), Alpha: alpha, Beta: beta}
+	if ct == nil { // gemmRTParts: into the scratch
+		ct = b.scratch(op, m*n)
+	}
 	b.dispatch(op, "f_gemm_rows", []uint32{uint32(wx), uint32(k), b2u(transB)}, pushOf(push), uint32(gx), 1, 1, ct, at, bt)
 	return true
 }

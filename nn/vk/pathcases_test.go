@@ -93,6 +93,7 @@ func pathCases() []vkCase {
 		{"GemmRows", testGemmRows},
 		{"GemmIDequantFused", testGemmIDequantFused},
 		{"ColSumCols", testColSumCols},
+		{"ConvGradWQuantExact", testConvGradWQuantExact},
 	}
 }
 

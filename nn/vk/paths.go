@@ -50,7 +50,7 @@ var kernelPaths = map[string][]string{
 	"q_histogram":  nil,
 	"q_quantize":   {"perch=0", "perch=1", "perch=2", "q=packed", "q=wide", "jmax=1", "jmax=2", "jmax=3", "jmax=4", "vec", "novec", "quads"},
 	"q_dequantize": {"perch=0", "perch=1", "perch=2", "q=u8", "q=s8", "q=wide", "jmax=1", "jmax=2", "jmax=3", "jmax=4", "vec", "novec"},
-	"q_quantgrad":  {"chunks=1", "chunks>1", "dx", "nodx", "x2", "x1"},
+	"q_quantgrad":  {"chunks=1", "chunks>1", "dx", "nodx", "ksum", "noksum", "x2", "x1"},
 
 	// Integer convolution (gemm.go).
 	"q_im2coli":         {"x=u8", "x=s8", "x=wide", "cols=u8", "cols=s8", "cols=wide"},

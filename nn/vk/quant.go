@@ -271,51 +271,67 @@ func (b *Backend) QuantGrad(dx, dScale, dZero, x, dxhat backend.Tensor, p backen
 		return
 	}
 	const op = "QuantGrad"
-	xt, gt, dxt, ds, dz := tensor(x), tensor(dxhat), tensor(dx), tensor(dScale), tensor(dZero)
-	slice := d.Slice
-	nch := len(p.Scale)
+	chunks, chunkLen := b.quantGradPlan(d.Slice)
+	prm, off := b.quantParams(op, p, true, true)
+	part := b.scratch(op, 2*len(p.Scale)*chunks)
+	b.quantGrad(op, tensor(dx), tensor(dScale), tensor(dZero), tensor(x), tensor(dxhat), part, prm, off, p, d.Slice, chunks, chunkLen, 1)
+}
+
+// quantGradPlan returns how q_quantgrad splits each slice of slice
+// elements: into chunks of chunkLen elements, a workgroup each.
+func (b *Backend) quantGradPlan(slice int) (chunks, chunkLen int) {
 	wg := int(b.tune.red)
 	// Chunks of 16 items per invocation on GPUs, 64 on CPU drivers (where
 	// each workgroup costs microseconds: fewer, longer ones).
-	chunkLen := wg * 16
+	chunkLen = wg * 16
 	if b.tune.strideGroups > 0 {
 		chunkLen = wg * 64
 	}
-	chunks := (slice + chunkLen - 1) / chunkLen
+	chunks = (slice + chunkLen - 1) / chunkLen
 	if chunks > 64 {
 		chunks = 64
 		chunkLen = (slice + chunks - 1) / chunks
 		chunks = (slice + chunkLen - 1) / chunkLen
 	}
+	return chunks, chunkLen
+}
+
+// quantGrad records q_quantgrad (QuantGrad's kernels; operands checked by
+// the caller's op) with quantGradPlan's chunks, p's parameters at off in
+// prm (quantParams) and the chunks' partial sums in part (at least
+// 2·len(p.Scale)·chunks words, where chunks > 1). dxt may be nil (no dx).
+// gt holds dxhat, or where parts > 1 parts partial sums of it, one after
+// the other, which the kernel adds in order as it reads them (KSUM: see
+// ConvGradWQuant).
+func (b *Backend) quantGrad(op string, dxt, ds, dz, xt, gt, part, prm *Tensor, off uint32, p backend.QuantSpec, slice, chunks, chunkLen, parts int) {
+	nch := len(p.Scale)
+	wg := int(b.tune.red)
 	if nch > int(b.dev.Info().Limits.MaxComputeWorkGroupCount[1]) {
 		b.failf(op, "%d channels exceed the device's workgroup count limit", nch)
 		return
 	}
-	prm, off := b.quantParams(op, p, true, true)
-	part := b.scratch(op, 2*nch*chunks)
 	hasDX := uint32(1)
 	if dxt == nil {
 		hasDX, dxt = 0, ds // bound but not written
 	}
-	push := struct {
-		Slice, Chunks, ChunkLen uint32
-		QMin, QMax              int32
-		Off, Nch                uint32
-	}{uint32(slice), uint32(chunks), uint32(chunkLen), p.QMin, p.QMax, off, uint32(nch)}
+	ksum := b2u(parts > 1)
+	push := quantGradPush{Slice: uint32(slice), Chunks: uint32(chunks), ChunkLen: uint32(chunkLen), QMin: p.QMin, QMax: p.QMax,
+		Off: off, Nch: uint32(nch), Parts: uint32(parts)}
 	if b.paths != nil {
 		const k = "q_quantgrad"
 		b.took(k, pick(chunks > 1, "chunks>1", "chunks=1"))
 		b.took(k, pick(hasDX != 0, "dx", "nodx"))
+		b.took(k, pick(ksum != 0, "ksum", "noksum"))
 		// A workgroup walks its chunk (the last one of a slice may be
 		// shorter) two elements per iteration.
 		b.tookLoop2(k, min(chunkLen, slice), wg)
 		b.tookLoop2(k, slice-(chunks-1)*chunkLen, wg)
 	}
 	if chunks == 1 { // one workgroup per channel writes its sums (PASS 2): one dispatch
-		b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 2, hasDX}, pushOf(push), 1, uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
+		b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 2, hasDX, ksum}, pushOf(push), 1, uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 		return
 	}
-	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX}, pushOf(push), uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
+	b.dispatch(op, "q_quantgrad", []uint32{uint32(wg), 0, hasDX, ksum}, pushOf(push), uint32(chunks), uint32(nch), 1, xt, gt, dxt, part, ds, dz, prm)
 	b.dispatch(op, "q_quantgrad", []uint32{b.wg(), 1, hasDX}, pushOf(push), b.groups(nch, int(b.wg())), 1, 1, xt, gt, dxt, part, ds, dz, prm)
 }
 

@@ -161,6 +161,10 @@ func opCalls() map[*backend.Op]opCall {
 			b.(backend.FusedWeightGrad).DenseGradWQ(t[0], t[1], t[2], t[3], t[4], t[5], t[6], p.P, p.PB)
 		}, P{P: qu, PB: q2},
 			[][]int{nil, nil, nil, nil, {4, 2}, {4, 5}, {2, 5}}},
+		backend.OpConvGradWQuant: {func(b B, p P, t T) {
+			b.(backend.FusedWeightGrad).ConvGradWQuant(t[0], t[1], t[2], t[3], t[4], t[5], t[6], p.Conv, p.P, p.PB)
+		}, P{Conv: g, P: qu, PB: q2},
+			[][]int{nil, nil, nil, nil, {g.Rows(), 2}, {1, 5, 5, 2}, {2, g.K()}}},
 		backend.OpCompensateTrain: {func(b B, p P, t T) { b.CompensateTrain(t[0], t[1], t[2], t[3], t[4], t[5], p.Momentum) }, P{Momentum: 0.1},
 			[][]int{nil, nil, {6, 3}, {3}, {3}, nil}},
 		backend.OpCompensateInfer: {func(b B, p P, t T) { b.CompensateInfer(t[0], t[1], t[2], t[3], t[4]) }, P{},

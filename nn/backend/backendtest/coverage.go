@@ -50,7 +50,7 @@ func Cases() []Case {
 		{"Compensate", []*backend.Op{backend.OpCompensateTrain, backend.OpCompensateInfer, backend.OpCompensateGrad}, TestCompensate},
 		{"CompBN", []*backend.Op{backend.OpCompBNTrain, backend.OpCompBNInfer, backend.OpCompBNGrad, backend.OpCompBNGradFromX}, TestCompBN},
 		{"FusedQuantize", []*backend.Op{backend.OpQuantizeMinMax, backend.OpMaxPoolQuant, backend.OpReLUQuant, backend.OpCompBNPoolQuant}, TestFusedQuantize},
-		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ}, TestFusedWeightGrad},
+		{"FusedWeightGrad", []*backend.Op{backend.OpQuantizeWeights, backend.OpDenseGradWQ, backend.OpConvGradWQuant}, TestFusedWeightGrad},
 		{"FusedStats", []*backend.Op{backend.OpConvIDequantStats, backend.OpCompBNTrainStats, backend.OpCompBNPoolQuantStats,
 			backend.OpConvIDequant, backend.OpCompBNTrain, backend.OpMaxPoolQuant}, TestFusedStats},
 		{"Add", []*backend.Op{backend.OpAdd}, TestAdd},

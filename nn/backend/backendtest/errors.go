@@ -297,6 +297,8 @@ func errCases() []errCase {
 	}
 	type mkf = func(dt backend.DType, shape ...int) backend.Tensor
 	type B = backend.Backend
+	w2 := spec([]float32{0.1, 0.2}, []int32{0, 1}, -127, 127)
+	fw := func(b B) backend.FusedWeightGrad { return b.(backend.FusedWeightGrad) }
 	return []errCase{
 		{"Im2ColI pad", backend.OpIm2ColI, "pad 256", func(b B, mk mkf) { b.Im2ColI(mk(Q, g.Rows(), g.K()), mk(Q, 1, 5, 5, 2), g, 256) }},
 		{"GemmI inner", backend.OpGemmI, "inner dimensions differ", func(b B, mk mkf) { b.GemmI(mk(I, 64, 32), mk(Q, 64, 9), mk(Q, 32, 8)) }},
@@ -499,6 +501,41 @@ func errCases() []errCase {
 		{"DWConvGradX dx", backend.OpDWConvGradX, "dx is", func(b B, mk mkf) { b.DWConvGradX(mk(F, 1, 3, 3, 2), mk(F, 1, 3, 3, 2), mk(F, 2, 3, 3), dg) }},
 		{"DWConvGradW dw", backend.OpDWConvGradW, "dw is", func(b B, mk mkf) { b.DWConvGradW(mk(F, 2, 3, 2), mk(F, 1, 3, 3, 2), mk(F, 1, 5, 5, 2), dg) }},
 		{"DWConvGradW x", backend.OpDWConvGradW, "x is", func(b B, mk mkf) { b.DWConvGradW(mk(F, 2, 3, 3), mk(F, 1, 3, 3, 2), mk(F, 1, 5, 5, 3), dg) }},
+		// ConvGradWQuant over g (9 rows, K 18) with 2 filters, ws per
+		// channel (w2) unless noted.
+		{"ConvGradWQuant dy", backend.OpConvGradWQuant, "dy is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), nil, mk(F, 8, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, w2)
+		}},
+		{"ConvGradWQuant qx", backend.OpConvGradWQuant, "qx is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 4, 2), mk(F, 2, 18), g, q8, w2)
+		}},
+		{"ConvGradWQuant w", backend.OpConvGradWQuant, "w is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 17), g, q8, w2)
+		}},
+		{"ConvGradWQuant gw", backend.OpConvGradWQuant, "gw is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 3, 12), mk(F, 2), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, w2)
+		}},
+		{"ConvGradWQuant dBias", backend.OpConvGradWQuant, "dBias is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), mk(F, 3), mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, w2)
+		}},
+		{"ConvGradWQuant dScale", backend.OpConvGradWQuant, "dScale is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 1), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, w2)
+		}},
+		{"ConvGradWQuant dZero", backend.OpConvGradWQuant, "dZero is", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 1), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, q8)
+		}},
+		{"ConvGradWQuant ws channels", backend.OpConvGradWQuant, "ws for [2 18]", func(b B, mk mkf) {
+			w3 := spec([]float32{1, 1, 1}, []int32{0, 0, 0}, -127, 127)
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 3), mk(F, 3), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, q8, w3)
+		}},
+		{"ConvGradWQuant xs per channel", backend.OpConvGradWQuant, "xs must be per tensor", func(b B, mk mkf) {
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), g, w2, w2)
+		}},
+		{"ConvGradWQuant geometry", backend.OpConvGradWQuant, "conv geometry", func(b B, mk mkf) {
+			bad := g
+			bad.StrideW = 0
+			fw(b).ConvGradWQuant(mk(F, 2, 18), mk(F, 2), mk(F, 2), nil, mk(F, 9, 2), mk(Q, 1, 5, 5, 2), mk(F, 2, 18), bad, q8, w2)
+		}},
 	}
 }
 

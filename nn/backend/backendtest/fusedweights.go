@@ -61,7 +61,8 @@ func fusedWeightGrad(t *testing.T, b backend.Backend) backend.FusedWeightGrad {
 // on the backend under test against the composed ops they replace, run on
 // the reference: QuantizeWeights bit for bit against Quantize, RowSumI and
 // Dequantize (with and without the row sums and the dequantized weights);
-// DenseGradWQ against ColSum, Dequantize, Gemm and QuantGrad, the bias
+// DenseGradWQ against ColSum, Dequantize, Gemm and QuantGrad, and
+// ConvGradWQuant against ColSum, ConvGradWQ and QuantGrad: the bias
 // gradient within ColSum's tolerance, the weight gradient within Gemm's
 // (exactly 0 where the composition clips) and the quantizer's scale and
 // zero-point gradients within Gemm's over the R·slice products they sum.
@@ -74,6 +75,10 @@ func TestFusedWeightGrad(t *testing.T, b backend.Backend) {
 		name := fmt.Sprintf("%dx%d_r%d_%s_%s_perChan%v", c.out, c.k, c.r, c.rw.name, c.rx.name, c.perChan)
 		t.Run("QuantizeWeights/"+name, func(t *testing.T) { testQuantizeWeights(t, f, c, i%3) })
 		t.Run("DenseGradWQ/"+name, func(t *testing.T) { testDenseGradWQ(t, f, c, i%2 == 0, exact) })
+	}
+	for _, c := range convWeightCases() {
+		name := fmt.Sprintf("%s_out%d_%s_%s_perChan%v_bias%v", geomName(c.g), c.out, c.rw.name, c.rx.name, c.perChan, c.bias)
+		t.Run("ConvGradWQuant/"+name, func(t *testing.T) { testConvGradWQuant(t, f, c, exact) })
 	}
 }
 
@@ -163,6 +168,17 @@ func testDenseGradWQ(t *testing.T, f backend.FusedWeightGrad, c weightCase, bias
 		b.Gemm(dwhat.t[s], dy.t[s], xhat.t[s], true, false, 1, 0)
 		b.QuantGrad(gw.t[s], ds.t[s], dz.t[s], w.t[s], dwhat.t[s], ws)
 	})
+	checkWeightGrad(e, gw, ds, dz, db, c.r, slice, exact)
+}
+
+// checkWeightGrad compares the outputs of a fused weight-gradient op
+// (DenseGradWQ, ConvGradWQuant) over r rows of dy with the composition's:
+// bit for bit where exact (the reference), else the weight gradient
+// within Gemm's tolerance (exactly 0 where the composition clips), the
+// scale and zero-point gradients within Gemm's over the r·slice products
+// they sum, the bias gradient (db, may be nil) within ColSum's.
+func checkWeightGrad(e *env, gw, ds, dz, db *pair, r, slice int, exact bool) {
+	e.t.Helper()
 	if exact {
 		e.exactF32(gw)
 		e.exactF32(ds)
@@ -172,15 +188,96 @@ func testDenseGradWQ(t *testing.T, f backend.FusedWeightGrad, c weightCase, bias
 		}
 		return
 	}
-	got := e.closeF32(gw, TolGemm, c.r)
+	got := e.closeF32(gw, TolGemm, r)
 	for i, v := range e.f32(gw, refer) {
 		if v == 0 && got[i] != 0 {
-			t.Fatalf("gw[%d] = %v, want 0 (the composition clips the weight)", i, got[i])
+			e.t.Fatalf("gw[%d] = %v, want 0 (the composition clips the weight)", i, got[i])
 		}
 	}
-	e.closeF32(ds, TolGemm, c.r*slice)
-	e.closeF32(dz, TolGemm, c.r*slice)
+	e.closeF32(ds, TolGemm, r*slice)
+	e.closeF32(dz, TolGemm, r*slice)
 	if db != nil {
-		e.closeF32(db, TolSum, c.r)
+		e.closeF32(db, TolSum, r)
 	}
+}
+
+// convWeightCase is one conv layer of TestFusedWeightGrad's
+// ConvGradWQuant: the geometry, Out filters, the code ranges of the
+// weights (rw) and of the image (rx), a per-channel or per-tensor ws, the
+// bias gradient or not.
+type convWeightCase struct {
+	g       backend.ConvGeom
+	out     int
+	rw, rx  codeRange
+	perChan bool
+	bias    bool
+}
+
+// convWeightCases are ConvGradWQuant's conv layers: padding and strides
+// 2 (TestFusedConv's), image codes of both signs, per-tensor and
+// per-channel weights with and without the bias gradient; 512 rows (a
+// backend may split its sum over the rows) with K at most 32 and above,
+// with large slices (a backend's QuantGrad may split a slice into
+// chunks: per tensor 64x144, per channel 2304 and 9216 elements) and
+// small ones, and the first convolution of the MNIST net (5x5 over one
+// channel, batch 64 of 28x28).
+func convWeightCases() []convWeightCase {
+	rs := codeRanges()
+	mixed := codeRange{"mixed", -8, 200} // codes of both signs
+	g := func(n, h, w, c, kh, kw, sh, sw, ph, pw int) backend.ConvGeom {
+		return backend.ConvGeom{N: n, H: h, W: w, C: c, KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw}
+	}
+	return []convWeightCase{
+		{g(1, 5, 5, 1, 3, 3, 1, 1, 0, 0), 1, rs[2], rs[6], false, false},
+		{g(2, 7, 6, 3, 3, 3, 1, 1, 1, 1), 8, rs[2], rs[6], true, true},
+		{g(3, 9, 11, 2, 3, 3, 2, 2, 1, 1), 5, rs[6], rs[3], false, true},
+		{g(1, 8, 7, 2, 5, 3, 2, 1, 2, 0), 6, rs[1], mixed, true, false},
+		{g(2, 16, 16, 1, 3, 3, 1, 1, 1, 1), 16, rs[5], rs[2], true, true},
+		{g(2, 16, 16, 4, 3, 3, 1, 1, 1, 1), 8, rs[2], rs[6], false, false},
+		{g(2, 16, 16, 16, 3, 3, 1, 1, 1, 1), 64, rs[2], rs[6], false, true},
+		{g(2, 16, 16, 256, 3, 3, 1, 1, 1, 1), 2, rs[3], rs[6], true, false},
+		{g(1, 3, 3, 1024, 3, 3, 1, 1, 1, 1), 2, rs[2], rs[4], true, false},
+		{g(64, 28, 28, 1, 5, 5, 1, 1, 0, 0), 16, rs[2], rs[6], true, false},
+	}
+}
+
+// testConvGradWQuant runs one case of ConvGradWQuant against ColSum,
+// ConvGradWQ and QuantGrad.
+func testConvGradWQuant(t *testing.T, f backend.FusedWeightGrad, c convWeightCase, exact bool) {
+	e := newEnv(t, f.(backend.Backend))
+	g := c.g
+	rows, k := g.Rows(), g.K()
+	nch, slice := 1, c.out*k
+	if c.perChan {
+		nch, slice = c.out, k
+	}
+	ws := e.spec(c.rw, nch, "rand")
+	xs := e.spec(c.rx, 1, "rand")
+	dy := e.inF32("dy", e.uniform(rows*c.out, -1, 1), rows, c.out)
+	qx := e.inQ8("qx", e.codes(g.N*g.H*g.W*g.C, c.rx.min, c.rx.max), g.N, g.H, g.W, g.C)
+	w := e.inF32("w", e.quantInput(c.out*k, ws, slice, false), c.out, k)
+	gw := e.out("gw", backend.F32, c.out, k)
+	ds := e.out("dScale", backend.F32, nch)
+	dz := e.out("dZero", backend.F32, nch)
+	var db *pair
+	if c.bias {
+		db = e.out("dBias", backend.F32, c.out)
+	}
+	dwhat := e.out("dWHat (composed)", backend.F32, c.out, k)
+	e.run(func(b backend.Backend, s int) {
+		var dbt backend.Tensor
+		if db != nil {
+			dbt = db.t[s]
+		}
+		if s == under {
+			f.ConvGradWQuant(gw.t[s], ds.t[s], dz.t[s], dbt, dy.t[s], qx.t[s], w.t[s], g, xs, ws)
+			return
+		}
+		if dbt != nil {
+			b.ColSum(dbt, dy.t[s])
+		}
+		b.(backend.FusedConv).ConvGradWQ(dwhat.t[s], dy.t[s], qx.t[s], g, xs)
+		b.QuantGrad(gw.t[s], ds.t[s], dz.t[s], w.t[s], dwhat.t[s], ws)
+	})
+	checkWeightGrad(e, gw, ds, dz, db, rows, slice, exact)
 }
