@@ -220,30 +220,15 @@ func (b *Backend) gemm(op string, ct, at, bt *Tensor, m, n, k int, transA, trans
 		return // CPU drivers: f_gemm_rt (gemm.go)
 	}
 	p := b.planGemm(m, n, k, transA, transB)
-	shader := "f_gemm"
-	var sb [specMax]uint32
-	spec := append(sb[:0], p.wx, p.tm, p.tn, b2u(transA), b2u(transB), b2u(p.lanesM), b2u(p.vecA), b2u(p.vecB))
-	if p.sg > 0 {
-		shader = "f_gemm_sg"
-		if b.floatTune().pairs {
-			shader = "f_gemm_sg64" // vec4s as 64-bit words
-		}
-		spec = append(spec, p.sg, p.rounds)
-	}
-	b.tookGemm(shader, transA, transB, p.lanesM, p.chunks)
-	b.took(shader, pick(p.vecA, "loadA=vec4", "loadA=scalar"))
-	b.took(shader, pick(p.vecB, "loadB=vec4", "loadB=scalar"))
-	push := gemmPush{M: uint32(m), N: uint32(n), K: uint32(k), KC: uint32(p.kc), Alpha: alpha, Beta: beta}
 	if p.chunks == 1 {
-		b.dispatch(op, shader, spec, pushOf(push), p.gx, p.gy, 1, ct, at, bt)
+		b.recordGemm(op, p, ct, at, bt, m, n, k, transA, transB, alpha, beta)
 		return
 	}
 	pt := b.scratch(op, p.chunks*m*n) // partial products; reused, no allocation per step
 	if pt == nil {
 		return
 	}
-	push.Alpha, push.Beta = 1, 0
-	b.dispatch(op, shader, spec, pushOf(push), p.gx, p.gy, uint32(p.chunks), pt, at, bt)
+	b.recordGemm(op, p, pt, at, bt, m, n, k, transA, transB, alpha, beta)
 	b.gemmKSum(op, ct, pt, m*n, p.chunks, alpha, beta)
 }
 

@@ -598,8 +598,8 @@ func (b *Backend) gemmParts(op string, at, bt *Tensor, m, n, k int, transA, tran
 
 // recordGemm records f_gemm (or its subgroup forms) with plan p: with one
 // chunk C = alpha·op(A)·op(B) + beta·C into ct, else the chunks' partial
-// products into ct (alpha and beta not applied). (Gemm's f_gemm
-// dispatch in float.go, for gemmParts.)
+// products into ct (alpha and beta not applied): Gemm's f_gemm dispatch
+// (b.gemm) and gemmParts'.
 func (b *Backend) recordGemm(op string, p gemmPlan, ct, at, bt *Tensor, m, n, k int, transA, transB bool, alpha, beta float32) {
 	shader := "f_gemm"
 	var sb [specMax]uint32
