@@ -16,12 +16,13 @@ if command -v protoc >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then too
 # lavapipe: keep its worker threads to the machine's cores.
 export VKTRAIN_VALIDATION=1
 go test -count=1 -timeout 20m "$@" ./...
-# The arm64 (NEON) assembly of internal/sgemm and internal/qsimd, and the
-# CPU backend on arm64, cross-compiled and run under qemu.
+# The arm64 (NEON) assembly of internal/sgemm and internal/qsimd, the generic
+# code of internal/qgemm (its only one on arm64), and the CPU backend on arm64,
+# cross-compiled and run under qemu.
 if command -v qemu-aarch64 >/dev/null; then
   mkdir -p .cache/arm64
   GOARCH=arm64 CGO_ENABLED=0 go vet ./internal/... ./nn/ref
-  for pkg in sgemm qsimd; do
+  for pkg in sgemm qsimd qgemm; do
     GOARCH=arm64 CGO_ENABLED=0 go test -c -o .cache/arm64/$pkg.test ./internal/$pkg
     qemu-aarch64 .cache/arm64/$pkg.test -test.count=1 -test.short -test.v | grep -E '^(--- |ok|PASS|FAIL)|Kernel' 
   done

@@ -11,13 +11,17 @@ var _ backend.FusedConv = (*Backend)(nil)
 // chunk's scratch, as the float32 GEMM operand, from a float32 copy of the
 // image codes (exact) instead of read from a stored matrix (the integer
 // products are exact in any order, the dequantization is the same per
-// element).
+// element). Where internal/qgemm has an int8 kernel, the int8 path of
+// gemm8.go runs instead, with the same result.
 func (b *Backend) ConvIDequant(y, qx, qw, sw, bias backend.Tensor, g backend.ConvGeom, xs, ws backend.QuantSpec) {
 	d, ok := backend.OpConvIDequant.Check(&b.err, b, backend.Params{Conv: g, P: xs, PB: ws}, y, qx, qw, sw, bias)
 	if !ok {
 		return
 	}
 	xi := qx.(*Tensor).st.i[:g.N*g.H*g.W*g.C]
+	if q8Enabled && b.gemmIDequant8(y, nil, xi, g, qw, sw, bias, d.M, d.N, d.K, xs, ws) {
+		return
+	}
 	b.convXF = grow(b.convXF, len(xi))
 	j := &b.jobs.toFloat
 	*j = toFloatJob{dst: b.convXF, src: xi}

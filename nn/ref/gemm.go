@@ -8,13 +8,13 @@ import (
 // fillSpan sets dst to v; setSpan copies src into dst (same length).
 // Spans are short (a filter row of one or a few channels), so plain loops
 // beat memmove calls.
-func fillSpan[T int32 | float32](dst []T, v T) {
+func fillSpan[T int32 | float32 | byte](dst []T, v T) {
 	for i := range dst {
 		dst[i] = v
 	}
 }
 
-func setSpan[T int32 | float32](dst, src []T) {
+func setSpan[T int32 | float32 | byte](dst, src []T) {
 	if len(src) >= 32 {
 		copy(dst, src)
 		return
@@ -34,11 +34,12 @@ func kwRange(x0, kw, w int) (kw0, kw1 int) {
 }
 
 // im2col fills rows [lo, hi) of the im2col matrix of the NHWC image x,
-// with pad outside the image, into cols (row r at cols[(r-lo)*K:]). Within
+// with pad outside the image, into cols (row r at cols[(r-lo)*ld:], ld ≥
+// K; the ld-K elements after each row are set to 0). Within
 // a filter row the in-image taps are adjacent in x (NHWC), so each is one
 // span copy. The output position (n, oy, ox) of row r is stepped from row
 // to row rather than divided out of r.
-func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi int) {
+func im2col[T int32 | float32 | byte](cols []T, ld int, x []T, g backend.ConvGeom, pad T, lo, hi int) {
 	if lo >= hi {
 		return
 	}
@@ -58,7 +59,10 @@ func im2col[T int32 | float32](cols, x []T, g backend.ConvGeom, pad T, lo, hi in
 		}
 		y0, x0 := oy*g.StrideH-g.PadH, ox*g.StrideW-g.PadW
 		kw0, kw1 := kwRange(x0, g.KW, g.W)
-		row := cols[(r-lo)*k : (r-lo+1)*k]
+		row := cols[(r-lo)*ld : (r-lo)*ld+k]
+		if ld > k {
+			clear(cols[(r-lo)*ld+k : (r-lo+1)*ld])
+		}
 		if kw0 == 0 && kw1 == g.KW && y0 >= 0 && y0+g.KH <= g.H {
 			// Inside the image: one span copy per filter row, with the
 			// common filter rows as fixed-size copies.
@@ -105,7 +109,9 @@ type im2colIJob struct {
 	pad     int32
 }
 
-func (j *im2colIJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, j.pad, lo, hi) }
+func (j *im2colIJob) run(lo, hi, _ int) {
+	im2col(j.cols[lo*j.g.K():], j.g.K(), j.x, j.g, j.pad, lo, hi)
+}
 
 // im2colJob runs im2col on float32 rows [lo, hi), with pad outside the
 // image.
@@ -115,7 +121,7 @@ type im2colJob struct {
 	pad     float32
 }
 
-func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.x, j.g, j.pad, lo, hi) }
+func (j *im2colJob) run(lo, hi, _ int) { im2col(j.cols[lo*j.g.K():], j.g.K(), j.x, j.g, j.pad, lo, hi) }
 
 // Im2ColI writes the im2col matrix of the I32 codes x into cols, with pad
 // outside the image.
@@ -202,13 +208,18 @@ func (b *Backend) Col2Im(dx, cols backend.Tensor, g backend.ConvGeom) {
 // short enough that every partial sum is an integer of magnitude at most
 // 2^24, hence exact in float32 in any order; the chunk results are added
 // in int32. Values too large for chunks of a useful length take the plain
-// integer loops.
+// integer loops. Where internal/qgemm has an int8 kernel and the codes fit
+// 8 bits, the int8 path of gemm8.go runs instead, with the same result.
 func (b *Backend) GemmI(acc, a, bm backend.Tensor) {
 	d, ok := backend.OpGemmI.Check(&b.err, b, backend.Params{}, acc, a, bm)
 	if !ok {
 		return
 	}
 	m, n, k := d.M, d.N, d.K
+	ai, bi := a.(*Tensor).st.i[:m*k], bm.(*Tensor).st.i[:n*k]
+	if q8Enabled && b.gemmI8(acc.(*Tensor).st.i[:m*n], ai, bi, m, n, k) {
+		return
+	}
 	// Q8 codes lie in [-128, 255] (backend.Q8), so no scan is needed to
 	// bound them.
 	b.gemmI32(acc.(*Tensor).st.i[:m*n], a.(*Tensor).st.i[:m*k], bm.(*Tensor).st.i[:n*k], m, n, k, 255, 255)
@@ -260,6 +271,9 @@ type gemmPart struct {
 	af, tmp []float32
 	acc     []int32 // GemmIDequant's products of one block
 	sa      []int32 // GemmIDequant's row sums of one block
+	a8      []byte  // the int8 path's im2col rows of one block
+	tmpI    []int32 // the int8 path's row corrections of one block
+	lo, hi  int32   // the range of the codes a packing chunk saw
 }
 
 // gemmParts returns one gemmPart per thread.
@@ -331,7 +345,7 @@ func (j *gemmIJob) run(lo, hi, part int) {
 		af := p.af
 		var a []int32
 		if j.conv != nil {
-			im2col(af, j.conv.x, j.conv.g, j.conv.pad, r0, r0+rows)
+			im2col(af, k, j.conv.x, j.conv.g, j.conv.pad, r0, r0+rows)
 		} else {
 			a = j.a[r0*k : (r0+rows)*k]
 			for i, v := range a {
@@ -420,7 +434,11 @@ func (b *Backend) GemmIDequant(y, a, bm, sb, bias backend.Tensor, pa, pb backend
 	if !ok {
 		return
 	}
-	b.gemmIDequant(y, a.(*Tensor).st.i[:d.M*d.K], nil, bm, sb, bias, d.M, d.N, d.K, pa, pb)
+	ai := a.(*Tensor).st.i[:d.M*d.K]
+	if q8Enabled && b.gemmIDequant8(y, ai, nil, backend.ConvGeom{}, bm, sb, bias, d.M, d.N, d.K, pa, pb) {
+		return
+	}
+	b.gemmIDequant(y, ai, nil, bm, sb, bias, d.M, d.N, d.K, pa, pb)
 }
 
 // gemmIDequant runs GemmIDequant's job for y [m, n] from the codes a

@@ -102,6 +102,10 @@ type jobs struct {
 	gemmI       gemmIJob
 	toFloat     toFloatJob
 	gemmIExact  gemmIExactJob
+	q8Pack      q8PackJob
+	q8Gemm      q8GemmJob
+	q8Pad       q8PadJob
+	q8Conv      q8ConvJob
 	gemm        gemmJob
 	minMax      minMaxJob
 	add         addJob

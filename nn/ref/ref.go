@@ -51,6 +51,8 @@ type Backend struct {
 	// (ConvGradWQ), kept across calls.
 	convSrc convSrc
 	convXF  []float32
+	// q8 is the int8 path's scratch (see gemm8.go), kept across calls.
+	q8 q8Scratch
 	// compBN is FusedCompBN's scratch for xhat and y where they are not
 	// stored (compBNScratch), kept across calls.
 	compBN []float32
@@ -349,6 +351,7 @@ func (b *Backend) Close() error {
 	b.closed = true
 	b.scratch, b.parts = nil, nil
 	b.convCols, b.convXF = nil, nil
+	b.q8 = q8Scratch{}
 	b.compBN, b.compBNParts, b.weightGrad = nil, nil, nil
 	if b.pool != nil {
 		b.pool.stop()

@@ -1,0 +1,6 @@
+//go:build purego || !amd64
+
+package qgemm
+
+// archKernels returns no assembly kernels: only the generic one is built.
+func archKernels() []*kernel { return nil }
