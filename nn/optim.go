@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/vktrain/vktrain/internal/qsimd"
 )
 
 // ThresholdMode chooses how gradients are limited before the update.
@@ -74,20 +76,14 @@ func Threshold(ps []*Param, mode ThresholdMode, tau float32) int {
 		}
 		return 1
 	}
+	// Per element: g > tau gives tau, else g < -tau gives -tau, each
+	// counted; NaNs stay (qsimd.Clip, vector code where the CPU has it).
 	n := 0
 	for _, p := range ps {
 		if !p.Trainable() {
 			continue
 		}
-		for i, g := range p.Grad {
-			if g > tau {
-				p.Grad[i] = tau
-				n++
-			} else if g < -tau {
-				p.Grad[i] = -tau
-				n++
-			}
-		}
+		n += qsimd.Clip(p.Grad, tau)
 	}
 	return n
 }
@@ -117,17 +113,11 @@ func (o SGD) Step(ps []*Param) {
 		}
 		logDomain := p.Kind == KindQuantScale
 		if !logDomain && o.Momentum != 0 {
-			// The common case as its own loop (the same arithmetic as
-			// below, without the per-element branches).
-			data, mom := p.Data, p.Mom[:len(p.Data)]
-			grad := p.Grad[:len(data)]
-			m, lr := o.Momentum, o.LR
-			for i, g := range grad {
-				g += wd * data[i]
-				v := m*mom[i] + g
-				mom[i] = v
-				data[i] -= lr * v
-			}
+			// The common case as its own loop, the same arithmetic as
+			// below without the per-element branches, per element
+			// g += wd·θ; v = μ·v + g; θ -= lr·v (qsimd.SGDMomentum,
+			// vector code where the CPU has it).
+			qsimd.SGDMomentum(p.Data, p.Mom, p.Grad, wd, o.Momentum, o.LR)
 			continue
 		}
 		for i, g := range p.Grad {

@@ -4,7 +4,8 @@
 // and the finite range of a tensor (MinMax), and for the column sums of
 // the batch norm (ColSums, ColSumsProd, ColSumsSqDev, ColSumsComp,
 // ColSumsMasked), and for the row passes of the batch norm, the
-// compensation and the max-pool (BNApply, RowAdd, BNGradDX, MaxPool2).
+// compensation and the max-pool (BNApply, RowAdd, BNGradDX, MaxPool2),
+// and for the optimizer passes of nn (Clip, SGDMomentum).
 // Every result is bit for bit the result of the Go definitions:
 // quant.CodeInv, quant.ScaledInv and quant.Round, the loops of nn/ref
 // (quantGradTerms, dequantizeJob, minMaxJob), the generic column sums and
@@ -109,6 +110,24 @@
 // of 8 and leaves the last cols%8 of each row to the generic code; arm64
 // runs the generic code.
 //
+// Optimizer passes. Clip (nn.Threshold's element-wise clipping) only
+// compares, g > tau and g < -tau (ordered: a NaN g compares false both
+// ways and stays; -tau is Go's negation, the sign bit flipped; the low
+// test only where the high one failed, as in the Go if/else), stores tau
+// or -tau in the lanes that hold, and counts them (POPCNT of the lane
+// masks; the kernels need the CPU's POPCNT). With AVX-512 the stores are
+// masked, so lanes that do not change are not written, as in the Go code;
+// AVX2 blends and stores whole vectors (the same bits) only where a lane
+// changes. SGDMomentum (nn.SGD.Step's loop with momentum) computes per
+// element wd·θ, g + that, μ·v, that + g, lr·v and θ - that, one vector
+// instruction each in the order of the Go statements g += wd·θ;
+// v = μ·v + g; θ -= lr·v, with the operands in the order of the Go
+// expressions; nothing is skipped for wd = 0 (wd·θ may be -0 or NaN and
+// changes g's bits: +0 + -0 = +0). With AVX-512 any n: whole vectors of
+// 16 and one last block of 1 to 16 under a mask (no memory outside the
+// slices touched); AVX2 takes multiples of 8 and leaves the rest to the
+// generic code; arm64 runs the generic code.
+//
 // Neither the Go code nor the kernels use fused multiply-adds here, and Go
 // runs with the default floating-point environment (round to nearest,
 // subnormals neither flushed nor treated as zero, NaNs propagated), which
@@ -137,5 +156,9 @@
 // the kernels keep the order of the Go expressions (the running sum
 // first, then x, then m; x before add, gamma before xhat) and the tests
 // accept any NaN where the generic code gives a NaN: every other result is
-// the same bits, and a NaN result stays NaN.
+// the same bits, and a NaN result stays NaN. SGDMomentum meets two NaNs
+// the same way (a NaN g and a NaN wd·θ, a NaN μ·v and a NaN g, a NaN θ
+// and a NaN lr·v); the kernels keep the order of the Go expressions and
+// the tests accept any NaN there too. Clip computes nothing: its results
+// are the same bits always.
 package qsimd

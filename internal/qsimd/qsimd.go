@@ -41,6 +41,9 @@ type kernel struct {
 	// rows are the row passes' kernels (see rowKernels); nil: the generic
 	// code.
 	rows *rowKernels
+	// optim are the optimizer passes' kernels (see optimKernels); nil:
+	// the generic code.
+	optim *optimKernels
 }
 
 // minMaxAcc holds the per-lane accumulators of the minMax kernels: the

@@ -87,13 +87,18 @@ func minMaxAVX512Go(x []float32, acc minMaxAcc) minMaxAcc {
 
 func archKernels() []*kernel {
 	var ks []*kernel
+	// The optimizer kernels count with POPCNT.
+	opt512, opt2 := optimAVX512, optimAVX2
+	if !cpu.X86.HasPOPCNT {
+		opt512, opt2 = nil, nil
+	}
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, &kernel{name: "avx512", lanes: 16, codes: codesAVX512Go, gradTerms: gradTermsAVX512Go,
-			dequantize: dequantizeAVX512Go, minMax: minMaxAVX512Go, cols: colAVX512, rows: rowAVX512})
+			dequantize: dequantizeAVX512Go, minMax: minMaxAVX512Go, cols: colAVX512, rows: rowAVX512, optim: opt512})
 	}
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, &kernel{name: "avx2", lanes: 8, codes: codesAVX2Go, gradTerms: gradTermsAVX2Go,
-			dequantize: dequantizeAVX2Go, minMax: minMaxAVX2Go, cols: colAVX2, rows: rowAVX2})
+			dequantize: dequantizeAVX2Go, minMax: minMaxAVX2Go, cols: colAVX2, rows: rowAVX2, optim: opt2})
 	}
 	return ks
 }

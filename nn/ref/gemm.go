@@ -68,6 +68,27 @@ func im2col[T int32 | float32 | byte](cols []T, ld int, x []T, g backend.ConvGeo
 			// common filter rows as fixed-size copies.
 			off := ((n*g.H+y0)*g.W + x0) * C
 			step := g.W * C
+			if k == 25 && span == 5 && ld == k {
+				// 5x5 filters on one channel: the rest of the output row's
+				// windows inside the image (ox up to the last whose window
+				// ends in the image, and before hi) as one run of
+				// fixed-size moves, the same copies.
+				end := min(ow, (g.W+g.PadW-g.KW)/g.StrideW+1, ox+hi-r)
+				xs := g.StrideW * C
+				for i := range end - ox {
+					d := (*[25]T)(cols[(r-lo+i)*25:])
+					src := x[off+i*xs:]
+					src = src[:4*step+5]
+					*(*[5]T)(d[0:]) = *(*[5]T)(src)
+					*(*[5]T)(d[5:]) = *(*[5]T)(src[step:])
+					*(*[5]T)(d[10:]) = *(*[5]T)(src[2*step:])
+					*(*[5]T)(d[15:]) = *(*[5]T)(src[3*step:])
+					*(*[5]T)(d[20:]) = *(*[5]T)(src[4*step:])
+				}
+				// The loop's increments step to the run's last window.
+				r, ox = r+end-ox-1, end-1
+				continue
+			}
 			// (Copies of at most 16 bytes between slices compile to
 			// moves; longer ones, which might overlap, call memmove.)
 			switch span {
