@@ -16,9 +16,10 @@ if command -v protoc >/dev/null && [ -f /usr/include/onnx/onnx.proto ]; then too
 # lavapipe: keep its worker threads to the machine's cores.
 export VKTRAIN_VALIDATION=1
 go test -count=1 -timeout 20m "$@" ./...
-# The arm64 (NEON) assembly of internal/sgemm and internal/qsimd, the generic
-# code of internal/qgemm (its only one on arm64), and the CPU backend on arm64,
-# cross-compiled and run under qemu.
+# The arm64 (NEON) assembly of internal/sgemm, internal/qsimd and
+# internal/qgemm (SDOT: qemu's default CPU has the dot product), and the CPU
+# backend on arm64 (its int8 path held to its float path), cross-compiled and
+# run under qemu.
 if command -v qemu-aarch64 >/dev/null; then
   mkdir -p .cache/arm64
   GOARCH=arm64 CGO_ENABLED=0 go vet ./internal/... ./nn/ref

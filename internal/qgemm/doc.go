@@ -1,7 +1,8 @@
 // Package qgemm is the int8 integer GEMM of the CPU backend: the products
 // of quantization codes of at most 8 bits, Σ_k a[i,k]·b[j,k] in wrapping
-// int32, with AVX-512 VNNI (VPDPBUSD), and the dequantization that
-// follows it (DequantRows). nn/ref uses it for GemmI, GemmIDequant and
+// int32, with AVX-512 VNNI (VPDPBUSD) on amd64 and the dot product
+// instructions (SDOT) on arm64, and the dequantization that follows it
+// (DequantRows). nn/ref uses it for GemmI, GemmIDequant and
 // ConvIDequant when an assembly kernel is in use ([Fast]) and the codes
 // fit; its own plain Go GEMM stays the specification, and nn/ref's tests
 // hold this path to it bit for bit.
@@ -18,8 +19,8 @@
 //
 // VPDPBUSD multiplies four unsigned bytes of one operand by four signed
 // bytes of the other and adds the four products to an int32 lane. A is
-// packed as u8 rows (PackA: row stride KPad(k), k padded to a multiple of
-// 4 with zeros), B as s8 panels of 16 columns (PackB: per group of four k,
+// packed as rows of bytes, u8 for this kernel (PackA: row stride KPad(k),
+// k padded to a multiple of 4 with zeros), B as s8 panels of 16 columns (PackB: per group of four k,
 // 64 bytes, lane l holding column 16jb+l's four codes). The kernel holds a
 // tile of 16 rows × 16 columns in Z0–Z15 (row i in Zi, column in the
 // lane): per group it loads the panel's 64 bytes and, per row, broadcasts
@@ -33,13 +34,44 @@
 // constants of nn/ref's Dequant, and the packers narrow int32 codes to
 // bytes while taking their range and sums (VPMOVDB, VPMINSD/VPMAXSD).
 //
+// On arm64, SDOT Vd.4S, Vn.16B, Vm.4B[i] adds to each int32 lane of Vd the
+// four products of its four signed bytes of Vn by the four signed bytes
+// of group i of Vm: s8·s8, so that kernel reads packed A as s8 ([ASigned])
+// and [Offsets] moves codes in [0, 255] by -128 there (see Exactness).
+// The layout is the same bytes: a group of a panel of B is four vectors
+// of four columns, and 16 bytes of a row of A are four groups, which the
+// by-element index picks in turn. The tile is 8 rows × 8 columns (16
+// accumulators V16–V31, the 8 rows' 16 bytes in V0–V7, the groups' half
+// panels in V8–V15): per 16 bytes of k, 8 loads of A, 4 paired loads of
+// B and 64 SDOT, 1024 multiply-adds; the kq%4 groups left are done one at
+// a time from 4-byte loads (element [0]), so no load reaches past the
+// row's 4·kq bytes and ALen is the same as on amd64. A call covers a
+// tile of 16 rows and whole panels of 16 columns and stores all of them:
+// the last, partial panel and the last tile of fewer than 16 rows go
+// through a scratch tile in Go, whose wanted part is copied. GemmOff is
+// the same tile with each row's group loaded alone from its offset (8
+// loads of A, a pair of B, 16 SDOT per group). DequantRows runs four
+// columns at a time in NEON (MUL, SCVTF, FMUL, FADD: the same one
+// rounding each), the packers 16 codes at a time (SMIN, SMAX, ADD, two
+// UZP1 to the low bytes); the n%4 and n%16 left run in Go. Go's assembler
+// has no SDOT (nor these MUL, SCVTF, FMUL, FADD, SMIN, SMAX): they are
+// encoded with WORD (qgemm_arm64.s gives the SDOT encoding and each
+// word's mnemonic; every word was checked against llvm-mc's). The arm64 code is
+// tested under qemu-aarch64 (tools/test.sh), not on hardware: its speed
+// has not been measured.
+//
 // The implementation is chosen once at start-up (see [Kernel]):
 //
-//   - "avx512-vnni": amd64 with AVX-512F, AVX-512BW and AVX512_VNNI.
-//   - "generic": portable Go over the same packed layout; always built
-//     and tested. With it [Fast] is false and nn/ref keeps its float32
-//     path (internal/sgemm on exact chunks): on other CPUs, on arm64, with
-//     the purego build tag, or with VKTRAIN_QGEMM=generic.
+//   - "avx512-vnni": amd64 with AVX-512F, AVX-512BW and AVX512_VNNI
+//     (A u8, B s8).
+//   - "neon-sdot": arm64 with the dot product instructions
+//     (cpu.ARM64.HasASIMDDP, FEAT_DotProd; A s8, B s8).
+//   - "generic": portable Go over the same packed layout (A u8, B s8);
+//     always built and tested, as is its s8 twin, the specification of
+//     the SDOT kernel. With it [Fast] is false and nn/ref keeps its
+//     float32 path (internal/sgemm on exact chunks): on other CPUs, on
+//     arm64 without the dot product, with the purego build tag, or with
+//     VKTRAIN_QGEMM=generic.
 //
 // The environment variable VKTRAIN_QGEMM, read once at start-up, forces an
 // implementation by name (VKTRAIN_QGEMM=generic turns the int8 path off).
@@ -48,20 +80,36 @@
 //
 // Every operation is integer arithmetic modulo 2^32, as Go's int32: each
 // VPDPBUSD lane adds four products of magnitude at most 255·128 to the
-// accumulator without saturation (VPDPBUSDS would saturate), so it wraps
-// as Go's addition does, and wrapping sums do not depend on their order.
-// Codes that do not fit the operand's byte type are moved by an offset:
-// a' = a + oa in [0, 255] (oa = 0 for unsigned codes, 128 for signed
-// ones), b' = b + ob in [-128, 127] (ob = 0 for signed, -128 for unsigned;
-// [Offsets]). Over the K true terms (the padding adds 0·0),
+// accumulator without saturation (VPDPBUSDS would saturate), and each
+// SDOT lane four of magnitude at most 128·128 (SDOT never saturates: the
+// Arm pseudocode adds the products to the 32-bit element and keeps its low
+// 32 bits), so both wrap as Go's addition does, and wrapping sums do not
+// depend on their order. Each kernel declares the byte type of A (T_A =
+// u8, [0, 255], for VNNI and generic; s8, [-128, 127], for SDOT); B is s8
+// for all. Codes that do not fit the operand's byte type are moved by an
+// offset: a' = a + oa in T_A (u8: oa = 0 for unsigned codes, 128 for
+// signed ones; s8: oa = 0 for signed codes, -128 for unsigned ones), b' =
+// b + ob in [-128, 127] (ob = 0 for signed, -128 for unsigned; [Offsets]).
+// The byte the kernel reads is a' itself: for T_A = s8 and a in [0, 255],
+// the byte of a' = a - 128 in [-128, 127] read as s8 is a - 128 (two's
+// complement), the byte of a XOR 0x80. Over the K true terms (the padding
+// adds 0·0 in either type),
 //
 //	Σ a·b = Σ (a' - oa)(b' - ob) = Σ a'b' - ob·Σ a' - oa·Σ b' + K·oa·ob
 //
 // an identity of integers, hence modulo 2^32: the kernel's Σ a'b' plus
 // [RowTerms] (-ob·Σ a', from the row sums of the codes: Σ a' = Σ a + K·oa)
-// plus [ColTerms] (K·oa·ob - oa·Σ b') is the product bit for bit. The
+// plus [ColTerms] (K·oa·ob - oa·Σ b') is the product bit for bit: the
+// identity holds for any integers oa, ob, so for both types of A. The
 // usual operands, activations in [0, 255] after a ReLU and symmetric
-// weights in [-127, 127], need no offset and no correction. Code ranges of
+// weights in [-127, 127], need no offset and no correction on VNNI; on
+// SDOT they take oa = -128, ob = 0, and the identity reads
+//
+//	Σ a·b = Σ (a - 128)·b + 128·Σ b
+//
+// (the column term 128·Σ b' of ColTerms, no row term), which nn/ref adds
+// with the dequantization's per-column constant. Padding bytes are 0 in
+// both types, so the kernel's sum over KPad(k) is the sum over K. Code ranges of
 // fewer bits (4, 2) fit the same way. An operand with codes both below 0
 // and above 127 fits neither byte type, and the caller keeps its own path.
 // DequantRows does the Go definition's operations in its order, one

@@ -15,7 +15,10 @@ const lanes = 16
 // kernel is one implementation of the tile kernel (gemm) and of the
 // dequantization rows (dequant).
 type kernel struct {
-	name    string
+	name string
+	// aSigned: the kernel reads the bytes of packed A as s8 (arm64 SDOT)
+	// rather than u8 (VPDPBUSD, generic); B is s8 for every kernel.
+	aSigned bool
 	gemm    func(c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int)
 	dequant func(y []float32, ldy int, acc []int32, ldacc, rows, n int, sa []int32, scale []float32, zb, off []int32, bias []float32)
 	// pack sets dst[i] = byte(src[i] + off) and returns the smallest,
@@ -25,7 +28,12 @@ type kernel struct {
 	gemmOff func(c []int32, ldc int, a []byte, lda, rows int, qoff []int, bp []byte, n int)
 }
 
-var genericKernel = &kernel{name: "generic", gemm: gemmGeneric, dequant: dequantGeneric, pack: packGeneric, gemmOff: gemmOffGeneric}
+var genericKernel = &kernel{name: "generic", gemm: gemmGeneric[uint8], dequant: dequantGeneric, pack: packGeneric, gemmOff: gemmOffGeneric[uint8]}
+
+// genericS8Kernel is the generic kernel with A read as s8: the
+// specification of the kernels with aSigned (SDOT), which the tests hold
+// them to. It is not in kernels: "generic" is the fallback.
+var genericS8Kernel = &kernel{name: "generic-s8", aSigned: true, gemm: gemmGeneric[int8], dequant: dequantGeneric, pack: packGeneric, gemmOff: gemmOffGeneric[int8]}
 
 func packGeneric(dst []byte, src []int32, off int32) (lo, hi, sum int32) {
 	lo, hi = 1<<31-1, -1<<31
@@ -59,11 +67,32 @@ func init() {
 }
 
 // Kernel names the implementation chosen at run time for this CPU
-// ("avx512-vnni" or "generic"). The environment variable VKTRAIN_QGEMM,
-// read at start-up, overrides the choice with either name that the CPU
-// supports (VKTRAIN_QGEMM=generic: the callers keep their own path); the
-// build tag purego leaves the assembly out.
+// ("avx512-vnni", "neon-sdot" or "generic"). The environment variable
+// VKTRAIN_QGEMM, read at start-up, overrides the choice with any name that
+// the CPU supports (VKTRAIN_QGEMM=generic: the callers keep their own
+// path); the build tag purego leaves the assembly out.
 func Kernel() string { return active.name }
+
+// ASigned reports whether the kernel in use reads the bytes of packed A as
+// s8 (arm64 SDOT: s8·s8 products) rather than u8 (AVX-512 VNNI and the
+// generic kernel: u8·s8). [Offsets] chooses the offsets for that type.
+func ASigned() bool { return active.aSigned }
+
+// SumA returns the wrapping int32 sum of the bytes a read as the active
+// kernel's type of A (u8 or s8, see [ASigned]).
+func SumA(a []byte) int32 {
+	var s int32
+	if active.aSigned {
+		for _, v := range a {
+			s += int32(int8(v))
+		}
+		return s
+	}
+	for _, v := range a {
+		s += int32(v)
+	}
+	return s
+}
 
 // Fast reports whether an assembly kernel is in use. Callers use this
 // package only then: the generic kernel is the specification of the packed
@@ -84,15 +113,21 @@ func ALen(rows, k int) int { return (rows + Rows - 1) / Rows * Rows * KPad(k) }
 func BLen(n, k int) int { return (n + lanes - 1) / lanes * lanes * KPad(k) }
 
 // Offsets returns the offsets oa and ob that move codes of A in [alo, ahi]
-// into u8 (a+oa in [0, 255]) and codes of B in [blo, bhi] into s8 (b+ob
-// in [-128, 127]), each 0 when the codes already fit, and false when a
-// range does not fit one of the two 8-bit ranges (empty ranges, lo > hi,
-// fit).
+// into the kernel's type of A (u8: a+oa in [0, 255]; s8 where [ASigned]:
+// a+oa in [-128, 127]) and codes of B in [blo, bhi] into s8 (b+ob in
+// [-128, 127]), each 0 when the codes already fit, and false when a range
+// does not fit one of the two 8-bit ranges (empty ranges, lo > hi, fit).
+// So oa is 0 or 128 for a u8 kernel, 0 or -128 for an s8 one; ob is 0 or
+// -128.
 func Offsets(alo, ahi, blo, bhi int32) (oa, ob int32, ok bool) {
+	u8 := alo > ahi || alo >= 0 && ahi <= 255
+	s8 := alo > ahi || alo >= -128 && ahi <= 127
 	switch {
-	case alo > ahi || alo >= 0 && ahi <= 255:
-	case alo >= -128 && ahi <= 127:
+	case !active.aSigned && u8 || active.aSigned && s8:
+	case !active.aSigned && s8:
 		oa = 128
+	case active.aSigned && u8:
+		oa = -128
 	default:
 		return 0, 0, false
 	}
@@ -109,9 +144,10 @@ func Offsets(alo, ahi, blo, bhi int32) (oa, ob int32, ok bool) {
 // PackA writes the rows×k codes a (row-major) plus oa as bytes into dst,
 // row stride KPad(k), the padding zeros: dst[i*KPad(k)+p] = byte(a[i*k+p]
 // + oa). It returns the smallest and largest code (MaxInt32, MinInt32 for
-// no codes); the bytes are the u8 codes the kernel needs only when every
-// a+oa lies in [0, 255], which the caller checks. When sums is not nil,
-// sums[i] is Σ_p a[i*k+p] in wrapping int32 (the row sums of the codes).
+// no codes); the bytes are the codes the kernel needs only when every
+// a+oa lies in its type of A (u8 or s8, see [ASigned] and [Offsets]),
+// which the caller checks. When sums is not nil, sums[i] is Σ_p a[i*k+p]
+// in wrapping int32 (the row sums of the codes).
 func PackA(dst []byte, a []int32, rows, k int, oa int32, sums []int32) (lo, hi int32) {
 	kp := KPad(k)
 	lo, hi = 1<<31-1, -1<<31
@@ -189,8 +225,9 @@ func scatter4(dst, src []byte) {
 
 // Gemm computes the products of rows rows of packed A (from a, PackA's
 // layout, ALen(rows, k) bytes) with the n columns of packed B (bp, PackB's
-// layout): c[i*ldc+j] = Σ_{p<KPad(k)} u8(a[i*KPad(k)+p])·s8(b'[j,p]) in
-// wrapping int32, for i < rows, j < n. Nothing else of c is written.
+// layout): c[i*ldc+j] = Σ_{p<KPad(k)} A8(a[i*KPad(k)+p])·s8(b'[j,p]) in
+// wrapping int32, for i < rows, j < n, A8 the kernel's type of A (u8, or
+// s8 where [ASigned]). Nothing else of c is written.
 func Gemm(c []int32, ldc int, a []byte, rows int, bp []byte, n, k int) {
 	if rows <= 0 || n <= 0 {
 		return
@@ -208,9 +245,9 @@ func Gemm(c []int32, ldc int, a []byte, rows int, bp []byte, n, k int) {
 	active.gemm(c, ldc, a, rows, bp, n, kp/4)
 }
 
-// gemmGeneric is Gemm in Go over the packed layout, one tile of Rows rows
-// at a time (the rows past rows are not computed).
-func gemmGeneric(c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int) {
+// gemmGeneric is Gemm in Go over the packed layout, the bytes of A read as
+// A (uint8 or int8); the rows past rows are not computed.
+func gemmGeneric[A uint8 | int8](c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int) {
 	kp := 4 * kq
 	for jb := 0; jb*lanes < n; jb++ {
 		panel := bp[jb*lanes*kp : (jb+1)*lanes*kp]
@@ -222,7 +259,7 @@ func gemmGeneric(c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int) {
 				for q := range kq {
 					g := panel[(q*lanes+l)*4:]
 					for t := range 4 {
-						s += int32(row[4*q+t]) * int32(int8(g[t]))
+						s += int32(A(row[4*q+t])) * int32(int8(g[t]))
 					}
 				}
 				c[i*ldc+j] = s
@@ -232,9 +269,10 @@ func gemmGeneric(c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int) {
 }
 
 // GemmOff is Gemm with the bytes of A read in place: row i's group q
-// (four bytes, u8) at a[i*lda+qoff[q]], for kq = len(qoff) groups, with
-// packed B of K = 4·kq (BLen(n, 4·kq) bytes). Every row of the tiles of
-// Rows rows is read: a must hold the bytes of rows up to
+// (four bytes, of the kernel's type of A) at a[i*lda+qoff[q]], for kq =
+// len(qoff) groups, with packed B of K = 4·kq (BLen(n, 4·kq) bytes).
+// Every row of the tiles of Rows rows is read: a must hold the bytes of
+// rows up to
 // Rows·⌈rows/Rows⌉ - 1 (the last rows' products are not stored). A
 // stride-1 convolution reads its image this way: rows are consecutive
 // output positions of one output row (lda = C bytes apart in the padded
@@ -265,7 +303,7 @@ func GemmOff(c []int32, ldc int, a []byte, lda, rows int, qoff []int, bp []byte,
 	active.gemmOff(c, ldc, a, lda, rows, qoff, bp, n)
 }
 
-func gemmOffGeneric(c []int32, ldc int, a []byte, lda, rows int, qoff []int, bp []byte, n int) {
+func gemmOffGeneric[A uint8 | int8](c []int32, ldc int, a []byte, lda, rows int, qoff []int, bp []byte, n int) {
 	kp := 4 * len(qoff)
 	for jb := 0; jb*lanes < n; jb++ {
 		panel := bp[jb*lanes*kp : (jb+1)*lanes*kp]
@@ -275,7 +313,7 @@ func gemmOffGeneric(c []int32, ldc int, a []byte, lda, rows int, qoff []int, bp 
 				for q, o := range qoff {
 					g := panel[(q*lanes+l)*4:]
 					for t := range 4 {
-						s += int32(a[i*lda+o+t]) * int32(int8(g[t]))
+						s += int32(A(a[i*lda+o+t])) * int32(int8(g[t]))
 					}
 				}
 				c[i*ldc+jb*lanes+l] = s

@@ -40,11 +40,14 @@ func TestGemmPageEnd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, s := range [][3]int{{1, 1, 1}, {16, 16, 4}, {17, 5, 25}, {3, 33, 130}, {32, 16, 28}} {
 		m, n, k := s[0], s[1], s[2]
-		a, b := make([]int32, m*k), make([]int32, n*k)
-		fill(rng, a, 0, 255)
-		fill(rng, b, -128, 127)
-		want := naive(a, b, m, n, k)
 		for _, kern := range allKernels(t) {
+			// The codes of A in the kernel's type (no offset): packed as
+			// they are for the direct Gemm below.
+			a, b := make([]int32, m*k), make([]int32, n*k)
+			lo, hi := aRange(kern)
+			fill(rng, a, lo, hi)
+			fill(rng, b, -128, 127)
+			want := naive(a, b, m, n, k)
 			var got []int32
 			withKernel(kern, func() { got, _ = product(a, b, m, n, k, get) })
 			for i := range want {
@@ -141,9 +144,9 @@ func TestGemmOffPageEnd(t *testing.T) {
 		fill(rng, b, -128, 127)
 		bp := get(BLen(n, 4*kq))
 		PackB(bp, make([]byte, 1024), b, n, 4*kq, 0, 0, (n+15)/16, nil)
-		want := make([]int32, rows*n)
-		withKernel(genericKernel, func() { GemmOff(want, n, a, lda, rows, qoff, bp, n) })
 		for _, kern := range allKernels(t) {
+			want := make([]int32, rows*n)
+			withKernel(spec(kern), func() { GemmOff(want, n, a, lda, rows, qoff, bp, n) })
 			got := make([]int32, rows*n)
 			withKernel(kern, func() { GemmOff(got, n, a, lda, rows, qoff, bp, n) })
 			for i := range want {

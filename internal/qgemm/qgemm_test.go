@@ -4,7 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // naive is the definition of the integer GEMM (nn/ref's GemmI): wrapping
@@ -31,12 +35,64 @@ func withKernel(k *kernel, f func()) {
 	f()
 }
 
-// allKernels returns every implementation of this CPU, generic last.
+// allKernels returns every implementation of this CPU, generic last,
+// then generic-s8 (the specification of the s8·s8 kernels, tested on
+// every CPU: the offsets and corrections for an s8 A).
 func allKernels(t *testing.T) []*kernel {
 	if len(kernels) == 1 {
 		t.Log("no assembly kernel on this CPU: generic only")
 	}
-	return kernels
+	return append(kernels[:len(kernels):len(kernels)], genericS8Kernel)
+}
+
+// spec returns the generic kernel that reads A as k does: k's
+// specification.
+func spec(k *kernel) *kernel {
+	if k.aSigned {
+		return genericS8Kernel
+	}
+	return genericKernel
+}
+
+// aCode returns the code of A that the byte v is for kernel k (u8 or s8).
+func aCode(k *kernel, v byte) int32 {
+	if k.aSigned {
+		return int32(int8(v))
+	}
+	return int32(v)
+}
+
+// aRange returns the codes that packed A holds without an offset for k.
+func aRange(k *kernel) (lo, hi int32) {
+	if k.aSigned {
+		return -128, 127
+	}
+	return 0, 255
+}
+
+func TestKernel(t *testing.T) {
+	t.Logf("Kernel() = %s; available: %d; A signed: %v", Kernel(), len(kernels), ASigned())
+	if os.Getenv("VKTRAIN_QGEMM") == "generic" && Kernel() != "generic" {
+		t.Fatalf("VKTRAIN_QGEMM=generic but Kernel() = %s", Kernel())
+	}
+	if runtime.GOARCH == "arm64" && cpu.ARM64.HasASIMDDP && os.Getenv("VKTRAIN_QGEMM") == "" && Kernel() != "neon-sdot" && Kernel() != "generic" {
+		t.Fatalf("arm64 with dot product: Kernel() = %s", Kernel())
+	}
+	if Fast() != (Kernel() != "generic") {
+		t.Fatalf("Fast() = %v with Kernel() = %s", Fast(), Kernel())
+	}
+	for _, k := range allKernels(t) {
+		withKernel(k, func() {
+			b := []byte{0, 1, 127, 128, 255}
+			want := int32(0 + 1 + 127 + 128 + 255)
+			if k.aSigned {
+				want = 0 + 1 + 127 - 128 - 1
+			}
+			if got := SumA(b); got != want || ASigned() != k.aSigned {
+				t.Fatalf("%s: SumA = %d, want %d", k.name, got, want)
+			}
+		})
+	}
 }
 
 // product runs the whole integer GEMM through the packed path: offsets
@@ -118,7 +174,7 @@ func TestGemmAgainstDefinition(t *testing.T) {
 					if m*n*k > 1<<16 && (ra.name != "u8" && ra.name != "s8full" || rb.name != "s8" && rb.name != "u8") {
 						continue // the large shapes with the main ranges only
 					}
-					if m*n*k > 1<<20 && kern == genericKernel && testing.Short() {
+					if m*n*k > 1<<20 && spec(kern) == kern && testing.Short() {
 						continue // slow under qemu
 					}
 					a, b := make([]int32, m*k), make([]int32, n*k)
@@ -168,6 +224,35 @@ func TestGemmWraps(t *testing.T) {
 func nil2() *rand.Rand { return rand.New(rand.NewPCG(0, 0)) }
 
 func TestOffsets(t *testing.T) {
+	withKernel(genericKernel, func() { testOffsets(t) })
+	withKernel(genericS8Kernel, func() {
+		// A read as s8: codes in [0, 255] move by -128, signed ones stay.
+		for _, c := range []struct {
+			alo, ahi, blo, bhi int32
+			oa, ob             int32
+			ok                 bool
+		}{
+			{0, 255, -128, 127, -128, 0, true},
+			{-128, 127, -127, 127, 0, 0, true},
+			{0, 127, 0, 127, 0, 0, true},
+			{-1, 1, 0, 255, 0, -128, true},
+			{0, 200, 0, 200, -128, -128, true},
+			{-128, 255, 0, 1, 0, 0, false},
+			{0, 256, 0, 1, 0, 0, false},
+			{math.MaxInt32, math.MinInt32, math.MaxInt32, math.MinInt32, 0, 0, true},
+		} {
+			oa, ob, ok := Offsets(c.alo, c.ahi, c.blo, c.bhi)
+			if ok != c.ok || ok && (oa != c.oa || ob != c.ob) {
+				t.Errorf("s8 A: Offsets(%d, %d, %d, %d) = %d, %d, %v; want %d, %d, %v", c.alo, c.ahi, c.blo, c.bhi, oa, ob, ok, c.oa, c.ob, c.ok)
+			}
+		}
+		if _, ok := product([]int32{-1, 200}, []int32{1, 1}, 1, 1, 2, nil); ok {
+			t.Error("s8 A: codes -1 and 200 in one operand accepted")
+		}
+	})
+}
+
+func testOffsets(t *testing.T) {
 	for _, c := range []struct {
 		alo, ahi, blo, bhi int32
 		oa, ob             int32
@@ -366,7 +451,7 @@ func TestGemmOff(t *testing.T) {
 						var s int32
 						for kh := range c.kh {
 							for t := range span {
-								s += int32(img[((oy+kh)*c.w+ox)*c.ch+t]) * w[(j*c.kh+kh)*span+t]
+								s += aCode(kern, img[((oy+kh)*c.w+ox)*c.ch+t]) * w[(j*c.kh+kh)*span+t]
 							}
 						}
 						if got[ox*c.n+j] != s {
@@ -400,22 +485,27 @@ func TestGemmOff(t *testing.T) {
 		}
 		bp := make([]byte, BLen(n, 4*kq))
 		PackB(bp, make([]byte, 1024), b, n, 4*kq, 0, 0, (n+15)/16, nil)
-		want := make([]int32, rows*n)
-		withKernel(genericKernel, func() { GemmOff(want, n, a, lda, rows, qoff, bp, n) })
-		for i := range rows {
-			for j := range n {
-				var s int32
-				for q, o := range qoff {
-					for t := range 4 {
-						s += int32(a[i*lda+o+t]) * b[j*4*kq+4*q+t]
+		wants := map[*kernel][]int32{}
+		for _, g := range []*kernel{genericKernel, genericS8Kernel} {
+			want := make([]int32, rows*n)
+			withKernel(g, func() { GemmOff(want, n, a, lda, rows, qoff, bp, n) })
+			for i := range rows {
+				for j := range n {
+					var s int32
+					for q, o := range qoff {
+						for t := range 4 {
+							s += aCode(g, a[i*lda+o+t]) * b[j*4*kq+4*q+t]
+						}
+					}
+					if want[i*n+j] != s {
+						t.Fatalf("%s GemmOff: [%d,%d] = %d, want %d", g.name, i, j, want[i*n+j], s)
 					}
 				}
-				if want[i*n+j] != s {
-					t.Fatalf("generic GemmOff: [%d,%d] = %d, want %d", i, j, want[i*n+j], s)
-				}
 			}
+			wants[g] = want
 		}
 		for _, kern := range allKernels(t) {
+			want := wants[spec(kern)]
 			got := make([]int32, rows*n+3)
 			withKernel(kern, func() { GemmOff(got, n, a, lda, rows, qoff, bp, n) })
 			for i := range want {

@@ -6,10 +6,11 @@ import (
 )
 
 // The int8 path of the integer GEMMs (GemmI, GemmIDequant, ConvIDequant):
-// where internal/qgemm has an assembly kernel (AVX-512 VNNI), the codes
-// are packed as bytes, a as u8 and b as s8, each moved by an offset when
-// its codes need it (qgemm.Offsets), and the kernel's wrapping int32 sums
-// are corrected for the offsets. The codes' actual ranges decide: they are
+// where internal/qgemm has an assembly kernel (AVX-512 VNNI, arm64 SDOT),
+// the codes are packed as bytes, a as the kernel's type (u8 for VNNI, s8
+// for SDOT: qgemm.ASigned) and b as s8, each moved by an offset when its
+// codes need it (qgemm.Offsets), and the kernel's wrapping int32 sums are
+// corrected for the offsets. The codes' actual ranges decide: they are
 // measured while packing (the quantization specs only guess the offsets,
 // so a wrong guess costs a second packing, never a wrong result), and
 // codes that fit neither 8-bit range (both below 0 and above 127 in one
@@ -26,15 +27,18 @@ import (
 //	        = D - ob·(SA + K·oa) - oa·SB' + K·oa·ob
 //
 // over the K true terms p, an identity of integers, so also of integers
-// modulo 2^32, where Go's int32 arithmetic and the kernel's VPDPBUSD
-// (non-saturating: every sum of four u8·s8 products is at most 4·255·128
-// in magnitude, added to its int32 lane with wrapping) both compute. D is
+// modulo 2^32, where Go's int32 arithmetic and the kernel's VPDPBUSD or
+// SDOT (non-saturating: every sum of four u8·s8 or s8·s8 products is at
+// most 4·255·128 in magnitude, added to its int32 lane with wrapping) both
+// compute. D is
 // the kernel's Σ over the padded k (the padding adds 0·0), SA the row sum
 // of a's codes and SB' the column sum of b' (qgemm.RowTerms, ColTerms).
 // So every int32 product is GemmI's, bit for bit, and the dequantization,
 // the same operations on the same integers (qgemm.DequantRows is
 // dequantConsts.row in SIMD), gives the same floats. With the usual codes
-// (u8 activations, s8 weights) oa = ob = 0 and nothing is corrected.
+// (u8 activations, s8 weights) oa = ob = 0 and nothing is corrected on
+// VNNI; on SDOT oa = -128 and the column term 128·SB' joins the
+// dequantization's per-column constant (GemmI: one pass of Correct).
 
 // q8Scratch is the int8 path's scratch, kept across calls.
 type q8Scratch struct {
@@ -147,15 +151,12 @@ func (j *q8GemmJob) run(lo, hi, part int) {
 			a8 = p.a8
 			im2col(a8, kp, j.x8, j.g, j.pad, r0, r0+rows)
 			if j.ob != 0 || zbUsed {
-				// The row sums of the codes: of the bytes, less K·oa.
+				// The row sums of the codes: of the bytes (u8 or s8, as
+				// the kernel reads them), less K·oa.
 				p.sa = growI(p.sa, rows)
 				sa = p.sa
 				for i := range rows {
-					var s int32
-					for _, v := range a8[i*kp : (i+1)*kp] {
-						s += int32(v)
-					}
-					sa[i] = s - int32(k)*j.oa
+					sa[i] = qgemm.SumA(a8[i*kp:(i+1)*kp]) - int32(k)*j.oa
 				}
 			}
 		}
