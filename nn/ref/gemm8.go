@@ -139,6 +139,10 @@ func (j *q8GemmJob) run(lo, hi, part int) {
 	n, k, kp := j.n, j.k, qgemm.KPad(j.k)
 	block := q8Block(kp, n)
 	zbUsed := j.deq != nil && !j.deq.zbZero
+	// The row sums and row terms a block may need (where an offset or the
+	// zero points of b need them) at their largest, whether or not this
+	// call needs them: a later batch needing them allocates nothing.
+	p.sa, p.tmpI = growI(p.sa, block), growI(p.tmpI, block)
 	for r0 := lo * qgemm.Rows; r0 < min(hi*qgemm.Rows, j.m); r0 += block {
 		rows := min(block, j.m-r0, hi*qgemm.Rows-r0)
 		a8 := j.a8
@@ -246,8 +250,8 @@ func (b *Backend) gemmI8(acc, a, bm []int32, m, n, k int) bool {
 		return false
 	}
 	j := q8GemmJob{acc: acc, a8: b.q8.a, sa: b.q8.sa, m: m, n: n, k: k, oa: oa, ob: ob}
+	b.q8.cterm = growI(b.q8.cterm, n) // also where not needed now: no allocation later
 	if oa != 0 {
-		b.q8.cterm = growI(b.q8.cterm, n)
 		qgemm.ColTerms(b.q8.cterm, b.q8.sb[:n], k, oa, ob)
 		j.cterm = b.q8.cterm
 	}
