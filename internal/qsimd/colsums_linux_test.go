@@ -2,25 +2,14 @@ package qsimd
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"unsafe"
 )
 
 // TestColSumsPageEnd runs the column sums on matrices that end where an
 // inaccessible page begins: a kernel that loaded a whole vector past the
 // last element of a block would fault.
 func TestColSumsPageEnd(t *testing.T) {
-	page := syscall.Getpagesize()
-	mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	defer syscall.Munmap(mem)
-	if err := syscall.Mprotect(mem[page:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	all := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), page/4)
+	all := guardedFloats(t)
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, cols := range []int{1, 3, 5, 8, 13, 17, 21} {
 		rows := 7

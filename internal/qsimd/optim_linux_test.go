@@ -3,30 +3,15 @@ package qsimd
 import (
 	"math"
 	"math/rand/v2"
-	"syscall"
 	"testing"
-	"unsafe"
 )
 
 // TestOptimPageEnd runs the optimizer passes with each operand in turn
 // ending where an inaccessible page begins: a kernel that loaded or stored
 // a whole vector past the last element would fault.
 func TestOptimPageEnd(t *testing.T) {
-	page := syscall.Getpagesize()
-	mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	defer syscall.Munmap(mem)
-	if err := syscall.Mprotect(mem[page:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	all := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), page/4)
-	atEnd := func(v []float32) []float32 {
-		s := all[len(all)-len(v):]
-		copy(s, v)
-		return s
-	}
+	all := guardedFloats(t)
+	atEnd := func(v []float32) []float32 { return atPageEnd(all, v) }
 	rng := rand.New(rand.NewPCG(45, 46))
 	for n := 1; n <= 40; n++ {
 		x := optimValues(rng, n, 0.05, 0.5)

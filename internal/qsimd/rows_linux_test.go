@@ -3,7 +3,6 @@ package qsimd
 import (
 	"math"
 	"math/rand/v2"
-	"syscall"
 	"testing"
 	"unsafe"
 )
@@ -13,22 +12,8 @@ import (
 // begins: a kernel that loaded or stored a whole vector past the last
 // column of a row would fault.
 func TestRowsPageEnd(t *testing.T) {
-	page := syscall.Getpagesize()
-	mem, err := syscall.Mmap(-1, 0, 2*page, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {
-		t.Skip("mmap:", err)
-	}
-	defer syscall.Munmap(mem)
-	if err := syscall.Mprotect(mem[page:], syscall.PROT_NONE); err != nil {
-		t.Skip("mprotect:", err)
-	}
-	all := unsafe.Slice((*float32)(unsafe.Pointer(&mem[0])), page/4)
-	// atEnd returns a copy of v that ends at the guard page.
-	atEnd := func(v []float32) []float32 {
-		s := all[len(all)-len(v):]
-		copy(s, v)
-		return s
-	}
+	all := guardedFloats(t)
+	atEnd := func(v []float32) []float32 { return atPageEnd(all, v) }
 	rng := rand.New(rand.NewPCG(31, 32))
 	for _, cols := range []int{1, 3, 5, 8, 13, 16, 17, 21, 40} {
 		const rows = 7

@@ -722,6 +722,29 @@ func (c *Call) xstats(i, ch int) {
 	c.wantMatrix(i, 2, ch)
 }
 
+// weightGradQ checks the weight side shared by DenseGradWQ and
+// ConvGradWQuant (operands gw, dScale, dZero, dBias, dy, qx, w): for dy
+// [r, out], the weights w and gw [out, k], dBias [out], dScale and dZero
+// one per scale of the weights' spec PB (per tensor or per row), xs (P)
+// per tensor; it sets the dims M = out, N = k, K = r and R = r, C = k.
+func (c *Call) weightGradQ(r, out, k int) {
+	c.wantMatrix(6, out, k)
+	c.sameMatrix(0, 6)
+	c.wantLenOf(3, out, "columns of", 4)
+	c.wantLen(1, len(c.P.PB.Scale), "one per scale of ws")
+	c.wantLen(2, len(c.P.PB.Scale), "one per scale of ws")
+	if c.failed() {
+		return
+	}
+	if err := c.P.P.Validate(1); err != nil {
+		c.Failf("xs must be per tensor: %v", err)
+		return
+	}
+	c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
+	c.D.M, c.D.N, c.D.K = out, k, r
+	c.D.R, c.D.C = r, k
+}
+
 // poolQuant checks the operands of a max-pool whose output is quantized
 // (MaxPoolQuant's first four: y, arg, q, stats) over the image operand x,
 // with c.P.Pool's square windows and the per-tensor spec c.P.P; it
@@ -780,21 +803,7 @@ var (
 				c.Failf("dy is %v, qx is %v: rows differ", c.shape(4), c.shape(5))
 				return
 			}
-			c.wantMatrix(6, out, k)
-			c.sameMatrix(0, 6)
-			c.wantLenOf(3, out, "columns of", 4)
-			c.wantLen(1, len(c.P.PB.Scale), "one per scale of ws")
-			c.wantLen(2, len(c.P.PB.Scale), "one per scale of ws")
-			if c.failed() {
-				return
-			}
-			if err := c.P.P.Validate(1); err != nil {
-				c.Failf("xs must be per tensor: %v", err)
-				return
-			}
-			c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
-			c.D.M, c.D.N, c.D.K = out, k, r
-			c.D.R, c.D.C = r, k
+			c.weightGradQ(r, out, k)
 		}}
 	// OpConvGradWQuant declares FusedWeightGrad.ConvGradWQuant.
 	OpConvGradWQuant = &Op{Name: "ConvGradWQuant", Doc: "ColSum, ConvGradWQ and QuantGrad of a conv layer's weights, one op (FusedWeightGrad)",
@@ -810,21 +819,7 @@ var (
 				c.Failf("dy is %v, want a matrix [%d Out] (the geometry's rows)", c.shape(4), g.Rows())
 				return
 			}
-			c.wantMatrix(6, out, g.K())
-			c.sameMatrix(0, 6)
-			c.wantLenOf(3, out, "columns of", 4)
-			c.wantLen(1, len(c.P.PB.Scale), "one per scale of ws")
-			c.wantLen(2, len(c.P.PB.Scale), "one per scale of ws")
-			if c.failed() {
-				return
-			}
-			if err := c.P.P.Validate(1); err != nil {
-				c.Failf("xs must be per tensor: %v", err)
-				return
-			}
-			c.D.Slice = c.weightSpec("ws", c.P.PB, 6)
-			c.D.M, c.D.N, c.D.K = out, g.K(), r
-			c.D.R, c.D.C = r, g.K()
+			c.weightGradQ(r, out, g.K())
 		}}
 )
 

@@ -39,17 +39,24 @@ func (b *Backend) DenseGradWQ(gw, dScale, dZero, dBias, dy, qx, w backend.Tensor
 		return
 	}
 	out, k, r := d.M, d.N, d.K
-	dyf := dy.(*Tensor).st.f[:r*out]
-	if !isNil(dBias) {
-		b.colSum(dBias.(*Tensor).st.f, dyf, out)
-	}
+	dyf, dWHat := b.weightGradStart(dBias, dy, out, k, r)
 	b.convCols = grow(b.convCols, r*k)
 	xhat := b.convCols
 	b.dequantize(xhat, qx.(*Tensor).st.i[:r*k], xs, r*k)
-	b.weightGrad = grow(b.weightGrad, out*k)
-	dWHat := b.weightGrad
 	b.gemm(dWHat, dyf, xhat, out, k, r, out, k, true, false, 1, 0)
 	b.quantGradSlices(gw.(*Tensor).st.f, dScale.(*Tensor).st.f, dZero.(*Tensor).st.f, w.(*Tensor).st.f, dWHat, ws, d.Slice)
+}
+
+// weightGradStart is the start DenseGradWQ and ConvGradWQuant share: the
+// bias gradient ColSum(dBias, dy) where dBias is given, dy's elements
+// [r, out] and the scratch for dWHat [out, k].
+func (b *Backend) weightGradStart(dBias, dy backend.Tensor, out, k, r int) (dyf, dWHat []float32) {
+	dyf = dy.(*Tensor).st.f[:r*out]
+	if !isNil(dBias) {
+		b.colSum(dBias.(*Tensor).st.f, dyf, out)
+	}
+	b.weightGrad = grow(b.weightGrad, out*k)
+	return dyf, b.weightGrad
 }
 
 // ConvGradWQuant is ColSum(dBias, dy) where dBias is not nil, then
@@ -62,12 +69,7 @@ func (b *Backend) ConvGradWQuant(gw, dScale, dZero, dBias, dy, qx, w backend.Ten
 		return
 	}
 	out, k, r := d.M, d.N, d.K
-	dyf := dy.(*Tensor).st.f[:r*out]
-	if !isNil(dBias) {
-		b.colSum(dBias.(*Tensor).st.f, dyf, out)
-	}
-	b.weightGrad = grow(b.weightGrad, out*k)
-	dWHat := b.weightGrad
+	dyf, dWHat := b.weightGradStart(dBias, dy, out, k, r)
 	b.convGradWQ(dWHat, dyf, qx.(*Tensor).st.i, g, xs, out, k, r)
 	b.quantGradSlices(gw.(*Tensor).st.f, dScale.(*Tensor).st.f, dZero.(*Tensor).st.f, w.(*Tensor).st.f, dWHat, ws, d.Slice)
 }
