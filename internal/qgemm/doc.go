@@ -1,6 +1,7 @@
 // Package qgemm is the int8 integer GEMM of the CPU backend: the products
 // of quantization codes of at most 8 bits, Σ_k a[i,k]·b[j,k] in wrapping
-// int32, with AVX-512 VNNI (VPDPBUSD) on amd64 and the dot product
+// int32, with AVX-512 VNNI (VPDPBUSD) or AVX2 (VPMADDWD on bytes widened
+// to int16) on amd64 and the dot product
 // instructions (SDOT) on arm64, and the dequantization that follows it
 // (DequantRows). nn/ref uses it for GemmI, GemmIDequant and
 // ConvIDequant when an assembly kernel is in use ([Fast]) and the codes
@@ -60,10 +61,29 @@
 // tested under qemu-aarch64 (tools/test.sh), not on hardware: its speed
 // has not been measured.
 //
+// On amd64 without VNNI, the "avx2" kernel reads the same packed A (u8)
+// and B (s8) and widens the bytes to int16 (VPMOVZXBW for A, VPMOVSXBW
+// for B) for VPMADDWD, whose int32 pair sums VPADDD accumulates: its tile
+// is 4 rows × 8 columns (a half panel: Y0, Y1 the group's 8 columns of
+// four k as int16, per row the row's four bytes broadcast and widened,
+// two VPMADDWD into two accumulators of two partial sums per column,
+// added pairwise by VPHADDD at the store). The tiles of 4 rows divide the
+// tiles of Rows that ALen pads, so every row it reads may be read; the
+// last n%8 columns and rows%4 rows go through a scratch tile in Go.
+// VPMADDUBSW, which takes the bytes as they are, is not used: its int16
+// pair sums saturate (2·255·128 > 32767). GemmOff is the same tile with
+// each row's group at its offset; DequantRows and the packers are the
+// AVX-512 ones in 8 lanes (VPSHUFB and VPUNPCKLDQ take the low bytes),
+// the n%8 left in Go.
+//
 // The implementation is chosen once at start-up (see [Kernel]):
 //
 //   - "avx512-vnni": amd64 with AVX-512F, AVX-512BW and AVX512_VNNI
 //     (A u8, B s8).
+//   - "avx2": amd64 with AVX2 without the AVX-512 VNNI set (A u8, B s8);
+//     also on VNNI CPUs with VKTRAIN_QGEMM=avx2, for tests and timings.
+//     On the MNIST shapes of nn/ref's BenchmarkQ8 the int8 path with it
+//     took about half the time of the float32 path.
 //   - "neon-sdot": arm64 with the dot product instructions
 //     (cpu.ARM64.HasASIMDDP, FEAT_DotProd; A s8, B s8).
 //   - "generic": portable Go over the same packed layout (A u8, B s8);
@@ -83,10 +103,14 @@
 // accumulator without saturation (VPDPBUSDS would saturate), and each
 // SDOT lane four of magnitude at most 128·128 (SDOT never saturates: the
 // Arm pseudocode adds the products to the 32-bit element and keeps its low
-// 32 bits), so both wrap as Go's addition does, and wrapping sums do not
-// depend on their order. Each kernel declares the byte type of A (T_A =
-// u8, [0, 255], for VNNI and generic; s8, [-128, 127], for SDOT); B is s8
-// for all. Codes that do not fit the operand's byte type are moved by an
+// 32 bits), and each VPMADDWD lane of the AVX2 kernel two products of
+// int16 operands that are the codes (|a·b| ≤ 255·128, a pair sum at most
+// 65280 in magnitude: exact in int32; its one saturating case, -32768 ·
+// -32768 twice, needs an A of -32768, which a zero-extended byte never is)
+// before VPADDD and VPHADDD add them, so all wrap as Go's addition does,
+// and wrapping sums do not depend on their order. Each kernel declares
+// the byte type of A (T_A = u8, [0, 255], for VNNI, AVX2 and generic; s8,
+// [-128, 127], for SDOT); B is s8 for all. Codes that do not fit the operand's byte type are moved by an
 // offset: a' = a + oa in T_A (u8: oa = 0 for unsigned codes, 128 for
 // signed ones; s8: oa = 0 for signed codes, -128 for unsigned ones), b' =
 // b + ob in [-128, 127] (ob = 0 for signed, -128 for unsigned; [Offsets]).

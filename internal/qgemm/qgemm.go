@@ -67,7 +67,7 @@ func init() {
 }
 
 // Kernel names the implementation chosen at run time for this CPU
-// ("avx512-vnni", "neon-sdot" or "generic"). The environment variable
+// ("avx512-vnni", "avx2", "neon-sdot" or "generic"). The environment variable
 // VKTRAIN_QGEMM, read at start-up, overrides the choice with any name that
 // the CPU supports (VKTRAIN_QGEMM=generic: the callers keep their own
 // path); the build tag purego leaves the assembly out.

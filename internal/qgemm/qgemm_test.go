@@ -78,6 +78,10 @@ func TestKernel(t *testing.T) {
 	if runtime.GOARCH == "arm64" && cpu.ARM64.HasASIMDDP && os.Getenv("VKTRAIN_QGEMM") == "" && Kernel() != "neon-sdot" && Kernel() != "generic" {
 		t.Fatalf("arm64 with dot product: Kernel() = %s", Kernel())
 	}
+	vnni := cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
+	if runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && !vnni && os.Getenv("VKTRAIN_QGEMM") == "" && Kernel() != "avx2" && Kernel() != "generic" {
+		t.Fatalf("amd64 with AVX2, without AVX-512 VNNI: Kernel() = %s", Kernel())
+	}
 	if Fast() != (Kernel() != "generic") {
 		t.Fatalf("Fast() = %v with Kernel() = %s", Fast(), Kernel())
 	}
@@ -515,6 +519,61 @@ func TestGemmOff(t *testing.T) {
 			}
 			if got[rows*n] != 0 {
 				t.Fatalf("%s: wrote past the rows", kern.name)
+			}
+		}
+	}
+}
+
+// TestGemmStride runs Gemm and GemmOff with ldc > n: every kernel writes
+// the rows × n products and nothing of the gaps (the partial tiles of 4
+// rows and 8 columns of the AVX2 kernel go through a scratch tile).
+func TestGemmStride(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{1, 1, 5}, {3, 7, 8}, {4, 8, 4}, {5, 9, 13}, {16, 16, 16}, {19, 23, 37}, {33, 40, 12}} {
+		m, n, k := s[0], s[1], s[2]
+		ldc := n + 5
+		for _, kern := range allKernels(t) {
+			a, b := make([]int32, m*k), make([]int32, n*k)
+			lo, hi := aRange(kern)
+			fill(rng, a, lo, hi)
+			fill(rng, b, -128, 127)
+			want := naive(a, b, m, n, k)
+			ab, bb := make([]byte, ALen(m, k)), make([]byte, BLen(n, k))
+			PackA(ab, a, m, k, 0, nil)
+			PackB(bb, make([]byte, 1024), b, n, k, 0, 0, (n+15)/16, nil)
+			kp := KPad(k)
+			qoff := make([]int, kp/4)
+			for q := range qoff {
+				qoff[q] = 4 * q
+			}
+			for _, off := range []bool{false, true} {
+				c := make([]int32, m*ldc+3)
+				for i := range c {
+					c[i] = 0x5a5a5a5a
+				}
+				withKernel(kern, func() {
+					if off {
+						GemmOff(c, ldc, ab, kp, m, qoff, bb, n)
+					} else {
+						Gemm(c, ldc, ab, m, bb, n, k)
+					}
+				})
+				for i := range m {
+					for j := range ldc {
+						w := int32(0x5a5a5a5a)
+						if j < n {
+							w = want[i*n+j]
+						}
+						if c[i*ldc+j] != w {
+							t.Fatalf("%s %v off %v: c[%d,%d] = %#x, want %#x", kern.name, s, off, i, j, c[i*ldc+j], w)
+						}
+					}
+				}
+				for _, v := range c[m*ldc:] {
+					if v != 0x5a5a5a5a {
+						t.Fatalf("%s %v off %v: written past the last row", kern.name, s, off)
+					}
+				}
 			}
 		}
 	}
