@@ -413,3 +413,16 @@ func PackBytes(dst []byte, src []int32, off int32) (lo, hi int32) {
 	lo, hi, _ = active.pack(dst, src, off)
 	return lo, hi
 }
+
+// dequantPtrs returns the first elements of DequantRows' optional operands
+// for the assembly kernels: sa and zb where zb is given (nil: the kernel
+// reads neither), bias where given.
+func dequantPtrs(sa, zb []int32, bias []float32) (psa, pzb *int32, pbias *float32) {
+	if zb != nil {
+		psa, pzb = &sa[0], &zb[0]
+	}
+	if bias != nil {
+		pbias = &bias[0]
+	}
+	return psa, pzb, pbias
+}

@@ -56,14 +56,7 @@ func gemmAVX512VNNI(c []int32, ldc int, a []byte, rows int, bp []byte, n, kq int
 }
 
 func dequantRowsAVX512(y []float32, ldy int, acc []int32, ldacc, rows, n int, sa []int32, scale []float32, zb, off []int32, bias []float32) {
-	var psa, pzb *int32
-	var pbias *float32
-	if zb != nil {
-		psa, pzb = &sa[0], &zb[0]
-	}
-	if bias != nil {
-		pbias = &bias[0]
-	}
+	psa, pzb, pbias := dequantPtrs(sa, zb, bias)
 	dequantAVX512(&y[0], ldy, &acc[0], ldacc, rows, n, psa, &scale[0], pzb, &off[0], pbias)
 }
 
@@ -125,14 +118,7 @@ func packAVX2(dst *byte, src *int32, n int, off int32) (lo, hi, sum int32)
 func dequantRowsAVX2(y []float32, ldy int, acc []int32, ldacc, rows, n int, sa []int32, scale []float32, zb, off []int32, bias []float32) {
 	n8 := n &^ 7
 	if n8 > 0 {
-		var psa, pzb *int32
-		var pbias *float32
-		if zb != nil {
-			psa, pzb = &sa[0], &zb[0]
-		}
-		if bias != nil {
-			pbias = &bias[0]
-		}
+		psa, pzb, pbias := dequantPtrs(sa, zb, bias)
 		dequantAVX2(&y[0], ldy, &acc[0], ldacc, rows, n8, psa, &scale[0], pzb, &off[0], pbias)
 	}
 	if n8 == n {

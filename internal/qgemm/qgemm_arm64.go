@@ -36,14 +36,7 @@ func packNEON(dst *byte, src *int32, n16 int, off int32) (lo, hi, sum int32)
 func dequantRowsNEON(y []float32, ldy int, acc []int32, ldacc, rows, n int, sa []int32, scale []float32, zb, off []int32, bias []float32) {
 	n4 := n &^ 3
 	if n4 > 0 {
-		var psa, pzb *int32
-		var pbias *float32
-		if zb != nil {
-			psa, pzb = &sa[0], &zb[0]
-		}
-		if bias != nil {
-			pbias = &bias[0]
-		}
+		psa, pzb, pbias := dequantPtrs(sa, zb, bias)
 		dequantNEON(&y[0], ldy, &acc[0], ldacc, rows, n4, psa, &scale[0], pzb, &off[0], pbias)
 	}
 	if n4 < n {

@@ -767,52 +767,66 @@ func (b *Backend) bnStats(op string, r, c int, cp *compArgs, xt, mt, it, rm, rv 
 		b.elementwise(op, "f_bn_stats", []uint32{1, 1}, pushOf(push), c, it, rm, rv, cp.xstats, mt, cp.cmean, cp.crm, cp.cgamma, cp.cbeta)
 		return
 	}
-	if b.colContig(c, xt, mt) {
-		// One pass over x: each lane's mean and squared deviations
-		// (f_colpart_sqdev WELFORD), combined by f_bn_stats, which
-		// writes mean. With COMP the combined mean of x is the
-		// compensation's batch mean, the batch norm's mean follows from
-		// it and the variance is x's.
-		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, xt, mt, mt, mt, mt)
-		if part == nil {
+	var part *Tensor
+	var lanes int
+	welford := false
+	if comp && !b.colContig(c, xt, mt) {
+		if part, lanes = b.colSumPart(op, r, c, xt); part == nil {
 			return
 		}
-		push.C, push.Lanes = uint32(c), uint32(lanes)
-		b.took("f_bn_stats", "welford")
-		if comp {
-			push.CMomentum = cp.momentum
-			b.took("f_bn_stats", "comp")
-			b.colFin(op, "f_bn_stats", []uint32{1, 1}, pushOf(push), c, part, it, rm, rv, part, mt, cp.cmean, cp.crm, cp.cgamma, cp.cbeta)
-		} else {
-			b.colFin(op, "f_bn_stats", []uint32{1, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
-		}
+		// The compensation's statistics and, from them, the batch
+		// norm's mean (f_comp_stats BN); then the squared deviations
+		// of the compensated values (COMP).
+		b.took("f_comp_stats", "bn")
+		b.colFin(op, "f_comp_stats", []uint32{1}, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Momentum: cp.momentum}), c, part,
+			cp.cmean, cp.crm, part, cp.cgamma, cp.cbeta, mt)
+		cg, cb, cm := cp.cgamma, cp.cbeta, cp.cmean
+		b.took(pick(b.colPairs(c, []*Tensor{xt, mt, cg, cb, cm}), "f_colpart_sqdev2", "f_colpart_sqdev"), "comp")
+		part, lanes = b.colPartSpec(op, "f_colpart_sqdev", []uint32{0, 1}, false, r, c, 1, xt, mt, cg, cb, cm)
 	} else {
-		part, lanes := b.colSumPart(op, r, c, xt)
-		if part == nil {
-			return
-		}
-		if comp {
-			// The compensation's statistics and, from them, the batch
-			// norm's mean (f_comp_stats BN); then the squared
-			// deviations of the compensated values (COMP).
-			b.took("f_comp_stats", "bn")
-			b.colFin(op, "f_comp_stats", []uint32{1}, pushOf(compStatsPush{C: uint32(c), Lanes: uint32(lanes), RF: fr, Momentum: cp.momentum}), c, part,
-				cp.cmean, cp.crm, part, cp.cgamma, cp.cbeta, mt)
-			cg, cb, cm := cp.cgamma, cp.cbeta, cp.cmean
-			b.took(pick(b.colPairs(c, []*Tensor{xt, mt, cg, cb, cm}), "f_colpart_sqdev2", "f_colpart_sqdev"), "comp")
-			part, lanes = b.colPartSpec(op, "f_colpart_sqdev", []uint32{0, 1}, false, r, c, 1, xt, mt, cg, cb, cm)
-		} else {
-			b.took("f_colsum", "mean")
-			b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: fr}), c, part, mt, part)
-			part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt, mt, mt, mt)
-		}
-		if part == nil {
-			return
-		}
-		push.C, push.Lanes = uint32(c), uint32(lanes)
+		part, lanes, welford = b.colMoments(op, r, c, xt, mt)
+	}
+	if part == nil {
+		return
+	}
+	push.C, push.Lanes = uint32(c), uint32(lanes)
+	switch {
+	case welford && comp:
+		// With COMP the combined mean of x is the compensation's batch
+		// mean, the batch norm's mean follows from it and the variance
+		// is x's.
+		push.CMomentum = cp.momentum
+		b.took("f_bn_stats", "welford")
+		b.took("f_bn_stats", "comp")
+		b.colFin(op, "f_bn_stats", []uint32{1, 1}, pushOf(push), c, part, it, rm, rv, part, mt, cp.cmean, cp.crm, cp.cgamma, cp.cbeta)
+	case welford:
+		b.took("f_bn_stats", "welford")
+		b.colFin(op, "f_bn_stats", []uint32{1, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
+	default:
 		b.took("f_bn_stats", "twopass")
 		b.colFin(op, "f_bn_stats", []uint32{0, 0}, pushOf(push), c, part, it, rm, rv, part, mt, it, rm, part, part)
 	}
+}
+
+// colMoments records the first passes of the column statistics of x
+// [r, c], for BatchNormTrain (bnStats) and FusedStats' colStats: on CPU
+// drivers (colContig) one pass giving each row lane's mean and squared
+// deviations (f_colpart_sqdev WELFORD; mt is not written, welford true),
+// elsewhere the column means into mt (f_colsum MEAN) and then partial sums
+// of the squared deviations from them (f_colpart_sqdev). It returns the
+// partials and their lanes (part nil after an error).
+func (b *Backend) colMoments(op string, r, c int, xt, mt *Tensor) (part *Tensor, lanes int, welford bool) {
+	if b.colContig(c, xt, mt) {
+		part, lanes = b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, xt, mt, mt, mt, mt)
+		return part, lanes, true
+	}
+	if part, lanes = b.colSumPart(op, r, c, xt); part == nil {
+		return nil, 0, false
+	}
+	b.took("f_colsum", "mean")
+	b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}), c, part, mt, part)
+	part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, xt, mt, mt, mt, mt)
+	return part, lanes, false
 }
 
 // BatchNormInfer writes y = gamma·(x-runMean)/sqrt(runVar+eps) + beta.

@@ -38,30 +38,19 @@ func (b *Backend) ConvIDequantStats(y, qx, qw, sw, bias, xstats backend.Tensor, 
 }
 
 // colStats records the statistics of y [r, c] into xst [2, c] from passes
-// over y: on CPU drivers one (f_colpart_sqdev's WELFORD lanes, combined
-// by f_colstats_fin CONTIG), elsewhere the column means (f_colsum MEAN,
-// into xst's first row) and then the sums of squared deviations from them
-// (f_colpart_sqdev, f_colstats_fin SUMS).
+// over y (colMoments: on CPU drivers Welford lanes, combined by
+// f_colstats_fin CONTIG; elsewhere the means into xst's first row and the
+// partial sums of squared deviations, added by f_colstats_fin SUMS).
 func (b *Backend) colStats(op string, yt, xst *Tensor, r, c int) {
-	if b.colContig(c, yt, xst) {
-		part, lanes := b.colPartSpec(op, "f_colpart_sqdev", []uint32{1}, true, r, c, 2, yt, xst, xst, xst, xst)
-		if part == nil {
-			return
-		}
-		b.colStatsFin(op, xst, part, colStatsContig, c, lanes, r)
-		return
-	}
-	part, lanes := b.colSumPart(op, r, c, yt)
+	part, lanes, welford := b.colMoments(op, r, c, yt, xst)
 	if part == nil {
 		return
 	}
-	b.took("f_colsum", "mean")
-	b.colFin(op, "f_colsum", []uint32{1}, pushOf(clfPush{C: uint32(c), Lanes: uint32(lanes), F: float32(r)}), c, part, xst, part)
-	part, lanes = b.colPart(op, "f_colpart_sqdev", r, c, 1, yt, xst, xst, xst, xst)
-	if part == nil {
-		return
+	mode := colStatsSums
+	if welford {
+		mode = colStatsContig
 	}
-	b.colStatsFin(op, xst, part, colStatsSums, c, lanes, r)
+	b.colStatsFin(op, xst, part, mode, c, lanes, r)
 }
 
 // colStatsFin records f_colstats_fin in the form mode over the partial

@@ -18,6 +18,12 @@ type fusedConvCase struct {
 	bias    bool
 }
 
+// convGeom returns the geometry of n images h×w×c under kh×kw filters
+// with strides sh, sw and padding ph, pw.
+func convGeom(n, h, w, c, kh, kw, sh, sw, ph, pw int) backend.ConvGeom {
+	return backend.ConvGeom{N: n, H: h, W: w, C: c, KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw}
+}
+
 // fusedConvCases are TestFusedConv's geometries: padding, strides 2, one
 // and several channels, a number of filters that is not a multiple of 4,
 // K above 32 (a backend's direct kernels may stop short of that), image
@@ -26,9 +32,7 @@ type fusedConvCase struct {
 func fusedConvCases() []fusedConvCase {
 	rs := codeRanges()
 	mixed := codeRange{"mixed", -8, 200} // codes of both signs
-	g := func(n, h, w, c, kh, kw, sh, sw, ph, pw int) backend.ConvGeom {
-		return backend.ConvGeom{N: n, H: h, W: w, C: c, KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw}
-	}
+	g := convGeom
 	return []fusedConvCase{
 		{g(1, 5, 5, 1, 3, 3, 1, 1, 0, 0), 1, rs[6], rs[2], false, false},
 		{g(2, 7, 6, 3, 3, 3, 1, 1, 1, 1), 8, rs[6], rs[2], true, true},

@@ -201,19 +201,8 @@ func checkWeightGrad(e *env, gw, ds, dz, db *pair, r, slice int, exact bool) {
 	}
 }
 
-// convWeightCase is one conv layer of TestFusedWeightGrad's
-// ConvGradWQuant: the geometry, Out filters, the code ranges of the
-// weights (rw) and of the image (rx), a per-channel or per-tensor ws, the
-// bias gradient or not.
-type convWeightCase struct {
-	g       backend.ConvGeom
-	out     int
-	rw, rx  codeRange
-	perChan bool
-	bias    bool
-}
-
-// convWeightCases are ConvGradWQuant's conv layers: padding and strides
+// convWeightCases are ConvGradWQuant's conv layers (as TestFusedConv's
+// cases: geometry, Out, the image's and the weights' code ranges): padding and strides
 // 2 (TestFusedConv's), image codes of both signs, per-tensor and
 // per-channel weights with and without the bias gradient; 512 rows (a
 // backend may split its sum over the rows) with K at most 32 and above,
@@ -221,29 +210,27 @@ type convWeightCase struct {
 // chunks: per tensor 64x144, per channel 2304 and 9216 elements) and
 // small ones, and the first convolution of the MNIST net (5x5 over one
 // channel, batch 64 of 28x28).
-func convWeightCases() []convWeightCase {
+func convWeightCases() []fusedConvCase {
 	rs := codeRanges()
 	mixed := codeRange{"mixed", -8, 200} // codes of both signs
-	g := func(n, h, w, c, kh, kw, sh, sw, ph, pw int) backend.ConvGeom {
-		return backend.ConvGeom{N: n, H: h, W: w, C: c, KH: kh, KW: kw, StrideH: sh, StrideW: sw, PadH: ph, PadW: pw}
-	}
-	return []convWeightCase{
-		{g(1, 5, 5, 1, 3, 3, 1, 1, 0, 0), 1, rs[2], rs[6], false, false},
-		{g(2, 7, 6, 3, 3, 3, 1, 1, 1, 1), 8, rs[2], rs[6], true, true},
-		{g(3, 9, 11, 2, 3, 3, 2, 2, 1, 1), 5, rs[6], rs[3], false, true},
-		{g(1, 8, 7, 2, 5, 3, 2, 1, 2, 0), 6, rs[1], mixed, true, false},
-		{g(2, 16, 16, 1, 3, 3, 1, 1, 1, 1), 16, rs[5], rs[2], true, true},
-		{g(2, 16, 16, 4, 3, 3, 1, 1, 1, 1), 8, rs[2], rs[6], false, false},
-		{g(2, 16, 16, 16, 3, 3, 1, 1, 1, 1), 64, rs[2], rs[6], false, true},
-		{g(2, 16, 16, 256, 3, 3, 1, 1, 1, 1), 2, rs[3], rs[6], true, false},
-		{g(1, 3, 3, 1024, 3, 3, 1, 1, 1, 1), 2, rs[2], rs[4], true, false},
-		{g(64, 28, 28, 1, 5, 5, 1, 1, 0, 0), 16, rs[2], rs[6], true, false},
+	g := convGeom
+	return []fusedConvCase{
+		{g(1, 5, 5, 1, 3, 3, 1, 1, 0, 0), 1, rs[6], rs[2], false, false},
+		{g(2, 7, 6, 3, 3, 3, 1, 1, 1, 1), 8, rs[6], rs[2], true, true},
+		{g(3, 9, 11, 2, 3, 3, 2, 2, 1, 1), 5, rs[3], rs[6], false, true},
+		{g(1, 8, 7, 2, 5, 3, 2, 1, 2, 0), 6, mixed, rs[1], true, false},
+		{g(2, 16, 16, 1, 3, 3, 1, 1, 1, 1), 16, rs[2], rs[5], true, true},
+		{g(2, 16, 16, 4, 3, 3, 1, 1, 1, 1), 8, rs[6], rs[2], false, false},
+		{g(2, 16, 16, 16, 3, 3, 1, 1, 1, 1), 64, rs[6], rs[2], false, true},
+		{g(2, 16, 16, 256, 3, 3, 1, 1, 1, 1), 2, rs[6], rs[3], true, false},
+		{g(1, 3, 3, 1024, 3, 3, 1, 1, 1, 1), 2, rs[4], rs[2], true, false},
+		{g(64, 28, 28, 1, 5, 5, 1, 1, 0, 0), 16, rs[6], rs[2], true, false},
 	}
 }
 
 // testConvGradWQuant runs one case of ConvGradWQuant against ColSum,
 // ConvGradWQ and QuantGrad.
-func testConvGradWQuant(t *testing.T, f backend.FusedWeightGrad, c convWeightCase, exact bool) {
+func testConvGradWQuant(t *testing.T, f backend.FusedWeightGrad, c fusedConvCase, exact bool) {
 	e := newEnv(t, f.(backend.Backend))
 	g := c.g
 	rows, k := g.Rows(), g.K()
